@@ -1,0 +1,111 @@
+# tinyembed - build, test, install.
+#
+#   make                  library, binary and test programs (gcc; CC=clang works too)
+#   make test             build, make test models, run every test
+#   make sanitize         the same tests under AddressSanitizer + UBSan
+#   make static           a fully static build/tinyembed
+#   make install PREFIX=/usr/local [DESTDIR=...]
+#   make model NAME=sentence-transformers/all-MiniLM-L6-v2   download + convert (needs network)
+
+BUILD    ?= build
+REF      ?= ../shared/ref
+TESTDATA ?= build/testdata
+PREFIX   ?= /usr/local
+PYTHON   ?= python3
+
+VERSION := $(shell sed -n 's/^\#define TE_VERSION_STRING "\(.*\)"/\1/p' include/tinyembed.h)
+ARCH    := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
+
+WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -D_GNU_SOURCE -pthread -Iinclude -Isrc -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS) -pthread
+LIBS     = -lm
+
+LIB_SRC   := $(wildcard src/*.c src/kernels/*.c)
+TOOL_SRC  := $(wildcard tools/*.c)
+TEST_SRC  := $(wildcard tests/test_*.c)
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+# SIMD kernels get their instruction set per file; the rest of the library is
+# baseline code that picks a kernel at run time.
+ifeq ($(ARCH),x86_64)
+$(BUILD)/obj/src/kernels/%_avx2.o:   ALL_CFLAGS += -mavx2 -mfma -mf16c
+$(BUILD)/obj/src/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
+endif
+
+.PHONY: all test sanitize static install clean model testdata
+all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
+
+# Rebuild everything when the compiler or flags change.
+$(BUILD)/.flags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+FORCE:
+
+$(BUILD)/obj/%.o: %.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libtinyembed.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tinyembed: $(TOOL_OBJ) $(BUILD)/libtinyembed.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libtinyembed.a $(LIBS)
+
+# Tests may use internal headers (src/) and link the library.
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
+
+# Test models: generated once from the reference generator, then converted by
+# the binary under test.
+HF := $(TESTDATA)/hf
+$(HF)/tiny-mean/model.safetensors:
+	$(PYTHON) $(REF)/gen_model.py $(HF)/tiny-mean --seed 1 >/dev/null
+$(HF)/tiny-cls/model.safetensors:
+	$(PYTHON) $(REF)/gen_model.py $(HF)/tiny-cls --pooling cls --seed 2 >/dev/null
+$(HF)/minilm-mean/model.safetensors:
+	$(PYTHON) $(REF)/gen_model.py $(HF)/minilm-mean --hidden 384 --layers 6 --heads 12 --inter 1536 --max-pos 512 --max-seq 256 --seed 3 >/dev/null
+$(HF)/tiny-f16/model.safetensors:
+	$(PYTHON) $(REF)/gen_model.py $(HF)/tiny-f16 --seed 1 --dtype f16 >/dev/null
+$(HF)/tiny-bf16/model.safetensors:
+	$(PYTHON) $(REF)/gen_model.py $(HF)/tiny-bf16 --seed 1 --dtype bf16 --prefix bert. >/dev/null
+
+MODELS := tiny-mean tiny-cls minilm-mean
+testdata: $(MODELS:%=$(BUILD)/testdata/%.temb) $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors
+
+$(BUILD)/testdata/%.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
+	@mkdir -p $(dir $@)
+	$(BUILD)/tinyembed convert $(HF)/$* $@
+
+test: all testdata
+	@sh tests/run.sh $(BUILD) $(HF) $(REF)
+
+sanitize:
+	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" test
+
+static:
+	$(MAKE) EXTRA_LDFLAGS=-static $(BUILD)/tinyembed
+	@file $(BUILD)/tinyembed
+
+install: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BUILD)/tinyembed $(DESTDIR)$(PREFIX)/bin/tinyembed
+	install -m 644 $(BUILD)/libtinyembed.a $(DESTDIR)$(PREFIX)/lib/libtinyembed.a
+	install -m 644 include/tinyembed.h $(DESTDIR)$(PREFIX)/include/tinyembed.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' tinyembed.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/tinyembed.pc
+
+model: $(BUILD)/tinyembed
+	@test -n "$(NAME)" || { echo "usage: make model NAME=sentence-transformers/all-MiniLM-L6-v2" >&2; exit 2; }
+	sh models/download.sh $(NAME)
+	$(BUILD)/tinyembed convert models/$(notdir $(NAME)) models/$(notdir $(NAME)).temb
+
+clean:
+	rm -rf build
+
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_BIN:=.d)

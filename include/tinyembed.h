@@ -1,0 +1,224 @@
+/*
+ * tinyembed.h - sentence embeddings from BERT-family models, in plain C.
+ *
+ * This header is the whole public API and its manual. The library is
+ * libtinyembed.a; link with -ltinyembed -lm -lpthread.
+ *
+ * ---------------------------------------------------------------------------
+ * Tutorial
+ * ---------------------------------------------------------------------------
+ *
+ * 1. Convert a Hugging Face model directory once (or run `tinyembed convert`):
+ *
+ *        te_error err;
+ *        if (te_convert("all-MiniLM-L6-v2/", "minilm.temb", NULL, &err) != TE_OK)
+ *            fprintf(stderr, "%s\n", te_errmsg(&err));
+ *
+ * 2. Open the .temb file. It is mmap'ed, not parsed: te_open validates the
+ *    header and the tensor directory and returns in well under a millisecond
+ *    without reading any weights. The model is read-only after opening and can
+ *    be shared by any number of threads.
+ *
+ *        te_model *m = te_open("minilm.temb", NULL, &err);
+ *        if (!m) { fprintf(stderr, "%s\n", te_errmsg(&err)); return 1; }
+ *
+ *        te_model_info info;
+ *        te_model_get_info(m, &info);
+ *        printf("%s: %d layers, hidden %d\n", info.name, info.num_layers, info.hidden_size);
+ *
+ * 3. Close it when done:
+ *
+ *        te_close(m);
+ *
+ * Errors: every function that can fail returns a te_status (or NULL) and, when
+ * given a te_error, fills it with the code and a message that names the file,
+ * tensor or field at fault. The library never prints and never exits.
+ * Passing NULL for `err` is allowed.
+ */
+#ifndef TINYEMBED_H
+#define TINYEMBED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TE_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------- */
+
+typedef enum te_status {
+    TE_OK = 0,
+    TE_ERR_ARG,         /* invalid argument from the caller */
+    TE_ERR_IO,          /* a system call failed (the message has strerror) */
+    TE_ERR_NOT_FOUND,   /* a file or directory does not exist */
+    TE_ERR_FORMAT,      /* input is malformed (bad magic, bad JSON, bad tensor...) */
+    TE_ERR_TRUNCATED,   /* input ends before the data it declares */
+    TE_ERR_VERSION,     /* file written by a newer, incompatible tinyembed */
+    TE_ERR_UNSUPPORTED, /* well-formed, but a feature this build does not handle */
+    TE_ERR_SHAPE,       /* a tensor has the wrong shape or dtype */
+    TE_ERR_CHECKSUM,    /* CRC32 mismatch: the file is damaged */
+    TE_ERR_NOMEM        /* out of memory */
+} te_status;
+
+/* Filled by any call that takes one; msg is always NUL-terminated. */
+typedef struct te_error {
+    te_status code;
+    char msg[512];
+} te_error;
+
+/* The message of `err`, or a generic text for its code if it has none. */
+const char *te_errmsg(const te_error *err);
+/* A short stable name for a status code, e.g. "TE_ERR_FORMAT". */
+const char *te_status_name(te_status code);
+
+/* ---------------------------------------------------------------------------
+ * Model metadata
+ * ------------------------------------------------------------------------- */
+
+typedef enum te_dtype {
+    TE_DTYPE_F32 = 0,
+    TE_DTYPE_F16 = 1,
+    TE_DTYPE_I8 = 2
+} te_dtype;
+
+typedef enum te_pooling {
+    TE_POOL_MEAN = 0, /* mean over the real tokens (special tokens included) */
+    TE_POOL_CLS = 1   /* the hidden state of the first ([CLS]) token */
+} te_pooling;
+
+typedef enum te_activation {
+    TE_ACT_GELU = 0,     /* exact GELU: x * (1 + erf(x / sqrt 2)) / 2 */
+    TE_ACT_GELU_TANH = 1 /* tanh approximation ("gelu_new", "gelu_pytorch_tanh") */
+} te_activation;
+
+/* Names for the enums above, as used in the file format and by `info`. */
+const char *te_dtype_name(te_dtype d);
+const char *te_pooling_name(te_pooling p);
+const char *te_activation_name(te_activation a);
+
+/* Tokenizer settings (BERT WordPiece), as stored in the model file. */
+typedef struct te_tokenizer_info {
+    int lowercase;          /* lowercase the text (full Unicode mapping) */
+    int strip_accents;      /* NFD-decompose and drop combining marks (Mn) */
+    int chinese_chars;      /* put spaces around CJK ideographs */
+    int clean_text;         /* drop control characters, map whitespace to ' ' */
+    int32_t cls_id, sep_id, pad_id, unk_id, mask_id; /* -1 when absent */
+    const char *subword_prefix; /* continuation prefix, normally "##" */
+    int max_chars_per_word; /* longer words become [UNK] (normally 100) */
+    int n_added_tokens;     /* special tokens matched in raw text ([CLS], ...) */
+} te_tokenizer_info;
+
+/* Everything te_open read from the file header. Strings point into the model
+ * and stay valid until te_close. */
+typedef struct te_model_info {
+    const char *arch;       /* "bert" */
+    const char *name;       /* model name given at conversion */
+    const char *source;     /* where it was converted from */
+    const char *converter;  /* "tinyembed X.Y.Z" that wrote the file */
+    int format_major, format_minor;
+    int hidden_size;        /* width of every hidden state */
+    int num_layers;         /* transformer layers */
+    int num_heads;          /* attention heads; head size = hidden_size / num_heads */
+    int intermediate_size;  /* feed-forward inner width */
+    int vocab_size;         /* rows of the word-embedding table */
+    int vocab_tokens;       /* entries in the tokenizer vocabulary (<= vocab_size) */
+    int max_position;       /* rows of the position-embedding table */
+    int type_vocab_size;    /* rows of the token-type table */
+    float layer_norm_eps;
+    te_activation activation;
+    te_pooling pooling;
+    int normalize;          /* L2-normalize the pooled vector */
+    int max_seq_length;     /* default truncation, special tokens included */
+    te_dtype dtype;         /* dtype of the big weight matrices */
+    uint64_t file_bytes;
+    te_tokenizer_info tokenizer;
+} te_model_info;
+
+/* One entry of the tensor directory (see docs/FORMAT.md). */
+typedef enum te_layout {
+    TE_LAYOUT_ROWS = 0,    /* row-major, dims[0] outermost */
+    TE_LAYOUT_PANEL16 = 1  /* linear weight [N,K] as ceil(N/16) panels of [K][16] */
+} te_layout;
+
+typedef struct te_tensor_info {
+    const char *name;
+    te_dtype dtype;
+    te_layout layout;
+    int n_dims;
+    uint64_t dims[4];       /* logical shape, outermost first */
+    uint64_t offset;        /* byte offset in the file */
+    uint64_t bytes;         /* stored bytes (panels pad N up to 16) */
+    uint32_t crc32;         /* CRC-32 (zlib polynomial) of the stored bytes */
+} te_tensor_info;
+
+/* ---------------------------------------------------------------------------
+ * Opening a model
+ * ------------------------------------------------------------------------- */
+
+typedef struct te_model te_model;
+
+typedef struct te_open_opts {
+    /* Nonzero: also check the CRC32 of every section and tensor before
+     * returning (reads the whole file; te_verify does the same later). */
+    int verify_checksums;
+} te_open_opts;
+
+/* Maps `path` read-only and validates it: header, version, every section and
+ * tensor bounds-checked against the file size, shapes checked against the
+ * hyper-parameters. Touches no tensor page. `opts` may be NULL. Returns NULL
+ * and fills `err` on failure. */
+te_model *te_open(const char *path, const te_open_opts *opts, te_error *err);
+
+/* Unmaps and frees. NULL is a no-op. */
+void te_close(te_model *m);
+
+void te_model_get_info(const te_model *m, te_model_info *out);
+
+/* Tensor directory: te_model_tensor fills `out` for 0 <= i < n and returns 0,
+ * or returns -1 when i is out of range. */
+size_t te_model_n_tensors(const te_model *m);
+int te_model_tensor(const te_model *m, size_t i, te_tensor_info *out);
+
+/* Recomputes the CRC32 of every section and tensor; on a mismatch returns
+ * TE_ERR_CHECKSUM naming the first damaged tensor (in file order). Reads the
+ * whole file. */
+te_status te_verify(const te_model *m, te_error *err);
+
+/* ---------------------------------------------------------------------------
+ * Converting a Hugging Face model
+ * ------------------------------------------------------------------------- */
+
+typedef struct te_convert_opts {
+    te_dtype dtype;          /* weight dtype to write; only TE_DTYPE_F32 for now */
+    const char *name;        /* model name to record; NULL: the directory name */
+    int pooling;             /* -1: from 1_Pooling/config.json (mean if absent), else te_pooling */
+    int normalize;           /* -1: from modules.json (off if absent), else 0/1 */
+    int max_seq_length;      /* 0: from sentence_bert_config.json / tokenizer_config.json */
+    /* Progress: called with bytes of tensor data written so far and the total. */
+    void (*progress)(void *user, uint64_t done, uint64_t total);
+    /* Notes for a verbose mode (e.g. "ignored tensor pooler.dense.weight"). */
+    void (*note)(void *user, const char *msg);
+    void *user;
+} te_convert_opts;
+
+/* Defaults: f32, names and settings from the model directory. */
+void te_convert_opts_default(te_convert_opts *o);
+
+/* Reads config.json, model.safetensors (F32/F16/BF16), the vocabulary
+ * (tokenizer.json or vocab.txt), tokenizer_config.json and the
+ * sentence-transformers files from `hf_dir` and writes `out_path`.
+ * The file is written under a temporary name and renamed into place only when
+ * complete: a failed or interrupted conversion leaves no .temb behind. */
+te_status te_convert(const char *hf_dir, const char *out_path,
+                     const te_convert_opts *opts, te_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYEMBED_H */

@@ -1,0 +1,342 @@
+/*
+ * convert.c - te_convert: Hugging Face BERT directory -> .temb file.
+ *
+ * Settings come from hf_config.c; this file maps checkpoint tensors to .temb
+ * tensors, checks their shapes against config.json, converts F16/BF16 to
+ * f32, stacks Q/K/V into one matrix and stores linear weights as the
+ * 16-column panels the GEMM reads (docs/FORMAT.md).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "half.h"
+#include "hf_config.h"
+#include "internal.h"
+#include "safetensors.h"
+#include "temb_writer.h"
+
+#define MAX_PARTS 3
+#define TENSORS_EMBED 5      /* word, position, token type, norm weight and bias */
+#define TENSORS_PER_LAYER 12 /* 4 linears x (weight, bias) + 2 norms x (weight, bias) */
+
+/* One output tensor: its source tensors and how to lay them out. */
+typedef struct job {
+    const st_tensor *parts[MAX_PARTS]; /* stacked along the first dimension */
+    int n_parts;
+    te_layout layout;
+} job;
+
+typedef struct converter {
+    st_file st;
+    const char *prefix;     /* checkpoint name prefix, e.g. "bert." */
+    size_t prefix_len;
+    job *jobs;
+    size_t n_jobs, cap_jobs;
+    const te_convert_opts *opts;
+    te_error *err;
+} converter;
+
+/* Converts n elements of t starting at element `start` to f32. */
+static void read_f32(const st_tensor *t, size_t start, size_t n, float *dst) {
+    const uint8_t *p = t->data + start * t->elem_size;
+    if (strcmp(t->dtype, "F32") == 0) {
+        for (size_t i = 0; i < n; i++) dst[i] = te_bits_to_f32(te_le32(p + 4 * i));
+    } else if (strcmp(t->dtype, "F16") == 0) {
+        for (size_t i = 0; i < n; i++) dst[i] = te_f16_to_f32(te_le16(p + 2 * i));
+    } else {
+        for (size_t i = 0; i < n; i++) dst[i] = te_bf16_to_f32(te_le16(p + 2 * i));
+    }
+}
+
+static te_status fill_rows(void *user, void *dst, size_t bytes, te_error *err) {
+    const job *j = user;
+    size_t at = 0;
+    for (int i = 0; i < j->n_parts; i++) {
+        size_t n = (size_t)(j->parts[i]->bytes / j->parts[i]->elem_size);
+        read_f32(j->parts[i], 0, n, (float *)dst + at);
+        at += n;
+    }
+    if (at * 4 != bytes) return te_fail(err, TE_ERR_SHAPE, "internal: tensor size mismatch");
+    return TE_OK;
+}
+
+/* W[N][K] (the parts stacked) -> panels: out[(n/16)*K*16 + k*16 + n%16]. */
+static te_status fill_panels(void *user, void *dst, size_t bytes, te_error *err) {
+    const job *j = user;
+    size_t K = (size_t)j->parts[0]->dims[1];
+    float *out = dst, *row = malloc(K * sizeof *row);
+    if (!row) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    memset(out, 0, bytes); /* padding lanes of the last panel stay zero */
+    size_t n = 0;
+    for (int i = 0; i < j->n_parts; i++) {
+        size_t rows = (size_t)j->parts[i]->dims[0];
+        for (size_t r = 0; r < rows; r++, n++) {
+            read_f32(j->parts[i], r * K, K, row);
+            float *panel = out + (n / TEMB_PANEL) * K * TEMB_PANEL + n % TEMB_PANEL;
+            for (size_t k = 0; k < K; k++) panel[k * TEMB_PANEL] = row[k];
+        }
+    }
+    free(row);
+    return TE_OK;
+}
+
+static void shape_str(char *out, size_t cap, int nd, const uint64_t *d) {
+    out[0] = '\0';
+    for (int i = 0; i < nd; i++)
+        snprintf(out + strlen(out), cap - strlen(out), "%s%llu", i ? ", " : "", (unsigned long long)d[i]);
+}
+
+/* Finds prefix + name (trying LayerNorm's old gamma/beta spelling) and checks it. */
+static te_status source(converter *c, const char *name, int nd, uint64_t d0, uint64_t d1, const st_tensor **out) {
+    char full[512];
+    snprintf(full, sizeof full, "%s%s", c->prefix, name);
+    st_tensor *t = st_find(&c->st, full);
+    if (!t) {
+        char alt[512];
+        size_t n = strlen(full);
+        if (n > 7 && strcmp(full + n - 7, ".weight") == 0) snprintf(alt, sizeof alt, "%.*s.gamma", (int)(n - 7), full);
+        else if (n > 5 && strcmp(full + n - 5, ".bias") == 0) snprintf(alt, sizeof alt, "%.*s.beta", (int)(n - 5), full);
+        else alt[0] = '\0';
+        if (strstr(full, "LayerNorm") && alt[0]) t = st_find(&c->st, alt);
+    }
+    if (!t) return te_fail(c->err, TE_ERR_FORMAT, "model.safetensors: tensor %s is missing", full);
+    uint64_t want[2] = {d0, d1};
+    int same = t->n_dims == nd;
+    for (int i = 0; same && i < nd; i++) same = t->dims[i] == want[i];
+    if (!same) {
+        char got[128], exp[128];
+        shape_str(got, sizeof got, t->n_dims, t->dims);
+        shape_str(exp, sizeof exp, nd, want);
+        return te_fail(c->err, TE_ERR_SHAPE, "model.safetensors: tensor %s has shape [%s], expected [%s] (from config.json)",
+                       t->name, got, exp);
+    }
+    if (strcmp(t->dtype, "F32") && strcmp(t->dtype, "F16") && strcmp(t->dtype, "BF16"))
+        return te_fail(c->err, TE_ERR_UNSUPPORTED, "model.safetensors: tensor %s has dtype %s (supported: F32, F16, BF16)",
+                       t->name, t->dtype);
+    t->used = 1;
+    *out = t;
+    return TE_OK;
+}
+
+/* Jobs are handed to the writer by address, so the array never moves:
+ * add_tensors sizes it for every tensor up front. */
+static job *new_job(converter *c) {
+    if (c->n_jobs == c->cap_jobs) return NULL;
+    job *j = &c->jobs[c->n_jobs++];
+    memset(j, 0, sizeof *j);
+    return j;
+}
+
+/* Adds output tensor `out_name` [d0(, d1)] made of the listed sources. */
+static te_status emit(converter *c, temb_writer *w, const char *out_name, te_layout layout, int new_block,
+                      int nd, uint64_t d0, uint64_t d1, const char *const *srcs, int n_srcs) {
+    job *j = new_job(c);
+    if (!j) return te_fail(c->err, TE_ERR_ARG, "internal error: more tensors than planned");
+    uint64_t part_rows = d0 / (uint64_t)n_srcs;
+    for (int i = 0; i < n_srcs; i++) {
+        te_status st = source(c, srcs[i], nd, part_rows, d1, &j->parts[i]);
+        if (st != TE_OK) return st;
+    }
+    j->n_parts = n_srcs;
+    j->layout = layout;
+    uint64_t dims[2] = {d0, d1};
+    temb_add_tensor(w, out_name, TE_DTYPE_F32, layout, nd, dims, new_block,
+                    layout == TE_LAYOUT_PANEL16 ? fill_panels : fill_rows, j);
+    return TE_OK;
+}
+
+/* A linear layer: weight as panels (parts stacked), bias as one row. */
+static te_status emit_linear(converter *c, temb_writer *w, const char *out, int new_block,
+                             uint64_t n_out, uint64_t n_in, const char *const *parts, int n_parts) {
+    char wn[TEMB_TENSOR_NAME], bn[TEMB_TENSOR_NAME], ws[MAX_PARTS][256], bs[MAX_PARTS][256];
+    const char *wsrc[MAX_PARTS], *bsrc[MAX_PARTS];
+    for (int i = 0; i < n_parts; i++) {
+        snprintf(ws[i], sizeof ws[i], "%s.weight", parts[i]);
+        snprintf(bs[i], sizeof bs[i], "%s.bias", parts[i]);
+        wsrc[i] = ws[i];
+        bsrc[i] = bs[i];
+    }
+    snprintf(wn, sizeof wn, "%s.weight", out);
+    snprintf(bn, sizeof bn, "%s.bias", out);
+    te_status st = emit(c, w, wn, TE_LAYOUT_PANEL16, new_block, 2, n_out, n_in, wsrc, n_parts);
+    if (st == TE_OK) st = emit(c, w, bn, TE_LAYOUT_ROWS, 0, 1, n_out, 0, bsrc, n_parts);
+    return st;
+}
+
+static te_status emit_norm(converter *c, temb_writer *w, const char *out, const char *src, uint64_t h) {
+    char on[TEMB_TENSOR_NAME], sn[256];
+    const char *s = sn;
+    snprintf(on, sizeof on, "%s.weight", out);
+    snprintf(sn, sizeof sn, "%s.weight", src);
+    te_status st = emit(c, w, on, TE_LAYOUT_ROWS, 0, 1, h, 0, &s, 1);
+    snprintf(on, sizeof on, "%s.bias", out);
+    snprintf(sn, sizeof sn, "%s.bias", src);
+    if (st == TE_OK) st = emit(c, w, on, TE_LAYOUT_ROWS, 0, 1, h, 0, &s, 1);
+    return st;
+}
+
+/* The checkpoint's name prefix ("", "bert.", ...), found from the word embeddings. */
+static te_status find_prefix(converter *c) {
+    static const char key[] = "embeddings.word_embeddings.weight";
+    size_t klen = strlen(key);
+    int found = 0;
+    for (size_t i = 0; i < c->st.n; i++) {
+        const char *name = c->st.tensors[i].name;
+        size_t n = strlen(name);
+        if (n >= klen && strcmp(name + n - klen, key) == 0 && (n == klen || name[n - klen - 1] == '.')) {
+            if (found++) return te_fail(c->err, TE_ERR_FORMAT, "model.safetensors holds more than one set of word embeddings");
+            c->prefix = name;
+            c->prefix_len = n - klen;
+        }
+    }
+    if (!found) return te_fail(c->err, TE_ERR_FORMAT, "model.safetensors: tensor embeddings.word_embeddings.weight is missing (with or without a 'bert.' prefix)");
+    return TE_OK;
+}
+
+static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
+    char pre[512];
+    snprintf(pre, sizeof pre, "%.*s", (int)c->prefix_len, c->prefix);
+    c->prefix = pre;
+    uint64_t H = (uint64_t)hf->hidden, I = (uint64_t)hf->inter;
+    c->cap_jobs = TENSORS_EMBED + TENSORS_PER_LAYER * (size_t)hf->layers;
+    if (!(c->jobs = calloc(c->cap_jobs, sizeof *c->jobs))) return te_fail(c->err, TE_ERR_NOMEM, "out of memory");
+    const char *word = "embeddings.word_embeddings.weight", *pos = "embeddings.position_embeddings.weight",
+               *type = "embeddings.token_type_embeddings.weight";
+    te_status st = emit(c, w, "embeddings.word", TE_LAYOUT_ROWS, 1, 2, (uint64_t)hf->vocab_size, H, &word, 1);
+    if (st == TE_OK) st = emit(c, w, "embeddings.position", TE_LAYOUT_ROWS, 0, 2, (uint64_t)hf->max_pos, H, &pos, 1);
+    if (st == TE_OK) st = emit(c, w, "embeddings.token_type", TE_LAYOUT_ROWS, 0, 2, (uint64_t)hf->type_vocab, H, &type, 1);
+    if (st == TE_OK) st = emit_norm(c, w, "embeddings.norm", "embeddings.LayerNorm", H);
+    for (int l = 0; l < hf->layers && st == TE_OK; l++) {
+        char out[64], s[MAX_PARTS][128];
+        const char *parts[MAX_PARTS] = {s[0], s[1], s[2]};
+        /* In forward order; the layer's block starts on a page boundary. */
+        snprintf(out, sizeof out, "layer.%d.attn.qkv", l);
+        snprintf(s[0], sizeof s[0], "encoder.layer.%d.attention.self.query", l);
+        snprintf(s[1], sizeof s[1], "encoder.layer.%d.attention.self.key", l);
+        snprintf(s[2], sizeof s[2], "encoder.layer.%d.attention.self.value", l);
+        st = emit_linear(c, w, out, 1, 3 * H, H, parts, 3);
+        snprintf(out, sizeof out, "layer.%d.attn.out", l);
+        snprintf(s[0], sizeof s[0], "encoder.layer.%d.attention.output.dense", l);
+        if (st == TE_OK) st = emit_linear(c, w, out, 0, H, H, parts, 1);
+        snprintf(out, sizeof out, "layer.%d.attn.norm", l);
+        snprintf(s[0], sizeof s[0], "encoder.layer.%d.attention.output.LayerNorm", l);
+        if (st == TE_OK) st = emit_norm(c, w, out, s[0], H);
+        snprintf(out, sizeof out, "layer.%d.ffn.up", l);
+        snprintf(s[0], sizeof s[0], "encoder.layer.%d.intermediate.dense", l);
+        if (st == TE_OK) st = emit_linear(c, w, out, 0, I, H, parts, 1);
+        snprintf(out, sizeof out, "layer.%d.ffn.down", l);
+        snprintf(s[0], sizeof s[0], "encoder.layer.%d.output.dense", l);
+        if (st == TE_OK) st = emit_linear(c, w, out, 0, H, I, parts, 1);
+        snprintf(out, sizeof out, "layer.%d.ffn.norm", l);
+        snprintf(s[0], sizeof s[0], "encoder.layer.%d.output.LayerNorm", l);
+        if (st == TE_OK) st = emit_norm(c, w, out, s[0], H);
+    }
+    return st;
+}
+
+static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, const te_convert_opts *o) {
+    char name[256];
+    if (o->name) {
+        snprintf(name, sizeof name, "%s", o->name);
+    } else {
+        size_t n = strlen(dir);
+        while (n > 1 && dir[n - 1] == '/') n--;
+        size_t b = n;
+        while (b > 0 && dir[b - 1] != '/') b--;
+        snprintf(name, sizeof name, "%.*s", (int)(n - b), dir + b);
+    }
+    temb_kv_str(w, "model.arch", "bert");
+    temb_kv_str(w, "general.name", name);
+    temb_kv_str(w, "general.source", dir);
+    temb_kv_str(w, "general.converter", "tinyembed " TE_VERSION_STRING);
+    temb_kv_str(w, "weights.dtype", "f32");
+    temb_kv_u32(w, "model.hidden_size", (uint32_t)hf->hidden);
+    temb_kv_u32(w, "model.num_layers", (uint32_t)hf->layers);
+    temb_kv_u32(w, "model.num_heads", (uint32_t)hf->heads);
+    temb_kv_u32(w, "model.intermediate_size", (uint32_t)hf->inter);
+    temb_kv_u32(w, "model.vocab_size", (uint32_t)hf->vocab_size);
+    temb_kv_u32(w, "model.max_position", (uint32_t)hf->max_pos);
+    temb_kv_u32(w, "model.type_vocab_size", (uint32_t)hf->type_vocab);
+    temb_kv_u32(w, "model.max_seq_length", (uint32_t)hf->max_seq);
+    temb_kv_f32(w, "model.layer_norm_eps", hf->eps);
+    temb_kv_str(w, "model.activation", te_activation_name(hf->act));
+    temb_kv_str(w, "pooling.mode", te_pooling_name(hf->pooling));
+    temb_kv_u32(w, "pooling.normalize", (uint32_t)hf->normalize);
+    temb_kv_u32(w, "tokenizer.lowercase", (uint32_t)hf->lowercase);
+    temb_kv_u32(w, "tokenizer.strip_accents", (uint32_t)hf->strip_accents);
+    temb_kv_u32(w, "tokenizer.chinese_chars", (uint32_t)hf->chinese_chars);
+    temb_kv_u32(w, "tokenizer.clean_text", (uint32_t)hf->clean_text);
+    temb_kv_u32(w, "tokenizer.max_chars_per_word", (uint32_t)hf->max_chars);
+    temb_kv_str(w, "tokenizer.subword_prefix", hf->prefix);
+    const struct { const char *key; int32_t id; } ids[] = {
+        {"tokenizer.cls_id", hf->cls}, {"tokenizer.sep_id", hf->sep}, {"tokenizer.pad_id", hf->pad},
+        {"tokenizer.unk_id", hf->unk}, {"tokenizer.mask_id", hf->mask},
+    };
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+        temb_kv_u32(w, ids[i].key, ids[i].id < 0 ? 0xFFFFFFFFu : (uint32_t)ids[i].id);
+    temb_set_vocab(w, hf->tokens, hf->token_lens, hf->n_tokens);
+    for (uint32_t i = 0; i < hf->n_added; i++)
+        temb_add_added_token(w, hf->added[i].id, hf->added[i].flags, hf->added[i].content);
+}
+
+void te_convert_opts_default(te_convert_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->dtype = TE_DTYPE_F32;
+    o->pooling = -1;
+    o->normalize = -1;
+}
+
+te_status te_convert(const char *hf_dir, const char *out_path, const te_convert_opts *opts, te_error *err) {
+    te_error_clear(err);
+    te_convert_opts defaults;
+    if (!opts) {
+        te_convert_opts_default(&defaults);
+        opts = &defaults;
+    }
+    if (!hf_dir || !out_path) return te_fail(err, TE_ERR_ARG, "te_convert: directory and output path are required");
+    if (opts->dtype != TE_DTYPE_F32)
+        return te_fail(err, TE_ERR_UNSUPPORTED, "output dtype %s is not supported yet (use f32)", te_dtype_name(opts->dtype));
+    hf_model hf;
+    converter c = {.opts = opts, .err = err};
+    c.st.fd = -1;
+    temb_writer *w = NULL;
+    te_status st = hf_load(&hf, hf_dir, opts, err);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.safetensors", hf_dir);
+    if (st == TE_OK) {
+        st = st_open(&c.st, path, err);
+        if (st == TE_ERR_NOT_FOUND) {
+            char bin[4096];
+            snprintf(bin, sizeof bin, "%s/pytorch_model.bin", hf_dir);
+            FILE *f = fopen(bin, "rb");
+            if (f) {
+                fclose(f);
+                st = te_fail(err, TE_ERR_UNSUPPORTED, "%s has only pytorch_model.bin; tinyembed reads model.safetensors "
+                             "(download the safetensors file, or re-save the model with safe_serialization=True)", hf_dir);
+            }
+        }
+    }
+    if (st == TE_OK) st = find_prefix(&c);
+    if (st == TE_OK && !(w = temb_writer_new())) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
+    if (st == TE_OK) {
+        add_metadata(w, &hf, hf_dir, opts);
+        st = add_tensors(&c, w, &hf);
+    }
+    if (st == TE_OK && opts->note) {
+        for (size_t i = 0; i < c.st.n; i++) {
+            if (c.st.tensors[i].used) continue;
+            char msg[512], shape[128];
+            shape_str(shape, sizeof shape, c.st.tensors[i].n_dims, c.st.tensors[i].dims);
+            snprintf(msg, sizeof msg, "ignored tensor %s [%s] (not used by the encoder)", c.st.tensors[i].name, shape);
+            opts->note(opts->user, msg);
+        }
+    }
+    if (st == TE_OK) st = temb_write(w, out_path, opts->progress, opts->user, err);
+    temb_writer_free(w);
+    free(c.jobs);
+    st_close(&c.st);
+    hf_free(&hf);
+    return st;
+}

@@ -1,0 +1,15 @@
+/*
+ * crc32.h - CRC-32 (zlib polynomial) used for the .temb section and tensor checksums.
+ */
+#ifndef TE_CRC32_H
+#define TE_CRC32_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+extern const uint32_t te_crc32_table[256];
+
+/* Continues a CRC: start with crc = 0; te_crc32_update(0, "123456789", 9) == 0xCBF43926. */
+uint32_t te_crc32_update(uint32_t crc, const void *data, size_t n);
+
+#endif

@@ -1,0 +1,108 @@
+/*
+ * error.c - te_error helpers and the names of status codes and enums.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+te_status te_fail(te_error *err, te_status code, const char *fmt, ...) {
+    if (!err) return code;
+    err->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void te_error_prefix(te_error *err, const char *fmt, ...) {
+    if (!err) return;
+    char prefix[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(prefix, sizeof prefix - 2, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    size_t plen = strlen(prefix);
+    memcpy(prefix + plen, ": ", 3);
+    plen += 2;
+    /* Shift the old message right, dropping its tail if it no longer fits. */
+    size_t cap = sizeof err->msg, old = strnlen(err->msg, cap - 1);
+    if (plen >= cap) plen = cap - 1;
+    if (old > cap - 1 - plen) old = cap - 1 - plen;
+    memmove(err->msg + plen, err->msg, old);
+    memcpy(err->msg, prefix, plen);
+    err->msg[plen + old] = '\0';
+}
+
+void te_error_clear(te_error *err) {
+    if (!err) return;
+    err->code = TE_OK;
+    err->msg[0] = '\0';
+}
+
+const char *te_status_name(te_status code) {
+    switch (code) {
+    case TE_OK: return "TE_OK";
+    case TE_ERR_ARG: return "TE_ERR_ARG";
+    case TE_ERR_IO: return "TE_ERR_IO";
+    case TE_ERR_NOT_FOUND: return "TE_ERR_NOT_FOUND";
+    case TE_ERR_FORMAT: return "TE_ERR_FORMAT";
+    case TE_ERR_TRUNCATED: return "TE_ERR_TRUNCATED";
+    case TE_ERR_VERSION: return "TE_ERR_VERSION";
+    case TE_ERR_UNSUPPORTED: return "TE_ERR_UNSUPPORTED";
+    case TE_ERR_SHAPE: return "TE_ERR_SHAPE";
+    case TE_ERR_CHECKSUM: return "TE_ERR_CHECKSUM";
+    case TE_ERR_NOMEM: return "TE_ERR_NOMEM";
+    }
+    return "TE_ERR_UNKNOWN";
+}
+
+static const char *generic_message(te_status code) {
+    switch (code) {
+    case TE_OK: return "success";
+    case TE_ERR_ARG: return "invalid argument";
+    case TE_ERR_IO: return "input/output error";
+    case TE_ERR_NOT_FOUND: return "not found";
+    case TE_ERR_FORMAT: return "malformed input";
+    case TE_ERR_TRUNCATED: return "input is truncated";
+    case TE_ERR_VERSION: return "file needs a newer tinyembed";
+    case TE_ERR_UNSUPPORTED: return "not supported";
+    case TE_ERR_SHAPE: return "tensor has the wrong shape";
+    case TE_ERR_CHECKSUM: return "checksum mismatch";
+    case TE_ERR_NOMEM: return "out of memory";
+    }
+    return "unknown error";
+}
+
+const char *te_errmsg(const te_error *err) {
+    if (!err) return "no error information";
+    return err->msg[0] ? err->msg : generic_message(err->code);
+}
+
+const char *te_dtype_name(te_dtype d) {
+    switch (d) {
+    case TE_DTYPE_F32: return "f32";
+    case TE_DTYPE_F16: return "f16";
+    case TE_DTYPE_I8: return "int8";
+    }
+    return "unknown";
+}
+
+const char *te_pooling_name(te_pooling p) {
+    switch (p) {
+    case TE_POOL_MEAN: return "mean";
+    case TE_POOL_CLS: return "cls";
+    }
+    return "unknown";
+}
+
+const char *te_activation_name(te_activation a) {
+    switch (a) {
+    case TE_ACT_GELU: return "gelu";
+    case TE_ACT_GELU_TANH: return "gelu_tanh";
+    }
+    return "unknown";
+}

@@ -1,0 +1,63 @@
+/*
+ * json.h - a strict RFC 8259 JSON reader for the converter's inputs
+ * (config.json, tokenizer.json, safetensors headers).
+ *
+ * The whole document is parsed into an arena owned by json_doc; one
+ * json_free releases everything. Numbers are parsed without the C locale,
+ * strings are decoded to UTF-8 (invalid UTF-8 is rejected), nesting is
+ * limited so hostile input cannot exhaust the stack.
+ */
+#ifndef TE_JSON_H
+#define TE_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tinyembed.h"
+
+typedef enum json_type {
+    JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT
+} json_type;
+
+typedef struct json_value json_value;
+
+typedef struct json_member {
+    const char *key;  /* NUL-terminated UTF-8 */
+    size_t key_len;
+    json_value *value;
+} json_member;
+
+struct json_value {
+    json_type type;
+    int is_int;        /* JSON_NUMBER written as an integer that fits int64 */
+    int64_t i;         /* its value when is_int */
+    double num;        /* every JSON_NUMBER */
+    const char *str;   /* JSON_STRING: NUL-terminated UTF-8 (may hold \0 from \u0000) */
+    size_t len;        /* JSON_STRING: bytes; JSON_ARRAY/OBJECT: elements */
+    json_value **items;      /* JSON_ARRAY */
+    json_member *members;    /* JSON_OBJECT, in document order */
+};
+
+typedef struct json_doc json_doc;
+
+/* Parses `len` bytes. On error returns NULL with a message such as
+ * "line 3, column 14: expected ',' or '}'" (code TE_ERR_FORMAT). */
+json_doc *json_parse(const char *text, size_t len, te_error *err);
+const json_value *json_root(const json_doc *d);
+void json_free(json_doc *d);
+
+/* Member `key` of an object (the last one if repeated), or NULL. */
+const json_value *json_get(const json_value *obj, const char *key);
+
+/* Typed lookups for config files. Each returns 1 and stores the value when
+ * `key` is present with the right type, 0 when absent or null, and -1 when
+ * present with another type. */
+int json_get_int(const json_value *obj, const char *key, int64_t *out);
+int json_get_num(const json_value *obj, const char *key, double *out);
+int json_get_bool(const json_value *obj, const char *key, int *out);
+int json_get_str(const json_value *obj, const char *key, const char **out);
+
+/* Human name of a type, for messages ("string", "object", ...). */
+const char *json_type_name(json_type t);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * model.h - the in-memory model: the mapping of a .temb file and typed
+ * pointers into it. Read-only after te_open, so one te_model can serve any
+ * number of threads. Not part of the public API.
+ */
+#ifndef TE_MODEL_H
+#define TE_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+#include "tinyembed.h"
+#include "vocab.h"
+
+/* A token matched in the raw text before normalization ([CLS], [SEP], ...). */
+typedef struct te_added_token {
+    uint32_t id;
+    uint32_t flags;     /* TEMB_ADDED_* */
+    const char *text;   /* points into the mapping, not NUL-terminated */
+    uint32_t len;
+} te_added_token;
+
+/* One tensor directory entry, validated, with its data pointer. */
+typedef struct te_tensor {
+    char name[TEMB_TENSOR_NAME];
+    te_dtype dtype;
+    te_layout layout;
+    int n_dims;
+    uint64_t dims[TEMB_MAX_DIMS];
+    uint64_t offset, bytes;
+    uint32_t crc;
+    const void *data;   /* map + offset */
+} te_tensor;
+
+/* A linear layer y = x W^T + b with W stored in 16-column panels. */
+typedef struct te_linear {
+    const float *w;     /* [n_out, n_in] as TE_LAYOUT_PANEL16 panels */
+    const float *bias;  /* [n_out] */
+    int n_out, n_in;
+} te_linear;
+
+typedef struct te_bert_layer {
+    te_linear qkv;             /* [3*hidden, hidden]: the Q, K and V projections stacked */
+    te_linear attn_out;        /* [hidden, hidden] */
+    const float *attn_norm_w;  /* [hidden] LayerNorm after attention + residual */
+    const float *attn_norm_b;  /* [hidden] */
+    te_linear ffn_up;          /* [intermediate, hidden] */
+    te_linear ffn_down;        /* [hidden, intermediate] */
+    const float *ffn_norm_w;   /* [hidden] LayerNorm after feed-forward + residual */
+    const float *ffn_norm_b;   /* [hidden] */
+    uint64_t file_begin;       /* byte range of the layer's block in the file */
+    uint64_t file_end;
+} te_bert_layer;
+
+struct te_model {
+    char *path;
+    int fd;
+    const uint8_t *map;
+    size_t map_size;
+    te_model_info info;
+    char *strings;             /* owns the strings info points to */
+    te_vocab vocab;
+    te_added_token *added;     /* [info.tokenizer.n_added_tokens] */
+    te_tensor *tensors;        /* [n_tensors], in file order */
+    size_t n_tensors;
+    uint64_t data_offset;      /* DATA section: every tensor lies inside */
+    uint64_t data_size;
+    uint32_t vocab_crc;        /* checked by te_verify (too big to check at open) */
+    uint64_t vocab_offset, vocab_size;
+
+    /* BERT weights: pointers into the mapping. */
+    const float *word_emb;     /* [vocab_size, hidden] */
+    const float *pos_emb;      /* [max_position, hidden] */
+    const float *type_emb;     /* [type_vocab_size, hidden] */
+    const float *emb_norm_w;   /* [hidden] */
+    const float *emb_norm_b;   /* [hidden] */
+    te_bert_layer *layers;     /* [num_layers] */
+};
+
+/* Looks up a tensor by name; NULL if absent. */
+const te_tensor *te_model_find_tensor(const te_model *m, const char *name);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * safetensors.h - reads a .safetensors file (8-byte header length, JSON
+ * header, raw little-endian data) through a read-only mapping, checking every
+ * tensor's byte range against the file before it is used.
+ */
+#ifndef TE_SAFETENSORS_H
+#define TE_SAFETENSORS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json.h"
+#include "tinyembed.h"
+
+#define ST_MAX_DIMS 8
+
+typedef struct st_tensor {
+    const char *name;
+    const char *dtype;        /* as written: "F32", "F16", "BF16", "I64", ... */
+    size_t elem_size;         /* 0 for dtypes this reader does not know */
+    int n_dims;
+    uint64_t dims[ST_MAX_DIMS];
+    const uint8_t *data;
+    uint64_t bytes;
+    int used;                 /* set by the converter, to report ignored tensors */
+} st_tensor;
+
+typedef struct st_file {
+    char *path;
+    int fd;
+    const uint8_t *map;
+    size_t size;
+    json_doc *header;
+    st_tensor *tensors;
+    size_t n;
+} st_file;
+
+te_status st_open(st_file *f, const char *path, te_error *err);
+void st_close(st_file *f);
+st_tensor *st_find(st_file *f, const char *name);
+
+#endif

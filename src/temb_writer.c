@@ -1,0 +1,418 @@
+/*
+ * temb_writer.c - writes .temb files (see temb_writer.h and docs/FORMAT.md).
+ *
+ * The layout (every offset) is computed before anything is written; tensor
+ * data goes out first, one tensor buffer at a time, then the directory with
+ * the CRCs, then the header. The file is created unnamed (O_TMPFILE) where
+ * the filesystem allows, so a killed conversion leaves nothing behind; else
+ * under "<path>.part", removed on any error.
+ */
+#include "temb_writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crc32.h"
+#include "format.h"
+#include "format_util.h"
+#include "internal.h"
+
+typedef struct buf {
+    uint8_t *p;
+    size_t n, cap;
+} buf;
+
+typedef struct pending_tensor {
+    char name[TEMB_TENSOR_NAME];
+    te_dtype dtype;
+    te_layout layout;
+    int n_dims;
+    uint64_t dims[TEMB_MAX_DIMS];
+    int new_block;
+    temb_fill_fn fill;
+    void *user;
+    uint64_t offset, bytes;
+    uint32_t crc;
+} pending_tensor;
+
+struct temb_writer {
+    te_error err; /* sticky: first error wins */
+    buf meta;
+    uint32_t n_kv;
+    buf added;
+    uint32_t n_added;
+    const char *const *vocab;
+    const uint32_t *vocab_lens;
+    uint32_t n_vocab;
+    pending_tensor *tensors;
+    size_t n_tensors, cap_tensors;
+};
+
+static int ok(const temb_writer *w) { return w->err.code == TE_OK; }
+
+static void buf_free(buf *b) { free(b->p); }
+
+static int buf_reserve(temb_writer *w, buf *b, size_t extra) {
+    if (!ok(w)) return 0;
+    size_t need;
+    if (!te_add_size(b->n, extra, &need)) { te_fail(&w->err, TE_ERR_NOMEM, "metadata too large"); return 0; }
+    if (need <= b->cap) return 1;
+    size_t cap = b->cap ? b->cap : 1024;
+    while (cap < need) cap *= 2;
+    uint8_t *p = realloc(b->p, cap);
+    if (!p) { te_fail(&w->err, TE_ERR_NOMEM, "out of memory building the file header"); return 0; }
+    b->p = p;
+    b->cap = cap;
+    return 1;
+}
+
+static void buf_put(temb_writer *w, buf *b, const void *data, size_t n) {
+    if (!buf_reserve(w, b, n)) return;
+    memcpy(b->p + b->n, data, n);
+    b->n += n;
+}
+
+static void buf_u32(temb_writer *w, buf *b, uint32_t v) {
+    uint8_t x[4];
+    te_put32(x, v);
+    buf_put(w, b, x, 4);
+}
+
+static void buf_pad4(temb_writer *w, buf *b) {
+    static const uint8_t zero[4] = {0};
+    buf_put(w, b, zero, (4 - b->n % 4) % 4);
+}
+
+temb_writer *temb_writer_new(void) { return calloc(1, sizeof(temb_writer)); }
+
+void temb_writer_free(temb_writer *w) {
+    if (!w) return;
+    buf_free(&w->meta);
+    buf_free(&w->added);
+    free(w->tensors);
+    free(w);
+}
+
+static void kv_key(temb_writer *w, const char *key, uint8_t type) {
+    size_t n = strlen(key);
+    if (n == 0 || n > TEMB_MAX_KEY) { te_fail(&w->err, TE_ERR_ARG, "bad metadata key '%s'", key); return; }
+    uint8_t h[4];
+    te_put16(h, (uint16_t)n);
+    h[2] = type;
+    h[3] = 0;
+    buf_put(w, &w->meta, h, 4);
+    buf_put(w, &w->meta, key, n);
+    buf_pad4(w, &w->meta);
+    w->n_kv++;
+}
+
+void temb_kv_u32(temb_writer *w, const char *key, uint32_t v) {
+    kv_key(w, key, TEMB_KV_U32);
+    buf_u32(w, &w->meta, v);
+}
+
+void temb_kv_f32(temb_writer *w, const char *key, float v) {
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    kv_key(w, key, TEMB_KV_F32);
+    buf_u32(w, &w->meta, bits);
+}
+
+void temb_kv_str(temb_writer *w, const char *key, const char *v) {
+    size_t n = strlen(v);
+    if (n > UINT32_MAX) { te_fail(&w->err, TE_ERR_ARG, "metadata value too long"); return; }
+    kv_key(w, key, TEMB_KV_STR);
+    buf_u32(w, &w->meta, (uint32_t)n);
+    buf_put(w, &w->meta, v, n);
+    buf_pad4(w, &w->meta);
+}
+
+void temb_set_vocab(temb_writer *w, const char *const *tokens, const uint32_t *lens, uint32_t n) {
+    w->vocab = tokens;
+    w->vocab_lens = lens;
+    w->n_vocab = n;
+}
+
+void temb_add_added_token(temb_writer *w, uint32_t id, uint32_t flags, const char *content) {
+    size_t n = strlen(content);
+    if (n == 0 || n > TEMB_MAX_ADDED_LEN) {
+        te_fail(&w->err, TE_ERR_UNSUPPORTED, "added token '%.40s' is empty or longer than %d bytes", content, TEMB_MAX_ADDED_LEN);
+        return;
+    }
+    buf_u32(w, &w->added, id);
+    buf_u32(w, &w->added, flags);
+    buf_u32(w, &w->added, (uint32_t)n);
+    buf_put(w, &w->added, content, n);
+    buf_pad4(w, &w->added);
+    w->n_added++;
+}
+
+void temb_add_tensor(temb_writer *w, const char *name, te_dtype dtype, te_layout layout,
+                     int n_dims, const uint64_t *dims, int new_block,
+                     temb_fill_fn fill, void *user) {
+    if (!ok(w)) return;
+    if (strlen(name) >= TEMB_TENSOR_NAME) { te_fail(&w->err, TE_ERR_ARG, "tensor name too long: %s", name); return; }
+    if (n_dims < 1 || n_dims > TEMB_MAX_DIMS || te_tensor_stored_bytes(dtype, layout, n_dims, dims) == 0) {
+        te_fail(&w->err, TE_ERR_SHAPE, "tensor %s: invalid shape", name);
+        return;
+    }
+    if (w->n_tensors == w->cap_tensors) {
+        size_t cap = w->cap_tensors ? w->cap_tensors * 2 : 64;
+        pending_tensor *t = realloc(w->tensors, cap * sizeof *t);
+        if (!t) { te_fail(&w->err, TE_ERR_NOMEM, "out of memory"); return; }
+        w->tensors = t;
+        w->cap_tensors = cap;
+    }
+    pending_tensor *t = &w->tensors[w->n_tensors++];
+    memset(t, 0, sizeof *t);
+    memcpy(t->name, name, strlen(name));
+    t->dtype = dtype;
+    t->layout = layout;
+    t->n_dims = n_dims;
+    memcpy(t->dims, dims, (size_t)n_dims * sizeof *dims);
+    t->new_block = new_block;
+    t->fill = fill;
+    t->user = user;
+    t->bytes = te_tensor_stored_bytes(dtype, layout, n_dims, dims);
+}
+
+/* Builds the VOCAB section: offsets, hash slots, blob. */
+static void build_vocab(temb_writer *w, buf *out) {
+    uint32_t n = w->n_vocab, bits = 4, max_len = 0;
+    while (bits < TEMB_MAX_HASH_BITS && ((uint64_t)1 << bits) < (uint64_t)n * 2) bits++;
+    uint64_t blob = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        blob += w->vocab_lens[i];
+        if (w->vocab_lens[i] > max_len) max_len = w->vocab_lens[i];
+    }
+    if (blob > UINT32_MAX) { te_fail(&w->err, TE_ERR_UNSUPPORTED, "vocabulary too large"); return; }
+    buf_u32(w, out, n);
+    buf_u32(w, out, bits);
+    buf_u32(w, out, max_len);
+    buf_u32(w, out, (uint32_t)blob);
+    uint32_t off = 0;
+    for (uint32_t i = 0; i <= n; i++) {
+        buf_u32(w, out, off);
+        if (i < n) off += w->vocab_lens[i];
+    }
+    size_t nslots = (size_t)1 << bits, slots_at = out->n;
+    if (!buf_reserve(w, out, nslots * 4)) return;
+    memset(out->p + slots_at, 0, nslots * 4);
+    out->n += nslots * 4;
+    /* Empty tokens can never match and are left out of the table; a repeated
+     * token resolves to its last id, as the reference's vocab loader does. */
+    for (uint32_t i = 0; i < n; i++) {
+        if (w->vocab_lens[i] == 0) continue;
+        size_t s = te_fnv1a(TEMB_FNV_OFFSET, w->vocab[i], w->vocab_lens[i]) & (nslots - 1);
+        for (;;) {
+            uint8_t *slot = out->p + slots_at + s * 4;
+            uint32_t v = te_le32(slot);
+            if (v == 0 || (w->vocab_lens[v - 1] == w->vocab_lens[i] &&
+                           memcmp(w->vocab[v - 1], w->vocab[i], w->vocab_lens[i]) == 0)) {
+                te_put32(slot, i + 1);
+                break;
+            }
+            s = (s + 1) & (nslots - 1);
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) buf_put(w, out, w->vocab[i], w->vocab_lens[i]);
+    buf_pad4(w, out);
+}
+
+static void build_tensor_dir(temb_writer *w, buf *out) {
+    buf_u32(w, out, (uint32_t)w->n_tensors);
+    buf_u32(w, out, TEMB_TENSOR_ENTRY);
+    buf_u32(w, out, 0);
+    buf_u32(w, out, 0);
+    for (size_t i = 0; i < w->n_tensors; i++) {
+        const pending_tensor *t = &w->tensors[i];
+        uint8_t e[TEMB_TENSOR_ENTRY] = {0};
+        memcpy(e, t->name, TEMB_TENSOR_NAME);
+        te_put32(e + 64, (uint32_t)t->dtype);
+        te_put32(e + 68, (uint32_t)t->layout);
+        te_put32(e + 72, (uint32_t)t->n_dims);
+        te_put32(e + 76, t->crc);
+        for (int d = 0; d < TEMB_MAX_DIMS; d++) te_put64(e + 80 + 8 * d, d < t->n_dims ? t->dims[d] : 0);
+        te_put64(e + 112, t->offset);
+        te_put64(e + 120, t->bytes);
+        buf_put(w, out, e, sizeof e);
+    }
+}
+
+static te_status pwrite_all(int fd, const void *data, size_t n, uint64_t off, const char *path, te_error *err) {
+    const uint8_t *p = data;
+    while (n > 0) {
+        ssize_t k = pwrite(fd, p, n, (off_t)off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0) return te_fail(err, TE_ERR_IO, "%s: write failed: %s", path, k < 0 ? strerror(errno) : "no progress");
+        p += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return TE_OK;
+}
+
+/* The output file while it is being written. */
+typedef struct out_file {
+    int fd;
+    int anonymous;         /* O_TMPFILE: nothing to clean up */
+    char part[4096 + 16];  /* "<path>.part" when not anonymous */
+} out_file;
+
+static te_status out_open(out_file *o, const char *path, te_error *err) {
+    o->anonymous = 0;
+    o->part[0] = '\0';
+#ifdef O_TMPFILE
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    o->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (o->fd >= 0) { o->anonymous = 1; return TE_OK; }
+#endif
+    if ((size_t)snprintf(o->part, sizeof o->part, "%s.part", path) >= sizeof o->part)
+        return te_fail(err, TE_ERR_ARG, "output path too long");
+    o->fd = open(o->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (o->fd < 0) return te_fail(err, errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_IO, "%s: cannot create: %s", o->part, strerror(errno));
+    return TE_OK;
+}
+
+/* Makes the finished file visible under `path` atomically. */
+static te_status out_commit(out_file *o, const char *path, te_error *err) {
+    if (fsync(o->fd) != 0) return te_fail(err, TE_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
+    if (o->anonymous) {
+        /* linkat cannot replace an existing file: link under a unique name, then rename. */
+        char proc[64], tmp[4096 + 32];
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", o->fd);
+        for (int attempt = 0;; attempt++) {
+            snprintf(tmp, sizeof tmp, "%s.%ld.%d.part", path, (long)getpid(), attempt);
+            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) break;
+            if (errno != EEXIST || attempt > 100)
+                return te_fail(err, TE_ERR_IO, "%s: cannot link the finished file: %s", path, strerror(errno));
+        }
+        if (rename(tmp, path) != 0) {
+            int e = errno;
+            unlink(tmp);
+            return te_fail(err, TE_ERR_IO, "%s: rename failed: %s", path, strerror(e));
+        }
+        return TE_OK;
+    }
+    if (rename(o->part, path) != 0) return te_fail(err, TE_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
+    o->part[0] = '\0';
+    return TE_OK;
+}
+
+static void out_abort(out_file *o) {
+    if (o->fd >= 0) close(o->fd);
+    if (!o->anonymous && o->part[0]) unlink(o->part);
+    o->fd = -1;
+}
+
+static void put_section(uint8_t *entry, uint32_t kind, uint32_t crc, uint64_t off, uint64_t size) {
+    te_put32(entry, kind);
+    te_put32(entry + 4, crc);
+    te_put64(entry + 8, off);
+    te_put64(entry + 16, size);
+}
+
+te_status temb_write(temb_writer *w, const char *path,
+                     void (*progress)(void *user, uint64_t done, uint64_t total),
+                     void *progress_user, te_error *err) {
+    if (!ok(w)) { if (err) *err = w->err; return w->err.code; }
+    buf meta = {0}, vocab = {0}, added = {0}, dir = {0};
+    buf_u32(w, &meta, w->n_kv);
+    buf_put(w, &meta, w->meta.p, w->meta.n);
+    buf_u32(w, &added, w->n_added);
+    buf_put(w, &added, w->added.p, w->added.n);
+    build_vocab(w, &vocab);
+
+    /* Layout: header, META, ADDED, TENSORS, VOCAB, then DATA on a block boundary. */
+    enum { N_SECTIONS = 5 };
+    uint64_t header_size = TEMB_FIXED_HEADER + N_SECTIONS * TEMB_SECTION_ENTRY;
+    uint64_t dir_size = TEMB_TENSORS_HEADER + (uint64_t)w->n_tensors * TEMB_TENSOR_ENTRY;
+    uint64_t meta_off = te_align_up(header_size, 64);
+    uint64_t added_off = te_align_up(meta_off + meta.n, 64);
+    uint64_t dir_off = te_align_up(added_off + added.n, 64);
+    uint64_t vocab_off = te_align_up(dir_off + dir_size, 64);
+    uint64_t data_off = te_align_up(vocab_off + vocab.n, TEMB_BLOCK_ALIGN);
+    uint64_t pos = data_off, total = 0;
+    for (size_t i = 0; i < w->n_tensors; i++) {
+        pending_tensor *t = &w->tensors[i];
+        pos = te_align_up(pos, t->new_block ? TEMB_BLOCK_ALIGN : TEMB_TENSOR_ALIGN);
+        t->offset = pos;
+        pos += t->bytes;
+        total += t->bytes;
+    }
+    uint64_t file_size = pos;
+
+    out_file o = {.fd = -1};
+    te_status st = ok(w) ? out_open(&o, path, err) : (err ? (*err = w->err).code : w->err.code);
+    void *tbuf = NULL;
+    uint64_t done = 0;
+    for (size_t i = 0; st == TE_OK && i < w->n_tensors; i++) {
+        pending_tensor *t = &w->tensors[i];
+        if (t->bytes > SIZE_MAX) { st = te_fail(err, TE_ERR_NOMEM, "tensor %s too large", t->name); break; }
+        free(tbuf);
+        tbuf = malloc((size_t)t->bytes);
+        if (!tbuf) { st = te_fail(err, TE_ERR_NOMEM, "out of memory for tensor %s (%llu bytes)", t->name, (unsigned long long)t->bytes); break; }
+        st = t->fill(t->user, tbuf, (size_t)t->bytes, err);
+        if (st != TE_OK) break;
+        t->crc = te_crc32_update(0, tbuf, (size_t)t->bytes);
+        st = pwrite_all(o.fd, tbuf, (size_t)t->bytes, t->offset, path, err);
+        done += t->bytes;
+        if (progress) progress(progress_user, done, total);
+    }
+    free(tbuf);
+    if (st == TE_OK) {
+        build_tensor_dir(w, &dir);
+        if (!ok(w)) st = err ? (*err = w->err).code : w->err.code;
+    }
+    if (st == TE_OK) {
+        uint8_t hdr[TEMB_FIXED_HEADER + N_SECTIONS * TEMB_SECTION_ENTRY] = {0};
+        memcpy(hdr, TEMB_MAGIC, 4);
+        te_put16(hdr + 4, TEMB_VERSION_MAJOR);
+        te_put16(hdr + 6, TEMB_VERSION_MINOR);
+        te_put32(hdr + 8, (uint32_t)header_size);
+        te_put32(hdr + 12, N_SECTIONS);
+        te_put64(hdr + 16, file_size);
+        uint8_t *s = hdr + TEMB_FIXED_HEADER;
+        put_section(s + 0 * TEMB_SECTION_ENTRY, TEMB_SEC_META, te_crc32_update(0, meta.p, meta.n), meta_off, meta.n);
+        put_section(s + 1 * TEMB_SECTION_ENTRY, TEMB_SEC_ADDED, te_crc32_update(0, added.p, added.n), added_off, added.n);
+        put_section(s + 2 * TEMB_SECTION_ENTRY, TEMB_SEC_TENSORS, te_crc32_update(0, dir.p, dir.n), dir_off, dir.n);
+        put_section(s + 3 * TEMB_SECTION_ENTRY, TEMB_SEC_VOCAB, te_crc32_update(0, vocab.p, vocab.n), vocab_off, vocab.n);
+        put_section(s + 4 * TEMB_SECTION_ENTRY, TEMB_SEC_DATA, 0, data_off, file_size - data_off);
+        te_put32(hdr + 28, te_crc32_update(0, hdr, sizeof hdr));
+        /* Zero-fill the gaps too, so the file has no holes of undefined content. */
+        uint64_t meta_end = data_off;
+        uint8_t *head = calloc(1, (size_t)meta_end);
+        if (!head) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
+        else {
+            memcpy(head, hdr, sizeof hdr);
+            memcpy(head + meta_off, meta.p, meta.n);
+            memcpy(head + added_off, added.p, added.n);
+            memcpy(head + dir_off, dir.p, dir.n);
+            memcpy(head + vocab_off, vocab.p, vocab.n);
+            st = pwrite_all(o.fd, head, (size_t)meta_end, 0, path, err);
+            free(head);
+        }
+    }
+    if (st == TE_OK && ftruncate(o.fd, (off_t)file_size) != 0)
+        st = te_fail(err, TE_ERR_IO, "%s: cannot set file size: %s", path, strerror(errno));
+    if (st == TE_OK) st = out_commit(&o, path, err);
+    if (st == TE_OK) {
+        close(o.fd);
+    } else {
+        out_abort(&o);
+    }
+    buf_free(&meta);
+    buf_free(&vocab);
+    buf_free(&added);
+    buf_free(&dir);
+    return st;
+}

@@ -1,0 +1,47 @@
+/*
+ * temb_writer.h - builds a .temb file: metadata, vocabulary, added tokens and
+ * tensors, laid out as docs/FORMAT.md says, written atomically.
+ *
+ * Calls record the first error (sticky, like a FILE's error flag); the final
+ * temb_write reports it, so building code need not check every call.
+ */
+#ifndef TE_TEMB_WRITER_H
+#define TE_TEMB_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tinyembed.h"
+
+typedef struct temb_writer temb_writer;
+
+/* Produces a tensor's stored bytes into dst (exactly `bytes` long).
+ * Returns TE_OK or an error (with err filled). */
+typedef te_status (*temb_fill_fn)(void *user, void *dst, size_t bytes, te_error *err);
+
+temb_writer *temb_writer_new(void);
+void temb_writer_free(temb_writer *w);
+
+void temb_kv_u32(temb_writer *w, const char *key, uint32_t v);
+void temb_kv_f32(temb_writer *w, const char *key, float v);
+void temb_kv_str(temb_writer *w, const char *key, const char *v);
+
+/* The vocabulary: token i is tokens[i] (lens[i] bytes). The arrays must stay
+ * valid until temb_write returns. A repeated token resolves to its last id. */
+void temb_set_vocab(temb_writer *w, const char *const *tokens, const uint32_t *lens, uint32_t n);
+
+void temb_add_added_token(temb_writer *w, uint32_t id, uint32_t flags, const char *content);
+
+/* Declares a tensor. `new_block` starts it on a 4096-byte boundary (used for
+ * the first tensor of each layer). `fill` is called once, during temb_write. */
+void temb_add_tensor(temb_writer *w, const char *name, te_dtype dtype, te_layout layout,
+                     int n_dims, const uint64_t *dims, int new_block,
+                     temb_fill_fn fill, void *user);
+
+/* Writes the file to a temporary name next to `path` and renames it into
+ * place when complete. `progress` (may be NULL) gets tensor bytes written. */
+te_status temb_write(temb_writer *w, const char *path,
+                     void (*progress)(void *user, uint64_t done, uint64_t total),
+                     void *progress_user, te_error *err);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * harness.h - the tiny test harness every test program includes.
+ *
+ *   TEST(name) { CHECK(x == 1); CHECK_EQ_INT(a, b); ... }
+ *   int main(void) { RUN(name); return th_done(); }
+ *
+ * Each test prints "PASS name" or "FAIL name: file:line: what"; a failing
+ * CHECK returns from the test. tests/run.sh counts the lines. The test data
+ * paths come from the environment (set by run.sh): TE_TESTDATA (converted
+ * .temb files), TE_HF (generated model directories), TE_REF (../shared/ref),
+ * TE_BIN (the tinyembed binary).
+ */
+#ifndef TE_HARNESS_H
+#define TE_HARNESS_H
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int th_failed_now, th_n_pass, th_n_fail;
+
+static void th_fail(const char *file, int line, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!th_failed_now) printf("  %s:%d: %s\n", file, line, msg);
+    th_failed_now = 1;
+}
+
+#define TEST(name) static void name(void)
+#define RUN(name) th_run(#name, name)
+
+static void th_run(const char *name, void (*fn)(void)) {
+    th_failed_now = 0;
+    fflush(stdout);
+    fn();
+    if (th_failed_now) { printf("FAIL %s\n", name); th_n_fail++; }
+    else { printf("PASS %s\n", name); th_n_pass++; }
+    fflush(stdout);
+}
+
+static int th_done(void) { return th_n_fail ? 1 : 0; }
+
+#define CHECK(cond) do { if (!(cond)) { th_fail(__FILE__, __LINE__, "CHECK(%s)", #cond); return; } } while (0)
+#define CHECK_MSG(cond, ...) do { if (!(cond)) { th_fail(__FILE__, __LINE__, __VA_ARGS__); return; } } while (0)
+#define CHECK_EQ_INT(a, b) do { long long th_a = (long long)(a), th_b = (long long)(b); \
+    if (th_a != th_b) { th_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, th_a, th_b); return; } } while (0)
+#define CHECK_STR_EQ(a, b) do { const char *th_a = (a), *th_b = (b); \
+    if (strcmp(th_a, th_b) != 0) { th_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", #a, #b, th_a, th_b); return; } } while (0)
+#define CHECK_HAS(hay, needle) do { const char *th_h = (hay), *th_n = (needle); \
+    if (!strstr(th_h, th_n)) { th_fail(__FILE__, __LINE__, "\"%s\" does not contain \"%s\"", th_h, th_n); return; } } while (0)
+#define CHECK_NEAR(a, b, tol) do { double th_a = (a), th_b = (b); \
+    if (!(fabs(th_a - th_b) <= (tol))) { th_fail(__FILE__, __LINE__, "%s ~ %s: %.9g vs %.9g (tol %g)", #a, #b, th_a, th_b, (double)(tol)); return; } } while (0)
+
+/* A path under an environment-given directory: th_path(buf, "TE_TESTDATA", "tiny-mean.temb"). */
+static const char *th_path(char *buf, size_t cap, const char *env, const char *rel) {
+    const char *dir = getenv(env);
+    if (!dir) { fprintf(stderr, "harness: %s is not set (run through tests/run.sh)\n", env); exit(2); }
+    snprintf(buf, cap, "%s/%s", dir, rel);
+    return buf;
+}
+
+/* Reads a whole file; NULL on failure. Caller frees. */
+static char *th_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) { free(buf); buf = NULL; }
+    fclose(f);
+    if (buf) { buf[n] = '\0'; if (len) *len = (size_t)n; }
+    return buf;
+}
+
+static int th_write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t k = fwrite(data, 1, len, f);
+    return (fclose(f) == 0 && k == len) ? 0 : -1;
+}
+
+#endif

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Runs every test program and shell test; prints each result and ends with
+# "N passed, N failed". Exit status 1 if anything failed.
+#   sh tests/run.sh BUILD_DIR HF_DIR REF_DIR
+BUILD=$1
+export TE_TESTDATA="$BUILD/testdata" TE_HF="$2" TE_REF="$3" TE_BIN="$BUILD/tinyembed"
+pass=0
+fail=0
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
+run() { # name command...
+    name=$1; shift
+    "$@" >"$tmp" 2>&1
+    rc=$?
+    cat "$tmp"
+    p=$(grep -c '^PASS ' "$tmp")
+    f=$(grep -c '^FAIL ' "$tmp")
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL $name: exited with status $rc"
+        f=1
+    fi
+    pass=$((pass + p))
+    fail=$((fail + f))
+}
+for t in "$BUILD"/tests/test_*; do
+    case "$t" in *.d) continue ;; esac
+    [ -x "$t" ] || continue
+    echo "== $(basename "$t")"
+    run "$(basename "$t")" "$t"
+done
+for s in tests/cli_*.sh; do
+    [ -f "$s" ] || continue
+    echo "== $(basename "$s")"
+    run "$(basename "$s")" sh "$s"
+done
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,170 @@
+/*
+ * cli.c - option parsing, errors and progress for the subcommands (cli.h).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int n_opts(const cli_cmd *cmd) {
+    int n = 0;
+    while (cmd->opts && cmd->opts[n].name) n++;
+    return n;
+}
+
+void cli_error(const cli_cmd *cmd, const char *fmt, ...) {
+    fprintf(stderr, "tinyembed %s: error: ", cmd->name);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_lib_error(const cli_cmd *cmd, const te_error *err) {
+    cli_error(cmd, "%s", te_errmsg(err));
+    return err->code == TE_ERR_ARG ? CLI_USAGE : CLI_FAIL;
+}
+
+void cli_print_help(const cli_cmd *cmd, FILE *f) {
+    fprintf(f, "usage: tinyembed %s [options] %s\n\n%s\n", cmd->name, cmd->args, cmd->summary);
+    if (cmd->details) fprintf(f, "\n%s\n", cmd->details);
+    fprintf(f, "\noptions:\n");
+    for (int i = 0; i < n_opts(cmd); i++) {
+        const cli_opt *o = &cmd->opts[i];
+        char left[64];
+        if (o->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(f, "  %-26s %s\n", left, o->help);
+    }
+    fprintf(f, "  %-26s %s\n", "-h, --help", "show this help");
+}
+
+static int find_long(const cli_cmd *cmd, const char *name, size_t len) {
+    for (int i = 0; i < n_opts(cmd); i++)
+        if (strlen(cmd->opts[i].name) == len && strncmp(cmd->opts[i].name, name, len) == 0) return i;
+    return -1;
+}
+
+static int find_short(const cli_cmd *cmd, char c) {
+    for (int i = 0; i < n_opts(cmd); i++)
+        if (cmd->opts[i].short_name == c) return i;
+    return -1;
+}
+
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *out) {
+    memset(out, 0, sizeof *out);
+    int only_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (only_pos || a[0] != '-' || a[1] == '\0') {
+            if (out->n_pos == CLI_MAX_POS) { cli_error(cmd, "too many arguments"); return CLI_USAGE; }
+            out->pos[out->n_pos++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) { only_pos = 1; continue; }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { cli_print_help(cmd, stdout); return CLI_HELP; }
+        int idx;
+        const char *inline_val = NULL;
+        if (a[1] == '-') {
+            const char *eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+            idx = find_long(cmd, a + 2, len);
+            if (eq) inline_val = eq + 1;
+        } else {
+            idx = a[2] == '\0' ? find_short(cmd, a[1]) : -1;
+        }
+        if (idx < 0) {
+            cli_error(cmd, "unknown option '%s' (see 'tinyembed %s --help')", a, cmd->name);
+            return CLI_USAGE;
+        }
+        const cli_opt *o = &cmd->opts[idx];
+        if (!o->arg) {
+            if (inline_val) { cli_error(cmd, "option --%s takes no value", o->name); return CLI_USAGE; }
+            out->val[idx] = "";
+            continue;
+        }
+        if (inline_val) {
+            out->val[idx] = inline_val;
+        } else {
+            if (i + 1 >= argc) { cli_error(cmd, "option --%s needs a value (%s)", o->name, o->arg); return CLI_USAGE; }
+            out->val[idx] = argv[++i];
+        }
+    }
+    if (out->n_pos < cmd->min_pos || out->n_pos > cmd->max_pos) {
+        if (out->n_pos < cmd->min_pos) cli_error(cmd, "missing argument (usage: tinyembed %s [options] %s)", cmd->name, cmd->args);
+        else cli_error(cmd, "unexpected argument '%s' (usage: tinyembed %s [options] %s)", out->pos[cmd->max_pos], cmd->name, cmd->args);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+const char *cli_get(const cli_cmd *cmd, const cli_args *a, const char *name) {
+    int i = find_long(cmd, name, strlen(name));
+    return i < 0 ? NULL : a->val[i];
+}
+
+int cli_flag(const cli_cmd *cmd, const cli_args *a, const char *name) { return cli_get(cmd, a, name) != NULL; }
+
+int cli_get_int(const cli_cmd *cmd, const cli_args *a, const char *name, long lo, long hi, long def, long *out) {
+    const char *s = cli_get(cmd, a, name);
+    if (!s) { *out = def; return CLI_OK; }
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < lo || v > hi) {
+        cli_error(cmd, "--%s must be an integer from %ld to %ld (got '%s')", name, lo, hi, s);
+        return CLI_USAGE;
+    }
+    *out = v;
+    return CLI_OK;
+}
+
+void cli_progress_init(cli_progress *p, const char *label) {
+    p->enabled = isatty(STDERR_FILENO);
+    p->label = label;
+    p->last_permille = -1;
+}
+
+void cli_progress_update(cli_progress *p, uint64_t done, uint64_t total) {
+    if (!p->enabled || total == 0) return;
+    int permille = (int)(done * 1000 / total);
+    if (permille == p->last_permille) return;
+    p->last_permille = permille;
+    enum { WIDTH = 30 };
+    char bar[WIDTH + 1];
+    int fill = permille * WIDTH / 1000;
+    for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
+    bar[WIDTH] = '\0';
+    fprintf(stderr, "\r%s [%s] %3d%%  %.1f / %.1f MB", p->label, bar, permille / 10, done / 1e6, total / 1e6);
+    fflush(stderr);
+}
+
+void cli_progress_done(cli_progress *p) {
+    if (p->enabled && p->last_permille >= 0) fputc('\n', stderr);
+}
+
+void cli_json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+        else if (*p == '\n') fputs("\\n", f);
+        else if (*p == '\t') fputs("\\t", f);
+        else if (*p == '\r') fputs("\\r", f);
+        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
+        else fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+void cli_fmt_float(char *out, size_t cap, float v) {
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(out, cap, "%.*g", prec, (double)v);
+        if (strtof(out, NULL) == v) return;
+    }
+}

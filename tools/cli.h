@@ -1,0 +1,86 @@
+/*
+ * cli.h - what every subcommand shares: option parsing with the same
+ * conventions everywhere (options before or after positional arguments,
+ * "--opt value" or "--opt=value", "--" ends options, -h/--help), error
+ * reporting on stderr, and a progress bar for terminals.
+ *
+ * Exit codes: 0 success, 1 the operation failed, 2 bad usage.
+ */
+#ifndef TE_CLI_H
+#define TE_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "tinyembed.h"
+
+#define CLI_MAX_OPTS 32
+#define CLI_MAX_POS 4096
+
+typedef struct cli_opt {
+    const char *name;   /* long name without dashes */
+    char short_name;    /* 0 for none */
+    const char *arg;    /* placeholder for the value; NULL for a flag */
+    const char *help;
+} cli_opt;
+
+typedef struct cli_cmd {
+    const char *name;      /* "convert" */
+    const char *args;      /* positional synopsis, e.g. "HF_DIR OUT.temb" */
+    const char *summary;   /* one line */
+    const char *details;   /* extra help text, may be NULL */
+    const cli_opt *opts;   /* terminated by an entry with name NULL */
+    int min_pos, max_pos;  /* allowed count of positional arguments */
+} cli_cmd;
+
+typedef struct cli_args {
+    const char *val[CLI_MAX_OPTS]; /* value per option ("" for a set flag), NULL if absent */
+    const char *pos[CLI_MAX_POS];
+    int n_pos;
+} cli_args;
+
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2, CLI_HELP = -1 };
+
+/* Parses argv[1..] (argv[0] is the subcommand name). Returns CLI_OK, CLI_HELP
+ * (help was printed: exit 0) or CLI_USAGE (an error was printed). */
+int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *out);
+
+/* The value of option `name` or NULL. */
+const char *cli_get(const cli_cmd *cmd, const cli_args *a, const char *name);
+int cli_flag(const cli_cmd *cmd, const cli_args *a, const char *name);
+
+/* Integer option in [lo, hi]; returns CLI_OK or CLI_USAGE (after printing). */
+int cli_get_int(const cli_cmd *cmd, const cli_args *a, const char *name, long lo, long hi, long def, long *out);
+
+/* "tinyembed CMD: error: ..." on stderr. */
+void cli_error(const cli_cmd *cmd, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prints a library error and returns CLI_FAIL (or CLI_USAGE for TE_ERR_ARG). */
+int cli_lib_error(const cli_cmd *cmd, const te_error *err);
+
+void cli_print_help(const cli_cmd *cmd, FILE *f);
+
+/* Progress bar on stderr, drawn only when stderr is a terminal. */
+typedef struct cli_progress {
+    int enabled;
+    const char *label;
+    int last_permille;
+} cli_progress;
+void cli_progress_init(cli_progress *p, const char *label);
+void cli_progress_update(cli_progress *p, uint64_t done, uint64_t total);
+void cli_progress_done(cli_progress *p);
+
+/* Writes s as a JSON string literal. */
+void cli_json_str(FILE *f, const char *s);
+/* Shortest decimal text that reads back as the same float. */
+void cli_fmt_float(char *out, size_t cap, float v);
+
+/* Subcommand entry points (argv[0] is the subcommand name). */
+int cmd_convert(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+#endif

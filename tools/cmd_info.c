@@ -1,0 +1,159 @@
+/*
+ * cmd_info.c - `tinyembed info MODEL` (metadata, as text or one JSON object)
+ * and `tinyembed verify MODEL` (every checksum).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_opt info_opts[] = {
+    {"json", 0, NULL, "print one JSON object instead of text"},
+    {"tensors", 0, NULL, "also list the tensor directory"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_cmd info_cmd = {
+    "info", "MODEL.temb",
+    "Print a model's metadata: architecture, hyper-parameters, pooling, tokenizer settings.",
+    "Reads only the header: no weight is paged in.",
+    info_opts, 1, 1,
+};
+
+static const cli_opt verify_opts[] = {{NULL, 0, NULL, NULL}};
+
+static const cli_cmd verify_cmd = {
+    "verify", "MODEL.temb",
+    "Check the CRC32 of every section and tensor; report the first damaged tensor.",
+    NULL, verify_opts, 1, 1,
+};
+
+static const char *onoff(int v) { return v ? "yes" : "no"; }
+
+static void print_text(const te_model *m, const te_model_info *in, int tensors) {
+    char eps[32];
+    cli_fmt_float(eps, sizeof eps, in->layer_norm_eps);
+    const te_tokenizer_info *t = &in->tokenizer;
+    printf("name:              %s\n", in->name);
+    printf("source:            %s\n", in->source);
+    printf("converter:         %s (format %d.%d)\n", in->converter, in->format_major, in->format_minor);
+    printf("architecture:      %s\n", in->arch);
+    printf("hidden size:       %d\n", in->hidden_size);
+    printf("layers:            %d\n", in->num_layers);
+    printf("attention heads:   %d (head size %d)\n", in->num_heads, in->hidden_size / in->num_heads);
+    printf("intermediate size: %d\n", in->intermediate_size);
+    printf("activation:        %s\n", te_activation_name(in->activation));
+    printf("layer norm eps:    %s\n", eps);
+    printf("vocabulary:        %d rows, %d tokens\n", in->vocab_size, in->vocab_tokens);
+    printf("max position:      %d\n", in->max_position);
+    printf("token types:       %d\n", in->type_vocab_size);
+    printf("max seq length:    %d\n", in->max_seq_length);
+    printf("pooling:           %s%s\n", te_pooling_name(in->pooling), in->normalize ? ", L2-normalized" : "");
+    printf("weights:           %s\n", te_dtype_name(in->dtype));
+    printf("file size:         %llu bytes\n", (unsigned long long)in->file_bytes);
+    printf("tokenizer:         WordPiece, lowercase %s, strip accents %s, CJK split %s, prefix \"%s\", max %d chars/word\n",
+           onoff(t->lowercase), onoff(t->strip_accents), onoff(t->chinese_chars), t->subword_prefix, t->max_chars_per_word);
+    printf("special tokens:    [CLS] %d, [SEP] %d, [PAD] %d, [UNK] %d, [MASK] %d; %d matched in raw text\n",
+           (int)t->cls_id, (int)t->sep_id, (int)t->pad_id, (int)t->unk_id, (int)t->mask_id, t->n_added_tokens);
+    if (!tensors) return;
+    printf("tensors:\n");
+    for (size_t i = 0; i < te_model_n_tensors(m); i++) {
+        te_tensor_info ti;
+        te_model_tensor(m, i, &ti);
+        char shape[96] = "";
+        for (int d = 0; d < ti.n_dims; d++)
+            snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%llu", d ? ", " : "", (unsigned long long)ti.dims[d]);
+        printf("  %-34s %-5s [%s]%s at %llu, %llu bytes, crc32 %08x\n", ti.name, te_dtype_name(ti.dtype), shape,
+               ti.layout == TE_LAYOUT_PANEL16 ? " panels" : "", (unsigned long long)ti.offset,
+               (unsigned long long)ti.bytes, ti.crc32);
+    }
+}
+
+static void kv_str(const char *key, const char *v, int last) {
+    printf("  \"%s\": ", key);
+    cli_json_str(stdout, v);
+    printf("%s\n", last ? "" : ",");
+}
+
+static void print_json(const te_model *m, const te_model_info *in, int tensors) {
+    char eps[32];
+    cli_fmt_float(eps, sizeof eps, in->layer_norm_eps);
+    const te_tokenizer_info *t = &in->tokenizer;
+    printf("{\n");
+    kv_str("arch", in->arch, 0);
+    kv_str("name", in->name, 0);
+    kv_str("source", in->source, 0);
+    kv_str("converter", in->converter, 0);
+    printf("  \"format_version\": \"%d.%d\",\n", in->format_major, in->format_minor);
+    printf("  \"hidden_size\": %d,\n  \"num_layers\": %d,\n  \"num_heads\": %d,\n", in->hidden_size, in->num_layers, in->num_heads);
+    printf("  \"intermediate_size\": %d,\n  \"vocab_size\": %d,\n  \"vocab_tokens\": %d,\n", in->intermediate_size,
+           in->vocab_size, in->vocab_tokens);
+    printf("  \"max_position\": %d,\n  \"type_vocab_size\": %d,\n  \"max_seq_length\": %d,\n", in->max_position,
+           in->type_vocab_size, in->max_seq_length);
+    printf("  \"layer_norm_eps\": %s,\n", eps);
+    kv_str("activation", te_activation_name(in->activation), 0);
+    kv_str("pooling", te_pooling_name(in->pooling), 0);
+    printf("  \"normalize\": %s,\n", in->normalize ? "true" : "false");
+    kv_str("dtype", te_dtype_name(in->dtype), 0);
+    printf("  \"file_bytes\": %llu,\n", (unsigned long long)in->file_bytes);
+    printf("  \"n_tensors\": %zu,\n", te_model_n_tensors(m));
+    printf("  \"tokenizer\": {\"lowercase\": %s, \"strip_accents\": %s, \"chinese_chars\": %s, \"clean_text\": %s, ",
+           t->lowercase ? "true" : "false", t->strip_accents ? "true" : "false", t->chinese_chars ? "true" : "false",
+           t->clean_text ? "true" : "false");
+    printf("\"cls_id\": %d, \"sep_id\": %d, \"pad_id\": %d, \"unk_id\": %d, \"mask_id\": %d, \"subword_prefix\": ",
+           (int)t->cls_id, (int)t->sep_id, (int)t->pad_id, (int)t->unk_id, (int)t->mask_id);
+    cli_json_str(stdout, t->subword_prefix);
+    printf(", \"max_chars_per_word\": %d, \"added_tokens\": %d}%s\n", t->max_chars_per_word, t->n_added_tokens,
+           tensors ? "," : "");
+    if (tensors) {
+        printf("  \"tensors\": [\n");
+        size_t n = te_model_n_tensors(m);
+        for (size_t i = 0; i < n; i++) {
+            te_tensor_info ti;
+            te_model_tensor(m, i, &ti);
+            printf("    {\"name\": ");
+            cli_json_str(stdout, ti.name);
+            printf(", \"dtype\": \"%s\", \"layout\": \"%s\", \"shape\": [", te_dtype_name(ti.dtype),
+                   ti.layout == TE_LAYOUT_PANEL16 ? "panel16" : "rows");
+            for (int d = 0; d < ti.n_dims; d++) printf("%s%llu", d ? ", " : "", (unsigned long long)ti.dims[d]);
+            printf("], \"offset\": %llu, \"bytes\": %llu, \"crc32\": \"%08x\"}%s\n", (unsigned long long)ti.offset,
+                   (unsigned long long)ti.bytes, ti.crc32, i + 1 < n ? "," : "");
+        }
+        printf("  ]\n");
+    }
+    printf("}\n");
+}
+
+int cmd_info(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&info_cmd, argc, argv, &a);
+    if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    te_error err;
+    te_model *m = te_open(a.pos[0], NULL, &err);
+    if (!m) return cli_lib_error(&info_cmd, &err);
+    te_model_info in;
+    te_model_get_info(m, &in);
+    int tensors = cli_flag(&info_cmd, &a, "tensors");
+    if (cli_flag(&info_cmd, &a, "json")) print_json(m, &in, tensors);
+    else print_text(m, &in, tensors);
+    te_close(m);
+    return 0;
+}
+
+int cmd_verify(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&verify_cmd, argc, argv, &a);
+    if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    te_error err;
+    te_model *m = te_open(a.pos[0], NULL, &err);
+    if (!m) return cli_lib_error(&verify_cmd, &err);
+    te_status st = te_verify(m, &err);
+    if (st == TE_OK) {
+        te_model_info in;
+        te_model_get_info(m, &in);
+        printf("%s: OK (%zu tensors, %llu bytes, all checksums match)\n", a.pos[0], te_model_n_tensors(m),
+               (unsigned long long)in.file_bytes);
+    }
+    te_close(m);
+    return st == TE_OK ? 0 : cli_lib_error(&verify_cmd, &err);
+}

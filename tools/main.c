@@ -1,0 +1,47 @@
+/*
+ * main.c - the `tinyembed` binary: dispatches to one subcommand per file.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"convert", cmd_convert, "convert a Hugging Face model directory to a .temb file"},
+    {"info", cmd_info, "print a model's metadata (--json for one JSON object)"},
+    {"verify", cmd_verify, "check every checksum of a model file"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "tinyembed %s - sentence embeddings from BERT-family models\n\n", TE_VERSION_STRING);
+    fprintf(f, "usage: tinyembed COMMAND [options] [arguments]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'tinyembed COMMAND --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "-h") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("tinyembed %s\n", TE_VERSION_STRING);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (strcmp(name, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "tinyembed: error: unknown command '%s' (see 'tinyembed --help')\n", name);
+    return CLI_USAGE;
+}
