@@ -61,6 +61,9 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.fl
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
 
+# The fault-injection test replaces the allocator for the whole link.
+$(BUILD)/tests/test_faults: ALL_LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+
 # Test models: generated once from the reference generator, then converted by
 # the binary under test.
 HF := $(TESTDATA)/hf

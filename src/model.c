@@ -69,6 +69,9 @@ static const char *guess_kind(const uint8_t *p, size_t n) {
 
 static te_status parse_header(te_model *m, section *secs, uint32_t *n_secs, te_error *err) {
     const uint8_t *p = m->map;
+    if (m->map_size < 4 && memcmp(p, TEMB_MAGIC, m->map_size) == 0)
+        return te_fail(err, TE_ERR_TRUNCATED, "file is truncated: %zu bytes, shorter than the %d-byte header",
+                       m->map_size, TEMB_FIXED_HEADER);
     if (m->map_size < 4 || memcmp(p, TEMB_MAGIC, 4) != 0)
         return te_fail(err, TE_ERR_FORMAT, "not a .temb file (bad magic)%s", guess_kind(p, m->map_size));
     if (m->map_size < TEMB_FIXED_HEADER)

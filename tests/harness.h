@@ -21,7 +21,7 @@
 
 static int th_failed_now, th_n_pass, th_n_fail;
 
-static void th_fail(const char *file, int line, const char *fmt, ...) {
+static inline void th_fail(const char *file, int line, const char *fmt, ...) {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -34,7 +34,7 @@ static void th_fail(const char *file, int line, const char *fmt, ...) {
 #define TEST(name) static void name(void)
 #define RUN(name) th_run(#name, name)
 
-static void th_run(const char *name, void (*fn)(void)) {
+static inline void th_run(const char *name, void (*fn)(void)) {
     th_failed_now = 0;
     fflush(stdout);
     fn();
@@ -43,7 +43,7 @@ static void th_run(const char *name, void (*fn)(void)) {
     fflush(stdout);
 }
 
-static int th_done(void) { return th_n_fail ? 1 : 0; }
+static inline int th_done(void) { return th_n_fail ? 1 : 0; }
 
 #define CHECK(cond) do { if (!(cond)) { th_fail(__FILE__, __LINE__, "CHECK(%s)", #cond); return; } } while (0)
 #define CHECK_MSG(cond, ...) do { if (!(cond)) { th_fail(__FILE__, __LINE__, __VA_ARGS__); return; } } while (0)
@@ -57,7 +57,7 @@ static int th_done(void) { return th_n_fail ? 1 : 0; }
     if (!(fabs(th_a - th_b) <= (tol))) { th_fail(__FILE__, __LINE__, "%s ~ %s: %.9g vs %.9g (tol %g)", #a, #b, th_a, th_b, (double)(tol)); return; } } while (0)
 
 /* A path under an environment-given directory: th_path(buf, "TE_TESTDATA", "tiny-mean.temb"). */
-static const char *th_path(char *buf, size_t cap, const char *env, const char *rel) {
+static inline const char *th_path(char *buf, size_t cap, const char *env, const char *rel) {
     const char *dir = getenv(env);
     if (!dir) { fprintf(stderr, "harness: %s is not set (run through tests/run.sh)\n", env); exit(2); }
     snprintf(buf, cap, "%s/%s", dir, rel);
@@ -65,7 +65,7 @@ static const char *th_path(char *buf, size_t cap, const char *env, const char *r
 }
 
 /* Reads a whole file; NULL on failure. Caller frees. */
-static char *th_read_file(const char *path, size_t *len) {
+static inline char *th_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
@@ -78,7 +78,7 @@ static char *th_read_file(const char *path, size_t *len) {
     return buf;
 }
 
-static int th_write_file(const char *path, const void *data, size_t len) {
+static inline int th_write_file(const char *path, const void *data, size_t len) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
     size_t k = fwrite(data, 1, len, f);

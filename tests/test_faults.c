@@ -1,0 +1,83 @@
+/*
+ * test_faults.c - allocation failure at every point: the allocator fails on
+ * the Nth call (the test is linked with ld --wrap=malloc,...), for every N
+ * that te_open and te_convert reach. Each run must fail with TE_ERR_NOMEM,
+ * leak nothing (LeakSanitizer in `make sanitize`) and leave no output file.
+ */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "tinyembed.h"
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+char *__wrap_strdup(const char *s);
+
+static long n_allocs, fail_at = -1;
+
+static int should_fail(void) { return ++n_allocs == fail_at; }
+void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t size) { return should_fail() ? NULL : __real_calloc(n, size); }
+void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
+char *__wrap_strdup(const char *s) { return should_fail() ? NULL : __real_strdup(s); }
+
+static char model[1024], hf[1024], out[] = "/tmp/te_faults_XXXXXX";
+
+TEST(open_survives_every_allocation_failure) {
+    long total;
+    te_error err;
+    n_allocs = 0;
+    fail_at = -1;
+    te_model *m = te_open(model, NULL, &err);
+    CHECK(m);
+    te_close(m);
+    total = n_allocs;
+    CHECK(total >= 3);
+    for (long k = 1; k <= total; k++) {
+        n_allocs = 0;
+        fail_at = k;
+        m = te_open(model, NULL, &err);
+        fail_at = -1;
+        CHECK_MSG(!m, "allocation %ld of %ld failed but te_open succeeded", k, total);
+        CHECK_MSG(err.code == TE_ERR_NOMEM, "allocation %ld: %s", k, err.msg);
+    }
+}
+
+TEST(convert_survives_every_allocation_failure) {
+    te_error err;
+    n_allocs = 0;
+    fail_at = -1;
+    CHECK_MSG(te_convert(hf, out, NULL, &err) == TE_OK, "%s", err.msg);
+    long total = n_allocs;
+    CHECK(total >= 10);
+    unlink(out);
+    for (long k = 1; k <= total; k++) {
+        n_allocs = 0;
+        fail_at = k;
+        te_status st = te_convert(hf, out, NULL, &err);
+        fail_at = -1;
+        CHECK_MSG(st == TE_ERR_NOMEM, "allocation %ld of %ld: %s (%s)", k, total, te_status_name(st), err.msg);
+        struct stat sb;
+        CHECK_MSG(stat(out, &sb) != 0, "allocation %ld: output left behind", k);
+    }
+    printf("  %ld allocation points\n", total);
+}
+
+int main(void) {
+    th_path(model, sizeof model, "TE_TESTDATA", "tiny-mean.temb");
+    th_path(hf, sizeof hf, "TE_HF", "tiny-mean");
+    int fd = mkstemp(out);
+    if (fd < 0) return 2;
+    close(fd);
+    unlink(out);
+    RUN(open_survives_every_allocation_failure);
+    RUN(convert_survives_every_allocation_failure);
+    unlink(out);
+    return th_done();
+}
