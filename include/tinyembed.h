@@ -190,6 +190,33 @@ int te_model_tensor(const te_model *m, size_t i, te_tensor_info *out);
 te_status te_verify(const te_model *m, te_error *err);
 
 /* ---------------------------------------------------------------------------
+ * Tokenizing
+ * ------------------------------------------------------------------------- */
+
+/* Splits UTF-8 `text` (len bytes, no terminator needed) into token ids exactly
+ * as the Hugging Face `tokenizers` BERT pipeline does: special tokens written
+ * in the text ("[SEP]") are matched first; the rest is normalized (control
+ * characters dropped, spaces around CJK ideographs, accents stripped and
+ * lowercased as the model says), split on whitespace and punctuation, and cut
+ * into WordPiece pieces ("##"-prefixed continuations; unknown words -> [UNK]).
+ * The result is [CLS] pieces... [SEP].
+ *
+ * At most `max_ids` ids are written (>= 2): the text is truncated so that the
+ * total, [CLS] and [SEP] included, fits -- pass info.max_seq_length for the
+ * model's default. Stops reading the text once full. *n_ids gets the count.
+ *
+ * Invalid UTF-8 never fails: each maximal ill-formed byte sequence becomes
+ * U+FFFD, which the normalizer drops (as it drops a U+FFFD in valid text), so
+ * "abÿcd" tokenizes like "abcd". Thread-safe; allocates nothing unless the
+ * model allows words longer than 256 characters. */
+te_status te_tokenize(const te_model *m, const char *text, size_t len, int32_t *ids, size_t max_ids,
+                      size_t *n_ids, te_error *err);
+
+/* The vocabulary string of token `id` (not NUL-terminated, *len bytes), or
+ * NULL if id is not in the vocabulary. */
+const char *te_token_text(const te_model *m, int32_t id, size_t *len);
+
+/* ---------------------------------------------------------------------------
  * Converting a Hugging Face model
  * ------------------------------------------------------------------------- */
 

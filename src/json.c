@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "unicode.h"
 
 #define JSON_MAX_DEPTH 200
 #define ARENA_CHUNK (64 * 1024)
@@ -102,45 +103,12 @@ static json_value *new_value(parser *ps, json_type t) {
     return v;
 }
 
-/* Decodes one UTF-8 sequence starting at s (< end). Returns its length, or 0
- * if it is not valid UTF-8 (overlong, surrogate, > U+10FFFF, truncated). */
-static size_t utf8_valid_len(const unsigned char *s, const unsigned char *end) {
-    unsigned c = s[0];
-    size_t n;
-    unsigned cp;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) { n = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { n = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { n = 4; cp = c & 0x07; }
-    else return 0;
-    if ((size_t)(end - s) < n) return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) return 0;
-    if (cp >= 0xD800 && cp <= 0xDFFF) return 0;
-    return n;
-}
-
-static size_t put_utf8(char *out, unsigned cp) {
-    if (cp < 0x80) { out[0] = (char)cp; return 1; }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
+/* Length of the valid UTF-8 sequence at s, or 0 if it is ill-formed. */
+static size_t utf8_valid_len(const char *s, const char *end) {
+    uint32_t cp;
+    size_t k = te_utf8_decode((const unsigned char *)s, (size_t)(end - s), &cp);
+    if (cp == TE_UC_REPLACEMENT && !(k == 3 && memcmp(s, "\xEF\xBF\xBD", 3) == 0)) return 0;
+    return k;
 }
 
 static int hex4(parser *ps, unsigned *out) {
@@ -172,7 +140,7 @@ static int parse_string(parser *ps, const char **out, size_t *out_len) {
         unsigned char c = (unsigned char)*ps->p;
         if (c < 0x20) { fail(ps, "control character U+%04X in string (must be escaped)", c); return 0; }
         if (c != '\\') {
-            size_t k = utf8_valid_len((const unsigned char *)ps->p, (const unsigned char *)ps->end);
+            size_t k = utf8_valid_len(ps->p, ps->end);
             if (!k) { fail(ps, "invalid UTF-8 in string"); return 0; }
             memcpy(buf + n, ps->p, k);
             n += k;
@@ -205,7 +173,7 @@ static int parse_string(parser *ps, const char **out, size_t *out_len) {
                 if (lo < 0xDC00 || lo > 0xDFFF) { fail(ps, "unpaired high surrogate \\u%04X", cp); return 0; }
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
             }
-            n += put_utf8(buf + n, cp);
+            n += te_utf8_encode(cp, buf + n);
             break;
         }
         default:

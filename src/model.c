@@ -233,6 +233,8 @@ static te_status parse_added(te_model *m, const section *s, te_error *err) {
             return te_fail(err, TE_ERR_FORMAT, "added token %u: id %u is outside the vocabulary", i, a->id);
         a->text = (const char *)p;
         p += te_align_up(a->len, 4);
+        unsigned char first = (unsigned char)a->text[0];
+        m->added_first[first >> 3] |= (uint8_t)(1u << (first & 7));
     }
     m->info.tokenizer.n_added_tokens = (int)n;
     return TE_OK;

@@ -62,6 +62,7 @@ struct te_model {
     char *strings;             /* owns the strings info points to */
     te_vocab vocab;
     te_added_token *added;     /* [info.tokenizer.n_added_tokens] */
+    uint8_t added_first[32];   /* bit set of the first bytes of added tokens */
     te_tensor *tensors;        /* [n_tensors], in file order */
     size_t n_tensors;
     uint64_t data_offset;      /* DATA section: every tensor lies inside */

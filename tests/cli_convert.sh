@@ -55,6 +55,22 @@ if bad:
 EOF
 done
 
+# --- tokenizer.json settings reach the model (strip_accents null follows lowercase) ---
+for v in "false null false false" "true false true false" "false true false true"; do
+    set -- $v
+    mkdir -p "$WORK/tok_$1_$2"
+    for f in "$(cd "$TE_HF/tiny-mean" && pwd)/"*; do ln -sf "$f" "$WORK/tok_$1_$2/"; done
+    rm "$WORK/tok_$1_$2/tokenizer.json"
+    python3 -c "
+import json,sys
+t=json.load(open(sys.argv[1])); t['normalizer'].update(lowercase=json.loads(sys.argv[2]), strip_accents=json.loads(sys.argv[3]))
+json.dump(t, open(sys.argv[4], 'w'))" "$TE_HF/tiny-mean/tokenizer.json" "$1" "$2" "$WORK/tok_$1_$2/tokenizer.json"
+    "$TE_BIN" convert "$WORK/tok_$1_$2" "$WORK/tok.temb" 2>/dev/null
+    "$TE_BIN" info --json "$WORK/tok.temb" > "$WORK/tok.json"
+    check "tokenizer.json lowercase=$1 strip_accents=$2 -> lowercase $3, strip $4" \
+        grep -q "\"lowercase\": $3, \"strip_accents\": $4" "$WORK/tok.json"
+done
+
 # --- conversion errors: exit 1, message on stderr, nothing on stdout ---
 expect_rc 1 "convert a missing directory" "$TE_BIN" convert "$WORK/nope" "$WORK/o.temb"
 expect_err_has "missing directory named" "$WORK/nope"

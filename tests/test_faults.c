@@ -3,6 +3,7 @@
  * the Nth call (the test is linked with ld --wrap=malloc,...), for every N
  * that te_open and te_convert reach. Each run must fail with TE_ERR_NOMEM,
  * leak nothing (LeakSanitizer in `make sanitize`) and leave no output file.
+ * The same counting allocator shows that tokenizing allocates nothing.
  */
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,6 +70,24 @@ TEST(convert_survives_every_allocation_failure) {
     printf("  %ld allocation points\n", total);
 }
 
+/* Ordinary sentences tokenize without touching the allocator. */
+TEST(tokenize_allocates_nothing) {
+    te_error err;
+    te_model *m = te_open(model, NULL, &err);
+    CHECK(m);
+    static const char *const texts[] = {
+        "Hello world", "Café déjà vu — naïve coöperation, 中文 and 한국어 [SEP] text.",
+        "antidisestablishmentarianism supercalifragilisticexpialidocious", "",
+    };
+    int32_t ids[128];
+    size_t n;
+    n_allocs = 0;
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        CHECK(te_tokenize(m, texts[i], strlen(texts[i]), ids, 128, &n, &err) == TE_OK && n >= 2);
+    CHECK_EQ_INT(n_allocs, 0);
+    te_close(m);
+}
+
 int main(void) {
     th_path(model, sizeof model, "TE_TESTDATA", "tiny-mean.temb");
     th_path(hf, sizeof hf, "TE_HF", "tiny-mean");
@@ -78,6 +97,7 @@ int main(void) {
     unlink(out);
     RUN(open_survives_every_allocation_failure);
     RUN(convert_survives_every_allocation_failure);
+    RUN(tokenize_allocates_nothing);
     unlink(out);
     return th_done();
 }

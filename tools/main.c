@@ -16,6 +16,8 @@ static const command commands[] = {
     {"convert", cmd_convert, "convert a Hugging Face model directory to a .temb file"},
     {"info", cmd_info, "print a model's metadata (--json for one JSON object)"},
     {"verify", cmd_verify, "check every checksum of a model file"},
+    {"tokenize", cmd_tokenize, "print the token ids of texts (arguments or stdin lines)"},
+    {"bench", cmd_bench, "measure throughput (--tokenizer)"},
 };
 
 static void usage(FILE *f) {

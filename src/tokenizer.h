@@ -1,0 +1,24 @@
+/*
+ * tokenizer.h - the stages of te_tokenize, exposed to the tests: the
+ * normalizer alone, normalizer + pre-tokenizer, and WordPiece on one word.
+ * They run the very same code as te_tokenize, stopped at a given stage.
+ */
+#ifndef TE_TOKENIZER_H
+#define TE_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+/* Normalized text (UTF-8) of `text`, added tokens excluded; returns bytes written. */
+size_t te_tok_normalize(const te_model *m, const char *text, size_t len, char *out, size_t cap);
+
+/* The pre-tokenized words of `text`, each followed by '\n'; added tokens
+ * appear as "<id>" lines. Returns bytes written. */
+size_t te_tok_words(const te_model *m, const char *text, size_t len, char *out, size_t cap);
+
+/* WordPiece ids of one already-normalized word; returns the count. */
+size_t te_tok_wordpiece(const te_model *m, const char *word, size_t len, int32_t *ids, size_t cap);
+
+#endif

@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Generate src/unicode_tables.c from the Unicode Character Database.
+
+    python3 tools/gen_unicode.py [UCD_DIR] > src/unicode_tables.c
+
+UCD_DIR defaults to /usr/share/unicode (Debian package unicode-data, version
+15). The output is committed; the build never runs this script. A test
+(tests/cli_unicode.sh) regenerates it and checks the committed file matches.
+
+Which Unicode version? The reference (Hugging Face `tokenizers`) takes its
+general categories -- "other" (Cc Cf Co Cs), punctuation (P*) and nonspacing
+mark (Mn) -- from the `unicode_categories` crate, whose tables are Unicode 8.0
+built from UnicodeData.txt: a code point assigned after 8.0 is none of them,
+and an unassigned code point is never "other". Lowercase and whitespace come
+from Rust's standard library (current Unicode) and NFD from
+`unicode-normalization`. So the category flags below use the 15.0 category
+only for code points that DerivedAge.txt says existed in 8.0
+(REFERENCE_CATEGORY_AGE); everything else is plain Unicode 15.0. Probing the
+reference confirms both halves: 9.0+ punctuation is not split and 9.0+ Mn is
+not stripped, while the Georgian Mtavruli capitals (11.0) are lowercased.
+
+Tables (what the BERT normalizer and pre-tokenizer ask of a code point):
+  * te_uc_stage1 / te_uc_stage2: a two-level table of 8 flag bits per code
+    point (blocks of 128, identical blocks shared);
+  * te_uc_lower: full lowercase mappings (UnicodeData simple mappings, with
+    SpecialCasing's unconditional multi-character ones), as Rust's
+    char::to_lowercase does;
+  * te_uc_decomp: full canonical decompositions (NFD), except Hangul
+    syllables, which src/unicode.c decomposes arithmetically;
+  * te_uc_ccc: canonical combining classes of the non-starters that strip
+    accents keeps (the non-starters that are not Mn), for canonical reordering.
+"""
+import os
+import sys
+
+UCD = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/unicode"
+REFERENCE_CATEGORY_AGE = (8, 0)
+MAX_CP = 0x110000
+BLOCK = 128
+
+F_OTHER, F_SPACE, F_PUNCT, F_MN, F_NONSTARTER, F_LOWER, F_DECOMP, F_WORD = (1 << i for i in range(8))
+
+
+def read(name):
+    with open(os.path.join(UCD, name), encoding="utf-8") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line:
+                yield [x.strip() for x in line.split(";")]
+
+
+def cp_range(field):
+    a, _, b = field.partition("..")
+    return range(int(a, 16), int(b or a, 16) + 1)
+
+
+def main():
+    version = open(os.path.join(UCD, "ReadMe.txt"), encoding="utf-8").read()
+    if "Version 15.0" not in version and "15.0.0" not in version:
+        sys.exit("gen_unicode.py: expected the Unicode 15.0 database in %s" % UCD)
+
+    gc = ["Cn"] * MAX_CP
+    ccc = [0] * MAX_CP
+    simple_lower = {}
+    decomp = {}
+    first = None
+    for f in read("UnicodeData.txt"):
+        cp = int(f[0], 16)
+        if f[1].endswith(", First>"):
+            first = cp
+            continue
+        span = range(first, cp + 1) if f[1].endswith(", Last>") else [cp]
+        for c in span:
+            gc[c] = f[2]
+            ccc[c] = int(f[3])
+        if f[5] and not f[5].startswith("<"):
+            decomp[cp] = [int(x, 16) for x in f[5].split()]
+        if f[13]:
+            simple_lower[cp] = [int(f[13], 16)]
+
+    white = set()
+    join_control = set()
+    for f in read("PropList.txt"):
+        if f[1] == "White_Space":
+            white.update(cp_range(f[0]))
+        elif f[1] == "Join_Control":
+            join_control.update(cp_range(f[0]))
+    age = {}
+    for f in read("DerivedAge.txt"):
+        major, minor = (int(x) for x in f[1].split("."))
+        for c in cp_range(f[0]):
+            age[c] = (major, minor)
+    alphabetic = set()
+    for f in read("DerivedCoreProperties.txt"):
+        if f[1] == "Alphabetic":
+            alphabetic.update(cp_range(f[0]))
+
+    lower = dict(simple_lower)
+    for f in read("SpecialCasing.txt"):
+        if len(f) >= 5 and f[4]:  # conditional mappings (final sigma, locales) are not applied
+            continue
+        cp = int(f[0], 16)
+        lc = [int(x, 16) for x in f[1].split()]
+        if lc != [cp]:
+            lower[cp] = lc
+
+    def full_decomp(cp):
+        if cp not in decomp:
+            return [cp]
+        out = []
+        for d in decomp[cp]:
+            out.extend(full_decomp(d))
+        return out
+
+    ascii_punct = set(map(ord, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"))
+    flags = bytearray(MAX_CP)
+    for c in range(MAX_CP):
+        g = gc[c]
+        old = age.get(c, (99, 0)) <= REFERENCE_CATEGORY_AGE  # the reference's category tables know it
+        v = 0
+        if old and g in ("Cc", "Cf", "Cs", "Co"):
+            v |= F_OTHER
+        if c in white:
+            v |= F_SPACE
+        if (old and g.startswith("P")) or c in ascii_punct:
+            v |= F_PUNCT
+        if old and g == "Mn":
+            v |= F_MN
+        if ccc[c]:
+            v |= F_NONSTARTER
+        if c in lower:
+            v |= F_LOWER
+        if c in decomp or 0xAC00 <= c <= 0xD7A3:
+            v |= F_DECOMP
+        if c in alphabetic or g.startswith("M") or g in ("Nd", "Pc") or c in join_control:
+            v |= F_WORD
+        flags[c] = v
+
+    blocks, stage1, index = [], [], {}
+    for b in range(0, MAX_CP, BLOCK):
+        key = bytes(flags[b:b + BLOCK])
+        if key not in index:
+            index[key] = len(blocks)
+            blocks.append(key)
+        stage1.append(index[key])
+
+    pool = []
+
+    def pooled(seq):
+        at = len(pool)
+        pool.extend(seq)
+        return at
+
+    lower_rows = [(cp, pooled(lower[cp]), len(lower[cp])) for cp in sorted(lower)]
+    decomp_rows = []
+    max_decomp = 0
+    for cp in sorted(decomp):
+        d = full_decomp(cp)
+        max_decomp = max(max_decomp, len(d))
+        decomp_rows.append((cp, pooled(d), len(d)))
+    ccc_rows = [(c, ccc[c]) for c in range(MAX_CP) if ccc[c] and gc[c] != "Mn"]
+    assert max_decomp <= 4 and len(pool) < 65536
+
+    w = sys.stdout.write
+    w("/*\n * unicode_tables.c - GENERATED by tools/gen_unicode.py from the Unicode 15.0\n")
+    w(" * Character Database (Debian unicode-data). Do not edit; regenerate.\n")
+    w(" * Category flags (other, punctuation, Mn) cover code points assigned by Unicode\n")
+    w(" * %d.%d, as the reference tokenizer's tables do; see the generator.\n" % REFERENCE_CATEGORY_AGE)
+    w(" * %d flag blocks of %d code points, %d lowercase mappings, %d decompositions.\n */\n"
+      % (len(blocks), BLOCK, len(lower_rows), len(decomp_rows)))
+    w('#include "unicode.h"\n\n')
+    w("const uint16_t te_uc_stage1[%d] = {\n" % len(stage1))
+    for i in range(0, len(stage1), 16):
+        w("    " + ", ".join(str(x) for x in stage1[i:i + 16]) + ",\n")
+    w("};\n\nconst uint8_t te_uc_stage2[%d][%d] = {\n" % (len(blocks), BLOCK))
+    for blk in blocks:
+        w("    {")
+        for i in range(0, BLOCK, 32):
+            w(("\n        " if i else "") + ", ".join("0x%02x" % x for x in blk[i:i + 32]) + ",")
+        w("},\n")
+    w("};\n\nconst uint32_t te_uc_pool[%d] = {\n" % len(pool))
+    for i in range(0, len(pool), 10):
+        w("    " + ", ".join("0x%04X" % x for x in pool[i:i + 10]) + ",\n")
+    w("};\n\nconst te_uc_map te_uc_lower[%d] = {\n" % len(lower_rows))
+    for cp, at, n in lower_rows:
+        w("    {0x%04X, %d, %d},\n" % (cp, at, n))
+    w("};\n\nconst te_uc_map te_uc_decomp[%d] = {\n" % len(decomp_rows))
+    for cp, at, n in decomp_rows:
+        w("    {0x%04X, %d, %d},\n" % (cp, at, n))
+    w("};\n\nconst te_uc_class te_uc_ccc[%d] = {\n" % len(ccc_rows))
+    for cp, c in ccc_rows:
+        w("    {0x%04X, %d},\n" % (cp, c))
+    w("};\n\nconst size_t te_uc_n_lower = %d, te_uc_n_decomp = %d, te_uc_n_ccc = %d;\n"
+      % (len(lower_rows), len(decomp_rows), len(ccc_rows)))
+
+
+if __name__ == "__main__":
+    main()
