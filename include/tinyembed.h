@@ -217,6 +217,49 @@ te_status te_tokenize(const te_model *m, const char *text, size_t len, int32_t *
 const char *te_token_text(const te_model *m, int32_t id, size_t *len);
 
 /* ---------------------------------------------------------------------------
+ * Embedding
+ * ------------------------------------------------------------------------- */
+
+/* A context holds what one caller needs to run a model: worker threads, the
+ * SIMD kernel set chosen for this CPU, and scratch memory sized once here
+ * and reused by every call (no allocation per call). Use one context per
+ * calling thread; any number of contexts can share one model.
+ *
+ * Scratch, in floats, with T = max_batch_tokens, H = hidden size,
+ * I = intermediate size, S = max_seq_length rounded up to 16, d = head size
+ * rounded up to 16, n = threads:
+ *     4 T H  +  n (96 I + 96 * 256 + S d + d S + S S)
+ * e.g. all-MiniLM-L6-v2 with T = 4096 and 2 threads: about 26 MB.
+ * te_ctx_scratch_bytes reports the exact figure. */
+typedef struct te_ctx te_ctx;
+
+typedef struct te_ctx_opts {
+    int threads;           /* 0: one per online core */
+    int batch;             /* texts per forward pass; 0: 32 */
+    int max_batch_tokens;  /* tokens per forward pass; 0: 4096 (never less than max_seq_length) */
+    const char *simd;      /* NULL: the best this CPU has; or "avx512", "avx2", "neon", "scalar" */
+} te_ctx_opts;
+
+te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err);
+void te_ctx_free(te_ctx *c);
+
+const char *te_ctx_simd(const te_ctx *c);    /* kernel set in use, e.g. "avx512" */
+int te_ctx_threads(const te_ctx *c);
+size_t te_ctx_scratch_bytes(const te_ctx *c);
+
+/* Embeds n texts (UTF-8; lens[i] bytes each, or NUL-terminated if lens is
+ * NULL) into out[n * hidden_size], in input order. Each text is tokenized
+ * and truncated to the model's max_seq_length, encoded, pooled as the model
+ * says (mean or [CLS]) and L2-normalized if it says so. A text's vector does
+ * not depend on the other texts of the call, nor on the thread count. */
+te_status te_embed(te_ctx *c, const char *const *texts, const size_t *lens, size_t n, float *out, te_error *err);
+
+/* The same from token ids ([CLS] and [SEP] included): sequence i is
+ * ids[i][0 .. n_ids[i]), 1..max_seq_length ids, each below vocab_size. */
+te_status te_embed_tokens(te_ctx *c, const int32_t *const *ids, const size_t *n_ids, size_t n, float *out,
+                          te_error *err);
+
+/* ---------------------------------------------------------------------------
  * Converting a Hugging Face model
  * ------------------------------------------------------------------------- */
 

@@ -84,5 +84,7 @@ int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_similarity(int argc, char **argv);
 
 #endif

@@ -17,6 +17,8 @@ static const command commands[] = {
     {"info", cmd_info, "print a model's metadata (--json for one JSON object)"},
     {"verify", cmd_verify, "check every checksum of a model file"},
     {"tokenize", cmd_tokenize, "print the token ids of texts (arguments or stdin lines)"},
+    {"embed", cmd_embed, "print embeddings of texts (arguments or stdin lines)"},
+    {"similarity", cmd_similarity, "print the cosine-similarity matrix of texts"},
     {"bench", cmd_bench, "measure throughput (--tokenizer)"},
 };
 

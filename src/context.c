@@ -1,0 +1,115 @@
+/*
+ * context.c - te_ctx_new / te_ctx_free: sizes every buffer once, from the
+ * model and the batch capacity (see the scratch formula in tinyembed.h),
+ * and starts the thread pool.
+ */
+#include "context.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define DEFAULT_BATCH 32
+#define DEFAULT_BATCH_TOKENS 4096
+
+/* 64-byte aligned, size rounded up; counted into c->scratch_bytes. */
+static void *alloc_floats(te_ctx *c, size_t n, int *ok) {
+    size_t bytes;
+    if (!*ok || !te_mul_size(n ? n : 1, sizeof(float), &bytes)) { *ok = 0; return NULL; }
+    bytes = (size_t)te_align_up(bytes, 64);
+    void *p = aligned_alloc(64, bytes);
+    if (!p) *ok = 0;
+    else c->scratch_bytes += bytes;
+    return p;
+}
+
+static void *alloc_zero(te_ctx *c, size_t n, size_t size, int *ok) {
+    void *p = *ok ? calloc(n ? n : 1, size) : NULL;
+    if (!p) *ok = 0;
+    else c->scratch_bytes += n * size;
+    return p;
+}
+
+te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
+    te_error_clear(err);
+    if (!m) { te_fail(err, TE_ERR_ARG, "te_ctx_new: model is NULL"); return NULL; }
+    te_ctx_opts o = {0};
+    if (opts) o = *opts;
+    if (o.threads < 0 || o.batch < 0 || o.max_batch_tokens < 0) {
+        te_fail(err, TE_ERR_ARG, "te_ctx_new: threads, batch and max_batch_tokens must not be negative");
+        return NULL;
+    }
+    const te_kernels *k = te_kernels_select(o.simd);
+    if (!k) {
+        te_fail(err, TE_ERR_UNSUPPORTED, "SIMD level '%s' is not available on this CPU (or unknown)", o.simd);
+        return NULL;
+    }
+    te_ctx *c = calloc(1, sizeof *c);
+    if (!c) { te_fail(err, TE_ERR_NOMEM, "out of memory"); return NULL; }
+    const te_model_info *in = &m->info;
+    size_t H = (size_t)in->hidden_size, I = (size_t)in->intermediate_size;
+    size_t d = H / (size_t)in->num_heads;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    c->m = m;
+    c->k = k;
+    c->threads = o.threads ? o.threads : (online > 0 ? (int)online : 1);
+    if (c->threads > 256) c->threads = 256;
+    c->max_seq = (size_t)in->max_seq_length;
+    c->max_texts = o.batch ? (size_t)o.batch : DEFAULT_BATCH;
+    c->max_tokens = o.max_batch_tokens ? (size_t)o.max_batch_tokens : DEFAULT_BATCH_TOKENS;
+    if (c->max_tokens < c->max_seq) c->max_tokens = c->max_seq; /* one text always fits */
+    c->ffn_rows = TE_GEMM_MC;
+
+    int ok = 1;
+    size_t T = c->max_tokens, nt = (size_t)c->threads, S_pad = (c->max_seq + 15) / 16 * 16, d_pad = (d + 15) / 16 * 16;
+    c->x = alloc_floats(c, T * H, &ok);
+    c->qkv = alloc_floats(c, T * 3 * H, &ok);
+    c->ffn = alloc_floats(c, nt * c->ffn_rows * I, &ok);
+    c->pack = alloc_zero(c, nt, sizeof *c->pack, &ok);
+    c->att = alloc_zero(c, nt, sizeof *c->att, &ok);
+    for (size_t t = 0; ok && t < nt; t++) {
+        c->pack[t] = alloc_floats(c, (size_t)TE_GEMM_MC * TE_GEMM_KC, &ok);
+        c->att[t] = alloc_floats(c, S_pad * d + d_pad * S_pad + c->max_seq * S_pad, &ok);
+    }
+    c->ids = alloc_zero(c, T, sizeof *c->ids, &ok);
+    c->one = alloc_zero(c, c->max_seq, sizeof *c->one, &ok);
+    c->start = alloc_zero(c, c->max_texts, sizeof *c->start, &ok);
+    c->len = alloc_zero(c, c->max_texts, sizeof *c->len, &ok);
+    if (!ok) {
+        te_ctx_free(c);
+        te_fail(err, TE_ERR_NOMEM, "out of memory for the context's scratch (%zu tokens per batch)", T);
+        return NULL;
+    }
+    c->pool = te_pool_new(c->threads, err);
+    if (!c->pool) {
+        te_ctx_free(c);
+        return NULL;
+    }
+    c->ex = (te_exec){c->pool, c->k, c->pack};
+    return c;
+}
+
+void te_ctx_free(te_ctx *c) {
+    if (!c) return;
+    te_pool_free(c->pool);
+    for (int t = 0; t < c->threads; t++) {
+        if (c->pack) free(c->pack[t]);
+        if (c->att) free(c->att[t]);
+    }
+    free(c->pack);
+    free(c->att);
+    free(c->x);
+    free(c->qkv);
+    free(c->ffn);
+    free(c->ids);
+    free(c->one);
+    free(c->start);
+    free(c->len);
+    free(c);
+}
+
+const char *te_ctx_simd(const te_ctx *c) { return c->k->name; }
+int te_ctx_threads(const te_ctx *c) { return c->threads; }
+size_t te_ctx_scratch_bytes(const te_ctx *c) { return c->scratch_bytes; }

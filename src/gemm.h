@@ -1,0 +1,55 @@
+/*
+ * gemm.h - C = A W^T (+ bias) (+ C) (GELU), with W in 16-column panels:
+ * the packing and blocking around the per-ISA micro-kernels (kernels.h),
+ * serial for one tile and parallel over a thread pool.
+ */
+#ifndef TE_GEMM_H
+#define TE_GEMM_H
+
+#include <stddef.h>
+
+#include "kernels/kernels.h"
+#include "threadpool.h"
+
+#define TE_GEMM_KC 256 /* k per packed block: the weight micro-panel stays in L1 */
+#define TE_GEMM_MC 96  /* rows per packed block: a multiple of every kernel's mr */
+
+typedef struct te_gemm {
+    const float *a;    /* A [m][k], row stride lda */
+    size_t lda;
+    const float *w;    /* W [n][k] as ceil(n/16) panels of [k][16] */
+    const float *bias; /* [n] or NULL */
+    float *c;          /* C [m][n], row stride ldc */
+    size_t ldc;
+    size_t m, n, k;
+    int accumulate;    /* C += A W^T (+ bias), instead of C = ... */
+    int gelu;          /* GELU(erf) on the result */
+} te_gemm;
+
+/* What a parallel step needs: the pool, the kernels, per-thread scratch. */
+typedef struct te_exec {
+    te_pool *pool;
+    const te_kernels *k;
+    float *const *pack; /* per thread: TE_GEMM_MC * TE_GEMM_KC floats, 64-byte aligned */
+} te_exec;
+
+/* Rows [m0, m1) and panels [p0, p1) of g, on the calling thread. */
+void te_gemm_tile(const te_kernels *kn, const te_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1, float *pack);
+
+/* All of g, split over the pool's threads. The split depends only on the
+ * shape and the thread count, and every element is computed the same way
+ * whatever the split, so results do not depend on the thread count. */
+void te_gemm_run(const te_exec *ex, const te_gemm *g);
+
+/* Packs `rows` x `cols` of a matrix (row stride ld) into 16-wide panels with
+ * `k` = cols: out[(r/16)*cols*16 + c*16 + r%16] (rows padded with zeros to a
+ * multiple of 16). Used to treat activations (attention keys and values) as
+ * a GEMM's W. */
+void te_pack_panels(const float *src, size_t ld, size_t rows, size_t cols, float *out);
+
+/* The same for a matrix given transposed: W = src^T where src is [k][n]
+ * (row stride ld): out[(j/16)*k*16 + i*16 + j%16] = src[i][j]. Used for
+ * attention values, whose rows are the GEMM's k. */
+void te_pack_panels_t(const float *src, size_t ld, size_t k, size_t n, float *out);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * cpu.c - picks the kernel set for this CPU at run time. The choice is made
+ * per context (te_ctx), never stored in a global: the tables themselves are
+ * immutable.
+ */
+#include <string.h>
+
+#include "kernels.h"
+
+/* Kernel sets in order of preference, with a test for CPU support. */
+static int always(void) { return 1; }
+
+#if defined(__x86_64__) || defined(_M_X64)
+/* __builtin_cpu_supports also checks that the OS saves the wide registers. */
+static int has_avx2(void) {
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+static int has_avx512(void) {
+    return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+#endif
+
+static const struct {
+    const te_kernels *k;
+    int (*supported)(void);
+} sets[] = {
+#if defined(__x86_64__) || defined(_M_X64)
+    {&te_kernels_avx512, has_avx512},
+    {&te_kernels_avx2, has_avx2},
+#endif
+#if defined(__aarch64__)
+    {&te_kernels_neon, always},
+#endif
+    {&te_kernels_scalar, always},
+};
+
+int te_kernels_available(const te_kernels **out, int cap) {
+    int n = 0;
+    for (size_t i = 0; i < sizeof sets / sizeof *sets && n < cap; i++)
+        if (sets[i].supported()) out[n++] = sets[i].k;
+    return n;
+}
+
+const te_kernels *te_kernels_select(const char *want) {
+    for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+        if (!sets[i].supported()) continue;
+        if (!want || !*want || strcmp(want, sets[i].k->name) == 0) return sets[i].k;
+    }
+    return NULL;
+}

@@ -1,0 +1,179 @@
+/*
+ * threadpool.c - the worker pool (see threadpool.h).
+ *
+ * A forward pass is a few dozen short parallel steps per layer, so waking
+ * sleeping threads for each (tens of microseconds) would dominate short
+ * inputs. Workers therefore spin for a short while after a job, watching
+ * for the next one, and only then block on a condition variable: they sleep
+ * whenever the caller is not running jobs. The caller waits for stragglers
+ * the same way.
+ */
+#include "threadpool.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+#define SPIN_NS 100000 /* how long a thread watches for work before sleeping */
+
+struct te_pool {
+    int n;                     /* threads, caller included */
+    pthread_t *workers;        /* n - 1 */
+    int n_started;
+    pthread_mutex_t mu;
+    pthread_cond_t wake;       /* a job was posted, or stop */
+    pthread_cond_t idle;       /* the last worker finished a job */
+    int stop;
+    /* The current job: written before `gen` is bumped, read after. */
+    te_task_fn fn;
+    void *arg;
+    size_t n_tasks;
+    atomic_size_t next;        /* next task to hand out */
+    atomic_int busy;           /* workers still on the current job */
+    atomic_uint gen;           /* job counter */
+};
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void run_tasks(te_pool *p, int thread) {
+    for (;;) {
+        size_t t = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
+        if (t >= p->n_tasks) return;
+        p->fn(p->arg, t, thread);
+    }
+}
+
+typedef struct worker_arg {
+    te_pool *p;
+    int id;
+} worker_arg;
+
+static int job_posted(te_pool *p, unsigned seen) {
+    return atomic_load_explicit(&p->gen, memory_order_acquire) != seen;
+}
+
+static int job_done(te_pool *p, unsigned unused) {
+    (void)unused;
+    return atomic_load_explicit(&p->busy, memory_order_acquire) == 0;
+}
+
+/* Spins until cond(p, x) holds or SPIN_NS pass; returns whether it held. */
+static int spin_until(int (*cond)(te_pool *, unsigned), te_pool *p, unsigned x) {
+    long long until = now_ns() + SPIN_NS;
+    for (unsigned i = 0;; i++) {
+        if (cond(p, x)) return 1;
+        cpu_relax();
+        if ((i & 63) == 63 && now_ns() > until) return 0;
+    }
+}
+
+static void *worker_main(void *arg) {
+    te_pool *p = ((worker_arg *)arg)->p;
+    int id = ((worker_arg *)arg)->id;
+    free(arg);
+    /* Workers start before any job is posted, when gen is 0; reading gen here
+     * instead could miss a job posted before this thread got going. */
+    unsigned seen = 0;
+    for (;;) {
+        if (!spin_until(job_posted, p, seen)) {
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load_explicit(&p->gen, memory_order_acquire) == seen && !p->stop)
+                pthread_cond_wait(&p->wake, &p->mu);
+            int stop = p->stop;
+            pthread_mutex_unlock(&p->mu);
+            if (stop) return NULL;
+        }
+        seen = atomic_load_explicit(&p->gen, memory_order_acquire);
+        run_tasks(p, id);
+        if (atomic_fetch_sub_explicit(&p->busy, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->idle);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+te_pool *te_pool_new(int n_threads, te_error *err) {
+    if (n_threads < 1) n_threads = 1;
+    te_pool *p = calloc(1, sizeof *p);
+    if (!p) { te_fail(err, TE_ERR_NOMEM, "out of memory"); return NULL; }
+    p->n = n_threads;
+    atomic_init(&p->next, 0);
+    atomic_init(&p->busy, 0);
+    atomic_init(&p->gen, 0);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->wake, NULL);
+    pthread_cond_init(&p->idle, NULL);
+    if (n_threads == 1) return p;
+    p->workers = calloc((size_t)n_threads - 1, sizeof *p->workers);
+    if (!p->workers) {
+        te_pool_free(p);
+        te_fail(err, TE_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (int i = 1; i < n_threads; i++) {
+        worker_arg *wa = malloc(sizeof *wa);
+        if (wa) *wa = (worker_arg){p, i};
+        if (!wa || pthread_create(&p->workers[i - 1], NULL, worker_main, wa) != 0) {
+            free(wa);
+            te_pool_free(p);
+            te_fail(err, TE_ERR_IO, "cannot start worker thread %d of %d", i, n_threads - 1);
+            return NULL;
+        }
+        p->n_started++;
+    }
+    return p;
+}
+
+void te_pool_free(te_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n_started; i++) pthread_join(p->workers[i], NULL);
+    pthread_cond_destroy(&p->wake);
+    pthread_cond_destroy(&p->idle);
+    pthread_mutex_destroy(&p->mu);
+    free(p->workers);
+    free(p);
+}
+
+int te_pool_threads(const te_pool *p) { return p->n; }
+
+void te_pool_run(te_pool *p, size_t n_tasks, te_task_fn fn, void *arg) {
+    if (p->n == 1 || n_tasks <= 1) {
+        for (size_t t = 0; t < n_tasks; t++) fn(arg, t, 0);
+        return;
+    }
+    p->fn = fn;
+    p->arg = arg;
+    p->n_tasks = n_tasks;
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
+    atomic_store_explicit(&p->busy, p->n - 1, memory_order_relaxed);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    pthread_cond_broadcast(&p->wake);
+    pthread_mutex_unlock(&p->mu);
+    run_tasks(p, 0);
+    if (spin_until(job_done, p, 0)) return;
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load_explicit(&p->busy, memory_order_acquire) != 0) pthread_cond_wait(&p->idle, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}

@@ -1,0 +1,206 @@
+/*
+ * cmd_embed.c - `tinyembed embed -m MODEL [TEXT ...]`: one embedding per
+ * text, from the arguments or from each line of stdin, in input order.
+ * Stdin is read and embedded in chunks, so memory stays flat for any input
+ * size. Also `tinyembed similarity`: the cosine-similarity matrix of texts.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define CHUNK_LINES 1024
+
+static const cli_opt embed_opts[] = {
+    {"model", 'm', "MODEL", "the .temb model (required)"},
+    {"threads", 't', "N", "worker threads (default: one per core)"},
+    {"batch", 'b', "N", "texts per forward pass (default 32)"},
+    {"format", 'f', "FMT", "json (default): one array per line; tsv; bin: raw little-endian float32"},
+    {"simd", 0, "LEVEL", "force a kernel set: avx512, avx2, neon, scalar (default: best; env TE_SIMD)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_cmd embed_cmd = {
+    "embed", "[TEXT ...]",
+    "Print the embedding of each TEXT, or of each line of stdin, in input order.",
+    "Lines end at '\\n' only. With --format bin the output is n x dim float32 values, little-endian.",
+    embed_opts, 0, CLI_MAX_POS,
+};
+
+static const cli_opt sim_opts[] = {
+    {"model", 'm', "MODEL", "the .temb model (required)"},
+    {"threads", 't', "N", "worker threads (default: one per core)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_cmd sim_cmd = {
+    "similarity", "TEXT TEXT [TEXT ...]",
+    "Print the cosine-similarity matrix of the texts (one row per text, tab-separated).",
+    NULL, sim_opts, 2, CLI_MAX_POS,
+};
+
+typedef enum { FMT_JSON, FMT_TSV, FMT_BIN } out_format;
+
+/* What both commands set up from their options. */
+typedef struct session {
+    te_model *m;
+    te_ctx *ctx;
+    int dim;
+} session;
+
+static int session_open(const cli_cmd *cmd, const cli_args *a, session *s) {
+    memset(s, 0, sizeof *s);
+    const char *path = cli_get(cmd, a, "model");
+    if (!path) {
+        cli_error(cmd, "--model is required");
+        return CLI_USAGE;
+    }
+    long threads, batch;
+    int rc;
+    if ((rc = cli_get_int(cmd, a, "threads", 1, 256, 0, &threads)) != CLI_OK) return rc;
+    if ((rc = cli_get_int(cmd, a, "batch", 1, 65536, 0, &batch)) != CLI_OK) return rc;
+    const char *simd = cli_get(cmd, a, "simd");
+    if (!simd) simd = getenv("TE_SIMD");
+    te_error err;
+    s->m = te_open(path, NULL, &err);
+    if (!s->m) return cli_lib_error(cmd, &err);
+    te_ctx_opts o = {(int)threads, (int)batch, 0, simd};
+    s->ctx = te_ctx_new(s->m, &o, &err);
+    if (!s->ctx) {
+        te_close(s->m);
+        return cli_lib_error(cmd, &err);
+    }
+    te_model_info in;
+    te_model_get_info(s->m, &in);
+    s->dim = in.hidden_size;
+    return CLI_OK;
+}
+
+static void session_close(session *s) {
+    te_ctx_free(s->ctx);
+    te_close(s->m);
+}
+
+static void write_vectors(const float *v, size_t n, int dim, out_format fmt) {
+    if (fmt == FMT_BIN) {
+        /* little-endian on every host */
+        for (size_t i = 0; i < n * (size_t)dim; i++) {
+            uint32_t u;
+            memcpy(&u, &v[i], 4);
+            unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8), (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
+            fwrite(b, 1, 4, stdout);
+        }
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *e = v + i * (size_t)dim;
+        if (fmt == FMT_JSON) putchar('[');
+        for (int j = 0; j < dim; j++) {
+            if (j) putchar(fmt == FMT_JSON ? ',' : '\t');
+            printf("%.9g", (double)e[j]);
+        }
+        fputs(fmt == FMT_JSON ? "]\n" : "\n", stdout);
+    }
+}
+
+/* Reads up to CHUNK_LINES lines; the texts point into *lines' buffers. */
+static size_t read_chunk(char **lines, size_t *caps, size_t *lens, size_t *bytes) {
+    size_t n = 0;
+    while (n < CHUNK_LINES) {
+        ssize_t len = getline(&lines[n], &caps[n], stdin);
+        if (len < 0) break;
+        *bytes += (size_t)len;
+        if (len > 0 && lines[n][len - 1] == '\n') len--;
+        lens[n++] = (size_t)len;
+    }
+    return n;
+}
+
+static int embed_stdin(session *s, out_format fmt) {
+    char *lines[CHUNK_LINES] = {0};
+    size_t caps[CHUNK_LINES] = {0}, lens[CHUNK_LINES];
+    float *out = malloc(CHUNK_LINES * (size_t)s->dim * sizeof *out);
+    struct stat st;
+    uint64_t total = (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) ? (uint64_t)st.st_size : 0;
+    cli_progress bar;
+    cli_progress_init(&bar, "embedding");
+    if (total < (1u << 20)) bar.enabled = 0; /* only for large inputs */
+    size_t n, bytes = 0;
+    int rc = out ? 0 : CLI_FAIL;
+    te_error err;
+    while (rc == 0 && (n = read_chunk(lines, caps, lens, &bytes)) > 0) {
+        if (te_embed(s->ctx, (const char *const *)lines, lens, n, out, &err) != TE_OK) rc = cli_lib_error(&embed_cmd, &err);
+        else write_vectors(out, n, s->dim, fmt);
+        cli_progress_update(&bar, bytes, total);
+    }
+    cli_progress_done(&bar);
+    for (size_t i = 0; i < CHUNK_LINES; i++) free(lines[i]);
+    free(out);
+    if (!out) cli_error(&embed_cmd, "out of memory");
+    return rc;
+}
+
+int cmd_embed(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&embed_cmd, argc, argv, &a);
+    if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    out_format fmt = FMT_JSON;
+    const char *f = cli_get(&embed_cmd, &a, "format");
+    if (f && strcmp(f, "json") && strcmp(f, "tsv") && strcmp(f, "bin")) {
+        cli_error(&embed_cmd, "--format must be json, tsv or bin (got '%s')", f);
+        return CLI_USAGE;
+    }
+    if (f && !strcmp(f, "tsv")) fmt = FMT_TSV;
+    if (f && !strcmp(f, "bin")) fmt = FMT_BIN;
+    session s;
+    if ((rc = session_open(&embed_cmd, &a, &s)) != CLI_OK) return rc;
+    if (a.n_pos > 0) {
+        float *out = malloc((size_t)a.n_pos * (size_t)s.dim * sizeof *out);
+        te_error err;
+        if (!out) { cli_error(&embed_cmd, "out of memory"); rc = CLI_FAIL; }
+        else if (te_embed(s.ctx, a.pos, NULL, (size_t)a.n_pos, out, &err) != TE_OK) rc = cli_lib_error(&embed_cmd, &err);
+        else write_vectors(out, (size_t)a.n_pos, s.dim, fmt);
+        free(out);
+    } else {
+        rc = embed_stdin(&s, fmt);
+    }
+    session_close(&s);
+    if (rc == 0 && fflush(stdout) != 0) {
+        cli_error(&embed_cmd, "cannot write the output");
+        rc = CLI_FAIL;
+    }
+    return rc;
+}
+
+int cmd_similarity(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&sim_cmd, argc, argv, &a);
+    if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    session s;
+    if ((rc = session_open(&sim_cmd, &a, &s)) != CLI_OK) return rc;
+    size_t n = (size_t)a.n_pos, dim = (size_t)s.dim;
+    float *e = malloc(n * dim * sizeof *e);
+    te_error err;
+    if (!e) { cli_error(&sim_cmd, "out of memory"); rc = CLI_FAIL; }
+    else if (te_embed(s.ctx, a.pos, NULL, n, e, &err) != TE_OK) rc = cli_lib_error(&sim_cmd, &err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        for (size_t j = 0; j < n; j++) {
+            double dot = 0, ni = 0, nj = 0;
+            for (size_t k = 0; k < dim; k++) {
+                dot += (double)e[i * dim + k] * e[j * dim + k];
+                ni += (double)e[i * dim + k] * e[i * dim + k];
+                nj += (double)e[j * dim + k] * e[j * dim + k];
+            }
+            printf("%s%.6f", j ? "\t" : "", ni > 0 && nj > 0 ? dot / sqrt(ni * nj) : 0.0);
+        }
+        putchar('\n');
+    }
+    free(e);
+    session_close(&s);
+    return rc;
+}
