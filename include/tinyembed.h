@@ -226,7 +226,7 @@ const char *te_token_text(const te_model *m, int32_t id, size_t *len);
  * calling thread; any number of contexts can share one model.
  *
  * Scratch, in floats, with T = max_batch_tokens, H = hidden size,
- * I = intermediate size, S = max_seq_length rounded up to 16, d = head size
+ * I = intermediate size, S = the context's max_seq_length rounded up to 16, d = head size
  * rounded up to 16, n = threads:
  *     4 T H  +  n (96 I + 96 * 256 + S d + d S + S S)
  * e.g. all-MiniLM-L6-v2 with T = 4096 and 2 threads: about 26 MB.
@@ -238,6 +238,7 @@ typedef struct te_ctx_opts {
     int batch;             /* texts per forward pass; 0: 32 */
     int max_batch_tokens;  /* tokens per forward pass; 0: 4096 (never less than max_seq_length) */
     const char *simd;      /* NULL: the best this CPU has; or "avx512", "avx2", "neon", "scalar" */
+    int max_seq_length;    /* truncate texts to this many tokens; 0: the model's max_seq_length (also the upper bound) */
 } te_ctx_opts;
 
 te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err);

@@ -37,8 +37,8 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     if (!m) { te_fail(err, TE_ERR_ARG, "te_ctx_new: model is NULL"); return NULL; }
     te_ctx_opts o = {0};
     if (opts) o = *opts;
-    if (o.threads < 0 || o.batch < 0 || o.max_batch_tokens < 0) {
-        te_fail(err, TE_ERR_ARG, "te_ctx_new: threads, batch and max_batch_tokens must not be negative");
+    if (o.threads < 0 || o.batch < 0 || o.max_batch_tokens < 0 || o.max_seq_length < 0 || o.max_seq_length == 1) {
+        te_fail(err, TE_ERR_ARG, "te_ctx_new: threads, batch and max_batch_tokens must not be negative, max_seq_length 0 or at least 2");
         return NULL;
     }
     const te_kernels *k = te_kernels_select(o.simd);
@@ -57,6 +57,7 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     c->threads = o.threads ? o.threads : (online > 0 ? (int)online : 1);
     if (c->threads > 256) c->threads = 256;
     c->max_seq = (size_t)in->max_seq_length;
+    if (o.max_seq_length > 0 && (size_t)o.max_seq_length < c->max_seq) c->max_seq = (size_t)o.max_seq_length;
     c->max_texts = o.batch ? (size_t)o.batch : DEFAULT_BATCH;
     c->max_tokens = o.max_batch_tokens ? (size_t)o.max_batch_tokens : DEFAULT_BATCH_TOKENS;
     if (c->max_tokens < c->max_seq) c->max_tokens = c->max_seq; /* one text always fits */
@@ -67,6 +68,8 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     c->x = alloc_floats(c, T * H, &ok);
     c->qkv = alloc_floats(c, T * 3 * H, &ok);
     c->ffn = alloc_floats(c, nt * c->ffn_rows * I, &ok);
+    size_t max_k = H > I ? H : I;
+    float *shared = alloc_floats(c, (size_t)TE_GEMM_MC * max_k, &ok);
     c->pack = alloc_zero(c, nt, sizeof *c->pack, &ok);
     c->att = alloc_zero(c, nt, sizeof *c->att, &ok);
     for (size_t t = 0; ok && t < nt; t++) {
@@ -77,6 +80,7 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     c->one = alloc_zero(c, c->max_seq, sizeof *c->one, &ok);
     c->start = alloc_zero(c, c->max_texts, sizeof *c->start, &ok);
     c->len = alloc_zero(c, c->max_texts, sizeof *c->len, &ok);
+    c->ex.shared = shared; /* owned by c from here, freed by te_ctx_free */
     if (!ok) {
         te_ctx_free(c);
         te_fail(err, TE_ERR_NOMEM, "out of memory for the context's scratch (%zu tokens per batch)", T);
@@ -87,7 +91,7 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
         te_ctx_free(c);
         return NULL;
     }
-    c->ex = (te_exec){c->pool, c->k, c->pack};
+    c->ex = (te_exec){c->pool, c->k, c->pack, shared, max_k};
     return c;
 }
 
@@ -100,6 +104,7 @@ void te_ctx_free(te_ctx *c) {
     }
     free(c->pack);
     free(c->att);
+    free(c->ex.shared);
     free(c->x);
     free(c->qkv);
     free(c->ffn);

@@ -3,10 +3,12 @@
  *
  * Loop nest for one tile (rows [m0,m1), panels [p0,p1)):
  *   for each k block of KC        (the bias joins on the first, GELU on the last)
- *     for each row block of MC    pack A[rows][k block] as [group][k][mr]
+ *     for each row block of MC    pack A[rows][k block] as groups of [k][h]
  *       for each group of np panels      (weight micro-panel: kc x np*16, from L2 into L1)
- *         for each group of mr rows      (the micro-kernel; the micro-panel is reused from L1)
- * Weights need no packing: the file already stores them as panels.
+ *         for each group of h rows       (the micro-kernel; the micro-panel is reused from L1)
+ * Weights need no packing: the file already stores them as panels. Every
+ * element of C is computed by one micro-kernel call per k block, in k order,
+ * whatever the group it falls in: the split never changes a result.
  */
 #include "gemm.h"
 
@@ -14,44 +16,60 @@
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
-static void pack_a(const float *a, size_t lda, size_t rows, size_t kc, int mr, float *out) {
-    for (size_t g = 0; g < rows; g += (size_t)mr) {
-        size_t n = min_sz((size_t)mr, rows - g);
+/* Rows of the next micro-tile: the kernel's preferred height, except that a
+ * remainder the kernel can take whole ends the block in one tile (13 rows:
+ * one tile of 13, not 12 + 1). */
+static size_t group_rows(const te_kernels *kn, size_t left) {
+    return left <= (size_t)kn->max_mr ? left : (size_t)kn->mr;
+}
+
+/* Packs rows x kc of A as consecutive groups of [k][h] (h = group height). */
+static void pack_block(const te_kernels *kn, const float *a, size_t lda, size_t rows, size_t kc, float *out) {
+    for (size_t g = 0, h; g < rows; g += h) {
+        h = group_rows(kn, rows - g);
+        const float *src = a + g * lda;
         float *dst = out + g * kc;
-        for (size_t k = 0; k < kc; k++) {
-            for (size_t i = 0; i < n; i++) dst[k * (size_t)mr + i] = a[(g + i) * lda + k];
-            for (size_t i = n; i < (size_t)mr; i++) dst[k * (size_t)mr + i] = 0.0f;
+        for (size_t k = 0; k < kc; k++)
+            for (size_t i = 0; i < h; i++) dst[k * h + i] = src[i * lda + k];
+    }
+}
+
+/* Multiplies one packed block (rows r0.., k0..k0+kc) by panels [p0, p1);
+ * prefetch: see te_ukr_args. */
+static void compute_block(const te_kernels *kn, const te_gemm *g, const float *packed, size_t r0, size_t rows,
+                          size_t k0, size_t kc, size_t p0, size_t p1, int prefetch) {
+    const size_t np = (size_t)kn->np, panel_stride = g->k * TE_PANEL;
+    int first = k0 == 0, last = k0 + kc == g->k;
+    for (size_t p = p0; p < p1; p += np) {
+        size_t col = p * TE_PANEL;
+        te_ukr_args u = {
+            .b = g->w + p * panel_stride + k0 * TE_PANEL,
+            .b_stride = panel_stride,
+            .kc = kc,
+            .ldc = g->ldc,
+            .cols = (int)min_sz(min_sz(np, p1 - p) * TE_PANEL, g->n - col),
+            .load_c = !first || g->accumulate,
+            .bias = (first && g->bias) ? g->bias + col : NULL,
+            .gelu = last && g->gelu,
+            .prefetch = prefetch,
+        };
+        for (size_t i = 0, h; i < rows; i += h) {
+            h = group_rows(kn, rows - i);
+            u.a = packed + i * kc;
+            u.c = g->c + (r0 + i) * g->ldc + col;
+            u.rows = (int)h;
+            kn->ukernel(&u);
         }
     }
 }
 
 void te_gemm_tile(const te_kernels *kn, const te_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1, float *pack) {
-    const size_t mr = (size_t)kn->mr, np = (size_t)kn->np, panel_stride = g->k * TE_PANEL;
     for (size_t k0 = 0; k0 < g->k; k0 += TE_GEMM_KC) {
         size_t kc = min_sz(TE_GEMM_KC, g->k - k0);
-        int first = k0 == 0, last = k0 + kc == g->k;
         for (size_t r0 = m0; r0 < m1; r0 += TE_GEMM_MC) {
             size_t rows = min_sz(TE_GEMM_MC, m1 - r0);
-            pack_a(g->a + r0 * g->lda + k0, g->lda, rows, kc, kn->mr, pack);
-            for (size_t p = p0; p < p1; p += np) {
-                size_t col = p * TE_PANEL;
-                te_ukr_args u = {
-                    .b = g->w + p * panel_stride + k0 * TE_PANEL,
-                    .b_stride = panel_stride,
-                    .kc = kc,
-                    .ldc = g->ldc,
-                    .cols = (int)min_sz(min_sz(np, p1 - p) * TE_PANEL, g->n - col),
-                    .load_c = !first || g->accumulate,
-                    .bias = (first && g->bias) ? g->bias + col : NULL,
-                    .gelu = last && g->gelu,
-                };
-                for (size_t i = 0; i < rows; i += mr) {
-                    u.a = pack + i * kc;
-                    u.c = g->c + (r0 + i) * g->ldc + col;
-                    u.rows = (int)min_sz(mr, rows - i);
-                    kn->ukernel(&u);
-                }
-            }
+            pack_block(kn, g->a + r0 * g->lda + k0, g->lda, rows, kc, pack);
+            compute_block(kn, g, pack, r0, rows, k0, kc, p0, p1, 0);
         }
     }
 }
@@ -62,33 +80,41 @@ typedef struct split {
     size_t row_tile, panel_tile, n_panel_tiles, n_panels;
 } split;
 
-static void run_split(void *arg, size_t task, int thread) {
+/* Enough rows: each task takes a block of rows across every panel, packing
+ * its own rows; its rows stay packed while the weights stream past. */
+static void run_rows(void *arg, size_t task, int thread) {
     const split *s = arg;
-    size_t rt = task / s->n_panel_tiles, pt = task % s->n_panel_tiles;
-    size_t m0 = rt * s->row_tile, p0 = pt * s->panel_tile;
-    te_gemm_tile(s->ex->k, s->g, m0, min_sz(m0 + s->row_tile, s->g->m), p0, min_sz(p0 + s->panel_tile, s->n_panels),
-                 s->ex->pack[thread]);
+    size_t m0 = task * s->row_tile;
+    te_gemm_tile(s->ex->k, s->g, m0, min_sz(m0 + s->row_tile, s->g->m), 0, s->n_panels, s->ex->pack[thread]);
+}
+
+/* Few rows: A was packed once, whole (ex->shared), and each task takes a
+ * share of the panels. Without k blocking each panel is one sequential
+ * stream, read once, with prefetch running ahead of it: these weights come
+ * from DRAM and the arithmetic per byte is low. */
+#define STREAM_PREFETCH 2048
+
+static void run_panels(void *arg, size_t task, int thread) {
+    (void)thread;
+    const split *s = arg;
+    size_t p0 = task * s->panel_tile, p1 = min_sz(p0 + s->panel_tile, s->n_panels);
+    compute_block(s->ex->k, s->g, s->ex->shared, 0, s->g->m, 0, s->g->k, p0, p1, STREAM_PREFETCH);
 }
 
 void te_gemm_run(const te_exec *ex, const te_gemm *g) {
     size_t threads = (size_t)te_pool_threads(ex->pool), mr = (size_t)ex->k->mr, np = (size_t)ex->k->np;
     split s = {ex, g, 0, 0, 0, (g->n + TE_PANEL - 1) / TE_PANEL};
-    /* Enough rows: split rows, each task sweeping every panel (its rows stay
-     * packed while the weights stream past). Few rows: split the panels, so
-     * each thread streams its own share of the weights once. */
     size_t groups = (g->m + mr - 1) / mr;
-    if (groups >= 4 * threads) {
+    if (groups >= 4 * threads || g->m > TE_GEMM_MC || g->k > ex->max_k) {
         size_t per = (groups + 4 * threads - 1) / (4 * threads);
         s.row_tile = min_sz(per * mr, TE_GEMM_MC);
-        s.panel_tile = s.n_panels;
-    } else {
-        s.row_tile = g->m;
-        size_t per = (s.n_panels + 4 * threads - 1) / (4 * threads);
-        s.panel_tile = ((per + np - 1) / np) * np;
+        te_pool_run(ex->pool, (g->m + s.row_tile - 1) / s.row_tile, run_rows, &s);
+        return;
     }
-    s.n_panel_tiles = (s.n_panels + s.panel_tile - 1) / s.panel_tile;
-    size_t n_row_tiles = (g->m + s.row_tile - 1) / s.row_tile;
-    te_pool_run(ex->pool, n_row_tiles * s.n_panel_tiles, run_split, &s);
+    pack_block(ex->k, g->a, g->lda, g->m, g->k, ex->shared);
+    size_t per = (s.n_panels + 4 * threads - 1) / (4 * threads);
+    s.panel_tile = (per + np - 1) / np * np;
+    te_pool_run(ex->pool, (s.n_panels + s.panel_tile - 1) / s.panel_tile, run_panels, &s);
 }
 
 void te_pack_panels(const float *src, size_t ld, size_t rows, size_t cols, float *out) {

@@ -26,11 +26,13 @@ typedef struct te_gemm {
     int gelu;          /* GELU(erf) on the result */
 } te_gemm;
 
-/* What a parallel step needs: the pool, the kernels, per-thread scratch. */
+/* What a parallel step needs: the pool, the kernels, scratch. */
 typedef struct te_exec {
     te_pool *pool;
     const te_kernels *k;
     float *const *pack; /* per thread: TE_GEMM_MC * TE_GEMM_KC floats, 64-byte aligned */
+    float *shared;      /* TE_GEMM_MC * max_k floats: A packed once when threads split the weights */
+    size_t max_k;
 } te_exec;
 
 /* Rows [m0, m1) and panels [p0, p1) of g, on the calling thread. */

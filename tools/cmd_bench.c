@@ -1,7 +1,13 @@
 /*
  * cmd_bench.c - `tinyembed bench`: throughput figures measured on this
- * machine. --tokenizer times the tokenizer alone on one thread over a text
- * file (one text per line, untruncated).
+ * machine.
+ *   W1: 512 texts of about 128 tokens (truncated at 128), embedded in batches
+ *       of 32: texts/s, tokens/s and achieved GFLOP/s.
+ *   W2: single texts of about 12 tokens, one call each: median and p99 latency.
+ * Texts come from --w1 / --w2 files (one per line; ../shared/peers/w1.txt and
+ * w2.txt compare with ONNX Runtime) or are made from the model's vocabulary.
+ * Tokenization is part of the measured time. --tokenizer times the tokenizer
+ * alone on one thread over a text file (untruncated).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +18,30 @@
 
 static const cli_opt opts[] = {
     {"model", 'm', "MODEL", "the .temb model (required)"},
+    {"threads", 't', "N", "worker threads (default: one per core)"},
+    {"batch", 'b', "N", "W1 texts per forward pass (default 32)"},
+    {"workload", 'w', "W", "w1, w2 or all (default)"},
+    {"w1", 0, "FILE", "W1 texts, one per line (default: 512 made from the vocabulary)"},
+    {"w2", 0, "FILE", "W2 texts, one per line (default: 200 made from the vocabulary)"},
+    {"simd", 0, "LEVEL", "force a kernel set: avx512, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"tokenizer", 0, NULL, "benchmark the tokenizer alone (needs --file)"},
-    {"file", 0, "FILE", "input text, one text per line"},
-    {"runs", 0, "N", "timed passes over the input; the median is reported (default 5)"},
+    {"file", 0, "FILE", "--tokenizer input text, one text per line"},
+    {"runs", 0, "N", "--tokenizer: timed passes, the median is reported (default 5); W2: passes over the texts (default 3)"},
     {NULL, 0, NULL, NULL},
 };
 
 static const cli_cmd cmd = {
     "bench", "",
-    "Measure throughput on this machine.",
+    "Measure throughput and latency on this machine.",
+    "  tinyembed bench -m MODEL [--w1 FILE] [--w2 FILE]   W1 throughput, W2 latency, GFLOP/s\n"
     "  tinyembed bench -m MODEL --tokenizer --file TEXT   tokenizer MB/s and tokens/s on one thread",
     opts, 0, 0,
 };
+
+#define W1_TEXTS 512
+#define W1_TOKENS 128
+#define W2_TEXTS 200
+#define W2_TOKENS 12
 
 static double now_s(void) {
     struct timespec ts;
@@ -89,29 +107,206 @@ static int bench_tokenizer(const te_model *m, const char *path, long runs) {
     return 0;
 }
 
+/* A set of texts: read from a file, or made from vocabulary words. */
+typedef struct texts {
+    char **t;
+    size_t n;
+} texts;
+
+static void texts_free(texts *x) {
+    for (size_t i = 0; i < x->n; i++) free(x->t[i]);
+    free(x->t);
+}
+
+static int texts_read(const char *path, texts *x) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error(&cmd, "%s: cannot open", path);
+        return CLI_FAIL;
+    }
+    char *line = NULL;
+    size_t cap = 0, n_cap = 0;
+    ssize_t len;
+    x->t = NULL;
+    x->n = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
+        if (len == 0) continue;
+        if (x->n == n_cap) {
+            n_cap = n_cap ? 2 * n_cap : 256;
+            char **t = realloc(x->t, n_cap * sizeof *t);
+            if (!t) break;
+            x->t = t;
+        }
+        x->t[x->n++] = strdup(line);
+    }
+    free(line);
+    fclose(f);
+    if (x->n == 0) {
+        cli_error(&cmd, "%s: no texts", path);
+        return CLI_FAIL;
+    }
+    return 0;
+}
+
+/* Deterministic texts of about `tokens` tokens from whole-word vocabulary entries. */
+static int texts_make(const te_model *m, size_t n, size_t tokens, texts *x) {
+    te_model_info in;
+    te_model_get_info(m, &in);
+    x->t = calloc(n, sizeof *x->t);
+    x->n = n;
+    uint64_t rng = 0x9E3779B97F4A7C15u;
+    int32_t ids[1024];
+    for (size_t i = 0; x->t && i < n; i++) {
+        char buf[8192] = "";
+        size_t len = 0, count = 0;
+        while (count < tokens && len + 64 < sizeof buf) {
+            rng = rng * 6364136223846793005u + 1442695040888963407u;
+            int32_t id = (int32_t)((rng >> 33) % (uint64_t)in.vocab_tokens);
+            size_t tl;
+            const char *t = te_token_text(m, id, &tl);
+            if (!t || tl < 2 || tl > 40 || t[0] < 'a' || t[0] > 'z') continue;
+            len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%.*s", len ? " " : "", (int)tl, t);
+            te_error err;
+            te_tokenize(m, buf, len, ids, 1024, &count, &err);
+            count -= 2;
+        }
+        x->t[i] = strdup(buf);
+    }
+    return x->t ? 0 : CLI_FAIL;
+}
+
+/* Forward-pass floating-point operations for one sequence of S tokens. */
+static double flops(const te_model_info *in, size_t S) {
+    double H = in->hidden_size, I = in->intermediate_size, s = (double)S;
+    return in->num_layers * (2.0 * s * (4.0 * H * H + 2.0 * H * I) + 4.0 * s * s * H);
+}
+
+static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch) {
+    te_model_info in;
+    te_model_get_info(m, &in);
+    size_t tokens = 0, dim = (size_t)in.hidden_size;
+    double work = 0;
+    int32_t ids[W1_TOKENS];
+    te_error err;
+    for (size_t i = 0; i < x->n; i++) {
+        size_t n;
+        te_tokenize(m, x->t[i], strlen(x->t[i]), ids, W1_TOKENS, &n, &err);
+        tokens += n;
+        work += flops(&in, n);
+    }
+    float *out = malloc(x->n * dim * sizeof *out);
+    if (!out) return CLI_FAIL;
+    size_t warm = x->n < (size_t)batch ? x->n : (size_t)batch;
+    if (te_embed(ctx, (const char *const *)x->t, NULL, warm, out, &err) != TE_OK) {
+        free(out);
+        return cli_lib_error(&cmd, &err);
+    }
+    double t0 = now_s();
+    te_status st = te_embed(ctx, (const char *const *)x->t, NULL, x->n, out, &err);
+    double sec = now_s() - t0;
+    free(out);
+    if (st != TE_OK) return cli_lib_error(&cmd, &err);
+    printf("W1: %zu texts, %zu tokens (%.1f per text, truncated at %d), batch %d\n", x->n, tokens,
+           (double)tokens / (double)x->n, W1_TOKENS, batch);
+    printf("    %.1f texts/s   %.0f tokens/s   %.1f GFLOP/s   (%.2f s)\n", (double)x->n / sec, (double)tokens / sec,
+           work / sec / 1e9, sec);
+    return 0;
+}
+
+static int bench_w2(te_ctx *ctx, const te_model *m, const texts *x, long runs) {
+    te_model_info in;
+    te_model_get_info(m, &in);
+    float *out = malloc((size_t)in.hidden_size * sizeof *out);
+    size_t n = x->n * (size_t)runs, tokens = 0;
+    double *ms = malloc(n * sizeof *ms), sum = 0;
+    int32_t ids[1024];
+    te_error err;
+    if (!out || !ms) { free(out); free(ms); return CLI_FAIL; }
+    for (size_t i = 0; i < x->n; i++) {
+        size_t k;
+        te_tokenize(m, x->t[i], strlen(x->t[i]), ids, 1024, &k, &err);
+        tokens += k;
+    }
+    for (size_t i = 0; i < 10 && i < x->n; i++) te_embed(ctx, (const char *const *)&x->t[i], NULL, 1, out, &err);
+    for (size_t i = 0; i < n; i++) {
+        double t0 = now_s();
+        if (te_embed(ctx, (const char *const *)&x->t[i % x->n], NULL, 1, out, &err) != TE_OK) {
+            free(out); free(ms);
+            return cli_lib_error(&cmd, &err);
+        }
+        ms[i] = (now_s() - t0) * 1e3;
+        sum += ms[i];
+    }
+    qsort(ms, n, sizeof *ms, cmp_double);
+    printf("W2: %zu single texts x %ld passes, %.1f tokens per text\n", x->n, runs, (double)tokens / (double)x->n);
+    printf("    median %.3f ms   p99 %.3f ms   mean %.3f ms   min %.3f ms\n", ms[n / 2], ms[(size_t)(n * 0.99)],
+           sum / (double)n, ms[0]);
+    free(out);
+    free(ms);
+    return 0;
+}
+
 int cmd_bench(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
     const char *path = cli_get(&cmd, &a, "model"), *file = cli_get(&cmd, &a, "file");
-    long runs;
-    if ((rc = cli_get_int(&cmd, &a, "runs", 1, 1000, 5, &runs)) != CLI_OK) return rc;
+    const char *wl = cli_get(&cmd, &a, "workload"), *simd = cli_get(&cmd, &a, "simd");
+    long runs, threads, batch;
+    int tok = cli_flag(&cmd, &a, "tokenizer");
+    if ((rc = cli_get_int(&cmd, &a, "runs", 1, 1000, tok ? 5 : 3, &runs)) != CLI_OK) return rc;
+    if ((rc = cli_get_int(&cmd, &a, "threads", 1, 256, 0, &threads)) != CLI_OK) return rc;
+    if ((rc = cli_get_int(&cmd, &a, "batch", 1, 4096, 32, &batch)) != CLI_OK) return rc;
     if (!path) {
         cli_error(&cmd, "--model is required");
         return CLI_USAGE;
     }
-    if (!cli_flag(&cmd, &a, "tokenizer")) {
-        cli_error(&cmd, "say what to benchmark: --tokenizer");
+    if (wl && strcmp(wl, "w1") && strcmp(wl, "w2") && strcmp(wl, "all")) {
+        cli_error(&cmd, "--workload must be w1, w2 or all (got '%s')", wl);
         return CLI_USAGE;
     }
-    if (!file) {
+    if (tok && !file) {
         cli_error(&cmd, "--tokenizer needs --file TEXT (a few MB of text, one text per line)");
         return CLI_USAGE;
     }
+    if (!simd) simd = getenv("TE_SIMD");
     te_error err;
     te_model *m = te_open(path, NULL, &err);
     if (!m) return cli_lib_error(&cmd, &err);
-    rc = bench_tokenizer(m, file, runs);
+    if (tok) {
+        rc = bench_tokenizer(m, file, runs);
+        te_close(m);
+        return rc;
+    }
+    te_model_info in;
+    te_model_get_info(m, &in);
+    int do_w1 = !wl || strcmp(wl, "w2") != 0, do_w2 = !wl || strcmp(wl, "w1") != 0;
+    te_ctx_opts o1 = {.threads = (int)threads, .batch = (int)batch, .simd = simd, .max_seq_length = W1_TOKENS};
+    te_ctx_opts o2 = {.threads = (int)threads, .batch = 1, .simd = simd};
+    te_ctx *c1 = do_w1 ? te_ctx_new(m, &o1, &err) : NULL, *c2 = NULL;
+    if (do_w1 && !c1) {
+        te_close(m);
+        return cli_lib_error(&cmd, &err);
+    }
+    if (do_w2 && !(c2 = te_ctx_new(m, &o2, &err))) {
+        te_ctx_free(c1);
+        te_close(m);
+        return cli_lib_error(&cmd, &err);
+    }
+    te_ctx *any = c1 ? c1 : c2;
+    printf("model %s: %d layers, hidden %d, %s weights; kernels %s, %d threads\n", in.name, in.num_layers,
+           in.hidden_size, te_dtype_name(in.dtype), te_ctx_simd(any), te_ctx_threads(any));
+    texts x1 = {0}, x2 = {0};
+    const char *f1 = cli_get(&cmd, &a, "w1"), *f2 = cli_get(&cmd, &a, "w2");
+    if (do_w1) rc = f1 ? texts_read(f1, &x1) : texts_make(m, W1_TEXTS, W1_TOKENS, &x1);
+    if (rc == 0 && do_w2) rc = f2 ? texts_read(f2, &x2) : texts_make(m, W2_TEXTS, W2_TOKENS, &x2);
+    if (rc == 0 && do_w1) rc = bench_w1(c1, m, &x1, (int)batch);
+    if (rc == 0 && do_w2) rc = bench_w2(c2, m, &x2, runs);
+    texts_free(&x1);
+    texts_free(&x2);
+    te_ctx_free(c1);
+    te_ctx_free(c2);
     te_close(m);
     return rc;
 }

@@ -69,7 +69,7 @@ static int session_open(const cli_cmd *cmd, const cli_args *a, session *s) {
     te_error err;
     s->m = te_open(path, NULL, &err);
     if (!s->m) return cli_lib_error(cmd, &err);
-    te_ctx_opts o = {(int)threads, (int)batch, 0, simd};
+    te_ctx_opts o = {.threads = (int)threads, .batch = (int)batch, .simd = simd};
     s->ctx = te_ctx_new(s->m, &o, &err);
     if (!s->ctx) {
         te_close(s->m);

@@ -18,22 +18,24 @@
 
 /* One micro-tile: rows x (n_panels * 16) of C over kc steps of k. */
 typedef struct te_ukr_args {
-    const float *a;        /* packed A: kc groups of mr values (rows beyond `rows` are zero) */
+    const float *a;        /* packed A: kc groups of `rows` values ([k][rows]) */
     const float *b;        /* first panel, already offset to the tile's first k */
     size_t b_stride;       /* floats between consecutive panels (K * 16) */
     size_t kc;             /* k steps */
     float *c;              /* C at the tile's first row and column */
     size_t ldc;
-    int rows;              /* valid rows, 1..mr */
+    int rows;              /* rows of the tile, 1..max_mr */
     int cols;              /* valid columns, 1..np*16 */
     int load_c;            /* start from C (accumulate) instead of zero */
     const float *bias;     /* added before anything else when non-NULL, at the tile's first column */
     int gelu;              /* apply GELU(erf) after the sum */
+    int prefetch;          /* prefetch the weight panels this many bytes ahead (0: none) */
 } te_ukr_args;
 
 typedef struct te_kernels {
     const char *name;      /* "scalar", "avx2", "avx512", "neon" */
-    int mr;                /* rows per micro-tile */
+    int mr;                /* preferred rows per micro-tile */
+    int max_mr;            /* the most rows a micro-tile can take (for the last, merged group) */
     int np;                /* 16-column panels per micro-tile */
     void (*ukernel)(const te_ukr_args *u);
     /* x[0..n) = (x - mean) / sqrt(var + eps) * w + b */

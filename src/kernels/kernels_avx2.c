@@ -2,8 +2,9 @@
  * kernels_avx2.c - AVX2 + FMA kernels (compiled with -mavx2 -mfma; chosen at
  * run time only on CPUs that have them).
  *
- * GEMM micro-kernel: 6 rows x 16 columns (one weight panel as two ymm) in 12
- * ymm accumulators, leaving registers for the panel row and one broadcast.
+ * GEMM micro-kernel: up to 6 rows x 16 columns (one weight panel as two ymm)
+ * in 12 ymm accumulators, leaving registers for the panel row and one
+ * broadcast; compiled for every height 1..6.
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -61,36 +62,46 @@ static inline __m256 gelu256(__m256 x) {
     return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.0f), erf));
 }
 
-static void ukernel(const te_ukr_args *u) {
+static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args *u, const int mr) {
     __m256 acc[MR][2];
     const int c0 = u->cols, c1 = u->cols - 8;
     const __m256 bias0 = u->bias ? load_n(u->bias, c0) : _mm256_setzero_ps();
     const __m256 bias1 = u->bias ? load_n(u->bias + 8, c1) : _mm256_setzero_ps();
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < mr; i++) {
         acc[i][0] = bias0;
         acc[i][1] = bias1;
-        if (u->load_c && i < u->rows) {
+        if (u->load_c) {
             const float *c = u->c + (size_t)i * u->ldc;
             acc[i][0] = _mm256_add_ps(load_n(c, c0), bias0);
             acc[i][1] = _mm256_add_ps(load_n(c + 8, c1), bias1);
         }
     }
     const float *a = u->a, *b = u->b;
-    for (size_t k = 0; k < u->kc; k++, a += MR, b += TE_PANEL) {
+    for (size_t k = 0; k < u->kc; k++, a += mr, b += TE_PANEL) {
         __m256 w0 = _mm256_loadu_ps(b), w1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < mr; i++) {
             __m256 x = _mm256_broadcast_ss(a + i);
             acc[i][0] = _mm256_fmadd_ps(x, w0, acc[i][0]);
             acc[i][1] = _mm256_fmadd_ps(x, w1, acc[i][1]);
         }
     }
-    for (int i = 0; i < u->rows; i++) {
+    for (int i = 0; i < mr; i++) {
         float *c = u->c + (size_t)i * u->ldc;
         store_n(c, c0, u->gelu ? gelu256(acc[i][0]) : acc[i][0]);
         store_n(c + 8, c1, u->gelu ? gelu256(acc[i][1]) : acc[i][1]);
     }
 }
+
+#define UKERNEL(mr) \
+    static void ukernel_##mr(const te_ukr_args *u) { ukernel_tile(u, mr); }
+UKERNEL(1) UKERNEL(2) UKERNEL(3) UKERNEL(4) UKERNEL(5) UKERNEL(6)
+
+static void (*const ukernels[MR + 1])(const te_ukr_args *) = {
+    NULL, ukernel_1, ukernel_2, ukernel_3, ukernel_4, ukernel_5, ukernel_6,
+};
+
+static void ukernel(const te_ukr_args *u) { ukernels[u->rows](u); }
 
 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -144,5 +155,5 @@ static void add3(float *dst, const float *a, const float *b, const float *c, siz
     }
 }
 
-const te_kernels te_kernels_avx2 = {"avx2", MR, 1, ukernel, layernorm, softmax, gelu, add3};
+const te_kernels te_kernels_avx2 = {"avx2", MR, MR, 1, ukernel, layernorm, softmax, gelu, add3};
 #endif

@@ -2,9 +2,11 @@
  * kernels_avx512.c - AVX-512F kernels (compiled with -mavx512f ...; chosen at
  * run time only on CPUs that have it).
  *
- * GEMM micro-kernel: 12 rows x 32 columns (two weight panels) in 24 zmm
- * accumulators; per k it loads two panel rows and broadcasts 12 packed A
- * values: 24 FMAs for 14 loads, so the FMA units, not the loads, set the pace.
+ * GEMM micro-kernel: up to 14 rows x 32 columns (two weight panels), one
+ * zmm accumulator per row and panel (28 of the 32 registers at 14 rows); per
+ * k it loads two panel rows and broadcasts one packed A value per row, so
+ * the FMA units, not the loads, set the pace. It is compiled for every
+ * height 1..14, so a short input (13 tokens) is one exact tile, not 12 + 12.
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -12,7 +14,8 @@
 
 #include "kernels.h"
 
-#define MR 12
+#define MR 12     /* preferred height */
+#define MAX_MR 14 /* 28 accumulators + 2 panel rows + 1 broadcast <= 32 registers */
 
 /* e^x: Cephes' range reduction and degree-6 polynomial, about 1 ulp;
  * scalef handles underflow to 0 for very negative x. */
@@ -52,44 +55,61 @@ static inline __m512 gelu512(__m512 x) {
 
 static inline __mmask16 tail_mask(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n > 0 ? n : 0)) - 1); }
 
-/* The micro-kernel for `np` panels (1 or 2), inlined into two specializations. */
-static inline __attribute__((always_inline)) void ukernel_np(const te_ukr_args *u, const int np) {
-    __m512 acc[MR][2];
+/* The micro-kernel for `mr` rows and `np` panels (1 or 2); always inlined
+ * with constant arguments, so each specialization keeps its accumulators in
+ * registers. */
+static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args *u, const int mr, const int np) {
+    __m512 acc[MAX_MR][2];
     const __mmask16 m0 = tail_mask(u->cols), m1 = tail_mask(u->cols - 16);
     const __m512 bias0 = u->bias ? _mm512_maskz_loadu_ps(m0, u->bias) : _mm512_setzero_ps();
     const __m512 bias1 = (u->bias && np == 2) ? _mm512_maskz_loadu_ps(m1, u->bias + 16) : _mm512_setzero_ps();
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < mr; i++) {
         acc[i][0] = bias0;
         acc[i][1] = bias1;
-        if (u->load_c && i < u->rows) {
+        if (u->load_c) {
             const float *c = u->c + (size_t)i * u->ldc;
             acc[i][0] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), bias0);
             if (np == 2) acc[i][1] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), bias1);
         }
     }
     const float *a = u->a, *b0 = u->b, *b1 = u->b + u->b_stride;
-    for (size_t k = 0; k < u->kc; k++, a += MR, b0 += TE_PANEL, b1 += TE_PANEL) {
+    const size_t ahead = (size_t)u->prefetch / sizeof(float);
+    for (size_t k = 0; k < u->kc; k++, a += mr, b0 += TE_PANEL, b1 += TE_PANEL) {
+        if (ahead) {
+            /* Weights read once (few rows) come from DRAM: ask for them early. */
+            _mm_prefetch((const char *)(b0 + ahead), _MM_HINT_T0);
+            if (np == 2) _mm_prefetch((const char *)(b1 + ahead), _MM_HINT_T0);
+        }
         __m512 w0 = _mm512_loadu_ps(b0);
         __m512 w1 = np == 2 ? _mm512_loadu_ps(b1) : w0;
-#pragma GCC unroll 12
-        for (int i = 0; i < MR; i++) {
+#pragma GCC unroll 14
+        for (int i = 0; i < mr; i++) {
             __m512 x = _mm512_set1_ps(a[i]);
             acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
             if (np == 2) acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
         }
     }
-    for (int i = 0; i < u->rows; i++) {
+    for (int i = 0; i < mr; i++) {
         float *c = u->c + (size_t)i * u->ldc;
-        __m512 v0 = u->gelu ? gelu512(acc[i][0]) : acc[i][0];
-        _mm512_mask_storeu_ps(c, m0, v0);
+        _mm512_mask_storeu_ps(c, m0, u->gelu ? gelu512(acc[i][0]) : acc[i][0]);
         if (np == 2) _mm512_mask_storeu_ps(c + 16, m1, u->gelu ? gelu512(acc[i][1]) : acc[i][1]);
     }
 }
 
-static void ukernel(const te_ukr_args *u) {
-    if (u->cols > TE_PANEL) ukernel_np(u, 2);
-    else ukernel_np(u, 1);
-}
+#define UKERNEL(mr) \
+    static void ukernel_##mr(const te_ukr_args *u) { \
+        if (u->cols > TE_PANEL) ukernel_tile(u, mr, 2); \
+        else ukernel_tile(u, mr, 1); \
+    }
+UKERNEL(1) UKERNEL(2) UKERNEL(3) UKERNEL(4) UKERNEL(5) UKERNEL(6) UKERNEL(7)
+UKERNEL(8) UKERNEL(9) UKERNEL(10) UKERNEL(11) UKERNEL(12) UKERNEL(13) UKERNEL(14)
+
+static void (*const ukernels[MAX_MR + 1])(const te_ukr_args *) = {
+    NULL, ukernel_1, ukernel_2, ukernel_3, ukernel_4, ukernel_5, ukernel_6, ukernel_7,
+    ukernel_8, ukernel_9, ukernel_10, ukernel_11, ukernel_12, ukernel_13, ukernel_14,
+};
+
+static void ukernel(const te_ukr_args *u) { ukernels[u->rows](u); }
 
 static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
 
@@ -144,5 +164,5 @@ static void add3(float *dst, const float *a, const float *b, const float *c, siz
     }
 }
 
-const te_kernels te_kernels_avx512 = {"avx512", MR, 2, ukernel, layernorm, softmax, gelu, add3};
+const te_kernels te_kernels_avx512 = {"avx512", MR, MAX_MR, 2, ukernel, layernorm, softmax, gelu, add3};
 #endif

@@ -21,7 +21,7 @@ static void ukernel(const te_ukr_args *u) {
             const float *w = u->b + (size_t)(j / TE_PANEL) * u->b_stride + j % TE_PANEL;
             float acc = u->load_c ? c[j] : 0.0f;
             if (u->bias) acc += u->bias[j];
-            for (size_t k = 0; k < u->kc; k++) acc += u->a[k * MR + (size_t)i] * w[k * TE_PANEL];
+            for (size_t k = 0; k < u->kc; k++) acc += u->a[k * (size_t)u->rows + (size_t)i] * w[k * TE_PANEL];
             c[j] = u->gelu ? gelu1(acc) : acc;
         }
     }
@@ -55,4 +55,4 @@ static void add3(float *dst, const float *a, const float *b, const float *c, siz
     for (size_t i = 0; i < n; i++) dst[i] = a[i] + b[i] + c[i];
 }
 
-const te_kernels te_kernels_scalar = {"scalar", MR, 1, ukernel, layernorm, softmax, gelu, add3};
+const te_kernels te_kernels_scalar = {"scalar", MR, MR, 1, ukernel, layernorm, softmax, gelu, add3};
