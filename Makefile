@@ -3,6 +3,7 @@
 #   make                  library, binary and test programs (gcc; CC=clang works too)
 #   make test             build, make test models, run every test
 #   make sanitize         the same tests under AddressSanitizer + UBSan
+#   make tsan             the same tests under ThreadSanitizer (clang)
 #   make static           a fully static build/tinyembed
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make model NAME=sentence-transformers/all-MiniLM-L6-v2   download + convert (needs network)
@@ -36,7 +37,7 @@ $(BUILD)/obj/src/kernels/%_avx2.o:   ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
 endif
 
-.PHONY: all test sanitize static install clean model testdata
+.PHONY: all test sanitize tsan static install clean model testdata
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
 
 # Rebuild everything when the compiler or flags change.
@@ -91,6 +92,9 @@ test: all testdata
 sanitize:
 	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
+
+tsan:
+	$(MAKE) BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
 
 static:
 	$(MAKE) EXTRA_LDFLAGS=-static $(BUILD)/tinyembed

@@ -10,6 +10,7 @@
  */
 #include "threadpool.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -129,11 +130,18 @@ te_pool *te_pool_new(int n_threads, te_error *err) {
     }
     for (int i = 1; i < n_threads; i++) {
         worker_arg *wa = malloc(sizeof *wa);
-        if (wa) *wa = (worker_arg){p, i};
-        if (!wa || pthread_create(&p->workers[i - 1], NULL, worker_main, wa) != 0) {
+        if (!wa) {
+            te_pool_free(p);
+            te_fail(err, TE_ERR_NOMEM, "out of memory");
+            return NULL;
+        }
+        *wa = (worker_arg){p, i};
+        int rc = pthread_create(&p->workers[i - 1], NULL, worker_main, wa);
+        if (rc != 0) {
             free(wa);
             te_pool_free(p);
-            te_fail(err, TE_ERR_IO, "cannot start worker thread %d of %d", i, n_threads - 1);
+            te_fail(err, rc == EAGAIN ? TE_ERR_NOMEM : TE_ERR_IO, "cannot start worker thread %d of %d: %s", i,
+                    n_threads - 1, strerror(rc));
             return NULL;
         }
         p->n_started++;

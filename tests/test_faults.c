@@ -3,7 +3,8 @@
  * the Nth call (the test is linked with ld --wrap=malloc,...), for every N
  * that te_open and te_convert reach. Each run must fail with TE_ERR_NOMEM,
  * leak nothing (LeakSanitizer in `make sanitize`) and leave no output file.
- * The same counting allocator shows that tokenizing allocates nothing.
+ * The same counting allocator shows that tokenizing and embedding allocate
+ * nothing per call.
  */
 #include <sys/stat.h>
 #include <unistd.h>
@@ -88,6 +89,38 @@ TEST(tokenize_allocates_nothing) {
     te_close(m);
 }
 
+/* Contexts: every allocation of te_ctx_new can fail cleanly; afterwards
+ * te_embed allocates nothing, however many calls (scratch is sized once). */
+TEST(context_allocations) {
+    te_error err;
+    te_model *m = te_open(model, NULL, &err);
+    CHECK(m);
+    te_ctx_opts o = {.threads = 2};
+    n_allocs = 0;
+    te_ctx *c = te_ctx_new(m, &o, &err);
+    CHECK(c);
+    long total = n_allocs;
+    te_ctx_free(c);
+    for (long k = 1; k <= total; k++) {
+        n_allocs = 0;
+        fail_at = k;
+        c = te_ctx_new(m, &o, &err);
+        fail_at = -1;
+        CHECK_MSG(!c, "allocation %ld of %ld failed but te_ctx_new succeeded", k, total);
+        CHECK_MSG(err.code == TE_ERR_NOMEM, "allocation %ld: %s", k, err.msg);
+    }
+    c = te_ctx_new(m, &o, &err);
+    CHECK(c);
+    static const char *const texts[] = {"Hello world", "A longer sentence, with punctuation; and more words to embed.",
+                                        "中文 and 한국어", ""};
+    float vecs[4 * 64];
+    n_allocs = 0;
+    for (int i = 0; i < 50; i++) CHECK(te_embed(c, texts, NULL, 4, vecs, &err) == TE_OK);
+    CHECK_EQ_INT(n_allocs, 0);
+    te_ctx_free(c);
+    te_close(m);
+}
+
 int main(void) {
     th_path(model, sizeof model, "TE_TESTDATA", "tiny-mean.temb");
     th_path(hf, sizeof hf, "TE_HF", "tiny-mean");
@@ -98,6 +131,7 @@ int main(void) {
     RUN(open_survives_every_allocation_failure);
     RUN(convert_survives_every_allocation_failure);
     RUN(tokenize_allocates_nothing);
+    RUN(context_allocations);
     unlink(out);
     return th_done();
 }

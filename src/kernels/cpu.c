@@ -11,9 +11,17 @@
 static int always(void) { return 1; }
 
 #if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+
+/* F16C (CPUID.1:ECX bit 29); not every compiler's __builtin_cpu_supports knows it. */
+static int has_f16c(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29));
+}
+
 /* __builtin_cpu_supports also checks that the OS saves the wide registers. */
 static int has_avx2(void) {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
 }
 static int has_avx512(void) {
     return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&

@@ -1,0 +1,70 @@
+#!/bin/sh
+# cli_embed.sh - embed, similarity and bench as a user runs them: outputs in
+# every format agree, options do not change results, goldens hold through
+# the CLI, errors are clear.
+. "$(dirname "$0")/cli_lib.sh"
+M="$TE_TESTDATA/tiny-mean.temb"
+
+"$TE_BIN" embed -m "$M" < "$TE_REF/cases.txt" > "$WORK/cases.json" 2>"$WORK/err"
+check "embed cases.txt matches golden/tiny-mean.jsonl (cosine >= 0.99999, |diff| <= 1e-4)" python3 - "$TE_REF/golden/tiny-mean.jsonl" "$WORK/cases.json" <<'PY'
+import json, math, sys
+gold = [json.loads(l)["embedding"] for l in open(sys.argv[1])]
+mine = [json.loads(l) for l in open(sys.argv[2])]
+assert len(gold) == len(mine) == 98, (len(gold), len(mine))
+for g, m in zip(gold, mine):
+    cos = sum(a * b for a, b in zip(g, m)) / math.sqrt(sum(a * a for a in g) * sum(b * b for b in m))
+    assert cos >= 0.99999 and max(abs(a - b) for a, b in zip(g, m)) <= 1e-4, cos
+PY
+
+expect_rc 0 "texts as arguments" "$TE_BIN" embed -m "$M" "Hello world" "A man is eating food."
+cp "$WORK/out" "$WORK/args.json"
+printf 'Hello world\nA man is eating food.\n' | "$TE_BIN" embed -m "$M" > "$WORK/stdin.json"
+check "arguments and stdin give the same vectors" cmp -s "$WORK/args.json" "$WORK/stdin.json"
+printf 'Hello world\nA man is eating food.\n' | "$TE_BIN" embed -m "$M" --threads 1 --batch 1 > "$WORK/t1.json"
+check "--threads 1 --batch 1 gives the same vectors" cmp -s "$WORK/args.json" "$WORK/t1.json"
+"$TE_BIN" embed -m "$M" -f tsv "Hello world" "A man is eating food." > "$WORK/v.tsv"
+"$TE_BIN" embed -m "$M" --format bin "Hello world" "A man is eating food." > "$WORK/v.bin"
+check "json, tsv and bin hold the same values" python3 - "$WORK/args.json" "$WORK/v.tsv" "$WORK/v.bin" <<'PY'
+import json, struct, sys
+j = [json.loads(l) for l in open(sys.argv[1])]
+t = [[float(x) for x in l.split("\t")] for l in open(sys.argv[2])]
+raw = open(sys.argv[3], "rb").read()
+assert len(raw) == 2 * 64 * 4, len(raw)
+b = struct.unpack("<%df" % (2 * 64), raw)
+for i in range(2):
+    for k in range(64):
+        assert abs(j[i][k] - t[i][k]) <= 1e-8 and abs(j[i][k] - b[i * 64 + k]) <= 1e-7
+PY
+TE_SIMD=scalar "$TE_BIN" embed -m "$M" "Hello world" > "$WORK/scalar.json"
+check "TE_SIMD=scalar agrees with the default kernels" python3 - "$WORK/args.json" "$WORK/scalar.json" <<'PY'
+import json, sys
+a = json.loads(open(sys.argv[1]).readline()); b = json.loads(open(sys.argv[2]).readline())
+assert max(abs(x - y) for x, y in zip(a, b)) < 1e-5
+PY
+
+expect_rc 0 "similarity of three texts" "$TE_BIN" similarity -m "$M" "A man is eating food." "A man is eating a piece of bread." "The girl is carrying a baby."
+check "similarity: 3x3, unit diagonal, symmetric" python3 - "$WORK/out" <<'PY'
+import sys
+rows = [[float(x) for x in l.split("\t")] for l in open(sys.argv[1])]
+assert len(rows) == 3 and all(len(r) == 3 for r in rows)
+assert all(abs(rows[i][i] - 1) < 1e-5 for i in range(3))
+assert all(rows[i][j] == rows[j][i] for i in range(3) for j in range(3))
+PY
+expect_rc 2 "similarity needs two texts" "$TE_BIN" similarity -m "$M" "alone"
+
+expect_rc 0 "bench W1 and W2 run" "$TE_BIN" bench -m "$M" --runs 1 --threads 2
+expect_out_has "bench reports W1 throughput" "texts/s"
+expect_out_has "bench reports GFLOP/s" "GFLOP/s"
+expect_out_has "bench reports W2 latency" "median"
+expect_out_has "bench names the kernels and threads" "2 threads"
+expect_rc 0 "bench --tokenizer" "$TE_BIN" bench -m "$M" --tokenizer --file "$TE_REF/cases.txt" --runs 1
+expect_out_has "tokenizer bench reports MB/s" "MB/s"
+expect_rc 2 "bench --tokenizer needs --file" "$TE_BIN" bench -m "$M" --tokenizer
+
+expect_rc 2 "bad --format" "$TE_BIN" embed -m "$M" --format xml x
+expect_rc 2 "--threads 0 refused" "$TE_BIN" embed -m "$M" --threads 0 x
+expect_rc 1 "unknown --simd" "$TE_BIN" embed -m "$M" --simd sse9 x
+expect_err_has "unknown --simd named" "sse9"
+expect_rc 2 "--model required" "$TE_BIN" embed x
+expect_rc 1 "missing model file" "$TE_BIN" embed -m "$WORK/none.temb" x
+finish

@@ -1,0 +1,266 @@
+/*
+ * test_forward.c - embeddings against the reference goldens (every model,
+ * every kernel set this CPU runs), and the invariants the design promises:
+ * a text's vector does not depend on the batch it is in, on the thread
+ * count, or on other threads using the same model at the same time.
+ */
+#include <pthread.h>
+
+#include "harness.h"
+#include "json.h"
+#include "tinyembed.h"
+
+typedef struct golden {
+    size_t n;
+    char **text;
+    size_t *text_len;
+    int32_t **ids;
+    size_t *n_ids;
+    float **emb;
+    size_t dim;
+} golden;
+
+static void golden_free(golden *g) {
+    for (size_t i = 0; i < g->n; i++) {
+        free(g->text[i]);
+        free(g->ids[i]);
+        free(g->emb[i]);
+    }
+    free(g->text); free(g->text_len); free(g->ids); free(g->n_ids); free(g->emb);
+}
+
+static int golden_load(const char *name, golden *g) {
+    char path[1024], rel[128];
+    snprintf(rel, sizeof rel, "golden/%s.jsonl", name);
+    size_t len;
+    char *text = th_read_file(th_path(path, sizeof path, "TE_REF", rel), &len);
+    if (!text) return 0;
+    memset(g, 0, sizeof *g);
+    size_t cap = 128;
+    g->text = calloc(cap, sizeof *g->text); g->text_len = calloc(cap, sizeof *g->text_len);
+    g->ids = calloc(cap, sizeof *g->ids); g->n_ids = calloc(cap, sizeof *g->n_ids); g->emb = calloc(cap, sizeof *g->emb);
+    for (char *line = text, *end; *line && g->n < cap; line = end + 1) {
+        end = strchr(line, '\n');
+        if (!end) end = line + strlen(line);
+        te_error err;
+        json_doc *d = json_parse(line, (size_t)(end - line), &err);
+        if (!d) break;
+        const json_value *r = json_root(d), *t = json_get(r, "text"), *ids = json_get(r, "ids"), *e = json_get(r, "embedding");
+        size_t i = g->n++;
+        g->text[i] = malloc(t->len + 1);
+        memcpy(g->text[i], t->str, t->len + 1);
+        g->text_len[i] = t->len;
+        g->n_ids[i] = ids->len;
+        g->ids[i] = malloc(ids->len * sizeof(int32_t));
+        for (size_t k = 0; k < ids->len; k++) g->ids[i][k] = (int32_t)ids->items[k]->i;
+        g->dim = e->len;
+        g->emb[i] = malloc(e->len * sizeof(float));
+        for (size_t k = 0; k < e->len; k++) g->emb[i][k] = (float)e->items[k]->num;
+        json_free(d);
+        if (!*end) break;
+    }
+    free(text);
+    return g->n == 98;
+}
+
+static te_model *open_model(const char *name) {
+    char path[1024], rel[128];
+    snprintf(rel, sizeof rel, "%s.temb", name);
+    te_error err;
+    te_model *m = te_open(th_path(path, sizeof path, "TE_TESTDATA", rel), NULL, &err);
+    if (!m) printf("  %s\n", err.msg);
+    return m;
+}
+
+/* Worst cosine and max |difference| of out (n x dim) against the goldens. */
+static void compare(const golden *g, const float *out, double *min_cos, double *max_abs) {
+    *min_cos = 1;
+    *max_abs = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        double dot = 0, na = 0, nb = 0;
+        for (size_t k = 0; k < g->dim; k++) {
+            double a = out[i * g->dim + k], b = g->emb[i][k];
+            dot += a * b; na += a * a; nb += b * b;
+            if (fabs(a - b) > *max_abs) *max_abs = fabs(a - b);
+        }
+        double c = dot / sqrt(na * nb);
+        if (c < *min_cos) *min_cos = c;
+    }
+}
+
+static void check_model(const char *name, int all_kernels, int *ok) {
+    *ok = 0;
+    golden g;
+    te_model *m = open_model(name);
+    if (!m || !golden_load(name, &g)) { te_close(m); return; }
+    float *out = malloc(g.n * g.dim * sizeof *out);
+    static const char *const simd[] = {"avx512", "avx2", "neon", "scalar"};
+    int good = 1, ran = 0;
+    for (size_t s = 0; s < sizeof simd / sizeof *simd; s++) {
+        if (!all_kernels && strcmp(simd[s], "scalar") == 0) continue; /* scalar is slow on the larger model */
+        te_ctx_opts o = {.threads = 2, .simd = simd[s]};
+        te_error err;
+        te_ctx *c = te_ctx_new(m, &o, &err);
+        if (!c) continue; /* this CPU lacks it */
+        ran++;
+        double min_cos, max_abs;
+        good &= te_embed(c, (const char *const *)g.text, g.text_len, g.n, out, &err) == TE_OK;
+        compare(&g, out, &min_cos, &max_abs);
+        printf("  %s %-6s from text: min cosine %.9f, max abs diff %.2e\n", name, simd[s], min_cos, max_abs);
+        good &= min_cos >= 0.99999 && max_abs <= 1e-4;
+        good &= te_embed_tokens(c, (const int32_t *const *)g.ids, g.n_ids, g.n, out, &err) == TE_OK;
+        compare(&g, out, &min_cos, &max_abs);
+        good &= min_cos >= 0.99999 && max_abs <= 1e-4;
+        te_ctx_free(c);
+    }
+    *ok = good && ran >= 2;
+    free(out);
+    golden_free(&g);
+    te_close(m);
+}
+
+TEST(golden_tiny_mean) { int ok; check_model("tiny-mean", 1, &ok); CHECK(ok); }
+TEST(golden_tiny_cls) { int ok; check_model("tiny-cls", 1, &ok); CHECK(ok); }
+TEST(golden_minilm_mean) { int ok; check_model("minilm-mean", 0, &ok); CHECK(ok); }
+
+static golden cases;
+static te_model *minilm;
+
+static float *embed_all(const te_ctx_opts *o, size_t first, size_t n, int one_by_one) {
+    te_error err;
+    te_ctx *c = te_ctx_new(minilm, o, &err);
+    float *out = malloc(n * cases.dim * sizeof *out);
+    if (!c || !out) return NULL;
+    for (size_t i = 0; i < n; i += one_by_one ? 1 : n)
+        if (te_embed(c, (const char *const *)cases.text + first + i, cases.text_len + first + i, one_by_one ? 1 : n,
+                     out + i * cases.dim, &err) != TE_OK) {
+            free(out);
+            out = NULL;
+            break;
+        }
+    te_ctx_free(c);
+    return out;
+}
+
+/* Batches of different compositions and sizes, and texts alone, give the
+ * same vectors bit for bit: no padding, and no step depends on the batch. */
+TEST(batch_equals_single) {
+    te_ctx_opts big = {.threads = 2, .batch = 32}, small = {.threads = 2, .batch = 5, .max_batch_tokens = 300};
+    float *a = embed_all(&big, 0, cases.n, 0), *b = embed_all(&small, 0, cases.n, 0), *c = embed_all(&big, 0, cases.n, 1);
+    float *d = embed_all(&big, 7, 50, 0); /* a different neighbourhood for texts 7..56 */
+    CHECK(a && b && c && d);
+    size_t bytes = cases.n * cases.dim * sizeof *a;
+    CHECK_MSG(memcmp(a, b, bytes) == 0, "batch 32 and batch 5 differ");
+    CHECK_MSG(memcmp(a, c, bytes) == 0, "batched and one-by-one differ");
+    CHECK_MSG(memcmp(a + 7 * cases.dim, d, 50 * cases.dim * sizeof *a) == 0, "a shifted batch differs");
+    free(a); free(b); free(c); free(d);
+}
+
+TEST(threads_do_not_change_results) {
+    te_ctx_opts o1 = {.threads = 1}, o2 = {.threads = 2}, o3 = {.threads = 3}, o7 = {.threads = 7, .batch = 3};
+    float *a = embed_all(&o1, 0, cases.n, 0), *b = embed_all(&o2, 0, cases.n, 0);
+    float *c = embed_all(&o3, 0, cases.n, 0), *d = embed_all(&o7, 0, cases.n, 0), *e = embed_all(&o3, 0, cases.n, 1);
+    CHECK(a && b && c && d && e);
+    size_t bytes = cases.n * cases.dim * sizeof *a;
+    CHECK_MSG(memcmp(a, b, bytes) == 0, "1 and 2 threads differ");
+    CHECK_MSG(memcmp(a, c, bytes) == 0, "1 and 3 threads differ");
+    CHECK_MSG(memcmp(a, d, bytes) == 0, "1 and 7 threads differ");
+    CHECK_MSG(memcmp(a, e, bytes) == 0, "1 thread batched and 3 threads one by one differ");
+    free(a); free(b); free(c); free(d); free(e);
+}
+
+typedef struct worker {
+    float *out;
+    int ok;
+} worker;
+
+static void *embed_thread(void *arg) {
+    worker *w = arg;
+    te_ctx_opts o = {.threads = 2, .batch = 8};
+    te_error err;
+    te_ctx *c = te_ctx_new(minilm, &o, &err);
+    w->ok = c && te_embed(c, (const char *const *)cases.text, cases.text_len, cases.n, w->out, &err) == TE_OK;
+    te_ctx_free(c);
+    return NULL;
+}
+
+/* One model, four contexts on four threads at once: each gets the vectors
+ * a lone caller gets. */
+TEST(contexts_share_one_model) {
+    te_ctx_opts o = {.threads = 1};
+    float *want = embed_all(&o, 0, cases.n, 0);
+    CHECK(want);
+    pthread_t t[4];
+    worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i].out = malloc(cases.n * cases.dim * sizeof(float));
+        pthread_create(&t[i], NULL, embed_thread, &w[i]);
+    }
+    int same = 1;
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        same &= w[i].ok && memcmp(w[i].out, want, cases.n * cases.dim * sizeof(float)) == 0;
+        free(w[i].out);
+    }
+    free(want);
+    CHECK(same);
+}
+
+/* A context's max_seq_length truncates like the tokenizer does. */
+TEST(context_truncation) {
+    te_error err;
+    te_ctx_opts o = {.threads = 2, .max_seq_length = 16};
+    te_ctx *c = te_ctx_new(minilm, &o, &err);
+    CHECK(c);
+    const char *text = cases.text[97]; /* a long line */
+    int32_t ids[16];
+    size_t n;
+    CHECK(te_tokenize(minilm, text, strlen(text), ids, 16, &n, &err) == TE_OK && n == 16);
+    float a[384], b[384];
+    const int32_t *p = ids;
+    CHECK(te_embed(c, &text, NULL, 1, a, &err) == TE_OK);
+    CHECK(te_embed_tokens(c, &p, &n, 1, b, &err) == TE_OK);
+    CHECK(memcmp(a, b, sizeof a) == 0);
+    size_t too_long = 17;
+    CHECK_EQ_INT(te_embed_tokens(c, &p, &too_long, 1, b, &err), TE_ERR_ARG);
+    CHECK_HAS(err.msg, "sequence 0 has 17 tokens (allowed: 1..16");
+    te_ctx_free(c);
+}
+
+TEST(argument_errors) {
+    te_error err;
+    te_ctx_opts bad = {.threads = -1};
+    CHECK(!te_ctx_new(minilm, &bad, &err) && err.code == TE_ERR_ARG);
+    te_ctx_opts nosimd = {.simd = "sse9"};
+    CHECK(!te_ctx_new(minilm, &nosimd, &err) && err.code == TE_ERR_UNSUPPORTED);
+    CHECK_HAS(err.msg, "sse9");
+    te_ctx *c = te_ctx_new(minilm, NULL, &err);
+    CHECK(c);
+    int32_t ids[3] = {101, 40000, 102};
+    const int32_t *p = ids;
+    size_t n = 3;
+    float out[384];
+    CHECK_EQ_INT(te_embed_tokens(c, &p, &n, 1, out, &err), TE_ERR_ARG);
+    CHECK_HAS(err.msg, "id 40000 is outside the vocabulary");
+    const char *texts[2] = {"fine", NULL};
+    CHECK_EQ_INT(te_embed(c, texts, NULL, 2, out, &err), TE_ERR_ARG);
+    CHECK_EQ_INT(te_embed(c, texts, NULL, 0, NULL, &err), TE_OK);
+    CHECK(te_ctx_scratch_bytes(c) > 0 && te_ctx_threads(c) >= 1);
+    te_ctx_free(c);
+}
+
+int main(void) {
+    RUN(golden_tiny_mean);
+    RUN(golden_tiny_cls);
+    RUN(golden_minilm_mean);
+    minilm = open_model("minilm-mean");
+    if (!minilm || !golden_load("minilm-mean", &cases)) return 2;
+    RUN(batch_equals_single);
+    RUN(threads_do_not_change_results);
+    RUN(contexts_share_one_model);
+    RUN(context_truncation);
+    RUN(argument_errors);
+    golden_free(&cases);
+    te_close(minilm);
+    return th_done();
+}
