@@ -7,6 +7,7 @@
 #   make static           a fully static build/tinyembed
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make model NAME=sentence-transformers/all-MiniLM-L6-v2   download + convert (needs network)
+#   make BLAS=openblas    big GEMMs through OpenBLAS's cblas_sgemm (libopenblas-dev); optional
 
 BUILD    ?= build
 REF      ?= ../shared/ref
@@ -22,6 +23,12 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -D_GNU_SOURCE -pthread -Iinclude -Isrc -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS) -pthread
 LIBS     = -lm
+ifeq ($(BLAS),openblas)
+EXTRA_CFLAGS += -DTE_BLAS
+LIBS     += -lopenblas
+else ifneq ($(BLAS),)
+$(error BLAS=$(BLAS) is not supported (use BLAS=openblas))
+endif
 
 LIB_SRC   := $(wildcard src/*.c src/kernels/*.c)
 TOOL_SRC  := $(wildcard tools/*.c)
@@ -105,7 +112,7 @@ install: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed
 	install -m 755 $(BUILD)/tinyembed $(DESTDIR)$(PREFIX)/bin/tinyembed
 	install -m 644 $(BUILD)/libtinyembed.a $(DESTDIR)$(PREFIX)/lib/libtinyembed.a
 	install -m 644 include/tinyembed.h $(DESTDIR)$(PREFIX)/include/tinyembed.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' tinyembed.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/tinyembed.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(LIBS)|' tinyembed.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/tinyembed.pc
 
 model: $(BUILD)/tinyembed
 	@test -n "$(NAME)" || { echo "usage: make model NAME=sentence-transformers/all-MiniLM-L6-v2" >&2; exit 2; }

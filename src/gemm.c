@@ -14,6 +14,10 @@
 
 #include <string.h>
 
+#ifdef TE_BLAS
+#include <cblas.h>
+#endif
+
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
 /* Rows of the next micro-tile: the kernel's preferred height, except that a
@@ -101,7 +105,47 @@ static void run_panels(void *arg, size_t task, int thread) {
     compute_block(s->ex->k, s->g, s->ex->shared, 0, s->g->m, 0, s->g->k, p0, p1, STREAM_PREFETCH);
 }
 
+#ifdef TE_BLAS
+/* make BLAS=openblas: big GEMMs go to cblas_sgemm. Each 16-column panel of
+ * the weights is a row-major [k][16] matrix, so no weight is copied; bias
+ * and GELU follow in a second pass over C, split over the pool. */
+#define BLAS_MIN_ROWS 64
+
+typedef struct epilogue {
+    const te_exec *ex;
+    const te_gemm *g;
+    size_t rows_per_task;
+} epilogue;
+
+static void run_epilogue(void *arg, size_t task, int thread) {
+    (void)thread;
+    const epilogue *e = arg;
+    for (size_t i = task * e->rows_per_task; i < min_sz(e->g->m, (task + 1) * e->rows_per_task); i++) {
+        float *c = e->g->c + i * e->g->ldc;
+        if (e->g->bias)
+            for (size_t j = 0; j < e->g->n; j++) c[j] += e->g->bias[j];
+        if (e->g->gelu) e->ex->k->gelu(c, e->g->n);
+    }
+}
+
+static void gemm_blas(const te_exec *ex, const te_gemm *g) {
+    for (size_t col = 0; col < g->n; col += TE_PANEL)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->m, (int)min_sz(TE_PANEL, g->n - col), (int)g->k,
+                    1.0f, g->a, (int)g->lda, g->w + (col / TE_PANEL) * g->k * TE_PANEL, TE_PANEL,
+                    g->accumulate ? 1.0f : 0.0f, g->c + col, (int)g->ldc);
+    if (!g->bias && !g->gelu) return;
+    epilogue e = {ex, g, 16};
+    te_pool_run(ex->pool, (g->m + e.rows_per_task - 1) / e.rows_per_task, run_epilogue, &e);
+}
+#endif
+
 void te_gemm_run(const te_exec *ex, const te_gemm *g) {
+#ifdef TE_BLAS
+    if (g->m >= BLAS_MIN_ROWS) {
+        gemm_blas(ex, g);
+        return;
+    }
+#endif
     size_t threads = (size_t)te_pool_threads(ex->pool), mr = (size_t)ex->k->mr, np = (size_t)ex->k->np;
     split s = {ex, g, 0, 0, 0, (g->n + TE_PANEL - 1) / TE_PANEL};
     size_t groups = (g->m + mr - 1) / mr;

@@ -142,31 +142,53 @@ static float *embed_all(const te_ctx_opts *o, size_t first, size_t n, int one_by
     return out;
 }
 
+static double max_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs((double)a[i] - b[i]));
+    return m;
+}
+
 /* Batches of different compositions and sizes, and texts alone, give the
- * same vectors bit for bit: no padding, and no step depends on the batch. */
+ * same vectors: within 1e-6 always, and bit for bit when our kernels run
+ * every size (with BLAS=openblas, big batches take another GEMM). */
 TEST(batch_equals_single) {
     te_ctx_opts big = {.threads = 2, .batch = 32}, small = {.threads = 2, .batch = 5, .max_batch_tokens = 300};
     float *a = embed_all(&big, 0, cases.n, 0), *b = embed_all(&small, 0, cases.n, 0), *c = embed_all(&big, 0, cases.n, 1);
     float *d = embed_all(&big, 7, 50, 0); /* a different neighbourhood for texts 7..56 */
     CHECK(a && b && c && d);
-    size_t bytes = cases.n * cases.dim * sizeof *a;
-    CHECK_MSG(memcmp(a, b, bytes) == 0, "batch 32 and batch 5 differ");
-    CHECK_MSG(memcmp(a, c, bytes) == 0, "batched and one-by-one differ");
-    CHECK_MSG(memcmp(a + 7 * cases.dim, d, 50 * cases.dim * sizeof *a) == 0, "a shifted batch differs");
+    size_t n = cases.n * cases.dim;
+    CHECK_MSG(max_diff(a, b, n) <= 1e-6, "batch 32 and batch 5 differ by %g", max_diff(a, b, n));
+    CHECK_MSG(max_diff(a, c, n) <= 1e-6, "batched and one-by-one differ by %g", max_diff(a, c, n));
+    CHECK_MSG(max_diff(a + 7 * cases.dim, d, 50 * cases.dim) <= 1e-6, "a shifted batch differs");
+#ifndef TE_BLAS
+    CHECK_MSG(memcmp(a, b, n * sizeof *a) == 0, "batch 32 and batch 5 differ in the last bits");
+    CHECK_MSG(memcmp(a, c, n * sizeof *a) == 0, "batched and one-by-one differ in the last bits");
+    CHECK_MSG(memcmp(a + 7 * cases.dim, d, 50 * cases.dim * sizeof *a) == 0, "a shifted batch differs in the last bits");
+#endif
     free(a); free(b); free(c); free(d);
 }
 
+/* Results are equal across thread counts: bit for bit with our kernels;
+ * within 1e-6 with BLAS=openblas, where how rows are chunked (which follows
+ * the thread count) decides which products go to OpenBLAS. */
+#ifdef TE_BLAS
+#define SAME(a, b, n) (max_diff((a), (b), (n) / sizeof(float)) <= 1e-6)
+#else
+#define SAME(a, b, n) (memcmp((a), (b), (n)) == 0)
+#endif
+
 TEST(threads_do_not_change_results) {
-    te_ctx_opts o1 = {.threads = 1}, o2 = {.threads = 2}, o3 = {.threads = 3}, o7 = {.threads = 7, .batch = 3};
+    te_ctx_opts o1 = {.threads = 1}, o2 = {.threads = 2}, o3 = {.threads = 3}, o7 = {.threads = 7};
     float *a = embed_all(&o1, 0, cases.n, 0), *b = embed_all(&o2, 0, cases.n, 0);
-    float *c = embed_all(&o3, 0, cases.n, 0), *d = embed_all(&o7, 0, cases.n, 0), *e = embed_all(&o3, 0, cases.n, 1);
-    CHECK(a && b && c && d && e);
+    float *c = embed_all(&o3, 0, cases.n, 0), *d = embed_all(&o7, 0, cases.n, 0);
+    float *e = embed_all(&o1, 0, cases.n, 1), *f = embed_all(&o3, 0, cases.n, 1);
+    CHECK(a && b && c && d && e && f);
     size_t bytes = cases.n * cases.dim * sizeof *a;
-    CHECK_MSG(memcmp(a, b, bytes) == 0, "1 and 2 threads differ");
-    CHECK_MSG(memcmp(a, c, bytes) == 0, "1 and 3 threads differ");
-    CHECK_MSG(memcmp(a, d, bytes) == 0, "1 and 7 threads differ");
-    CHECK_MSG(memcmp(a, e, bytes) == 0, "1 thread batched and 3 threads one by one differ");
-    free(a); free(b); free(c); free(d); free(e);
+    CHECK_MSG(SAME(a, b, bytes), "1 and 2 threads differ");
+    CHECK_MSG(SAME(a, c, bytes), "1 and 3 threads differ");
+    CHECK_MSG(SAME(a, d, bytes), "1 and 7 threads differ");
+    CHECK_MSG(SAME(e, f, bytes), "one by one, 1 and 3 threads differ");
+    free(a); free(b); free(c); free(d); free(e); free(f);
 }
 
 typedef struct worker {
@@ -199,7 +221,7 @@ TEST(contexts_share_one_model) {
     int same = 1;
     for (int i = 0; i < 4; i++) {
         pthread_join(t[i], NULL);
-        same &= w[i].ok && memcmp(w[i].out, want, cases.n * cases.dim * sizeof(float)) == 0;
+        same &= w[i].ok && SAME(w[i].out, want, cases.n * cases.dim * sizeof(float));
         free(w[i].out);
     }
     free(want);
