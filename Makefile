@@ -5,6 +5,7 @@
 #   make sanitize         the same tests under AddressSanitizer + UBSan
 #   make tsan             the same tests under ThreadSanitizer (clang)
 #   make static           a fully static build/tinyembed
+#   make arm64            cross-build for AArch64 (NEON) and run the kernel tests under qemu
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make model NAME=sentence-transformers/all-MiniLM-L6-v2   download + convert (needs network)
 #   make BLAS=openblas    big GEMMs through OpenBLAS's cblas_sgemm (libopenblas-dev); optional
@@ -44,7 +45,7 @@ $(BUILD)/obj/src/kernels/%_avx2.o:   ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
 endif
 
-.PHONY: all test sanitize tsan static install clean model testdata
+.PHONY: all test sanitize tsan static install clean model testdata arm64
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
 
 # Rebuild everything when the compiler or flags change.
@@ -102,6 +103,13 @@ sanitize:
 
 tsan:
 	$(MAKE) BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
+
+# NEON kernels: cross-compiled (warnings are errors) and checked against the
+# scalar reference under user-mode emulation. Needs gcc-aarch64-linux-gnu and qemu-user.
+ARM64_CC ?= aarch64-linux-gnu-gcc
+arm64:
+	$(MAKE) BUILD=build/arm64 CC=$(ARM64_CC) all
+	qemu-aarch64 -L /usr/aarch64-linux-gnu build/arm64/tests/test_kernels
 
 static:
 	$(MAKE) EXTRA_LDFLAGS=-static $(BUILD)/tinyembed

@@ -248,6 +248,11 @@ const char *te_ctx_simd(const te_ctx *c);    /* kernel set in use, e.g. "avx512"
 int te_ctx_threads(const te_ctx *c);
 size_t te_ctx_scratch_bytes(const te_ctx *c);
 
+/* This machine's fp32 FMA peak for the context's kernels and threads, in
+ * GFLOP/s, measured now with independent FMA chains (takes about 0.2 s).
+ * Benchmarks divide achieved GFLOP/s by it. */
+double te_ctx_peak_gflops(te_ctx *c);
+
 /* Embeds n texts (UTF-8; lens[i] bytes each, or NUL-terminated if lens is
  * NULL) into out[n * hidden_size], in input order. Each text is tokenized
  * and truncated to the model's max_seq_length, encoded, pooled as the model

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -118,3 +119,36 @@ void te_ctx_free(te_ctx *c) {
 const char *te_ctx_simd(const te_ctx *c) { return c->k->name; }
 int te_ctx_threads(const te_ctx *c) { return c->threads; }
 size_t te_ctx_scratch_bytes(const te_ctx *c) { return c->scratch_bytes; }
+
+typedef struct peak_job {
+    const te_kernels *k;
+    long iters;
+} peak_job;
+
+static void run_peak(void *arg, size_t task, int thread) {
+    (void)task;
+    (void)thread;
+    const peak_job *j = arg;
+    j->k->fma_peak(j->iters);
+}
+
+static double seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+double te_ctx_peak_gflops(te_ctx *c) {
+    /* Calibrate to about 0.2 s, then time one FMA loop per thread. */
+    peak_job j = {c->k, 1 << 16};
+    double t0 = seconds();
+    te_pool_run(c->pool, (size_t)c->threads, run_peak, &j);
+    double t = seconds() - t0;
+    j.iters = (long)((double)j.iters * 0.2 / (t > 1e-6 ? t : 1e-6));
+    if (j.iters < (1 << 16)) j.iters = 1 << 16;
+    t0 = seconds();
+    te_pool_run(c->pool, (size_t)c->threads, run_peak, &j);
+    t = seconds() - t0;
+    double flops_per_iter = c->k->fma_peak(1);
+    return (double)c->threads * (double)j.iters * flops_per_iter / t / 1e9;
+}

@@ -113,7 +113,7 @@ static void check_model(const char *name, int all_kernels, int *ok) {
         good &= min_cos >= 0.99999 && max_abs <= 1e-4;
         te_ctx_free(c);
     }
-    *ok = good && ran >= 2;
+    *ok = good && ran >= (all_kernels ? 2 : 1); /* the best set, plus scalar when asked */
     free(out);
     golden_free(&g);
     te_close(m);

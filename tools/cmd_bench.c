@@ -182,7 +182,7 @@ static double flops(const te_model_info *in, size_t S) {
     return in->num_layers * (2.0 * s * (4.0 * H * H + 2.0 * H * I) + 4.0 * s * s * H);
 }
 
-static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch) {
+static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, double peak) {
     te_model_info in;
     te_model_get_info(m, &in);
     size_t tokens = 0, dim = (size_t)in.hidden_size;
@@ -209,8 +209,8 @@ static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch) {
     if (st != TE_OK) return cli_lib_error(&cmd, &err);
     printf("W1: %zu texts, %zu tokens (%.1f per text, truncated at %d), batch %d\n", x->n, tokens,
            (double)tokens / (double)x->n, W1_TOKENS, batch);
-    printf("    %.1f texts/s   %.0f tokens/s   %.1f GFLOP/s   (%.2f s)\n", (double)x->n / sec, (double)tokens / sec,
-           work / sec / 1e9, sec);
+    printf("    %.1f texts/s   %.0f tokens/s   %.1f GFLOP/s = %.0f%% of the %.0f GFLOP/s FMA peak measured   (%.2f s)\n",
+           (double)x->n / sec, (double)tokens / sec, work / sec / 1e9, 100.0 * work / sec / 1e9 / peak, peak, sec);
     return 0;
 }
 
@@ -301,7 +301,7 @@ int cmd_bench(int argc, char **argv) {
     const char *f1 = cli_get(&cmd, &a, "w1"), *f2 = cli_get(&cmd, &a, "w2");
     if (do_w1) rc = f1 ? texts_read(f1, &x1) : texts_make(m, W1_TEXTS, W1_TOKENS, &x1);
     if (rc == 0 && do_w2) rc = f2 ? texts_read(f2, &x2) : texts_make(m, W2_TEXTS, W2_TOKENS, &x2);
-    if (rc == 0 && do_w1) rc = bench_w1(c1, m, &x1, (int)batch);
+    if (rc == 0 && do_w1) rc = bench_w1(c1, m, &x1, (int)batch, te_ctx_peak_gflops(c1));
     if (rc == 0 && do_w2) rc = bench_w2(c2, m, &x2, runs);
     texts_free(&x1);
     texts_free(&x2);

@@ -46,6 +46,9 @@ typedef struct te_kernels {
     void (*gelu)(float *x, size_t n);
     /* dst[0..n) = a + b + c (the three embeddings of a token) */
     void (*add3)(float *dst, const float *a, const float *b, const float *c, size_t n);
+    /* The peak: `iters` rounds of independent FMAs kept in registers;
+     * returns the floating-point operations done. */
+    double (*fma_peak)(long iters);
 } te_kernels;
 
 extern const te_kernels te_kernels_scalar;

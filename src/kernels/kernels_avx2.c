@@ -155,5 +155,18 @@ static void add3(float *dst, const float *a, const float *b, const float *c, siz
     }
 }
 
-const te_kernels te_kernels_avx2 = {"avx2", MR, MR, 1, ukernel, layernorm, softmax, gelu, add3};
+/* 12 independent chains: two FMA units times a latency of up to 5 cycles. */
+static double fma_peak(long iters) {
+    __m256 a[12], m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) a[i] = _mm256_set1_ps((float)i);
+    for (long k = 0; k < iters; k++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) a[i] = _mm256_fmadd_ps(a[i], m, c);
+        __asm__ volatile("" : "+x"(a[0]), "+x"(a[1]), "+x"(a[2]), "+x"(a[3]), "+x"(a[4]), "+x"(a[5]));
+        __asm__ volatile("" : "+x"(a[6]), "+x"(a[7]), "+x"(a[8]), "+x"(a[9]), "+x"(a[10]), "+x"(a[11]));
+    }
+    return (double)iters * 12 * 8 * 2;
+}
+
+const te_kernels te_kernels_avx2 = {"avx2", MR, MR, 1, ukernel, layernorm, softmax, gelu, add3, fma_peak};
 #endif

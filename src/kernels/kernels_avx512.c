@@ -164,5 +164,18 @@ static void add3(float *dst, const float *a, const float *b, const float *c, siz
     }
 }
 
-const te_kernels te_kernels_avx512 = {"avx512", MR, MAX_MR, 2, ukernel, layernorm, softmax, gelu, add3};
+/* 12 independent chains cover the FMA latency on every AVX-512 core. */
+static double fma_peak(long iters) {
+    __m512 a[12], m = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
+    for (long k = 0; k < iters; k++) {
+#pragma GCC unroll 12
+        for (int i = 0; i < 12; i++) a[i] = _mm512_fmadd_ps(a[i], m, c);
+        __asm__ volatile("" : "+v"(a[0]), "+v"(a[1]), "+v"(a[2]), "+v"(a[3]), "+v"(a[4]), "+v"(a[5]));
+        __asm__ volatile("" : "+v"(a[6]), "+v"(a[7]), "+v"(a[8]), "+v"(a[9]), "+v"(a[10]), "+v"(a[11]));
+    }
+    return (double)iters * 12 * 16 * 2;
+}
+
+const te_kernels te_kernels_avx512 = {"avx512", MR, MAX_MR, 2, ukernel, layernorm, softmax, gelu, add3, fma_peak};
 #endif
