@@ -27,15 +27,23 @@ static size_t group_rows(const te_kernels *kn, size_t left) {
     return left <= (size_t)kn->max_mr ? left : (size_t)kn->mr;
 }
 
-/* Packs rows x kc of A as consecutive groups of [k][h] (h = group height). */
-static void pack_block(const te_kernels *kn, const float *a, size_t lda, size_t rows, size_t kc, float *out) {
+/* Packs columns [k0, k1) of rows x kc of A into `out`, laid out as
+ * consecutive groups of [k][h] (h = group height): disjoint k ranges write
+ * disjoint bytes, so threads can pack one block together. */
+static void pack_range(const te_kernels *kn, const float *a, size_t lda, size_t rows, size_t kc, size_t k0, size_t k1,
+                       float *out) {
     for (size_t g = 0, h; g < rows; g += h) {
         h = group_rows(kn, rows - g);
-        const float *src = a + g * lda;
         float *dst = out + g * kc;
-        for (size_t k = 0; k < kc; k++)
-            for (size_t i = 0; i < h; i++) dst[k * h + i] = src[i * lda + k];
+        for (size_t i = 0; i < h; i++) {
+            const float *src = a + (g + i) * lda;
+            for (size_t k = k0; k < k1; k++) dst[k * h + i] = src[k];
+        }
     }
+}
+
+static void pack_block(const te_kernels *kn, const float *a, size_t lda, size_t rows, size_t kc, float *out) {
+    pack_range(kn, a, lda, rows, kc, 0, kc, out);
 }
 
 /* Multiplies one packed block (rows r0.., k0..k0+kc) by panels [p0, p1);
@@ -81,7 +89,7 @@ void te_gemm_tile(const te_kernels *kn, const te_gemm *g, size_t m0, size_t m1, 
 typedef struct split {
     const te_exec *ex;
     const te_gemm *g;
-    size_t row_tile, panel_tile, n_panel_tiles, n_panels;
+    size_t row_tile, panel_tile, n_panels, k_per_task;
 } split;
 
 /* Enough rows: each task takes a block of rows across every panel, packing
@@ -97,6 +105,13 @@ static void run_rows(void *arg, size_t task, int thread) {
  * stream, read once, with prefetch running ahead of it: these weights come
  * from DRAM and the arithmetic per byte is low. */
 #define STREAM_PREFETCH 2048
+
+static void run_pack(void *arg, size_t task, int thread) {
+    (void)thread;
+    const split *s = arg;
+    size_t k0 = task * s->k_per_task;
+    pack_range(s->ex->k, s->g->a, s->g->lda, s->g->m, s->g->k, k0, min_sz(k0 + s->k_per_task, s->g->k), s->ex->shared);
+}
 
 static void run_panels(void *arg, size_t task, int thread) {
     (void)thread;
@@ -147,7 +162,7 @@ void te_gemm_run(const te_exec *ex, const te_gemm *g) {
     }
 #endif
     size_t threads = (size_t)te_pool_threads(ex->pool), mr = (size_t)ex->k->mr, np = (size_t)ex->k->np;
-    split s = {ex, g, 0, 0, 0, (g->n + TE_PANEL - 1) / TE_PANEL};
+    split s = {ex, g, 0, 0, (g->n + TE_PANEL - 1) / TE_PANEL, 0};
     size_t groups = (g->m + mr - 1) / mr;
     if (groups >= 4 * threads || g->m > TE_GEMM_MC || g->k > ex->max_k) {
         size_t per = (groups + 4 * threads - 1) / (4 * threads);
@@ -155,7 +170,8 @@ void te_gemm_run(const te_exec *ex, const te_gemm *g) {
         te_pool_run(ex->pool, (g->m + s.row_tile - 1) / s.row_tile, run_rows, &s);
         return;
     }
-    pack_block(ex->k, g->a, g->lda, g->m, g->k, ex->shared);
+    s.k_per_task = (g->k + threads - 1) / threads;
+    te_pool_run(ex->pool, (g->k + s.k_per_task - 1) / s.k_per_task, run_pack, &s);
     /* One contiguous share per thread: each thread's weights are one long
      * stream for the prefetcher (measured faster than finer, dynamic tasks). */
     size_t per = (s.n_panels + threads - 1) / threads;
