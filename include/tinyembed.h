@@ -228,8 +228,10 @@ const char *te_token_text(const te_model *m, int32_t id, size_t *len);
  * Scratch, in floats, with T = max_batch_tokens, H = hidden size,
  * I = intermediate size, S = the context's max_seq_length rounded up to 16, d = head size
  * rounded up to 16, n = threads:
- *     4 T H  +  n (96 I + 96 * 256 + S d + d S + S S)
- * e.g. all-MiniLM-L6-v2 with T = 4096 and 2 threads: about 26 MB.
+ *     4 T H  +  96 max(H, I)  +  n (96 I + 96 * 256 + 2 S d + S S)
+ * (hidden states and Q|K|V for a batch; packed activations; per thread the
+ * feed-forward intermediate, a packed block and the attention scores),
+ * e.g. all-MiniLM-L6-v2 with T = 4096 and 2 threads: 27.8 MB.
  * te_ctx_scratch_bytes reports the exact figure. */
 typedef struct te_ctx te_ctx;
 

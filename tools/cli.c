@@ -145,6 +145,13 @@ void cli_progress_update(cli_progress *p, uint64_t done, uint64_t total) {
     fflush(stderr);
 }
 
+void cli_progress_count(cli_progress *p, uint64_t done, const char *unit) {
+    if (!p->enabled) return;
+    fprintf(stderr, "\r%s %llu %s", p->label, (unsigned long long)done, unit);
+    fflush(stderr);
+    p->last_permille = 0;
+}
+
 void cli_progress_done(cli_progress *p) {
     if (p->enabled && p->last_permille >= 0) fputc('\n', stderr);
 }

@@ -71,6 +71,8 @@ typedef struct cli_progress {
 } cli_progress;
 void cli_progress_init(cli_progress *p, const char *label);
 void cli_progress_update(cli_progress *p, uint64_t done, uint64_t total);
+/* When the total is unknown (a pipe): a running count, e.g. "12000 texts". */
+void cli_progress_count(cli_progress *p, uint64_t done, const char *unit);
 void cli_progress_done(cli_progress *p);
 
 /* Writes s as a JSON string literal. */

@@ -127,16 +127,20 @@ static int embed_stdin(session *s, out_format fmt) {
     float *out = malloc(CHUNK_LINES * (size_t)s->dim * sizeof *out);
     struct stat st;
     uint64_t total = (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) ? (uint64_t)st.st_size : 0;
+    /* Progress on a terminal, for big inputs: a bar for a file, a count for a
+     * pipe (size unknown); nothing when stdin is typed at a terminal. */
     cli_progress bar;
     cli_progress_init(&bar, "embedding");
-    if (total < (1u << 20)) bar.enabled = 0; /* only for large inputs */
-    size_t n, bytes = 0;
+    if ((total > 0 && total < (1u << 20)) || isatty(STDIN_FILENO)) bar.enabled = 0;
+    size_t n, bytes = 0, texts = 0;
     int rc = out ? 0 : CLI_FAIL;
     te_error err;
     while (rc == 0 && (n = read_chunk(lines, caps, lens, &bytes)) > 0) {
         if (te_embed(s->ctx, (const char *const *)lines, lens, n, out, &err) != TE_OK) rc = cli_lib_error(&embed_cmd, &err);
         else write_vectors(out, n, s->dim, fmt);
-        cli_progress_update(&bar, bytes, total);
+        texts += n;
+        if (total) cli_progress_update(&bar, bytes, total);
+        else cli_progress_count(&bar, texts, "texts");
     }
     cli_progress_done(&bar);
     for (size_t i = 0; i < CHUNK_LINES; i++) free(lines[i]);
