@@ -62,7 +62,8 @@ typedef enum te_status {
     TE_ERR_UNSUPPORTED, /* well-formed, but a feature this build does not handle */
     TE_ERR_SHAPE,       /* a tensor has the wrong shape or dtype */
     TE_ERR_CHECKSUM,    /* CRC32 mismatch: the file is damaged */
-    TE_ERR_NOMEM        /* out of memory */
+    TE_ERR_NOMEM,       /* out of memory */
+    TE_ERR_TIMEOUT      /* te_wait_ready: still loading when the time ran out */
 } te_status;
 
 /* Filled by any call that takes one; msg is always NUL-terminated. */
@@ -162,10 +163,35 @@ typedef struct te_tensor_info {
 
 typedef struct te_model te_model;
 
+/* How the weights get from the file into memory. Every strategy gives the
+ * same embeddings, bit for bit; they differ in when the I/O happens.
+ *   LAZY        map only; pages fault in when the forward pass first reads
+ *               them. Embedding-table rows no input uses are never read.
+ *   EAGER       read the whole file before te_open returns.
+ *   BACKGROUND  te_open returns at once; a thread reads the whole file.
+ *   PROGRESSIVE te_open returns at once; a thread reads the file layer by
+ *               layer in forward order, and an encode waits only for the
+ *               layer it is about to run (so reading layer k+1 overlaps
+ *               computing layer k); the word-embedding table comes last.
+ *   AUTO        one of the above from the machine's resources; the choice
+ *               and the reason are in te_model_status. */
+typedef enum te_strategy {
+    TE_STRATEGY_LAZY = 0,
+    TE_STRATEGY_EAGER,
+    TE_STRATEGY_BACKGROUND,
+    TE_STRATEGY_PROGRESSIVE,
+    TE_STRATEGY_AUTO
+} te_strategy;
+
+const char *te_strategy_name(te_strategy s);
+/* "lazy", "eager", "background", "progressive", "auto"; returns 0 on success, -1 if unknown. */
+int te_strategy_parse(const char *name, te_strategy *out);
+
 typedef struct te_open_opts {
     /* Nonzero: also check the CRC32 of every section and tensor before
      * returning (reads the whole file; te_verify does the same later). */
     int verify_checksums;
+    te_strategy strategy;  /* default (zero) TE_STRATEGY_LAZY */
 } te_open_opts;
 
 /* Maps `path` read-only and validates it: header, version, every section and
@@ -183,6 +209,58 @@ void te_model_get_info(const te_model *m, te_model_info *out);
  * or returns -1 when i is out of range. */
 size_t te_model_n_tensors(const te_model *m);
 int te_model_tensor(const te_model *m, size_t i, te_tensor_info *out);
+
+/* Waits until a BACKGROUND or PROGRESSIVE model is fully in memory: TE_OK
+ * when loaded, TE_ERR_TIMEOUT if timeout_ms passed first (0: do not wait,
+ * negative: wait forever), or the error that stopped loading. Encoding
+ * before then is allowed and gives the same results. */
+te_status te_wait_ready(const te_model *m, int timeout_ms);
+
+typedef enum te_load_state { TE_LOAD_LOADING = 0, TE_LOAD_READY, TE_LOAD_FAILED } te_load_state;
+
+#define TE_STATUS_MAX_LAYERS 64
+
+/* What te_model_get_status reports. Residency is measured with mincore():
+ * bytes of the file in the page cache, whether or not this process touched
+ * them. */
+typedef struct te_model_status {
+    te_load_state state;
+    te_strategy strategy;          /* in effect (AUTO resolved) */
+    char strategy_reason[192];     /* why this strategy */
+    int layers_ready;              /* layers loaded (progressive); all when ready */
+    int layers_total;
+    uint64_t file_bytes, file_resident;
+    uint64_t meta_bytes, meta_resident;           /* header, metadata, vocabulary */
+    uint64_t word_emb_bytes, word_emb_resident;   /* the word-embedding table */
+    uint64_t other_emb_bytes, other_emb_resident; /* position, token-type, norm */
+    uint64_t layers_bytes, layers_resident;       /* all transformer layers */
+    uint64_t layer_resident[TE_STATUS_MAX_LAYERS]; /* per layer (first 64) */
+    uint64_t hot_rows;             /* rows in the warmup list */
+    double load_ms;                /* te_open to fully in memory (while loading: so far) */
+    double warmup_ms;              /* the last te_warmup */
+    int warmed_up, warmup_ok;
+    te_error last_error;           /* why loading or warmup failed */
+} te_model_status;
+
+te_status te_model_get_status(const te_model *m, te_model_status *out);
+
+/* The machine, as the AUTO strategy sees it. */
+typedef struct te_sysinfo {
+    int online_cores;
+    uint64_t mem_total, mem_available;  /* bytes; available from /proc/meminfo MemAvailable */
+    long page_size;
+    const char *simd;                   /* best kernel set this CPU runs */
+    int rotational;                     /* the disk holding `path`: 1 rotational, 0 not, -1 unknown */
+} te_sysinfo;
+
+/* `path` (may be NULL) is the file whose disk to look at. */
+te_status te_sysinfo_get(const char *path, te_sysinfo *out, te_error *err);
+
+/* Page-cache helpers for honest cold-start measurements (no root needed):
+ * evict a file (posix_fadvise DONTNEED; fails if pages stay) and count its
+ * resident bytes (mincore). */
+te_status te_page_cache_evict(const char *path, te_error *err);
+te_status te_page_cache_resident(const char *path, uint64_t *resident, uint64_t *total, te_error *err);
 
 /* Recomputes the CRC32 of every section and tensor; on a mismatch returns
  * TE_ERR_CHECKSUM naming the first damaged tensor (in file order). Reads the
@@ -255,6 +333,12 @@ size_t te_ctx_scratch_bytes(const te_ctx *c);
  * Benchmarks divide achieved GFLOP/s by it. */
 double te_ctx_peak_gflops(te_ctx *c);
 
+/* Gets a model ready to answer fast: pages in every dense layer weight and
+ * the embedding-table rows real text uses most (the file's hot-row list;
+ * not the whole table), then runs one short encode through `c` so its
+ * threads and scratch are warm. Time and outcome show in te_model_status. */
+te_status te_warmup(te_ctx *c, te_error *err);
+
 /* Embeds n texts (UTF-8; lens[i] bytes each, or NUL-terminated if lens is
  * NULL) into out[n * hidden_size], in input order. Each text is tokenized
  * and truncated to the model's max_seq_length, encoded, pooled as the model
@@ -294,6 +378,29 @@ void te_convert_opts_default(te_convert_opts *o);
  * complete: a failed or interrupted conversion leaves no .temb behind. */
 te_status te_convert(const char *hf_dir, const char *out_path,
                      const te_convert_opts *opts, te_error *err);
+
+/* ---------------------------------------------------------------------------
+ * JSON reading (for tools built on this library: profiles, requests)
+ * ------------------------------------------------------------------------- */
+
+/* A strict RFC 8259 reader: locale-independent numbers, UTF-8 strings,
+ * "line L, column C: ..." errors, nesting limited. Values live until
+ * te_json_free. */
+typedef struct te_json te_json;
+typedef struct te_json_value te_json_value;
+
+te_json *te_json_parse(const char *text, size_t len, te_error *err);
+void te_json_free(te_json *doc);
+const te_json_value *te_json_root(const te_json *doc);
+/* Member of an object (the last one if repeated), element of an array, or NULL. */
+const te_json_value *te_json_get(const te_json_value *obj, const char *key);
+const te_json_value *te_json_at(const te_json_value *arr, size_t i);
+size_t te_json_len(const te_json_value *v);           /* array or object size; 0 otherwise */
+const char *te_json_key_at(const te_json_value *obj, size_t i);
+/* 1 and the value when v is a number, else 0. */
+int te_json_number(const te_json_value *v, double *out);
+const char *te_json_string(const te_json_value *v);  /* NULL unless a string */
+int te_json_bool(const te_json_value *v, int *out);
 
 #ifdef __cplusplus
 }

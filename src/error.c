@@ -56,6 +56,7 @@ const char *te_status_name(te_status code) {
     case TE_ERR_SHAPE: return "TE_ERR_SHAPE";
     case TE_ERR_CHECKSUM: return "TE_ERR_CHECKSUM";
     case TE_ERR_NOMEM: return "TE_ERR_NOMEM";
+    case TE_ERR_TIMEOUT: return "TE_ERR_TIMEOUT";
     }
     return "TE_ERR_UNKNOWN";
 }
@@ -73,6 +74,7 @@ static const char *generic_message(te_status code) {
     case TE_ERR_SHAPE: return "tensor has the wrong shape";
     case TE_ERR_CHECKSUM: return "checksum mismatch";
     case TE_ERR_NOMEM: return "out of memory";
+    case TE_ERR_TIMEOUT: return "timed out";
     }
     return "unknown error";
 }
@@ -105,4 +107,24 @@ const char *te_activation_name(te_activation a) {
     case TE_ACT_GELU_TANH: return "gelu_tanh";
     }
     return "unknown";
+}
+
+const char *te_strategy_name(te_strategy s) {
+    switch (s) {
+    case TE_STRATEGY_LAZY: return "lazy";
+    case TE_STRATEGY_EAGER: return "eager";
+    case TE_STRATEGY_BACKGROUND: return "background";
+    case TE_STRATEGY_PROGRESSIVE: return "progressive";
+    case TE_STRATEGY_AUTO: return "auto";
+    }
+    return "unknown";
+}
+
+int te_strategy_parse(const char *name, te_strategy *out) {
+    for (int s = TE_STRATEGY_LAZY; s <= TE_STRATEGY_AUTO; s++)
+        if (name && strcmp(name, te_strategy_name((te_strategy)s)) == 0) {
+            *out = (te_strategy)s;
+            return 0;
+        }
+    return -1;
 }

@@ -13,7 +13,7 @@
 
 #define TEMB_MAGIC "TEMB"
 #define TEMB_VERSION_MAJOR 1
-#define TEMB_VERSION_MINOR 0
+#define TEMB_VERSION_MINOR 1 /* 1.1 added the HOT section */
 
 /* Fixed header: magic[4] u16 major u16 minor u32 header_size u32 n_sections
  * u64 file_size u32 flags u32 header_crc. header_size covers the fixed header
@@ -28,8 +28,13 @@ enum temb_section_kind {
     TEMB_SEC_VOCAB = 2,   /* tokenizer vocabulary with its lookup hash table */
     TEMB_SEC_ADDED = 3,   /* added/special tokens matched in raw text */
     TEMB_SEC_TENSORS = 4, /* tensor directory */
-    TEMB_SEC_DATA = 5     /* tensor bytes; covered by per-tensor CRCs, its own crc is 0 */
+    TEMB_SEC_DATA = 5,    /* tensor bytes; covered by per-tensor CRCs, its own crc is 0 */
+    TEMB_SEC_HOT = 6      /* embedding rows te_warmup pages in (since 1.1; optional) */
 };
+
+/* HOT: u32 count, u32 ids[count], ascending: the word-embedding rows real
+ * text uses most. */
+#define TEMB_MAX_HOT 65536
 
 /* META: u32 count, then entries: u16 key_len, u8 type, u8 0, key bytes,
  * zero padding to 4; then the value: U32 or F32 (4 bytes) or STR (u32 len,

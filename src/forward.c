@@ -17,6 +17,7 @@
 #include <math.h>
 
 #include "context.h"
+#include "loader.h"
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
@@ -161,10 +162,13 @@ static void feed_forward(te_ctx *c, const te_bert_layer *L, size_t rows) {
 void te_forward(te_ctx *c, const te_batch *b) {
     const te_model *m = c->m;
     size_t H = (size_t)m->info.hidden_size, T = b->n_tokens;
+    /* Progressive loading: wait for each part just before it is needed. */
+    te_loader_wait_unit(m, TE_UNIT_EMBEDDINGS);
     embed_job e = {c, b, 0};
     te_pool_run(c->pool, tasks_for(T, (size_t)c->threads, &e.rows_per_task), embed_rows, &e);
     for (int l = 0; l < m->info.num_layers; l++) {
         const te_bert_layer *L = &m->layers[l];
+        te_loader_wait_unit(m, TE_UNIT_LAYER0 + l);
         te_gemm qkv = {.a = c->x, .lda = H, .w = L->qkv.w, .bias = L->qkv.bias, .c = c->qkv, .ldc = 3 * H,
                        .m = T, .n = 3 * H, .k = H};
         te_gemm_run(&c->ex, &qkv);

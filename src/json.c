@@ -461,3 +461,50 @@ const char *json_type_name(json_type t) {
     }
     return "unknown";
 }
+
+/* The public wrappers (tinyembed.h). */
+struct te_json {
+    json_doc *doc;
+};
+
+te_json *te_json_parse(const char *text, size_t len, te_error *err) {
+    te_json *j = malloc(sizeof *j);
+    if (!j) { te_fail(err, TE_ERR_NOMEM, "out of memory"); return NULL; }
+    if (!(j->doc = json_parse(text, len, err))) { free(j); return NULL; }
+    return j;
+}
+
+void te_json_free(te_json *doc) {
+    if (!doc) return;
+    json_free(doc->doc);
+    free(doc);
+}
+
+const te_json_value *te_json_root(const te_json *doc) { return json_root(doc->doc); }
+const te_json_value *te_json_get(const te_json_value *obj, const char *key) { return json_get(obj, key); }
+
+const te_json_value *te_json_at(const te_json_value *arr, size_t i) {
+    return (arr && arr->type == JSON_ARRAY && i < arr->len) ? arr->items[i] : NULL;
+}
+
+size_t te_json_len(const te_json_value *v) {
+    return (v && (v->type == JSON_ARRAY || v->type == JSON_OBJECT)) ? v->len : 0;
+}
+
+const char *te_json_key_at(const te_json_value *obj, size_t i) {
+    return (obj && obj->type == JSON_OBJECT && i < obj->len) ? obj->members[i].key : NULL;
+}
+
+int te_json_number(const te_json_value *v, double *out) {
+    if (!v || v->type != JSON_NUMBER) return 0;
+    *out = v->num;
+    return 1;
+}
+
+const char *te_json_string(const te_json_value *v) { return (v && v->type == JSON_STRING) ? v->str : NULL; }
+
+int te_json_bool(const te_json_value *v, int *out) {
+    if (!v || (v->type != JSON_TRUE && v->type != JSON_FALSE)) return 0;
+    *out = v->type == JSON_TRUE;
+    return 1;
+}

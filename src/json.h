@@ -19,7 +19,7 @@ typedef enum json_type {
     JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT
 } json_type;
 
-typedef struct json_value json_value;
+typedef struct te_json_value json_value;
 
 typedef struct json_member {
     const char *key;  /* NUL-terminated UTF-8 */
@@ -27,7 +27,7 @@ typedef struct json_member {
     json_value *value;
 } json_member;
 
-struct json_value {
+struct te_json_value {
     json_type type;
     int is_int;        /* JSON_NUMBER written as an integer that fits int64 */
     int64_t i;         /* its value when is_int */

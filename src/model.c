@@ -21,6 +21,7 @@
 #include "crc32.h"
 #include "format_util.h"
 #include "internal.h"
+#include "loader.h"
 #include "model_meta.h"
 
 typedef struct section {
@@ -50,9 +51,9 @@ static te_status map_file(te_model *m, const char *path, te_error *err) {
     void *p = mmap(NULL, m->map_size, PROT_READ, MAP_SHARED, m->fd, 0);
     if (p == MAP_FAILED) return te_fail(err, TE_ERR_IO, "mmap failed: %s", strerror(errno));
     m->map = p;
-    /* No read-around while metadata is validated: a fault on the last
-     * metadata page must not drag in the first tensor pages. te_open asks for
-     * exactly the metadata range instead, then restores normal readahead. */
+    /* No read-around: a fault on the last metadata page must not drag in
+     * the first tensor pages. te_open asks for exactly the metadata range
+     * instead; the loader then sets the advice for the tensors. */
     madvise(p, m->map_size, MADV_RANDOM);
     return TE_OK;
 }
@@ -197,14 +198,6 @@ static te_status parse_vocab(te_model *m, const section *s, te_error *err) {
     v->offsets = p + TEMB_VOCAB_HEADER;
     v->slots = v->offsets + 4 * ((size_t)n + 1);
     v->blob = (const char *)(v->slots + 4 * ((size_t)v->mask + 1));
-    /* Offsets must rise within the blob: te_vocab_token relies on it. */
-    uint32_t prev = 0;
-    for (uint32_t i = 0; i <= n; i++) {
-        uint32_t o = te_le32(v->offsets + 4 * (size_t)i);
-        if (o < prev || o > blob || (i == 0 && o != 0) || (i == n && o != blob) || (i > 0 && o - prev > max_len))
-            return te_fail(err, TE_ERR_FORMAT, "vocabulary: bad offset for token %u", i);
-        prev = o;
-    }
     m->vocab_crc = s->crc;
     m->vocab_offset = s->offset;
     m->vocab_size = s->size;
@@ -237,6 +230,22 @@ static te_status parse_added(te_model *m, const section *s, te_error *err) {
         m->added_first[first >> 3] |= (uint8_t)(1u << (first & 7));
     }
     m->info.tokenizer.n_added_tokens = (int)n;
+    return TE_OK;
+}
+
+/* HOT (format 1.1, optional): the rows te_warmup pages in. Ids are checked
+ * when used, the checksum by te_verify. */
+static te_status parse_hot(te_model *m, const section *s, te_error *err) {
+    if (!s) return TE_OK;
+    if (s->size < 4) return te_fail(err, TE_ERR_FORMAT, "hot-row section too small");
+    uint32_t n = te_le32(m->map + s->offset);
+    if (n > TEMB_MAX_HOT || 4 + 4 * (uint64_t)n > s->size)
+        return te_fail(err, TE_ERR_FORMAT, "hot-row section: %u rows do not fit its %llu bytes", n, (unsigned long long)s->size);
+    m->hot = m->map + s->offset + 4;
+    m->n_hot = n;
+    m->hot_crc = s->crc;
+    m->hot_offset = s->offset;
+    m->hot_size = s->size;
     return TE_OK;
 }
 
@@ -336,6 +345,11 @@ static te_status bind_bert(te_model *m, te_error *err) {
 }
 
 te_model *te_open(const char *path, const te_open_opts *opts, te_error *err) {
+    return te_open_internal(path, opts, NULL, NULL, err);
+}
+
+te_model *te_open_internal(const char *path, const te_open_opts *opts, te_load_hook hook, void *hook_user,
+                           te_error *err) {
     te_error_clear(err);
     if (!path) { te_fail(err, TE_ERR_ARG, "te_open: path is NULL"); return NULL; }
     te_model *m = calloc(1, sizeof *m);
@@ -345,22 +359,28 @@ te_model *te_open(const char *path, const te_open_opts *opts, te_error *err) {
         return NULL;
     }
     m->fd = -1;
+    m->t_open = te_now();
     section secs[TEMB_MAX_SECTIONS];
     uint32_t n_secs = 0;
-    const section *meta = NULL, *dir = NULL, *vocab = NULL, *data = NULL, *added = NULL;
+    const section *meta = NULL, *dir = NULL, *vocab = NULL, *data = NULL, *added = NULL, *hot = NULL;
     te_status st = map_file(m, path, err);
     if (st == TE_OK) st = parse_header(m, secs, &n_secs, err);
     if (st == TE_OK) {
-        /* Everything before the data section is metadata: page it in in one go. */
+        /* Read the small sections te_open needs in one go. The vocabulary is
+         * requested on first use (te_loader_want_vocab) and the mapping
+         * stays MADV_RANDOM, so no fault on metadata reads around into
+         * tensor pages. */
         uint64_t meta_end = m->map_size;
         for (uint32_t i = 0; i < n_secs; i++)
-            if (secs[i].kind == TEMB_SEC_DATA && secs[i].offset < meta_end) meta_end = secs[i].offset;
+            if ((secs[i].kind == TEMB_SEC_DATA || secs[i].kind == TEMB_SEC_VOCAB) && secs[i].offset < meta_end)
+                meta_end = secs[i].offset;
         madvise((void *)m->map, (size_t)meta_end, MADV_WILLNEED);
         meta = find_section(secs, n_secs, TEMB_SEC_META);
         dir = find_section(secs, n_secs, TEMB_SEC_TENSORS);
         vocab = find_section(secs, n_secs, TEMB_SEC_VOCAB);
         data = find_section(secs, n_secs, TEMB_SEC_DATA);
         added = find_section(secs, n_secs, TEMB_SEC_ADDED);
+        hot = find_section(secs, n_secs, TEMB_SEC_HOT);
         if (!meta || !dir || !vocab || !data)
             st = te_fail(err, TE_ERR_FORMAT, "a required section (metadata, tensors, vocabulary or data) is missing");
     }
@@ -373,12 +393,11 @@ te_model *te_open(const char *path, const te_open_opts *opts, te_error *err) {
     if (st == TE_OK) st = parse_vocab(m, vocab, err);
     if (st == TE_OK) st = te_check_meta(m, err);
     if (st == TE_OK) st = parse_added(m, added, err);
+    if (st == TE_OK) st = parse_hot(m, hot, err);
     if (st == TE_OK) st = bind_bert(m, err);
-    if (st == TE_OK) {
-        m->info.file_bytes = m->map_size;
-        madvise((void *)m->map, m->map_size, MADV_NORMAL);
-    }
+    if (st == TE_OK) m->info.file_bytes = m->map_size;
     if (st == TE_OK && opts && opts->verify_checksums) st = te_verify(m, err);
+    if (st == TE_OK) st = te_loader_start(m, opts ? opts->strategy : TE_STRATEGY_LAZY, hook, hook_user, err);
     if (st != TE_OK) {
         te_error_prefix(err, "%s", path);
         te_close(m);
@@ -389,6 +408,7 @@ te_model *te_open(const char *path, const te_open_opts *opts, te_error *err) {
 
 void te_close(te_model *m) {
     if (!m) return;
+    te_loader_stop(m);
     if (m->map) munmap((void *)m->map, m->map_size);
     if (m->fd >= 0) close(m->fd);
     free(m->layers);
@@ -420,6 +440,8 @@ int te_model_tensor(const te_model *m, size_t i, te_tensor_info *out) {
 te_status te_verify(const te_model *m, te_error *err) {
     if (te_crc32_update(0, m->map + m->vocab_offset, (size_t)m->vocab_size) != m->vocab_crc)
         return te_fail(err, TE_ERR_CHECKSUM, "%s: the vocabulary section is damaged (checksum mismatch)", m->path);
+    if (m->hot && te_crc32_update(0, m->map + m->hot_offset, (size_t)m->hot_size) != m->hot_crc)
+        return te_fail(err, TE_ERR_CHECKSUM, "%s: the hot-row section is damaged (checksum mismatch)", m->path);
     for (size_t i = 0; i < m->n_tensors; i++) {
         const te_tensor *t = &m->tensors[i];
         uint32_t crc = te_crc32_update(0, t->data, (size_t)t->bytes);

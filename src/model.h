@@ -69,6 +69,12 @@ struct te_model {
     uint64_t data_size;
     uint32_t vocab_crc;        /* checked by te_verify (too big to check at open) */
     uint64_t vocab_offset, vocab_size;
+    const uint8_t *hot;        /* HOT section: n_hot little-endian u32 row ids (NULL in 1.0 files) */
+    uint32_t n_hot;
+    uint32_t hot_crc;
+    uint64_t hot_offset, hot_size;
+    double t_open;             /* te_now() when te_open started */
+    struct te_loader *loader;  /* loading state (loader.h); the model itself stays read-only */
 
     /* BERT weights: pointers into the mapping. */
     const float *word_emb;     /* [vocab_size, hidden] */
@@ -78,6 +84,12 @@ struct te_model {
     const float *emb_norm_b;   /* [hidden] */
     te_bert_layer *layers;     /* [num_layers] */
 };
+
+/* te_open with a hook the loader thread calls after each chunk it pages in
+ * (tests use it to pace loading). */
+typedef void (*te_load_hook)(void *user, uint64_t done, uint64_t total);
+te_model *te_open_internal(const char *path, const te_open_opts *opts, te_load_hook hook, void *hook_user,
+                           te_error *err);
 
 /* Looks up a tensor by name; NULL if absent. */
 const te_tensor *te_model_find_tensor(const te_model *m, const char *name);

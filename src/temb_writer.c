@@ -46,6 +46,7 @@ struct temb_writer {
     uint32_t n_kv;
     buf added;
     uint32_t n_added;
+    buf hot;
     const char *const *vocab;
     const uint32_t *vocab_lens;
     uint32_t n_vocab;
@@ -94,6 +95,7 @@ void temb_writer_free(temb_writer *w) {
     if (!w) return;
     buf_free(&w->meta);
     buf_free(&w->added);
+    buf_free(&w->hot);
     free(w->tensors);
     free(w);
 }
@@ -150,6 +152,17 @@ void temb_add_added_token(temb_writer *w, uint32_t id, uint32_t flags, const cha
     buf_put(w, &w->added, content, n);
     buf_pad4(w, &w->added);
     w->n_added++;
+}
+
+void temb_fail(temb_writer *w, te_status code, const char *msg) {
+    if (ok(w)) te_fail(&w->err, code, "%s", msg);
+}
+
+void temb_set_hot_rows(temb_writer *w, const uint32_t *ids, uint32_t n) {
+    if (n > TEMB_MAX_HOT) { te_fail(&w->err, TE_ERR_ARG, "too many hot rows (%u)", n); return; }
+    w->hot.n = 0;
+    buf_u32(w, &w->hot, n);
+    for (uint32_t i = 0; i < n; i++) buf_u32(w, &w->hot, ids[i]);
 }
 
 void temb_add_tensor(temb_writer *w, const char *name, te_dtype dtype, te_layout layout,
@@ -332,14 +345,16 @@ te_status temb_write(temb_writer *w, const char *path,
     buf_put(w, &added, w->added.p, w->added.n);
     build_vocab(w, &vocab);
 
-    /* Layout: header, META, ADDED, TENSORS, VOCAB, then DATA on a block boundary. */
-    enum { N_SECTIONS = 5 };
+    /* Layout: header, META, ADDED, TENSORS, HOT, VOCAB, then DATA on a block boundary. */
+    enum { N_SECTIONS = 6 };
+    if (w->hot.n == 0) buf_u32(w, &w->hot, 0);
     uint64_t header_size = TEMB_FIXED_HEADER + N_SECTIONS * TEMB_SECTION_ENTRY;
     uint64_t dir_size = TEMB_TENSORS_HEADER + (uint64_t)w->n_tensors * TEMB_TENSOR_ENTRY;
     uint64_t meta_off = te_align_up(header_size, 64);
     uint64_t added_off = te_align_up(meta_off + meta.n, 64);
     uint64_t dir_off = te_align_up(added_off + added.n, 64);
-    uint64_t vocab_off = te_align_up(dir_off + dir_size, 64);
+    uint64_t hot_off = te_align_up(dir_off + dir_size, 64);
+    uint64_t vocab_off = te_align_up(hot_off + w->hot.n, 64);
     uint64_t data_off = te_align_up(vocab_off + vocab.n, TEMB_BLOCK_ALIGN);
     uint64_t pos = data_off, total = 0;
     for (size_t i = 0; i < w->n_tensors; i++) {
@@ -387,6 +402,7 @@ te_status temb_write(temb_writer *w, const char *path,
         put_section(s + 2 * TEMB_SECTION_ENTRY, TEMB_SEC_TENSORS, te_crc32_update(0, dir.p, dir.n), dir_off, dir.n);
         put_section(s + 3 * TEMB_SECTION_ENTRY, TEMB_SEC_VOCAB, te_crc32_update(0, vocab.p, vocab.n), vocab_off, vocab.n);
         put_section(s + 4 * TEMB_SECTION_ENTRY, TEMB_SEC_DATA, 0, data_off, file_size - data_off);
+        put_section(s + 5 * TEMB_SECTION_ENTRY, TEMB_SEC_HOT, te_crc32_update(0, w->hot.p, w->hot.n), hot_off, w->hot.n);
         te_put32(hdr + 28, te_crc32_update(0, hdr, sizeof hdr));
         /* Zero-fill the gaps too, so the file has no holes of undefined content. */
         uint64_t meta_end = data_off;
@@ -398,6 +414,7 @@ te_status temb_write(temb_writer *w, const char *path,
             memcpy(head + added_off, added.p, added.n);
             memcpy(head + dir_off, dir.p, dir.n);
             memcpy(head + vocab_off, vocab.p, vocab.n);
+            memcpy(head + hot_off, w->hot.p, w->hot.n);
             st = pwrite_all(o.fd, head, (size_t)meta_end, 0, path, err);
             free(head);
         }

@@ -32,6 +32,12 @@ void temb_set_vocab(temb_writer *w, const char *const *tokens, const uint32_t *l
 
 void temb_add_added_token(temb_writer *w, uint32_t id, uint32_t flags, const char *content);
 
+/* Records an error of the caller's (first error wins). */
+void temb_fail(temb_writer *w, te_status code, const char *msg);
+
+/* The HOT section: embedding rows for te_warmup, ascending (copied). */
+void temb_set_hot_rows(temb_writer *w, const uint32_t *ids, uint32_t n);
+
 /* Declares a tensor. `new_block` starts it on a 4096-byte boundary (used for
  * the first tensor of each layer). `fill` is called once, during temb_write. */
 void temb_add_tensor(temb_writer *w, const char *name, te_dtype dtype, te_layout layout,

@@ -12,7 +12,10 @@
 const char *te_vocab_token(const te_vocab *v, uint32_t id, size_t *len) {
     if (id >= v->n) return NULL;
     uint32_t a = te_le32(v->offsets + 4 * (size_t)id), b = te_le32(v->offsets + 4 * ((size_t)id + 1));
-    *len = b - a; /* te_open checked offsets are monotone and within the blob */
+    /* Checked here, not at open: te_open does not read the vocabulary, so a
+     * cold start need not page it in before the first tokenization. */
+    if (b < a || b > v->blob_len) return NULL;
+    *len = b - a;
     return v->blob + a;
 }
 

@@ -1,8 +1,8 @@
 /*
  * vocab.h - the tokenizer vocabulary as stored in a .temb file: token strings
  * and a hash table, both read in place from the mapping (nothing is built at
- * open). Lookups are bounds-checked, so a damaged table gives wrong answers,
- * never out-of-bounds reads.
+ * open, and not read by te_open). Every lookup is bounds-checked, so a
+ * damaged table or offset gives wrong answers, never out-of-bounds reads.
  */
 #ifndef TE_VOCAB_H
 #define TE_VOCAB_H
@@ -24,7 +24,8 @@ typedef struct te_vocab {
 int32_t te_vocab_find(const te_vocab *v, const char *prefix, size_t prefix_len,
                       const char *s, size_t len);
 
-/* Bytes of token `id` (not NUL-terminated); NULL if id is out of range. */
+/* Bytes of token `id` (not NUL-terminated); NULL if id is out of range or
+ * its stored offsets are damaged. */
 const char *te_vocab_token(const te_vocab *v, uint32_t id, size_t *len);
 
 #endif

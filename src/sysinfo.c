@@ -1,0 +1,135 @@
+/*
+ * sysinfo.c - what the machine offers (cores, memory, disk type) and the
+ * page-cache helpers used to measure cold and warm starts honestly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "kernels/kernels.h"
+
+static uint64_t meminfo_kb(const char *key) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    uint64_t v = 0;
+    size_t klen = strlen(key);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+            v = strtoull(line + klen + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* /sys/dev/block/MAJ:MIN/queue/rotational, or its parent disk's for a partition. */
+static int rotational(const char *path) {
+    struct stat st;
+    if (!path || stat(path, &st) != 0 || major(st.st_dev) == 0) return -1;
+    char dev[64], real[PATH_MAX], q[PATH_MAX + 32];
+    snprintf(dev, sizeof dev, "/sys/dev/block/%u:%u", major(st.st_dev), minor(st.st_dev));
+    if (!realpath(dev, real)) return -1;
+    for (int up = 0; up < 2; up++) {
+        snprintf(q, sizeof q, "%s/queue/rotational", real);
+        FILE *f = fopen(q, "r");
+        if (f) {
+            int c = fgetc(f);
+            fclose(f);
+            return c == '1' ? 1 : c == '0' ? 0 : -1;
+        }
+        char *slash = strrchr(real, '/');
+        if (!slash) break;
+        *slash = '\0';
+    }
+    return -1;
+}
+
+te_status te_sysinfo_get(const char *path, te_sysinfo *out, te_error *err) {
+    if (!out) return te_fail(err, TE_ERR_ARG, "te_sysinfo_get: out is NULL");
+    memset(out, 0, sizeof *out);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), page = sysconf(_SC_PAGESIZE), pages = sysconf(_SC_PHYS_PAGES);
+    out->online_cores = cores > 0 ? (int)cores : 1;
+    out->page_size = page > 0 ? page : 4096;
+    out->mem_total = pages > 0 ? (uint64_t)pages * (uint64_t)out->page_size : 0;
+    out->mem_available = meminfo_kb("MemAvailable") * 1024;
+    if (!out->mem_available) {
+        long avail = sysconf(_SC_AVPHYS_PAGES);
+        out->mem_available = avail > 0 ? (uint64_t)avail * (uint64_t)out->page_size : 0;
+    }
+    const te_kernels *k = te_kernels_select(NULL);
+    out->simd = k->name;
+    out->rotational = rotational(path);
+    return TE_OK;
+}
+
+/* Resident pages of an open file, via a private read-only mapping. */
+static te_status resident_fd(int fd, const char *path, uint64_t size, uint64_t *resident, te_error *err) {
+    *resident = 0;
+    if (size == 0) return TE_OK;
+    void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return te_fail(err, TE_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), n = ((size_t)size + page - 1) / page;
+    unsigned char *vec = malloc(n);
+    te_status st = TE_OK;
+    if (!vec) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
+    else if (mincore(p, (size_t)size, vec) != 0) st = te_fail(err, TE_ERR_IO, "%s: mincore failed: %s", path, strerror(errno));
+    else
+        for (size_t i = 0; i < n; i++)
+            if (vec[i] & 1) *resident += (i + 1 == n) ? (uint64_t)size - (uint64_t)i * page : page;
+    free(vec);
+    munmap(p, (size_t)size);
+    return st;
+}
+
+static int open_regular(const char *path, uint64_t *size, te_error *err) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        te_fail(err, errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_IO, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        te_fail(err, TE_ERR_ARG, "%s: not a regular file", path);
+        return -1;
+    }
+    *size = (uint64_t)st.st_size;
+    return fd;
+}
+
+te_status te_page_cache_resident(const char *path, uint64_t *resident, uint64_t *total, te_error *err) {
+    uint64_t size;
+    int fd = open_regular(path, &size, err);
+    if (fd < 0) return err ? err->code : TE_ERR_IO;
+    te_status st = resident_fd(fd, path, size, resident, err);
+    close(fd);
+    if (total) *total = size;
+    return st;
+}
+
+te_status te_page_cache_evict(const char *path, te_error *err) {
+    uint64_t size, resident = 0;
+    int fd = open_regular(path, &size, err);
+    if (fd < 0) return err ? err->code : TE_ERR_IO;
+    /* Dirty pages cannot be dropped: write them back first. */
+    fdatasync(fd);
+    int rc = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    te_status st = rc != 0 ? te_fail(err, TE_ERR_IO, "%s: posix_fadvise failed: %s", path, strerror(rc))
+                           : resident_fd(fd, path, size, &resident, err);
+    close(fd);
+    if (st == TE_OK && resident > 0)
+        st = te_fail(err, TE_ERR_UNSUPPORTED,
+                     "%s: %llu of %llu bytes stay in the page cache after POSIX_FADV_DONTNEED (mapped by another "
+                     "process, or a filesystem such as tmpfs that keeps files in memory)",
+                     path, (unsigned long long)resident, (unsigned long long)size);
+    return st;
+}
