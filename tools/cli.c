@@ -125,6 +125,25 @@ int cli_get_int(const cli_cmd *cmd, const cli_args *a, const char *name, long lo
     return CLI_OK;
 }
 
+int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_model **out) {
+    *out = NULL;
+    if (!path) path = cli_get(cmd, a, "model");
+    if (!path) {
+        cli_error(cmd, "--model is required");
+        return CLI_USAGE;
+    }
+    te_open_opts o = {0};
+    const char *s = cli_get(cmd, a, "strategy"), *from = "--strategy";
+    if (!s && (s = getenv("TE_STRATEGY")) && *s) from = "TE_STRATEGY";
+    if (s && *s && te_strategy_parse(s, &o.strategy) != 0) {
+        cli_error(cmd, "%s must be lazy, eager, background, progressive or auto (got '%s')", from, s);
+        return CLI_USAGE;
+    }
+    te_error err;
+    *out = te_open(path, &o, &err);
+    return *out ? CLI_OK : cli_lib_error(cmd, &err);
+}
+
 void cli_progress_init(cli_progress *p, const char *label) {
     p->enabled = isatty(STDERR_FILENO);
     p->label = label;

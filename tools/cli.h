@@ -63,6 +63,11 @@ int cli_lib_error(const cli_cmd *cmd, const te_error *err);
 
 void cli_print_help(const cli_cmd *cmd, FILE *f);
 
+/* Opens `path` (NULL: the --model option) with the loading strategy of
+ * --strategy (default: the TE_STRATEGY environment variable, else lazy).
+ * Returns CLI_OK, or CLI_USAGE / CLI_FAIL after printing the error. */
+int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_model **out);
+
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct cli_progress {
     int enabled;
@@ -88,5 +93,8 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
+/* The process `profile` spawns per run; t_main is when main() began (ms, CLOCK_MONOTONIC). */
+int cmd_profile_child(int argc, char **argv, double t_main);
 
 #endif

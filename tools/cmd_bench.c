@@ -24,6 +24,7 @@ static const cli_opt opts[] = {
     {"w1", 0, "FILE", "W1 texts, one per line (default: 512 made from the vocabulary)"},
     {"w2", 0, "FILE", "W2 texts, one per line (default: 200 made from the vocabulary)"},
     {"simd", 0, "LEVEL", "force a kernel set: avx512, avx2, neon, scalar (default: best; env TE_SIMD)"},
+    {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {"tokenizer", 0, NULL, "benchmark the tokenizer alone (needs --file)"},
     {"file", 0, "FILE", "--tokenizer input text, one text per line"},
     {"runs", 0, "N", "--tokenizer: timed passes, the median is reported (default 5); W2: passes over the texts (default 3)"},
@@ -251,17 +252,13 @@ int cmd_bench(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
-    const char *path = cli_get(&cmd, &a, "model"), *file = cli_get(&cmd, &a, "file");
+    const char *file = cli_get(&cmd, &a, "file");
     const char *wl = cli_get(&cmd, &a, "workload"), *simd = cli_get(&cmd, &a, "simd");
     long runs, threads, batch;
     int tok = cli_flag(&cmd, &a, "tokenizer");
     if ((rc = cli_get_int(&cmd, &a, "runs", 1, 1000, tok ? 5 : 3, &runs)) != CLI_OK) return rc;
     if ((rc = cli_get_int(&cmd, &a, "threads", 1, 256, 0, &threads)) != CLI_OK) return rc;
     if ((rc = cli_get_int(&cmd, &a, "batch", 1, 4096, 32, &batch)) != CLI_OK) return rc;
-    if (!path) {
-        cli_error(&cmd, "--model is required");
-        return CLI_USAGE;
-    }
     if (wl && strcmp(wl, "w1") && strcmp(wl, "w2") && strcmp(wl, "all")) {
         cli_error(&cmd, "--workload must be w1, w2 or all (got '%s')", wl);
         return CLI_USAGE;
@@ -272,8 +269,8 @@ int cmd_bench(int argc, char **argv) {
     }
     if (!simd) simd = getenv("TE_SIMD");
     te_error err;
-    te_model *m = te_open(path, NULL, &err);
-    if (!m) return cli_lib_error(&cmd, &err);
+    te_model *m;
+    if ((rc = cli_open_model(&cmd, &a, NULL, &m)) != CLI_OK) return rc;
     if (tok) {
         rc = bench_tokenizer(m, file, runs);
         te_close(m);

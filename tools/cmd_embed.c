@@ -22,6 +22,7 @@ static const cli_opt embed_opts[] = {
     {"batch", 'b', "N", "texts per forward pass (default 32)"},
     {"format", 'f', "FMT", "json (default): one array per line; tsv; bin: raw little-endian float32"},
     {"simd", 0, "LEVEL", "force a kernel set: avx512, avx2, neon, scalar (default: best; env TE_SIMD)"},
+    {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -35,6 +36,7 @@ static const cli_cmd embed_cmd = {
 static const cli_opt sim_opts[] = {
     {"model", 'm', "MODEL", "the .temb model (required)"},
     {"threads", 't', "N", "worker threads (default: one per core)"},
+    {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -55,20 +57,14 @@ typedef struct session {
 
 static int session_open(const cli_cmd *cmd, const cli_args *a, session *s) {
     memset(s, 0, sizeof *s);
-    const char *path = cli_get(cmd, a, "model");
-    if (!path) {
-        cli_error(cmd, "--model is required");
-        return CLI_USAGE;
-    }
     long threads, batch;
     int rc;
     if ((rc = cli_get_int(cmd, a, "threads", 1, 256, 0, &threads)) != CLI_OK) return rc;
     if ((rc = cli_get_int(cmd, a, "batch", 1, 65536, 0, &batch)) != CLI_OK) return rc;
     const char *simd = cli_get(cmd, a, "simd");
     if (!simd) simd = getenv("TE_SIMD");
+    if ((rc = cli_open_model(cmd, a, NULL, &s->m)) != CLI_OK) return rc;
     te_error err;
-    s->m = te_open(path, NULL, &err);
-    if (!s->m) return cli_lib_error(cmd, &err);
     te_ctx_opts o = {.threads = (int)threads, .batch = (int)batch, .simd = simd};
     s->ctx = te_ctx_new(s->m, &o, &err);
     if (!s->ctx) {

@@ -10,13 +10,18 @@
 static const cli_opt info_opts[] = {
     {"json", 0, NULL, "print one JSON object instead of text"},
     {"tensors", 0, NULL, "also list the tensor directory"},
+    {"status", 0, NULL, "print the loading status instead: strategy, readiness, bytes resident per section, machine"},
+    {"strategy", 0, "S", "with --status: open with this loading strategy (default: env TE_STRATEGY, else lazy)"},
+    {"wait", 0, NULL, "with --status: wait until loading is complete first"},
+    {"warmup", 0, NULL, "with --status: run te_warmup first"},
     {NULL, 0, NULL, NULL},
 };
 
 static const cli_cmd info_cmd = {
     "info", "MODEL.temb",
     "Print a model's metadata: architecture, hyper-parameters, pooling, tokenizer settings.",
-    "Reads only the header: no weight is paged in.",
+    "Reads only the header: no weight is paged in. --status shows what is in memory instead\n"
+    "(page-cache residency measured with mincore).",
     info_opts, 1, 1,
 };
 
@@ -124,10 +129,93 @@ static void print_json(const te_model *m, const te_model_info *in, int tensors) 
     printf("}\n");
 }
 
+static double pct(uint64_t part, uint64_t whole) { return whole ? 100.0 * (double)part / (double)whole : 0.0; }
+
+static void print_status(const te_model_status *st, const te_sysinfo *si, int json) {
+    static const char *const states[] = {"loading", "ready", "failed"};
+    struct { const char *name; uint64_t bytes, res; } parts[] = {
+        {"metadata", st->meta_bytes, st->meta_resident},
+        {"word_embeddings", st->word_emb_bytes, st->word_emb_resident},
+        {"other_embeddings", st->other_emb_bytes, st->other_emb_resident},
+        {"layers", st->layers_bytes, st->layers_resident},
+        {"file", st->file_bytes, st->file_resident},
+    };
+    size_t np = sizeof parts / sizeof *parts;
+    if (json) {
+        printf("{\n  \"state\": \"%s\",\n  \"strategy\": \"%s\",\n  \"strategy_reason\": ", states[st->state],
+               te_strategy_name(st->strategy));
+        cli_json_str(stdout, st->strategy_reason);
+        printf(",\n  \"layers_ready\": %d,\n  \"layers_total\": %d,\n  \"load_ms\": %.3f,\n", st->layers_ready,
+               st->layers_total, st->load_ms);
+        printf("  \"warmed_up\": %s,\n  \"warmup_ok\": %s,\n  \"warmup_ms\": %.3f,\n  \"hot_rows\": %llu,\n",
+               st->warmed_up ? "true" : "false", st->warmup_ok ? "true" : "false", st->warmup_ms,
+               (unsigned long long)st->hot_rows);
+        printf("  \"last_error\": ");
+        cli_json_str(stdout, st->last_error.code ? st->last_error.msg : "");
+        printf(",\n  \"resident\": {");
+        for (size_t i = 0; i < np; i++)
+            printf("%s\"%s\": {\"bytes\": %llu, \"resident\": %llu}", i ? ", " : "", parts[i].name,
+                   (unsigned long long)parts[i].bytes, (unsigned long long)parts[i].res);
+        printf("},\n  \"layer_resident\": [");
+        for (int l = 0; l < st->layers_total && l < TE_STATUS_MAX_LAYERS; l++)
+            printf("%s%llu", l ? ", " : "", (unsigned long long)st->layer_resident[l]);
+        printf("],\n  \"machine\": {\"online_cores\": %d, \"mem_total\": %llu, \"mem_available\": %llu, "
+               "\"page_size\": %ld, \"simd\": \"%s\", \"rotational\": %d}\n}\n",
+               si->online_cores, (unsigned long long)si->mem_total, (unsigned long long)si->mem_available,
+               si->page_size, si->simd, si->rotational);
+        return;
+    }
+    printf("state:        %s (%d of %d layers ready), %.1f ms since open\n", states[st->state], st->layers_ready,
+           st->layers_total, st->load_ms);
+    printf("strategy:     %s (%s)\n", te_strategy_name(st->strategy), st->strategy_reason);
+    if (st->warmed_up) printf("warmup:       %s in %.1f ms\n", st->warmup_ok ? "done" : "FAILED", st->warmup_ms);
+    else printf("warmup:       not run (%llu hot rows listed)\n", (unsigned long long)st->hot_rows);
+    if (st->last_error.code) printf("last error:   %s\n", st->last_error.msg);
+    printf("resident in the page cache:\n");
+    for (size_t i = 0; i < np; i++)
+        printf("  %-17s %10.1f of %10.1f KB  %5.1f%%\n", parts[i].name, parts[i].res / 1024.0, parts[i].bytes / 1024.0,
+               pct(parts[i].res, parts[i].bytes));
+    printf("machine:      %d cores, %.1f of %.1f GB memory available, %ld-byte pages, %s kernels, disk %s\n",
+           si->online_cores, si->mem_available / 1e9, si->mem_total / 1e9, si->page_size, si->simd,
+           si->rotational < 0 ? "type unknown" : si->rotational ? "rotational" : "not rotational");
+}
+
+static int info_status(const cli_args *a) {
+    te_model *m;
+    int rc = cli_open_model(&info_cmd, a, a->pos[0], &m);
+    if (rc != CLI_OK) return rc;
+    te_error err;
+    if (cli_flag(&info_cmd, a, "wait") && te_wait_ready(m, -1) != TE_OK) {
+        te_model_status st;
+        te_model_get_status(m, &st);
+        cli_error(&info_cmd, "loading failed: %s", st.last_error.msg);
+        rc = CLI_FAIL;
+    }
+    if (rc == 0 && cli_flag(&info_cmd, a, "warmup")) {
+        te_ctx *c = te_ctx_new(m, NULL, &err);
+        if (!c || te_warmup(c, &err) != TE_OK) rc = cli_lib_error(&info_cmd, &err);
+        te_ctx_free(c);
+    }
+    te_model_status st;
+    te_sysinfo si;
+    if (rc == 0) {
+        te_model_get_status(m, &st);
+        te_sysinfo_get(a->pos[0], &si, &err);
+        print_status(&st, &si, cli_flag(&info_cmd, a, "json"));
+    }
+    te_close(m);
+    return rc;
+}
+
 int cmd_info(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&info_cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    if (cli_flag(&info_cmd, &a, "status")) return info_status(&a);
+    if (cli_get(&info_cmd, &a, "strategy") || cli_flag(&info_cmd, &a, "wait") || cli_flag(&info_cmd, &a, "warmup")) {
+        cli_error(&info_cmd, "--strategy, --wait and --warmup go with --status");
+        return CLI_USAGE;
+    }
     te_error err;
     te_model *m = te_open(a.pos[0], NULL, &err);
     if (!m) return cli_lib_error(&info_cmd, &err);

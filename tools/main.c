@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -19,7 +20,8 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "print the token ids of texts (arguments or stdin lines)"},
     {"embed", cmd_embed, "print embeddings of texts (arguments or stdin lines)"},
     {"similarity", cmd_similarity, "print the cosine-similarity matrix of texts"},
-    {"bench", cmd_bench, "measure throughput (--tokenizer)"},
+    {"bench", cmd_bench, "measure throughput and latency (W1, W2, --tokenizer)"},
+    {"profile", cmd_profile, "time a fresh process's way to its first embedding, stage by stage"},
 };
 
 static void usage(FILE *f) {
@@ -31,6 +33,8 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start); /* for `profile`: spawn to main */
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;
@@ -44,6 +48,8 @@ int main(int argc, char **argv) {
         printf("tinyembed %s\n", TE_VERSION_STRING);
         return 0;
     }
+    if (strcmp(name, "__profile-child") == 0)
+        return cmd_profile_child(argc - 1, argv + 1, (double)start.tv_sec * 1e3 + (double)start.tv_nsec * 1e-6);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(name, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "tinyembed: error: unknown command '%s' (see 'tinyembed --help')\n", name);

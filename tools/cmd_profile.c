@@ -1,0 +1,405 @@
+/*
+ * cmd_profile.c - `tinyembed profile -m MODEL`: where the time to a first
+ * embedding goes, stage by stage, each run in a fresh process so that every
+ * start is a real start.
+ *
+ * The parent spawns this same binary as `tinyembed __profile-child ...`,
+ * which times its stages and prints them on one line; the parent evicts the
+ * model from the page cache first when asked (--cold) and checks it worked.
+ *
+ * --json FILE writes (times in milliseconds, memory in KB):
+ *   {"tinyembed_profile": 1, "model": M, "text": T, "runs": N, "threads": N,
+ *    "configs": [{"strategy": S, "cache": "cold"|"warm", "warmup": bool,
+ *                 "evicted": bool,
+ *                 "stages": {STAGE: {"mean", "stdev", "median", "min", "max"}},
+ *                 "memory": {METRIC: {...same...}}}]}
+ * STAGE is exec (spawn to main), open, tokenizer, warmup, first_encode,
+ * encode_mean (of 10 more), total_first (spawn to first vector); METRIC is
+ * peak_rss_kb, major_faults, minor_faults, file_resident_kb.
+ */
+#include <errno.h>
+#include <math.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+extern char **environ;
+
+static const cli_opt opts[] = {
+    {"model", 'm', "MODEL", "the .temb model (required)"},
+    {"runs", 'n', "N", "runs per configuration (default 5)"},
+    {"strategy", 0, "S", "loading strategy (default: env TE_STRATEGY, else lazy)"},
+    {"cold", 0, NULL, "evict the model file from the page cache before each run"},
+    {"warmup", 0, NULL, "run te_warmup before the first encode"},
+    {"compare", 0, NULL, "every strategy, cold and warm, in one table"},
+    {"text", 0, "TEXT", "the text to encode (default: a short sentence)"},
+    {"threads", 't', "N", "encoder threads (default: one per core)"},
+    {"json", 0, "FILE", "also write the results as JSON (schema in the command's source header)"},
+    {"baseline", 0, "FILE", "compare stage medians with a --json file from an earlier run"},
+    {"threshold", 0, "X", "with --baseline: fail (exit 1) when a stage is slower than X times the baseline (default 1.2)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const cli_cmd cmd = {
+    "profile", "",
+    "Time a fresh process's way to its first embedding, stage by stage, over several runs.",
+    "Stages: exec (spawn to main), open, tokenizer (first tokenization), warmup (with --warmup),\n"
+    "first_encode (context + first vector), encode_mean (mean of 10 more), total_first (spawn to\n"
+    "first vector). Also peak RSS, page faults, and how much of the model file is resident after.\n"
+    "--baseline ignores stages under 1 ms in both runs, so timing noise does not fail a build.",
+    opts, 0, 0,
+};
+
+enum { S_EXEC, S_OPEN, S_TOKENIZER, S_WARMUP, S_FIRST, S_MEAN, S_TOTAL, M_RSS, M_MAJ, M_MIN, M_RES, N_VALUES };
+static const char *const value_names[N_VALUES] = {
+    "exec", "open", "tokenizer", "warmup", "first_encode", "encode_mean", "total_first",
+    "peak_rss_kb", "major_faults", "minor_faults", "file_resident_kb",
+};
+#define N_STAGES M_RSS /* the values that are times */
+#define FLOOR_MS 1.0   /* --baseline ignores stages faster than this in both runs */
+
+static double mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* ---- the child ----------------------------------------------------------- */
+
+/* argv: __profile-child MODEL STRATEGY WARMUP THREADS SPAWN_MS TEXT */
+int cmd_profile_child(int argc, char **argv, double t_main) {
+    if (argc != 7) return CLI_USAGE;
+    te_open_opts o = {0};
+    if (te_strategy_parse(argv[2], &o.strategy) != 0) return CLI_USAGE;
+    int warmup = atoi(argv[3]);
+    te_ctx_opts co = {.threads = atoi(argv[4])};
+    double spawn = strtod(argv[5], NULL), v[N_VALUES] = {0};
+    const char *text = argv[6];
+    te_error err;
+    v[S_EXEC] = t_main - spawn;
+    double t = mono_ms();
+    te_model *m = te_open(argv[1], &o, &err);
+    v[S_OPEN] = mono_ms() - t;
+    if (!m) {
+        fprintf(stderr, "%s\n", te_errmsg(&err));
+        return CLI_FAIL;
+    }
+    t = mono_ms();
+    int32_t ids[64];
+    size_t n;
+    te_tokenize(m, text, strlen(text), ids, 64, &n, &err);
+    v[S_TOKENIZER] = mono_ms() - t;
+    t = mono_ms();
+    te_ctx *c = te_ctx_new(m, &co, &err);
+    if (c && warmup) {
+        if (te_warmup(c, &err) != TE_OK) c = NULL;
+        v[S_WARMUP] = mono_ms() - t;
+        t = mono_ms();
+    }
+    te_model_info in;
+    te_model_get_info(m, &in);
+    float *out = malloc((size_t)in.hidden_size * sizeof *out);
+    if (!c || !out || te_embed(c, &text, NULL, 1, out, &err) != TE_OK) {
+        fprintf(stderr, "%s\n", te_errmsg(&err));
+        return CLI_FAIL;
+    }
+    v[S_FIRST] = mono_ms() - t;
+    v[S_TOTAL] = mono_ms() - spawn;
+    t = mono_ms();
+    for (int i = 0; i < 10; i++) te_embed(c, &text, NULL, 1, out, &err);
+    v[S_MEAN] = (mono_ms() - t) / 10;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    v[M_RSS] = (double)ru.ru_maxrss;
+    v[M_MAJ] = (double)ru.ru_majflt;
+    v[M_MIN] = (double)ru.ru_minflt;
+    te_model_status st;
+    te_model_get_status(m, &st);
+    v[M_RES] = (double)st.file_resident / 1024.0;
+    for (int i = 0; i < N_VALUES; i++) printf("%s%.6f", i ? " " : "", v[i]);
+    printf("\n");
+    free(out);
+    te_ctx_free(c);
+    te_close(m);
+    return 0;
+}
+
+/* ---- the parent ---------------------------------------------------------- */
+
+typedef struct config {
+    te_strategy strategy;
+    int cold, warmup, evicted;
+    double *values; /* runs x N_VALUES */
+    int runs;
+} config;
+
+typedef struct summary {
+    double mean, stdev, median, min, max;
+} summary;
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static summary summarize(const config *c, int value) {
+    double xs[1024];
+    summary s = {0, 0, 0, INFINITY, -INFINITY};
+    for (int r = 0; r < c->runs; r++) {
+        xs[r] = c->values[r * N_VALUES + value];
+        s.mean += xs[r] / c->runs;
+        if (xs[r] < s.min) s.min = xs[r];
+        if (xs[r] > s.max) s.max = xs[r];
+    }
+    for (int r = 0; r < c->runs; r++) s.stdev += (xs[r] - s.mean) * (xs[r] - s.mean);
+    s.stdev = c->runs > 1 ? sqrt(s.stdev / (c->runs - 1)) : 0;
+    qsort(xs, (size_t)c->runs, sizeof *xs, cmp_double);
+    s.median = c->runs % 2 ? xs[c->runs / 2] : (xs[c->runs / 2 - 1] + xs[c->runs / 2]) / 2;
+    return s;
+}
+
+/* One fresh process; its values go to `v`. */
+static int run_child(const char *model, const config *c, int threads, const char *text, double *v) {
+    int fd[2];
+    if (pipe(fd) != 0) return -1;
+    char strat[32], warm[4], thr[16], spawn_ms[64];
+    snprintf(strat, sizeof strat, "%s", te_strategy_name(c->strategy));
+    snprintf(warm, sizeof warm, "%d", c->warmup);
+    snprintf(thr, sizeof thr, "%d", threads);
+    char *argv[] = {"tinyembed", "__profile-child", (char *)model, strat, warm, thr, spawn_ms, (char *)text, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, fd[0]);
+    pid_t pid;
+    snprintf(spawn_ms, sizeof spawn_ms, "%.6f", mono_ms());
+    int rc = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fd[1]);
+    if (rc != 0) {
+        close(fd[0]);
+        errno = rc;
+        return -1;
+    }
+    char line[2048];
+    FILE *f = fdopen(fd[0], "r");
+    int got = f && fgets(line, sizeof line, f) != NULL;
+    if (f) fclose(f);
+    int status;
+    waitpid(pid, &status, 0);
+    if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    char *p = line;
+    for (int i = 0; i < N_VALUES; i++) v[i] = strtod(p, &p);
+    return 0;
+}
+
+/* Reads the file through the page cache. Plain reads, not a mapping: a
+ * spawned child's peak RSS starts from its parent's (Linux carries the
+ * high-water mark across vfork + exec), so the parent stays small. */
+static void warm_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    static char buf[1 << 16];
+    while (f && fread(buf, 1, sizeof buf, f) == sizeof buf) continue;
+    if (f) fclose(f);
+}
+
+static int run_config(const char *model, config *c, int threads, const char *text) {
+    for (int r = 0; r < c->runs; r++) {
+        te_error err;
+        if (c->cold && te_page_cache_evict(model, &err) != TE_OK) {
+            if (c->evicted) fprintf(stderr, "tinyembed profile: warning: %s\n", te_errmsg(&err));
+            c->evicted = 0; /* said once, and shown as "not evicted" in the table */
+        }
+        if (!c->cold) warm_file(model); /* warm: the whole file in the page cache */
+        if (run_child(model, c, threads, text, c->values + r * N_VALUES) != 0) {
+            cli_error(&cmd, "run %d (%s, %s) failed", r + 1, te_strategy_name(c->strategy), c->cold ? "cold" : "warm");
+            return CLI_FAIL;
+        }
+    }
+    return 0;
+}
+
+static void print_table(const config *cs, int n, int compare) {
+    if (compare) {
+        printf("%-12s %-5s %9s %9s %9s %9s %9s %9s %9s %9s %9s\n", "strategy", "cache", "exec", "open", "tokenizer",
+               "warmup", "first", "encode", "total", "rss MB", "resid MB");
+        for (int i = 0; i < n; i++) {
+            const config *c = &cs[i];
+            printf("%-12s %-5s", te_strategy_name(c->strategy), c->cold ? (c->evicted ? "cold" : "cold?") : "warm");
+            for (int v = 0; v < N_STAGES; v++) printf(" %9.3f", summarize(c, v).median);
+            printf(" %9.1f %9.1f\n", summarize(c, M_RSS).median / 1024, summarize(c, M_RES).median / 1024);
+        }
+        printf("(medians over %d runs, times in ms; first = context + first encode, total = spawn to first vector)\n",
+               cs[0].runs);
+        return;
+    }
+    const config *c = &cs[0];
+    printf("%s, %s page cache%s, %d runs%s\n", te_strategy_name(c->strategy), c->cold ? "cold" : "warm",
+           c->cold && !c->evicted ? " (eviction FAILED: runs were not cold)" : "", c->runs, c->warmup ? ", warmup" : "");
+    printf("%-17s %20s %10s %10s %10s\n", "stage", "mean +- stdev", "median", "min", "max");
+    for (int v = 0; v < N_VALUES; v++) {
+        if (v == S_WARMUP && !c->warmup) continue;
+        summary s = summarize(c, v);
+        const char *unit = v < N_STAGES ? "ms" : "";
+        printf("%-17s %11.3f +- %-6.3f %10.3f %10.3f %10.3f %s\n", value_names[v], s.mean, s.stdev, s.median, s.min,
+               s.max, unit);
+    }
+}
+
+static int write_json(const char *path, const char *model, const char *text, const config *cs, int n, int threads) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cli_error(&cmd, "%s: cannot write: %s", path, strerror(errno));
+        return CLI_FAIL;
+    }
+    fprintf(f, "{\n  \"tinyembed_profile\": 1,\n  \"model\": ");
+    cli_json_str(f, model);
+    fprintf(f, ",\n  \"text\": ");
+    cli_json_str(f, text);
+    fprintf(f, ",\n  \"runs\": %d,\n  \"threads\": %d,\n  \"configs\": [\n", cs[0].runs, threads);
+    for (int i = 0; i < n; i++) {
+        const config *c = &cs[i];
+        fprintf(f, "    {\"strategy\": \"%s\", \"cache\": \"%s\", \"warmup\": %s, \"evicted\": %s,\n",
+                te_strategy_name(c->strategy), c->cold ? "cold" : "warm", c->warmup ? "true" : "false",
+                c->cold && c->evicted ? "true" : "false");
+        for (int part = 0; part < 2; part++) {
+            fprintf(f, "     \"%s\": {", part ? "memory" : "stages");
+            int first = 1;
+            for (int v = part ? N_STAGES : 0; v < (part ? N_VALUES : N_STAGES); v++) {
+                summary s = summarize(c, v);
+                fprintf(f, "%s\n       \"%s\": {\"mean\": %.6f, \"stdev\": %.6f, \"median\": %.6f, \"min\": %.6f, \"max\": %.6f}",
+                        first ? "" : ",", value_names[v], s.mean, s.stdev, s.median, s.min, s.max);
+                first = 0;
+            }
+            fprintf(f, "}%s\n", part ? "" : ",");
+        }
+        fprintf(f, "    }%s\n", i + 1 < n ? "," : "");
+    }
+    fprintf(f, "  ]\n}\n");
+    if (fclose(f) != 0) {
+        cli_error(&cmd, "%s: write failed", path);
+        return CLI_FAIL;
+    }
+    return 0;
+}
+
+/* Compares medians with a baseline file; returns 1 if a stage regressed. */
+static int compare_baseline(const char *path, const config *cs, int n, double threshold) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error(&cmd, "%s: cannot open the baseline", path);
+        return CLI_FAIL;
+    }
+    char *buf = NULL;
+    size_t len = 0, cap = 0, k;
+    char chunk[65536];
+    while ((k = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (len + k > cap) {
+            char *nb = realloc(buf, cap = (len + k) * 2);
+            if (!nb) break;
+            buf = nb;
+        }
+        memcpy(buf + len, chunk, k);
+        len += k;
+    }
+    fclose(f);
+    te_error err;
+    te_json *doc = buf ? te_json_parse(buf, len, &err) : NULL;
+    free(buf);
+    const te_json_value *configs = doc ? te_json_get(te_json_root(doc), "configs") : NULL;
+    if (!configs) {
+        cli_error(&cmd, "%s: not a profile --json file (%s)", path, doc ? "no \"configs\"" : te_errmsg(&err));
+        te_json_free(doc);
+        return CLI_FAIL;
+    }
+    int regressed = 0, compared = 0;
+    printf("\ncompared with %s (threshold %.2fx; stages under %.1f ms in both runs ignored):\n", path, threshold, FLOOR_MS);
+    for (int i = 0; i < n; i++) {
+        const config *c = &cs[i];
+        for (size_t j = 0; j < te_json_len(configs); j++) {
+            const te_json_value *b = te_json_at(configs, j);
+            const char *bs = te_json_string(te_json_get(b, "strategy")), *bc = te_json_string(te_json_get(b, "cache"));
+            int bw = 0;
+            te_json_bool(te_json_get(b, "warmup"), &bw);
+            if (!bs || !bc || strcmp(bs, te_strategy_name(c->strategy)) || strcmp(bc, c->cold ? "cold" : "warm") ||
+                bw != c->warmup)
+                continue;
+            for (int v = 0; v < N_STAGES; v++) {
+                double base;
+                if (!te_json_number(te_json_get(te_json_get(te_json_get(b, "stages"), value_names[v]), "median"), &base))
+                    continue;
+                double now = summarize(c, v).median, ratio = base > 0 ? now / base : (now > 0 ? INFINITY : 1);
+                int ignored = now < FLOOR_MS && base < FLOOR_MS, slow = !ignored && ratio > threshold;
+                compared++;
+                regressed |= slow;
+                printf("  %-12s %-5s %-13s %9.3f ms vs %9.3f ms  %6.2fx %s\n", bs, bc, value_names[v], now, base, ratio,
+                       ignored ? "(below floor)" : slow ? "SLOWER" : "ok");
+            }
+        }
+    }
+    te_json_free(doc);
+    if (!compared) {
+        cli_error(&cmd, "%s has no configuration matching this run", path);
+        return CLI_FAIL;
+    }
+    printf("%s\n", regressed ? "regression: some stage is slower than the threshold" : "no regression");
+    return regressed ? 1 : 0;
+}
+
+int cmd_profile(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&cmd, argc, argv, &a);
+    if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    const char *model = cli_get(&cmd, &a, "model"), *text = cli_get(&cmd, &a, "text");
+    const char *json = cli_get(&cmd, &a, "json"), *baseline = cli_get(&cmd, &a, "baseline");
+    const char *strat = cli_get(&cmd, &a, "strategy"), *thr_s = cli_get(&cmd, &a, "threshold");
+    long runs, threads;
+    if ((rc = cli_get_int(&cmd, &a, "runs", 1, 1000, 5, &runs)) != CLI_OK) return rc;
+    if ((rc = cli_get_int(&cmd, &a, "threads", 1, 256, 0, &threads)) != CLI_OK) return rc;
+    if (!model) {
+        cli_error(&cmd, "--model is required");
+        return CLI_USAGE;
+    }
+    double threshold = 1.2;
+    if (thr_s) {
+        char *end;
+        threshold = strtod(thr_s, &end);
+        if (*end || !(threshold >= 1.0)) {
+            cli_error(&cmd, "--threshold must be a number >= 1 (got '%s')", thr_s);
+            return CLI_USAGE;
+        }
+    }
+    te_strategy s = TE_STRATEGY_LAZY;
+    if (!strat) strat = getenv("TE_STRATEGY");
+    if (strat && *strat && te_strategy_parse(strat, &s) != 0) {
+        cli_error(&cmd, "--strategy must be lazy, eager, background, progressive or auto (got '%s')", strat);
+        return CLI_USAGE;
+    }
+    if (!text) text = "The quick brown fox jumps over the lazy dog.";
+    /* Fail early, with the library's message, on a bad model file. */
+    te_error err;
+    te_model *probe = te_open(model, NULL, &err);
+    if (!probe) return cli_lib_error(&cmd, &err);
+    te_close(probe);
+
+    int compare = cli_flag(&cmd, &a, "compare"), n = compare ? 8 : 1, warmup = cli_flag(&cmd, &a, "warmup");
+    config cs[8];
+    for (int i = 0; i < n; i++) {
+        cs[i] = (config){compare ? (te_strategy)(i / 2) : s, compare ? i % 2 == 0 : cli_flag(&cmd, &a, "cold"), warmup, 1,
+                         calloc((size_t)runs * N_VALUES, sizeof(double)), (int)runs};
+        if (!cs[i].values) rc = CLI_FAIL;
+    }
+    for (int i = 0; rc == 0 && i < n; i++) rc = run_config(model, &cs[i], (int)threads, text);
+    if (rc == 0) print_table(cs, n, compare);
+    if (rc == 0 && json) rc = write_json(json, model, text, cs, n, (int)threads);
+    if (rc == 0 && baseline) rc = compare_baseline(baseline, cs, n, threshold);
+    for (int i = 0; i < n; i++) free(cs[i].values);
+    return rc;
+}
