@@ -88,11 +88,18 @@ $(HF)/tiny-bf16/model.safetensors:
 	$(PYTHON) $(REF)/gen_model.py $(HF)/tiny-bf16 --seed 1 --dtype bf16 --prefix bert. >/dev/null
 
 MODELS := tiny-mean tiny-cls minilm-mean
-testdata: $(MODELS:%=$(BUILD)/testdata/%.temb) $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors
+testdata: $(MODELS:%=$(BUILD)/testdata/%.temb) $(MODELS:%=$(BUILD)/testdata/%-int8.temb) \
+          $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors
 
 $(BUILD)/testdata/%.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 	@mkdir -p $(dir $@)
 	$(BUILD)/tinyembed convert $(HF)/$* $@
+$(BUILD)/testdata/%-int8.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
+	@mkdir -p $(dir $@)
+	$(BUILD)/tinyembed convert --dtype int8 $(HF)/$* $@
+$(BUILD)/testdata/%-f16.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
+	@mkdir -p $(dir $@)
+	$(BUILD)/tinyembed convert --dtype f16 $(HF)/$* $@
 
 test: all testdata
 	@sh tests/run.sh $(BUILD) $(HF) $(REF)

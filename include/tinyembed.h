@@ -99,6 +99,8 @@ typedef enum te_activation {
 
 /* Names for the enums above, as used in the file format and by `info`. */
 const char *te_dtype_name(te_dtype d);
+/* "f32", "f16" or "int8" -> *out; returns 0, or -1 for another name. */
+int te_dtype_parse(const char *name, te_dtype *out);
 const char *te_pooling_name(te_pooling p);
 const char *te_activation_name(te_activation a);
 
@@ -143,7 +145,8 @@ typedef struct te_model_info {
 /* One entry of the tensor directory (see docs/FORMAT.md). */
 typedef enum te_layout {
     TE_LAYOUT_ROWS = 0,    /* row-major, dims[0] outermost */
-    TE_LAYOUT_PANEL16 = 1  /* linear weight [N,K] as ceil(N/16) panels of [K][16] */
+    TE_LAYOUT_PANEL16 = 1, /* linear weight [N,K] as ceil(N/16) panels of [K][16] */
+    TE_LAYOUT_PANEL16X4 = 2 /* int8 linear weight [N,K] as ceil(N/16) panels of ceil(K/4) groups of [16][4] */
 } te_layout;
 
 typedef struct te_tensor_info {
@@ -356,7 +359,7 @@ te_status te_embed_tokens(te_ctx *c, const int32_t *const *ids, const size_t *n_
  * ------------------------------------------------------------------------- */
 
 typedef struct te_convert_opts {
-    te_dtype dtype;          /* weight dtype to write; only TE_DTYPE_F32 for now */
+    te_dtype dtype;          /* weight dtype to write: f32, f16, or int8 (linear weights and the word table) */
     const char *name;        /* model name to record; NULL: the directory name */
     int pooling;             /* -1: from 1_Pooling/config.json (mean if absent), else te_pooling */
     int normalize;           /* -1: from modules.json (off if absent), else 0/1 */
@@ -378,6 +381,13 @@ void te_convert_opts_default(te_convert_opts *o);
  * complete: a failed or interrupted conversion leaves no .temb behind. */
 te_status te_convert(const char *hf_dir, const char *out_path,
                      const te_convert_opts *opts, te_error *err);
+
+/* Rewrites an f32 .temb file with its linear weights and word table in
+ * `dtype` (TE_DTYPE_F16 or TE_DTYPE_I8); everything else is copied. The
+ * result is byte for byte what te_convert writes with that dtype from the
+ * same weights. Atomic like te_convert; `progress` may be NULL. */
+te_status te_quantize(const char *in_path, const char *out_path, te_dtype dtype,
+                      void (*progress)(void *user, uint64_t done, uint64_t total), void *user, te_error *err);
 
 /* ---------------------------------------------------------------------------
  * JSON reading (for tools built on this library: profiles, requests)

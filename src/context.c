@@ -71,10 +71,11 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     c->ffn = alloc_floats(c, nt * c->ffn_rows * I, &ok);
     size_t max_k = H > I ? H : I;
     float *shared = alloc_floats(c, (size_t)TE_GEMM_MC * max_k, &ok);
-    c->pack = alloc_zero(c, nt, sizeof *c->pack, &ok);
+    c->scratch = alloc_zero(c, nt, sizeof *c->scratch, &ok);
     c->att = alloc_zero(c, nt, sizeof *c->att, &ok);
     for (size_t t = 0; ok && t < nt; t++) {
-        c->pack[t] = alloc_floats(c, (size_t)TE_GEMM_MC * TE_GEMM_KC, &ok);
+        c->scratch[t].pack = alloc_floats(c, TE_GEMM_PACK_FLOATS, &ok);
+        if (in->dtype == TE_DTYPE_F16) c->scratch[t].wide = alloc_floats(c, TE_GEMM_WIDE_FLOATS, &ok);
         c->att[t] = alloc_floats(c, S_pad * d + d_pad * S_pad + c->max_seq * S_pad, &ok);
     }
     c->ids = alloc_zero(c, T, sizeof *c->ids, &ok);
@@ -92,7 +93,7 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
         te_ctx_free(c);
         return NULL;
     }
-    c->ex = (te_exec){c->pool, c->k, c->pack, shared, max_k};
+    c->ex = (te_exec){c->pool, c->k, c->scratch, shared, max_k};
     return c;
 }
 
@@ -100,10 +101,13 @@ void te_ctx_free(te_ctx *c) {
     if (!c) return;
     te_pool_free(c->pool);
     for (int t = 0; t < c->threads; t++) {
-        if (c->pack) free(c->pack[t]);
+        if (c->scratch) {
+            free(c->scratch[t].pack);
+            free(c->scratch[t].wide);
+        }
         if (c->att) free(c->att[t]);
     }
-    free(c->pack);
+    free(c->scratch);
     free(c->att);
     free(c->ex.shared);
     free(c->x);

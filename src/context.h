@@ -40,7 +40,7 @@ struct te_ctx {
     float *qkv;             /* [max_tokens, 3H] Q | K | V; the attention output overwrites Q */
     float *ffn;             /* [threads * ffn_rows, I] feed-forward intermediate */
     /* Per thread. */
-    float **pack;           /* [threads] packed A blocks, TE_GEMM_MC * TE_GEMM_KC */
+    te_gemm_scratch *scratch; /* [threads] packed A blocks and widened f16 weights (gemm.h) */
     float **att;            /* [threads] attention: key panels, value panels, scores */
     /* The batch being built. */
     int32_t *ids;           /* [max_tokens] */

@@ -2,9 +2,9 @@
  * convert.c - te_convert: Hugging Face BERT directory -> .temb file.
  *
  * Settings come from hf_config.c; this file maps checkpoint tensors to .temb
- * tensors, checks their shapes against config.json, converts F16/BF16 to
- * f32, stacks Q/K/V into one matrix and stores linear weights as the
- * 16-column panels the GEMM reads (docs/FORMAT.md).
+ * tensors, checks their shapes against config.json, reads F32/F16/BF16 as
+ * f32 rows and stacks Q/K/V into one matrix; quant.c stores them in the
+ * output dtype and in the panel layouts the GEMM reads (docs/FORMAT.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include "half.h"
 #include "hf_config.h"
 #include "internal.h"
+#include "quant.h"
 #include "safetensors.h"
 #include "temb_writer.h"
 
@@ -21,11 +22,11 @@
 #define TENSORS_EMBED 5      /* word, position, token type, norm weight and bias */
 #define TENSORS_PER_LAYER 12 /* 4 linears x (weight, bias) + 2 norms x (weight, bias) */
 
-/* One output tensor: its source tensors and how to lay them out. */
+/* One output tensor: its source tensors, read as rows of f32. */
 typedef struct job {
     const st_tensor *parts[MAX_PARTS]; /* stacked along the first dimension */
     int n_parts;
-    te_layout layout;
+    te_row_source rows;                /* what quant.c encodes; user = the job */
 } job;
 
 typedef struct converter {
@@ -50,36 +51,22 @@ static void read_f32(const st_tensor *t, size_t start, size_t n, float *dst) {
     }
 }
 
-static te_status fill_rows(void *user, void *dst, size_t bytes, te_error *err) {
+/* Row r of the parts stacked end to end (a 1-D tensor is one row). */
+static void job_row(const void *user, size_t r, float *dst) {
     const job *j = user;
-    size_t at = 0;
-    for (int i = 0; i < j->n_parts; i++) {
+    size_t at = r * j->rows.k, left = j->rows.k;
+    for (int i = 0; i < j->n_parts && left > 0; i++) {
         size_t n = (size_t)(j->parts[i]->bytes / j->parts[i]->elem_size);
-        read_f32(j->parts[i], 0, n, (float *)dst + at);
-        at += n;
-    }
-    if (at * 4 != bytes) return te_fail(err, TE_ERR_SHAPE, "internal: tensor size mismatch");
-    return TE_OK;
-}
-
-/* W[N][K] (the parts stacked) -> panels: out[(n/16)*K*16 + k*16 + n%16]. */
-static te_status fill_panels(void *user, void *dst, size_t bytes, te_error *err) {
-    const job *j = user;
-    size_t K = (size_t)j->parts[0]->dims[1];
-    float *out = dst, *row = malloc(K * sizeof *row);
-    if (!row) return te_fail(err, TE_ERR_NOMEM, "out of memory");
-    memset(out, 0, bytes); /* padding lanes of the last panel stay zero */
-    size_t n = 0;
-    for (int i = 0; i < j->n_parts; i++) {
-        size_t rows = (size_t)j->parts[i]->dims[0];
-        for (size_t r = 0; r < rows; r++, n++) {
-            read_f32(j->parts[i], r * K, K, row);
-            float *panel = out + (n / TEMB_PANEL) * K * TEMB_PANEL + n % TEMB_PANEL;
-            for (size_t k = 0; k < K; k++) panel[k * TEMB_PANEL] = row[k];
+        if (at >= n) {
+            at -= n;
+            continue;
         }
+        size_t take = n - at < left ? n - at : left;
+        read_f32(j->parts[i], at, take, dst);
+        dst += take;
+        left -= take;
+        at = 0;
     }
-    free(row);
-    return TE_OK;
 }
 
 static void shape_str(char *out, size_t cap, int nd, const uint64_t *d) {
@@ -129,8 +116,12 @@ static job *new_job(converter *c) {
     return j;
 }
 
-/* Adds output tensor `out_name` [d0(, d1)] made of the listed sources. */
-static te_status emit(converter *c, temb_writer *w, const char *out_name, te_layout layout, int new_block,
+/* Adds output tensor `out_name` [d0(, d1)] made of the listed sources: a
+ * linear weight (in the output dtype), or rows (the word table in the output
+ * dtype, everything else f32). */
+typedef enum { AS_ROWS, AS_TABLE, AS_LINEAR } emit_kind;
+
+static te_status emit(converter *c, temb_writer *w, const char *out_name, emit_kind kind, int new_block,
                       int nd, uint64_t d0, uint64_t d1, const char *const *srcs, int n_srcs) {
     job *j = new_job(c);
     if (!j) return te_fail(c->err, TE_ERR_ARG, "internal error: more tensors than planned");
@@ -140,10 +131,9 @@ static te_status emit(converter *c, temb_writer *w, const char *out_name, te_lay
         if (st != TE_OK) return st;
     }
     j->n_parts = n_srcs;
-    j->layout = layout;
-    uint64_t dims[2] = {d0, d1};
-    temb_add_tensor(w, out_name, TE_DTYPE_F32, layout, nd, dims, new_block,
-                    layout == TE_LAYOUT_PANEL16 ? fill_panels : fill_rows, j);
+    j->rows = (te_row_source){nd == 1 ? 1 : (size_t)d0, nd == 1 ? (size_t)d0 : (size_t)d1, job_row, j};
+    if (kind == AS_LINEAR) te_quant_add_linear(w, out_name, c->opts->dtype, &j->rows, new_block);
+    else te_quant_add_rows(w, out_name, kind == AS_TABLE ? c->opts->dtype : TE_DTYPE_F32, nd, &j->rows, new_block);
     return TE_OK;
 }
 
@@ -160,8 +150,8 @@ static te_status emit_linear(converter *c, temb_writer *w, const char *out, int 
     }
     snprintf(wn, sizeof wn, "%s.weight", out);
     snprintf(bn, sizeof bn, "%s.bias", out);
-    te_status st = emit(c, w, wn, TE_LAYOUT_PANEL16, new_block, 2, n_out, n_in, wsrc, n_parts);
-    if (st == TE_OK) st = emit(c, w, bn, TE_LAYOUT_ROWS, 0, 1, n_out, 0, bsrc, n_parts);
+    te_status st = emit(c, w, wn, AS_LINEAR, new_block, 2, n_out, n_in, wsrc, n_parts);
+    if (st == TE_OK) st = emit(c, w, bn, AS_ROWS, 0, 1, n_out, 0, bsrc, n_parts);
     return st;
 }
 
@@ -170,10 +160,10 @@ static te_status emit_norm(converter *c, temb_writer *w, const char *out, const 
     const char *s = sn;
     snprintf(on, sizeof on, "%s.weight", out);
     snprintf(sn, sizeof sn, "%s.weight", src);
-    te_status st = emit(c, w, on, TE_LAYOUT_ROWS, 0, 1, h, 0, &s, 1);
+    te_status st = emit(c, w, on, AS_ROWS, 0, 1, h, 0, &s, 1);
     snprintf(on, sizeof on, "%s.bias", out);
     snprintf(sn, sizeof sn, "%s.bias", src);
-    if (st == TE_OK) st = emit(c, w, on, TE_LAYOUT_ROWS, 0, 1, h, 0, &s, 1);
+    if (st == TE_OK) st = emit(c, w, on, AS_ROWS, 0, 1, h, 0, &s, 1);
     return st;
 }
 
@@ -204,9 +194,9 @@ static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
     if (!(c->jobs = calloc(c->cap_jobs, sizeof *c->jobs))) return te_fail(c->err, TE_ERR_NOMEM, "out of memory");
     const char *word = "embeddings.word_embeddings.weight", *pos = "embeddings.position_embeddings.weight",
                *type = "embeddings.token_type_embeddings.weight";
-    te_status st = emit(c, w, "embeddings.word", TE_LAYOUT_ROWS, 1, 2, (uint64_t)hf->vocab_size, H, &word, 1);
-    if (st == TE_OK) st = emit(c, w, "embeddings.position", TE_LAYOUT_ROWS, 0, 2, (uint64_t)hf->max_pos, H, &pos, 1);
-    if (st == TE_OK) st = emit(c, w, "embeddings.token_type", TE_LAYOUT_ROWS, 0, 2, (uint64_t)hf->type_vocab, H, &type, 1);
+    te_status st = emit(c, w, "embeddings.word", AS_TABLE, 1, 2, (uint64_t)hf->vocab_size, H, &word, 1);
+    if (st == TE_OK) st = emit(c, w, "embeddings.position", AS_ROWS, 0, 2, (uint64_t)hf->max_pos, H, &pos, 1);
+    if (st == TE_OK) st = emit(c, w, "embeddings.token_type", AS_ROWS, 0, 2, (uint64_t)hf->type_vocab, H, &type, 1);
     if (st == TE_OK) st = emit_norm(c, w, "embeddings.norm", "embeddings.LayerNorm", H);
     for (int l = 0; l < hf->layers && st == TE_OK; l++) {
         char out[64], s[MAX_PARTS][128];
@@ -271,7 +261,7 @@ static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, co
     temb_kv_str(w, "general.name", name);
     temb_kv_str(w, "general.source", dir);
     temb_kv_str(w, "general.converter", "tinyembed " TE_VERSION_STRING);
-    temb_kv_str(w, "weights.dtype", "f32");
+    temb_kv_str(w, "weights.dtype", te_dtype_name(o->dtype));
     temb_kv_u32(w, "model.hidden_size", (uint32_t)hf->hidden);
     temb_kv_u32(w, "model.num_layers", (uint32_t)hf->layers);
     temb_kv_u32(w, "model.num_heads", (uint32_t)hf->heads);
@@ -317,8 +307,8 @@ te_status te_convert(const char *hf_dir, const char *out_path, const te_convert_
         opts = &defaults;
     }
     if (!hf_dir || !out_path) return te_fail(err, TE_ERR_ARG, "te_convert: directory and output path are required");
-    if (opts->dtype != TE_DTYPE_F32)
-        return te_fail(err, TE_ERR_UNSUPPORTED, "output dtype %s is not supported yet (use f32)", te_dtype_name(opts->dtype));
+    if (opts->dtype != TE_DTYPE_F32 && opts->dtype != TE_DTYPE_F16 && opts->dtype != TE_DTYPE_I8)
+        return te_fail(err, TE_ERR_ARG, "unknown output dtype %d", (int)opts->dtype);
     hf_model hf;
     converter c = {.opts = opts, .err = err};
     c.st.fd = -1;

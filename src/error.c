@@ -93,6 +93,15 @@ const char *te_dtype_name(te_dtype d) {
     return "unknown";
 }
 
+int te_dtype_parse(const char *name, te_dtype *out) {
+    for (int d = TE_DTYPE_F32; d <= TE_DTYPE_I8; d++)
+        if (name && strcmp(name, te_dtype_name((te_dtype)d)) == 0) {
+            *out = (te_dtype)d;
+            return 0;
+        }
+    return -1;
+}
+
 const char *te_pooling_name(te_pooling p) {
     switch (p) {
     case TE_POOL_MEAN: return "mean";

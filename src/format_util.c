@@ -21,11 +21,13 @@ uint64_t te_tensor_stored_bytes(te_dtype d, te_layout layout, int n_dims, const 
     for (int i = 0; i < n_dims; i++) {
         if (dims[i] == 0 || dims[i] > TEMB_MAX_DIM) return 0;
         uint64_t d_i = dims[i];
-        if (layout == TE_LAYOUT_PANEL16 && i == 0) d_i = te_align_up(d_i, TEMB_PANEL);
+        if (layout != TE_LAYOUT_ROWS && i == 0) d_i = te_align_up(d_i, TEMB_PANEL);
+        if (layout == TE_LAYOUT_PANEL16X4 && i == 1) d_i = te_align_up(d_i, 4);
         if (!te_mul_u64(count, d_i, &count)) return 0;
     }
-    if (layout == TE_LAYOUT_PANEL16 && n_dims != 2) return 0;
-    if (layout != TE_LAYOUT_ROWS && layout != TE_LAYOUT_PANEL16) return 0;
+    if (layout != TE_LAYOUT_ROWS && n_dims != 2) return 0;
+    if (layout == TE_LAYOUT_PANEL16X4 && d != TE_DTYPE_I8) return 0;
+    if (layout != TE_LAYOUT_ROWS && layout != TE_LAYOUT_PANEL16 && layout != TE_LAYOUT_PANEL16X4) return 0;
     uint64_t bytes;
     if (!te_mul_u64(count, es, &bytes)) return 0;
     return bytes;

@@ -29,6 +29,21 @@ typedef struct embed_job {
     size_t rows_per_task;
 } embed_job;
 
+/* Row `id` of the word table as f32: in place for f32 files, else
+ * converted into dst. */
+static const float *word_row(const te_ctx *c, int32_t id, float *dst) {
+    const te_model *m = c->m;
+    size_t H = (size_t)m->info.hidden_size, at = (size_t)id * H;
+    if (m->word_dtype == TE_DTYPE_F32) return (const float *)m->word_emb + at;
+    if (m->word_dtype == TE_DTYPE_F16) {
+        c->k->widen_f16(dst, (const uint16_t *)m->word_emb + at, H);
+    } else {
+        const int8_t *q = (const int8_t *)m->word_emb + at;
+        for (size_t i = 0; i < H; i++) dst[i] = (float)q[i] * m->word_scale[id];
+    }
+    return dst;
+}
+
 static void embed_rows(void *arg, size_t task, int thread) {
     (void)thread;
     const embed_job *j = arg;
@@ -39,7 +54,7 @@ static void embed_rows(void *arg, size_t task, int thread) {
         size_t t0 = task * j->rows_per_task, t1 = t0 + j->rows_per_task;
         for (size_t t = (lo > t0 ? lo : t0); t < hi && t < t1; t++) {
             float *x = j->c->x + t * H;
-            j->c->k->add3(x, m->word_emb + (size_t)j->b->ids[t] * H, m->pos_emb + (t - lo) * H, m->type_emb, H);
+            j->c->k->add3(x, word_row(j->c, j->b->ids[t], x), m->pos_emb + (t - lo) * H, m->type_emb, H);
             j->c->k->layernorm(x, H, m->emb_norm_w, m->emb_norm_b, m->info.layer_norm_eps);
         }
     }
@@ -96,14 +111,14 @@ static void attend(void *arg, size_t task, int thread) {
     float *scores = v_panels + (d + TE_PANEL - 1) / TE_PANEL * TE_PANEL * S_pad;
 
     te_pack_panels(k, ld, S, d, k_panels);
-    te_gemm qk = {.a = q, .lda = ld, .w = k_panels, .c = scores, .ldc = S_pad, .m = S, .n = S, .k = d};
-    te_gemm_tile(c->k, &qk, 0, S, 0, (S + TE_PANEL - 1) / TE_PANEL, c->pack[thread]);
+    te_gemm qk = {.a = q, .lda = ld, .w = {.data = k_panels}, .c = scores, .ldc = S_pad, .m = S, .n = S, .k = d};
+    te_gemm_tile(c->k, &qk, 0, S, 0, (S + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
     float scale = 1.0f / sqrtf((float)d);
     for (size_t i = 0; i < S; i++) c->k->softmax(scores + i * S_pad, S, scale);
 
     te_pack_panels_t(v, ld, S, d, v_panels);
-    te_gemm pv = {.a = scores, .lda = S_pad, .w = v_panels, .c = q, .ldc = ld, .m = S, .n = d, .k = S};
-    te_gemm_tile(c->k, &pv, 0, S, 0, (d + TE_PANEL - 1) / TE_PANEL, c->pack[thread]);
+    te_gemm pv = {.a = scores, .lda = S_pad, .w = {.data = v_panels}, .c = q, .ldc = ld, .m = S, .n = d, .k = S};
+    te_gemm_tile(c->k, &pv, 0, S, 0, (d + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
 }
 
 static void attention(te_ctx *c, const te_batch *b) {
@@ -132,8 +147,8 @@ static void ffn_chunk(void *arg, size_t task, int thread) {
     te_gemm down = {.a = mid, .lda = I, .w = j->L->ffn_down.w, .bias = j->L->ffn_down.bias, .c = x, .ldc = H,
                     .m = n, .n = H, .k = I, .accumulate = 1};
     size_t n_panels_up = (I + TE_PANEL - 1) / TE_PANEL, n_panels_down = (H + TE_PANEL - 1) / TE_PANEL;
-    te_gemm_tile(c->k, &up, 0, n, 0, n_panels_up, c->pack[thread]);
-    te_gemm_tile(c->k, &down, 0, n, 0, n_panels_down, c->pack[thread]);
+    te_gemm_tile(c->k, &up, 0, n, 0, n_panels_up, &c->scratch[thread]);
+    te_gemm_tile(c->k, &down, 0, n, 0, n_panels_down, &c->scratch[thread]);
     for (size_t r = 0; r < n; r++)
         c->k->layernorm(x + r * H, H, j->L->ffn_norm_w, j->L->ffn_norm_b, c->m->info.layer_norm_eps);
 }

@@ -46,17 +46,42 @@ static void pack_block(const te_kernels *kn, const float *a, size_t lda, size_t 
     pack_range(kn, a, lda, rows, kc, 0, kc, out);
 }
 
+/* The weights of panels [p, p + np) for k in [k0, k0 + kc), as the
+ * micro-kernel reads them: in place for f32; widened into `wide` for f16
+ * (kc <= TE_GEMM_KC). Returns the first panel; *stride gets the distance
+ * between panels. */
+static const float *weights_at(const te_kernels *kn, const te_gemm *g, size_t p, size_t np, size_t k0, size_t kc,
+                               float *wide, size_t *stride) {
+    if (g->w.dtype == TE_DTYPE_F32) {
+        *stride = g->k * TE_PANEL;
+        return (const float *)g->w.data + p * g->k * TE_PANEL + k0 * TE_PANEL;
+    }
+    const uint16_t *h = g->w.data;
+    size_t n_panels = (g->n + TE_PANEL - 1) / TE_PANEL;
+    for (size_t q = 0; q < np && p + q < n_panels; q++)
+        kn->widen_f16(wide + q * kc * TE_PANEL, h + (p + q) * g->k * TE_PANEL + k0 * TE_PANEL, kc * TE_PANEL);
+    *stride = kc * TE_PANEL;
+    return wide;
+}
+
+/* Where a block's packed A is: groups of [k][h] for `lda_k` k, of which
+ * the block uses k from `a_k0` on. */
+typedef struct packed_a {
+    const float *p;
+    size_t lda_k, a_k0;
+} packed_a;
+
 /* Multiplies one packed block (rows r0.., k0..k0+kc) by panels [p0, p1);
  * prefetch: see te_ukr_args. */
-static void compute_block(const te_kernels *kn, const te_gemm *g, const float *packed, size_t r0, size_t rows,
-                          size_t k0, size_t kc, size_t p0, size_t p1, int prefetch) {
-    const size_t np = (size_t)kn->np, panel_stride = g->k * TE_PANEL;
+static void compute_block(const te_kernels *kn, const te_gemm *g, packed_a pa, size_t r0, size_t rows, size_t k0,
+                          size_t kc, size_t p0, size_t p1, int prefetch, float *wide) {
+    const size_t np = (size_t)kn->np;
     int first = k0 == 0, last = k0 + kc == g->k;
     for (size_t p = p0; p < p1; p += np) {
-        size_t col = p * TE_PANEL;
+        size_t col = p * TE_PANEL, stride;
         te_ukr_args u = {
-            .b = g->w + p * panel_stride + k0 * TE_PANEL,
-            .b_stride = panel_stride,
+            .b = weights_at(kn, g, p, np, k0, kc, wide, &stride),
+            .b_stride = stride,
             .kc = kc,
             .ldc = g->ldc,
             .cols = (int)min_sz(min_sz(np, p1 - p) * TE_PANEL, g->n - col),
@@ -67,7 +92,7 @@ static void compute_block(const te_kernels *kn, const te_gemm *g, const float *p
         };
         for (size_t i = 0, h; i < rows; i += h) {
             h = group_rows(kn, rows - i);
-            u.a = packed + i * kc;
+            u.a = pa.p + i * pa.lda_k + pa.a_k0 * h;
             u.c = g->c + (r0 + i) * g->ldc + col;
             u.rows = (int)h;
             kn->ukernel(&u);
@@ -75,13 +100,18 @@ static void compute_block(const te_kernels *kn, const te_gemm *g, const float *p
     }
 }
 
-void te_gemm_tile(const te_kernels *kn, const te_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1, float *pack) {
+void te_gemm_tile(const te_kernels *kn, const te_gemm *g, size_t m0, size_t m1, size_t p0, size_t p1,
+                  const te_gemm_scratch *s) {
+    if (g->w.dtype == TE_DTYPE_I8) {
+        te_gemm_q8_tile(kn, g, m0, m1, p0, p1, s->pack, TE_GEMM_PACK_FLOATS * sizeof(float));
+        return;
+    }
     for (size_t k0 = 0; k0 < g->k; k0 += TE_GEMM_KC) {
         size_t kc = min_sz(TE_GEMM_KC, g->k - k0);
         for (size_t r0 = m0; r0 < m1; r0 += TE_GEMM_MC) {
             size_t rows = min_sz(TE_GEMM_MC, m1 - r0);
-            pack_block(kn, g->a + r0 * g->lda + k0, g->lda, rows, kc, pack);
-            compute_block(kn, g, pack, r0, rows, k0, kc, p0, p1, 0);
+            pack_block(kn, g->a + r0 * g->lda + k0, g->lda, rows, kc, s->pack);
+            compute_block(kn, g, (packed_a){s->pack, kc, 0}, r0, rows, k0, kc, p0, p1, 0, s->wide);
         }
     }
 }
@@ -97,7 +127,7 @@ typedef struct split {
 static void run_rows(void *arg, size_t task, int thread) {
     const split *s = arg;
     size_t m0 = task * s->row_tile;
-    te_gemm_tile(s->ex->k, s->g, m0, min_sz(m0 + s->row_tile, s->g->m), 0, s->n_panels, s->ex->pack[thread]);
+    te_gemm_tile(s->ex->k, s->g, m0, min_sz(m0 + s->row_tile, s->g->m), 0, s->n_panels, &s->ex->scratch[thread]);
 }
 
 /* Few rows: A was packed once, whole (ex->shared), and each task takes a
@@ -114,10 +144,17 @@ static void run_pack(void *arg, size_t task, int thread) {
 }
 
 static void run_panels(void *arg, size_t task, int thread) {
-    (void)thread;
     const split *s = arg;
     size_t p0 = task * s->panel_tile, p1 = min_sz(p0 + s->panel_tile, s->n_panels);
-    compute_block(s->ex->k, s->g, s->ex->shared, 0, s->g->m, 0, s->g->k, p0, p1, STREAM_PREFETCH);
+    if (s->g->w.dtype == TE_DTYPE_F32) {
+        compute_block(s->ex->k, s->g, (packed_a){s->ex->shared, s->g->k, 0}, 0, s->g->m, 0, s->g->k, p0, p1,
+                      STREAM_PREFETCH, NULL);
+        return;
+    }
+    /* f16: a k block at a time, so the widened micro-panel stays small. */
+    for (size_t k0 = 0; k0 < s->g->k; k0 += TE_GEMM_KC)
+        compute_block(s->ex->k, s->g, (packed_a){s->ex->shared, s->g->k, k0}, 0, s->g->m, k0,
+                      min_sz(TE_GEMM_KC, s->g->k - k0), p0, p1, 0, s->ex->scratch[thread].wide);
 }
 
 #ifdef TE_BLAS
@@ -146,7 +183,7 @@ static void run_epilogue(void *arg, size_t task, int thread) {
 static void gemm_blas(const te_exec *ex, const te_gemm *g) {
     for (size_t col = 0; col < g->n; col += TE_PANEL)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)g->m, (int)min_sz(TE_PANEL, g->n - col), (int)g->k,
-                    1.0f, g->a, (int)g->lda, g->w + (col / TE_PANEL) * g->k * TE_PANEL, TE_PANEL,
+                    1.0f, g->a, (int)g->lda, (const float *)g->w.data + (col / TE_PANEL) * g->k * TE_PANEL, TE_PANEL,
                     g->accumulate ? 1.0f : 0.0f, g->c + col, (int)g->ldc);
     if (!g->bias && !g->gelu) return;
     epilogue e = {ex, g, 16};
@@ -155,8 +192,12 @@ static void gemm_blas(const te_exec *ex, const te_gemm *g) {
 #endif
 
 void te_gemm_run(const te_exec *ex, const te_gemm *g) {
+    if (g->w.dtype == TE_DTYPE_I8) {
+        te_gemm_q8_run(ex, g);
+        return;
+    }
 #ifdef TE_BLAS
-    if (g->m >= BLAS_MIN_ROWS) {
+    if (g->m >= BLAS_MIN_ROWS && g->w.dtype == TE_DTYPE_F32) {
         gemm_blas(ex, g);
         return;
     }

@@ -23,7 +23,8 @@ static inline uint32_t te_f32_to_bits(float f) {
 
 static inline float te_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
-    if (exp == 0x1F) return te_bits_to_f32(sign | 0x7F800000u | (mant << 13)); /* inf / NaN */
+    /* inf, or NaN made quiet as F16C's VCVTPH2PS does */
+    if (exp == 0x1F) return te_bits_to_f32(sign | 0x7F800000u | (mant << 13) | (mant ? 0x400000u : 0));
     if (exp == 0) {
         /* zero or subnormal: mant * 2^-24, exact in float */
         float f = (float)mant * (1.0f / 16777216.0f);

@@ -152,7 +152,7 @@ static te_status parse_tensors(te_model *m, const section *s, const section *dat
         uint32_t dtype = te_le32(e + 64), layout = te_le32(e + 68), nd = te_le32(e + 72);
         t->crc = te_le32(e + 76);
         if (dtype > TE_DTYPE_I8) return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: unknown dtype %u", t->name, dtype);
-        if (layout > TE_LAYOUT_PANEL16) return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: unknown layout %u", t->name, layout);
+        if (layout > TE_LAYOUT_PANEL16X4) return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: unknown layout %u", t->name, layout);
         if (nd < 1 || nd > TEMB_MAX_DIMS) return te_fail(err, TE_ERR_FORMAT, "tensor %s: %u dimensions", t->name, nd);
         t->dtype = (te_dtype)dtype;
         t->layout = (te_layout)layout;
@@ -256,8 +256,8 @@ const te_tensor *te_model_find_tensor(const te_model *m, const char *name) {
 }
 
 /* Finds a tensor and checks dtype, layout and shape; `out` gets its data. */
-static te_status bind(const te_model *m, const char *name, te_layout layout, int nd,
-                      uint64_t d0, uint64_t d1, const float **out, te_error *err) {
+static te_status bind_as(const te_model *m, const char *name, te_dtype dtype, te_layout layout, int nd,
+                         uint64_t d0, uint64_t d1, const void **out, te_error *err) {
     const te_tensor *t = te_model_find_tensor(m, name);
     if (!t) return te_fail(err, TE_ERR_FORMAT, "tensor %s is missing", name);
     uint64_t want[2] = {d0, d1};
@@ -271,11 +271,44 @@ static te_status bind(const te_model *m, const char *name, te_layout layout, int
         else snprintf(exp, sizeof exp, "%llu, %llu", (unsigned long long)d0, (unsigned long long)d1);
         return te_fail(err, TE_ERR_SHAPE, "tensor %s has shape [%s], expected [%s]", name, got, exp);
     }
-    if (t->dtype != TE_DTYPE_F32 || t->layout != layout)
-        return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: dtype %s / layout %d not supported here",
-                       name, te_dtype_name(t->dtype), (int)t->layout);
+    if (t->dtype != dtype || t->layout != layout)
+        return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: dtype %s / layout %d not supported here (expected %s / %d)",
+                       name, te_dtype_name(t->dtype), (int)t->layout, te_dtype_name(dtype), (int)layout);
     *out = t->data;
     return TE_OK;
+}
+
+/* An f32 tensor. */
+static te_status bind(const te_model *m, const char *name, te_layout layout, int nd, uint64_t d0, uint64_t d1,
+                      const float **out, te_error *err) {
+    const void *p = NULL;
+    te_status st = bind_as(m, name, TE_DTYPE_F32, layout, nd, d0, d1, &p, err);
+    *out = p;
+    return st;
+}
+
+/* NAME_scale or NAME_sum of an int8 tensor with n rows. */
+static te_status bind_per_row(const te_model *m, const char *name, const char *suffix, uint64_t n,
+                              const float **out, te_error *err) {
+    char full[TEMB_TENSOR_NAME];
+    snprintf(full, sizeof full, "%s_%s", name, suffix);
+    return bind(m, full, TE_LAYOUT_ROWS, 1, n, 0, out, err);
+}
+
+/* A weight matrix in the file's dtype (quant.h says what each stores). */
+static te_status bind_wmat(const te_model *m, const char *name, te_layout f_layout, uint64_t n, uint64_t k,
+                           te_dtype dtype, te_wmat *w, const float **scale, te_error *err) {
+    w->dtype = dtype;
+    int q8 = dtype == TE_DTYPE_I8, panels = f_layout == TE_LAYOUT_PANEL16;
+    te_layout layout = q8 && panels ? TE_LAYOUT_PANEL16X4 : f_layout;
+    te_status st = bind_as(m, name, dtype, layout, 2, n, k, &w->data, err);
+    if (st == TE_OK && q8) st = bind_per_row(m, name, "scale", n, scale, err);
+    if (st == TE_OK && q8 && panels) st = bind_per_row(m, name, "sum", n, &w->sum, err);
+    /* The int8 kernel's int32 sums hold 255 * 127 * k: exact for k <= 66000. */
+    if (st == TE_OK && q8 && k > 65536)
+        st = te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: int8 weights with %llu inputs (at most 65536)", name,
+                     (unsigned long long)k);
+    return st;
 }
 
 static te_status bind_linear(const te_model *m, const char *prefix, int n_out, int n_in, te_linear *l, te_error *err) {
@@ -284,7 +317,8 @@ static te_status bind_linear(const te_model *m, const char *prefix, int n_out, i
     snprintf(bn, sizeof bn, "%s.bias", prefix);
     l->n_out = n_out;
     l->n_in = n_in;
-    te_status st = bind(m, wn, TE_LAYOUT_PANEL16, 2, (uint64_t)n_out, (uint64_t)n_in, &l->w, err);
+    te_status st = bind_wmat(m, wn, TE_LAYOUT_PANEL16, (uint64_t)n_out, (uint64_t)n_in, m->info.dtype, &l->w,
+                             &l->w.scale, err);
     if (st == TE_OK) st = bind(m, bn, TE_LAYOUT_ROWS, 1, (uint64_t)n_out, 0, &l->bias, err);
     return st;
 }
@@ -316,7 +350,11 @@ static void layer_range(const te_model *m, int l, te_bert_layer *L) {
 static te_status bind_bert(te_model *m, te_error *err) {
     const te_model_info *in = &m->info;
     uint64_t h = (uint64_t)in->hidden_size;
-    te_status st = bind(m, "embeddings.word", TE_LAYOUT_ROWS, 2, (uint64_t)in->vocab_size, h, &m->word_emb, err);
+    te_wmat word;
+    te_status st = bind_wmat(m, "embeddings.word", TE_LAYOUT_ROWS, (uint64_t)in->vocab_size, h, in->dtype, &word,
+                             &m->word_scale, err);
+    m->word_dtype = word.dtype;
+    m->word_emb = word.data;
     if (st == TE_OK) st = bind(m, "embeddings.position", TE_LAYOUT_ROWS, 2, (uint64_t)in->max_position, h, &m->pos_emb, err);
     if (st == TE_OK) st = bind(m, "embeddings.token_type", TE_LAYOUT_ROWS, 2, (uint64_t)in->type_vocab_size, h, &m->type_emb, err);
     if (st == TE_OK) st = bind_norm(m, "embeddings.norm", &m->emb_norm_w, &m->emb_norm_b, err);
@@ -388,7 +426,11 @@ te_model *te_open_internal(const char *path, const te_open_opts *opts, te_load_h
     if (st == TE_OK) st = check_section_crc(m, meta, "metadata", err);
     if (st == TE_OK) st = check_section_crc(m, dir, "tensor directory", err);
     if (st == TE_OK && added) st = check_section_crc(m, added, "added-token", err);
-    if (st == TE_OK) st = te_parse_meta(m, m->map + meta->offset, meta->size, err);
+    if (st == TE_OK) {
+        m->meta_offset = meta->offset;
+        m->meta_size = meta->size;
+        st = te_parse_meta(m, m->map + meta->offset, meta->size, err);
+    }
     if (st == TE_OK) st = parse_tensors(m, dir, data, err);
     if (st == TE_OK) st = parse_vocab(m, vocab, err);
     if (st == TE_OK) st = te_check_meta(m, err);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "format.h"
+#include "gemm.h"
 #include "tinyembed.h"
 #include "vocab.h"
 
@@ -35,7 +36,7 @@ typedef struct te_tensor {
 
 /* A linear layer y = x W^T + b with W stored in 16-column panels. */
 typedef struct te_linear {
-    const float *w;     /* [n_out, n_in] as TE_LAYOUT_PANEL16 panels */
+    te_wmat w;          /* [n_out, n_in]: f32/f16 TE_LAYOUT_PANEL16, int8 TE_LAYOUT_PANEL16X4 + scales and sums */
     const float *bias;  /* [n_out] */
     int n_out, n_in;
 } te_linear;
@@ -67,6 +68,7 @@ struct te_model {
     size_t n_tensors;
     uint64_t data_offset;      /* DATA section: every tensor lies inside */
     uint64_t data_size;
+    uint64_t meta_offset, meta_size; /* META section */
     uint32_t vocab_crc;        /* checked by te_verify (too big to check at open) */
     uint64_t vocab_offset, vocab_size;
     const uint8_t *hot;        /* HOT section: n_hot little-endian u32 row ids (NULL in 1.0 files) */
@@ -77,7 +79,9 @@ struct te_model {
     struct te_loader *loader;  /* loading state (loader.h); the model itself stays read-only */
 
     /* BERT weights: pointers into the mapping. */
-    const float *word_emb;     /* [vocab_size, hidden] */
+    te_dtype word_dtype;       /* f32, f16 or int8 */
+    const void *word_emb;      /* [vocab_size, hidden] rows of word_dtype */
+    const float *word_scale;   /* int8: [vocab_size] scale of each row; else NULL */
     const float *pos_emb;      /* [max_position, hidden] */
     const float *type_emb;     /* [type_vocab_size, hidden] */
     const float *emb_norm_w;   /* [hidden] */

@@ -14,14 +14,7 @@
 #define MAX_KV 256
 #define NO_ID 0xFFFFFFFFu
 
-typedef struct kv {
-    const char *key;
-    size_t key_len;
-    uint8_t type;
-    uint32_t u32;        /* U32 and F32 (bits) */
-    const char *str;     /* STR: not NUL-terminated */
-    uint32_t str_len;
-} kv;
+typedef te_meta_entry kv;
 
 /* Integer fields: key -> offset of an int in te_model_info. */
 typedef struct int_field {
@@ -102,6 +95,17 @@ static te_status parse_entries(const uint8_t *p, uint64_t size, kv *kvs, size_t 
     }
     *n_out = n;
     return TE_OK;
+}
+
+te_status te_meta_read(const te_model *m, te_meta_entry **out, size_t *n, te_error *err) {
+    *out = calloc(MAX_KV, sizeof **out);
+    if (!*out) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    te_status st = parse_entries(m->map + m->meta_offset, m->meta_size, *out, n, err);
+    if (st != TE_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 static te_status require(const kv *e, const char *key, uint8_t type, te_error *err) {
@@ -193,6 +197,8 @@ te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *
     if (st == TE_OK) {
         if (!s[S_DTYPE]) st = te_fail(err, TE_ERR_FORMAT, "metadata key 'weights.dtype' is missing");
         else if (str_is(s[S_DTYPE], "f32")) in->dtype = TE_DTYPE_F32;
+        else if (str_is(s[S_DTYPE], "f16")) in->dtype = TE_DTYPE_F16;
+        else if (str_is(s[S_DTYPE], "int8")) in->dtype = TE_DTYPE_I8;
         else st = te_fail(err, TE_ERR_UNSUPPORTED, "weight dtype '%s' is not supported", copy[S_DTYPE]);
     }
     free(kvs);

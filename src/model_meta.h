@@ -8,6 +8,19 @@
 
 #include "model.h"
 
+/* One META entry, pointing into the mapping. */
+typedef struct te_meta_entry {
+    const char *key;     /* not NUL-terminated */
+    size_t key_len;
+    uint8_t type;        /* TEMB_KV_* */
+    uint32_t u32;        /* U32 and F32 (bits) */
+    const char *str;     /* STR: not NUL-terminated */
+    uint32_t str_len;
+} te_meta_entry;
+
+/* Every META entry of an open model, in file order (*out is the caller's to free). */
+te_status te_meta_read(const te_model *m, te_meta_entry **out, size_t *n, te_error *err);
+
 /* Fills m->info (and m->strings) from the META section bytes. */
 te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *err);
 

@@ -72,7 +72,7 @@ te_status te_model_get_status(const te_model *m, te_model_status *out) {
  * converter stores by default. */
 static te_status page_in_hot_rows(te_model *m, te_error *err) {
     const te_tensor *word = te_model_find_tensor(m, "embeddings.word");
-    uint64_t row = (uint64_t)m->info.hidden_size * sizeof(float), rows = (uint64_t)m->info.vocab_size;
+    uint64_t rows = (uint64_t)m->info.vocab_size, row = word->bytes / rows; /* any dtype */
     if (!m->hot) return te_page_in(m, word->offset, word->offset + (rows < 8192 ? rows : 8192) * row, err);
     uint64_t run_begin = 0, run_end = 0;
     int active = 0;

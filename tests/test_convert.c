@@ -95,7 +95,7 @@ static void check_against_checkpoint(const char *temb, const char *hf_dir, const
     snprintf(n[0], 256, "%sembeddings.word_embeddings.weight", prefix);
     const st_tensor *we = st_find(&st, n[0]);
     for (size_t i = 0; good && we && i < we->bytes / we->elem_size; i += 7)
-        good = close_to(m->word_emb[i], st_value(we, i), tol);
+        good = close_to(((const float *)m->word_emb)[i], st_value(we, i), tol);
     *ok = good && we;
     st_close(&st);
     te_close(m);

@@ -2,12 +2,15 @@
  * test_kernels.c - every SIMD kernel set this CPU runs against the scalar
  * reference: the GEMM (through the same driver the model uses, over shapes
  * with every kind of edge: one row, odd row counts, partial panels, k not a
- * multiple of anything, with bias, accumulation and GELU), LayerNorm,
- * softmax, GELU, the embedding sum and the panel packers.
+ * multiple of anything, with bias, accumulation and GELU), the same for
+ * int8 and f16 weights, LayerNorm, softmax, GELU, the embedding sum, the
+ * panel packers and the quantizers.
  */
 #include "gemm.h"
+#include "half.h"
 #include "harness.h"
 #include "kernels/kernels.h"
+#include "quant.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Du;
 static float frand(void) {
@@ -37,6 +40,18 @@ static void gemm_ref(const float *a, const float *w, const float *bias, const fl
 static const te_kernels *sets[8];
 static int n_sets;
 
+/* One thread's GEMM scratch, as a context allocates it. */
+static te_gemm_scratch scratch_new(void) {
+    te_gemm_scratch s = {aligned_alloc(64, TE_GEMM_PACK_FLOATS * sizeof(float)),
+                         aligned_alloc(64, TE_GEMM_WIDE_FLOATS * sizeof(float))};
+    return s;
+}
+
+static void scratch_free(te_gemm_scratch *s) {
+    free(s->pack);
+    free(s->wide);
+}
+
 TEST(pack_panels_layouts) {
     size_t rows = 37, cols = 23;
     float *src = vec(rows * cols), *out = vec(48 * cols), *out_t = vec(48 * rows);
@@ -64,7 +79,7 @@ TEST(gemm_matches_reference_on_every_shape) {
     static const size_t ms[] = {1, 2, 5, 11, 12, 13, 14, 15, 25, 27, 97, 130};
     static const size_t ns[] = {1, 15, 16, 17, 33, 48, 100};
     static const size_t ks[] = {1, 7, 64, 255, 256, 257, 600};
-    float *pack = aligned_alloc(64, (size_t)TE_GEMM_MC * TE_GEMM_KC * sizeof(float));
+    te_gemm_scratch sc = scratch_new();
     int cases = 0;
     for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
         for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
@@ -79,9 +94,9 @@ TEST(gemm_matches_reference_on_every_shape) {
                 for (int s = 0; s < n_sets; s++) {
                     for (size_t i = 0; i < m * ldc + GUARD; i++) got[i] = SENTINEL;
                     for (size_t i = 0; i < m; i++) memcpy(got + i * ldc, c0 + i * n, n * sizeof *got);
-                    te_gemm g = {.a = a, .lda = k, .w = panels, .bias = (flags & 1) ? bias : NULL, .c = got, .ldc = ldc,
-                                 .m = m, .n = n, .k = k, .accumulate = (flags & 2) != 0, .gelu = (flags & 4) != 0};
-                    te_gemm_tile(sets[s], &g, 0, m, 0, np, pack);
+                    te_gemm g = {.a = a, .lda = k, .w = {.data = panels}, .bias = (flags & 1) ? bias : NULL, .c = got,
+                                 .ldc = ldc, .m = m, .n = n, .k = k, .accumulate = (flags & 2) != 0, .gelu = (flags & 4) != 0};
+                    te_gemm_tile(sets[s], &g, 0, m, 0, np, &sc);
                     for (size_t i = 0; i < m * ldc + GUARD; i++) {
                         size_t r = i / ldc, col = i % ldc;
                         if (r >= m || col >= n) {
@@ -98,29 +113,236 @@ TEST(gemm_matches_reference_on_every_shape) {
                 cases++;
                 free(a); free(w); free(bias); free(c0); free(panels); free(want); free(got);
             }
-    free(pack);
+    scratch_free(&sc);
     printf("  %d shapes x %d kernel sets\n", cases, n_sets);
 }
 
 /* The split over threads and row groups never changes a value: a tile
  * computed in pieces equals the tile computed whole, bit for bit. */
+static int pieces_equal_whole(const te_kernels *kn, te_gemm *g, size_t np) {
+    size_t m = g->m, n = g->n;
+    float *whole = vec(m * n), *pieces = vec(m * n);
+    te_gemm_scratch sc = scratch_new();
+    g->c = whole;
+    te_gemm_tile(kn, g, 0, m, 0, np, &sc);
+    g->c = pieces;
+    static const size_t cuts[] = {0, 1, 14, 27, 40, 61};
+    for (size_t i = 0; i + 1 < sizeof cuts / sizeof *cuts; i++)
+        for (size_t p = 0; p < np; p += 2) te_gemm_tile(kn, g, cuts[i], cuts[i + 1], p, p + 2 < np ? p + 2 : np, &sc);
+    int same = memcmp(whole, pieces, m * n * sizeof *whole) == 0;
+    free(whole); free(pieces); scratch_free(&sc);
+    return same;
+}
+
 TEST(gemm_pieces_equal_whole) {
     size_t m = 61, n = 80, k = 300, np = 5;
     float *a = vec(m * k), *w = vec(n * k), *bias = vec(n), *panels = vec(np * 16 * k);
-    float *whole = vec(m * n), *pieces = vec(m * n);
-    float *pack = aligned_alloc(64, (size_t)TE_GEMM_MC * TE_GEMM_KC * sizeof(float));
     te_pack_panels(w, k, n, k, panels);
     for (int s = 0; s < n_sets; s++) {
-        te_gemm g = {.a = a, .lda = k, .w = panels, .bias = bias, .c = whole, .ldc = n, .m = m, .n = n, .k = k, .gelu = 1};
-        te_gemm_tile(sets[s], &g, 0, m, 0, np, pack);
-        g.c = pieces;
-        static const size_t cuts[] = {0, 1, 14, 27, 40, 61};
-        for (size_t i = 0; i + 1 < sizeof cuts / sizeof *cuts; i++)
-            for (size_t p = 0; p < np; p += 2)
-                te_gemm_tile(sets[s], &g, cuts[i], cuts[i + 1], p, p + 2 < np ? p + 2 : np, pack);
-        CHECK_MSG(memcmp(whole, pieces, m * n * sizeof *whole) == 0, "%s: pieces differ from the whole", sets[s]->name);
+        te_gemm g = {.a = a, .lda = k, .w = {.data = panels}, .bias = bias, .ldc = n, .m = m, .n = n, .k = k, .gelu = 1};
+        CHECK_MSG(pieces_equal_whole(sets[s], &g, np), "%s: pieces differ from the whole", sets[s]->name);
     }
-    free(a); free(w); free(bias); free(panels); free(whole); free(pieces); free(pack);
+    free(a); free(w); free(bias); free(panels);
+}
+
+/* An int8 weight as the file stores it, from a row-major f32 W [n][k]. */
+typedef struct q8w {
+    int8_t *panels, *rows; /* panel16x4, and the same values row-major */
+    float *scale, *sum;
+} q8w;
+
+static q8w q8w_new(const float *w, size_t n, size_t k) {
+    size_t np = (n + 15) / 16, k4 = (k + 3) / 4;
+    q8w q = {calloc(np * k4 * 64, 1), malloc(n * k), malloc(n * sizeof(float)), malloc(n * sizeof(float))};
+    for (size_t r = 0; r < n; r++) {
+        q.scale[r] = te_quant_row_i8(w + r * k, k, q.rows + r * k);
+        te_quant_panel_row(q.panels, k, r, q.rows + r * k);
+        int32_t total = 0;
+        for (size_t c = 0; c < k; c++) total += q.rows[r * k + c];
+        q.sum[r] = (float)total;
+    }
+    return q;
+}
+
+static void q8w_free(q8w *q) {
+    free(q->panels); free(q->rows); free(q->scale); free(q->sum);
+}
+
+/* The int8 GEMM of every set against (1) the scalar int8 kernel: equal bit
+ * for bit without GELU (integer sums, one fixed float epilogue), within
+ * GELU's approximation with it; (2) a double reference over the same
+ * quantized values, which checks the zero-point algebra; (3) the f32 product,
+ * within what 8-bit quantization allows. Sentinels catch stray writes. */
+TEST(q8_gemm_matches_scalar_and_reference) {
+    static const size_t ms[] = {1, 2, 3, 12, 13, 14, 15, 29, 97, 130};
+    static const size_t ns[] = {1, 15, 16, 17, 33, 100};
+    static const size_t ks[] = {1, 3, 4, 7, 64, 257, 600};
+    te_gemm_scratch sc = scratch_new();
+    int cases = 0;
+    for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
+        for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
+            for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+                size_t m = ms[mi], n = ns[ni], k = ks[ki], np = (n + 15) / 16, ldc = n + 5;
+                int flags = (int)((mi + ni + ki) % 8);
+                float *a = vec(m * k), *w = vec(n * k), *bias = vec(n), *c0 = vec(m * n);
+                for (size_t i = 0; i < m * k; i += 3) a[i] = fabsf(a[i]) * 4.0f; /* skewed rows: zero point != 128 */
+                q8w q = q8w_new(w, n, k);
+                float *ref = vec(m * ldc + GUARD), *got = vec(m * ldc + GUARD), *exact = vec(m * n), *f32 = vec(m * n);
+                te_gemm g = {.a = a, .lda = k, .w = {TE_DTYPE_I8, q.panels, q.scale, q.sum},
+                             .bias = (flags & 1) ? bias : NULL, .ldc = ldc, .m = m, .n = n, .k = k,
+                             .accumulate = (flags & 2) != 0, .gelu = (flags & 4) != 0};
+                /* (2): dequantize both sides, multiply in double. */
+                size_t k4 = (k + 3) / 4 * 4;
+                uint8_t *qa = malloc(k4);
+                for (size_t i = 0; i < m; i++) {
+                    float as;
+                    int32_t z;
+                    te_quant_u8_scalar(a + i * k, k, k4, qa, &as, &z);
+                    for (size_t j = 0; j < n; j++) {
+                        double acc = 0, facc = 0;
+                        for (size_t t = 0; t < k; t++) {
+                            acc += ((double)qa[t] - z) * as * q.rows[j * k + t] * q.scale[j];
+                            facc += (double)a[i * k + t] * w[j * k + t];
+                        }
+                        double add = ((flags & 1) ? bias[j] : 0) + ((flags & 2) ? c0[i * n + j] : 0);
+                        acc += add;
+                        facc += add;
+                        if (flags & 4) {
+                            acc = 0.5 * acc * (1 + erf(acc / sqrt(2.0)));
+                            facc = 0.5 * facc * (1 + erf(facc / sqrt(2.0)));
+                        }
+                        exact[i * n + j] = (float)acc;
+                        f32[i * n + j] = (float)facc;
+                    }
+                }
+                free(qa);
+                for (int s = -1; s < n_sets; s++) {
+                    const te_kernels *kn = s < 0 ? &te_kernels_scalar : sets[s];
+                    float *out = s < 0 ? ref : got;
+                    for (size_t i = 0; i < m * ldc + GUARD; i++) out[i] = SENTINEL;
+                    for (size_t i = 0; i < m; i++) memcpy(out + i * ldc, c0 + i * n, n * sizeof *out);
+                    g.c = out;
+                    te_gemm_tile(kn, &g, 0, m, 0, np, &sc);
+                    for (size_t i = 0; i < m * ldc + GUARD; i++) {
+                        size_t r = i / ldc, col = i % ldc;
+                        if (r >= m || col >= n) {
+                            CHECK_MSG(out[i] == SENTINEL, "%s q8 m=%zu n=%zu k=%zu: wrote outside C at (%zu,%zu)",
+                                      kn->name, m, n, k, r, col);
+                            continue;
+                        }
+                        float e = exact[r * n + col], f = f32[r * n + col];
+                        CHECK_MSG(fabs(out[i] - e) <= 1e-5 * (1 + fabs(e) + sqrt((double)k)),
+                                  "%s q8 m=%zu n=%zu k=%zu flags=%d (%zu,%zu): %.9g vs exact %.9g", kn->name, m, n, k,
+                                  flags, r, col, out[i], e);
+                        /* Rounding bound: each term is off by at most half a step of
+                         * each side (GELU's slope is below 1.13). */
+                        double bound = 1e-5, as = 0;
+                        float amin = 0, amax = 0;
+                        for (size_t t = 0; t < k; t++) {
+                            amin = fminf(amin, a[r * k + t]);
+                            amax = fmaxf(amax, a[r * k + t]);
+                        }
+                        as = (amax - amin) / 255.0;
+                        for (size_t t = 0; t < k; t++)
+                            bound += 0.5 * as * fabs(w[col * k + t]) + 0.5 * q.scale[col] * fabs(a[r * k + t]) +
+                                     0.25 * as * q.scale[col];
+                        CHECK_MSG(fabs(out[i] - f) <= 1.2 * bound, "%s q8 vs f32 (%zu,%zu): %g vs %g (bound %g)",
+                                  kn->name, r, col, out[i], f, bound);
+                        if (s >= 0 && !(flags & 4))
+                            CHECK_MSG(out[i] == ref[i], "%s q8 differs from scalar m=%zu n=%zu k=%zu at (%zu,%zu): %.9g vs %.9g",
+                                      kn->name, m, n, k, r, col, out[i], ref[i]);
+                        if (s >= 0 && (flags & 4))
+                            CHECK_MSG(fabs(out[i] - ref[i]) <= 4e-7 * (1 + fabs(ref[i])), "%s q8 GELU at (%zu,%zu): %.9g vs %.9g",
+                                      kn->name, r, col, out[i], ref[i]);
+                    }
+                }
+                cases++;
+                q8w_free(&q);
+                free(a); free(w); free(bias); free(c0); free(ref); free(got); free(exact); free(f32);
+            }
+    scratch_free(&sc);
+    printf("  %d int8 shapes x %d kernel sets\n", cases, n_sets);
+}
+
+/* Whatever the split of rows (the int8 path quantizes per row) and panels,
+ * every value is the same, bit for bit. */
+TEST(q8_gemm_pieces_equal_whole) {
+    size_t m = 61, n = 80, k = 300, np = 5;
+    float *a = vec(m * k), *w = vec(n * k), *bias = vec(n);
+    q8w q = q8w_new(w, n, k);
+    for (int s = 0; s < n_sets; s++) {
+        te_gemm g = {.a = a, .lda = k, .w = {TE_DTYPE_I8, q.panels, q.scale, q.sum}, .bias = bias, .ldc = n,
+                     .m = m, .n = n, .k = k, .gelu = 1};
+        CHECK_MSG(pieces_equal_whole(sets[s], &g, np), "%s: int8 pieces differ from the whole", sets[s]->name);
+    }
+    q8w_free(&q);
+    free(a); free(w); free(bias);
+}
+
+/* f16 weights give exactly what f32 weights holding the same (widened)
+ * values give: the widening is the only difference. */
+TEST(f16_gemm_equals_f32_of_widened_weights) {
+    static const size_t ks[] = {5, 256, 600};
+    te_gemm_scratch sc = scratch_new();
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+        size_t m = 13, n = 40, k = ks[ki], np = 3;
+        float *a = vec(m * k), *w = vec(n * k), *panels = vec(np * 16 * k), *want = vec(m * n), *got = vec(m * n);
+        uint16_t *half = malloc(np * 16 * k * 2);
+        te_pack_panels(w, k, n, k, panels);
+        for (size_t i = 0; i < np * 16 * k; i++) {
+            half[i] = te_f32_to_f16(panels[i]);
+            panels[i] = te_f16_to_f32(half[i]);
+        }
+        for (int s = 0; s < n_sets; s++) {
+            te_gemm g = {.a = a, .lda = k, .w = {.data = panels}, .c = want, .ldc = n, .m = m, .n = n, .k = k};
+            te_gemm_tile(sets[s], &g, 0, m, 0, np, &sc);
+            g.w = (te_wmat){.dtype = TE_DTYPE_F16, .data = half};
+            g.c = got;
+            te_gemm_tile(sets[s], &g, 0, m, 0, np, &sc);
+            CHECK_MSG(memcmp(want, got, m * n * sizeof *got) == 0, "%s: f16 k=%zu differs", sets[s]->name, k);
+        }
+        free(a); free(w); free(panels); free(want); free(got); free(half);
+    }
+    scratch_free(&sc);
+}
+
+/* The activation quantizer: zero is exact, every value within half a step,
+ * the padding holds the zero point, and every set writes the scalar
+ * version's bytes; and widen_f16 of each set is exact. */
+TEST(quantizers) {
+    float x[45];
+    uint8_t q[48], q2[48];
+    for (int round = 0; round < 200; round++) {
+        size_t k = 1 + (size_t)round % 45, k4 = (k + 3) / 4 * 4;
+        for (size_t i = 0; i < k; i++) x[i] = frand() * (float)(round + 1) + (round % 3 == 0 ? 2.0f * (float)round : 0.0f);
+        x[k / 2] = 0.0f;
+        float s;
+        int32_t z;
+        te_quant_u8_scalar(x, k, k4, q, &s, &z);
+        CHECK(z >= 0 && z <= 255);
+        CHECK_EQ_INT(q[k / 2], z);
+        for (size_t i = 0; i < k; i++)
+            CHECK_MSG(fabsf(((float)q[i] - (float)z) * s - x[i]) <= 0.5f * s * 1.001f, "x[%zu]", i);
+        for (size_t i = k; i < k4; i++) CHECK_EQ_INT(q[i], z);
+        for (int t = 0; t < n_sets; t++) {
+            float s2;
+            int32_t z2;
+            sets[t]->quant_u8(x, k, k4, q2, &s2, &z2);
+            CHECK_MSG(s2 == s && z2 == z && memcmp(q, q2, k4) == 0, "%s quant_u8 k=%zu differs", sets[t]->name, k);
+        }
+        int8_t w[45];
+        float ws = te_quant_row_i8(x, k, w);
+        for (size_t i = 0; i < k; i++) CHECK(fabsf((float)w[i] * ws - x[i]) <= 0.5f * ws * 1.001f);
+    }
+    uint16_t h[70];
+    float want[70], got[70];
+    for (int i = 0; i < 70; i++) h[i] = (uint16_t)(i * 937 + 11);
+    h[0] = 0x7C00; h[1] = 0x0001; h[2] = 0x8000; /* inf, smallest subnormal, -0 */
+    te_widen_f16_scalar(want, h, 70);
+    for (int s = 0; s < n_sets; s++) {
+        sets[s]->widen_f16(got, h, 70);
+        CHECK_MSG(memcmp(want, got, sizeof got) == 0, "%s widen_f16", sets[s]->name);
+    }
 }
 
 TEST(ops_match_scalar) {
@@ -168,6 +390,10 @@ int main(void) {
     RUN(pack_panels_layouts);
     RUN(gemm_matches_reference_on_every_shape);
     RUN(gemm_pieces_equal_whole);
+    RUN(q8_gemm_matches_scalar_and_reference);
+    RUN(q8_gemm_pieces_equal_whole);
+    RUN(f16_gemm_equals_f32_of_widened_weights);
+    RUN(quantizers);
     RUN(ops_match_scalar);
     RUN(selection_by_name);
     return th_done();

@@ -43,15 +43,21 @@ static uint8_t *section_entry(uint8_t *f, uint32_t kind) {
 }
 
 /* Recomputes every section CRC (except DATA) and the header CRC, skipping
- * whatever (after damage) no longer lies inside the file. */
+ * whatever (after damage) no longer lies inside the file. A section whose
+ * place and bytes are as in the original keeps the original's CRC (quicker). */
 static void fix_crcs(uint8_t *f) {
     uint32_t n = te_le32(f + 12), hsize = te_le32(f + 8);
     if (n > TEMB_MAX_SECTIONS || hsize > 4096) return;
     for (uint32_t i = 0; i < n; i++) {
         uint8_t *e = f + TEMB_FIXED_HEADER + i * TEMB_SECTION_ENTRY;
+        const uint8_t *o = orig + TEMB_FIXED_HEADER + i * TEMB_SECTION_ENTRY;
         uint64_t off = te_le64(e + 8), size = te_le64(e + 16);
         if (te_le32(e) == TEMB_SEC_DATA || off > orig_len || size > orig_len - off) continue;
-        te_put32(e + 4, te_crc32_update(0, f + off, (size_t)size));
+        if (i < te_le32(orig + 12) && off == te_le64(o + 8) && size == te_le64(o + 16) &&
+            memcmp(f + off, orig + off, (size_t)size) == 0)
+            te_put32(e + 4, te_le32(o + 4));
+        else
+            te_put32(e + 4, te_crc32_update(0, f + off, (size_t)size));
     }
     te_put32(f + 28, 0);
     te_put32(f + 28, te_crc32_update(0, f, hsize));
@@ -251,13 +257,22 @@ TEST(verify_names_the_damaged_tensor) {
 /* Random byte flips anywhere in the metadata, checksums repaired so the
  * mutation reaches the parsers: te_open must fail cleanly or succeed, never
  * read out of bounds (the sanitizer build runs this too). */
+/* Random bit flips in the sections before the tensor data, with their
+ * CRCs fixed up so the damage reaches the parsers. Only that prefix is
+ * rewritten each time (the data does not change), which keeps the test
+ * quick under the sanitizers. */
 TEST(mutated_metadata_never_crashes) {
     uint8_t *data_sec = section_entry(orig, TEMB_SEC_DATA);
     size_t meta_end = (size_t)te_le64(data_sec + 8);
+    CHECK(th_write_file(tmpfile_path, orig, orig_len) == 0);
+    FILE *file = fopen(tmpfile_path, "r+b");
+    CHECK(file != NULL);
+    uint8_t *f = malloc(orig_len);
+    memcpy(f, orig, orig_len);
     uint64_t rng = 0x9E3779B97F4A7C15u;
     int opened = 0, refused = 0;
     for (int iter = 0; iter < 3000; iter++) {
-        uint8_t *f = copy();
+        memcpy(f, orig, meta_end);
         int flips = 1 + iter % 4;
         for (int k = 0; k < flips; k++) {
             rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17;
@@ -266,18 +281,20 @@ TEST(mutated_metadata_never_crashes) {
             f[rng % span] ^= (uint8_t)(1u << ((rng >> 40) % 8));
         }
         fix_crcs(f);
+        CHECK(fseek(file, 0, SEEK_SET) == 0 && fwrite(f, 1, meta_end, file) == meta_end && fflush(file) == 0);
         te_error err;
-        te_model *m = open_bytes(f, orig_len, &err);
+        te_model *m = te_open(tmpfile_path, NULL, &err);
         if (m) {
-            opened++;
-            te_verify(m, &err);
+            /* Verifying reads every tensor (a CRC of the whole file): on a sample. */
+            if (opened++ % 64 == 0) te_verify(m, &err);
             te_close(m);
         } else {
             refused++;
             CHECK(err.code != TE_OK && err.msg[0]);
         }
-        free(f);
     }
+    free(f);
+    fclose(file);
     CHECK(refused > 100);
     printf("  mutations: %d opened, %d refused\n", opened, refused);
 }

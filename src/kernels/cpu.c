@@ -27,6 +27,7 @@ static int has_avx512(void) {
     return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
+static int has_avx512vnni(void) { return has_avx512() && __builtin_cpu_supports("avx512vnni"); }
 #endif
 
 static const struct {
@@ -34,6 +35,7 @@ static const struct {
     int (*supported)(void);
 } sets[] = {
 #if defined(__x86_64__) || defined(_M_X64)
+    {&te_kernels_avx512vnni, has_avx512vnni},
     {&te_kernels_avx512, has_avx512},
     {&te_kernels_avx2, has_avx2},
 #endif

@@ -7,6 +7,15 @@
  * The GEMM micro-kernel computes a tile of C = A * W^T (+ bias) (+ C) and
  * optionally GELU, where A is packed by gemm.c into [k][mr] order and W is
  * stored in 16-column panels ([k][16] per panel, see docs/FORMAT.md).
+ *
+ * The int8 micro-kernel does the same for int8 weights (panel16x4: per
+ * panel, groups of 4 k for each of its 16 columns) and activations
+ * quantized per row to u8 with a zero point: with integer sums
+ *   acc[i][j] = sum_k qa[i][k] * qw[j][k]     (exact in int32)
+ * the result is
+ *   y = (float)(acc - zero[i] * wsum[j]) * (a_scale[i] * w_scale[j]) (+ bias[j]) (+ C)
+ * in exactly that order of float operations in every version, so they all
+ * agree bit for bit except for GELU's approximation.
  */
 #ifndef TE_KERNELS_H
 #define TE_KERNELS_H
@@ -32,6 +41,26 @@ typedef struct te_ukr_args {
     int prefetch;          /* prefetch the weight panels this many bytes ahead (0: none) */
 } te_ukr_args;
 
+/* One int8 micro-tile: rows x cols of C. */
+typedef struct te_q8_args {
+    const uint8_t *a;      /* quantized rows, row stride lda bytes, k4 * 4 bytes each */
+    size_t lda;
+    const float *a_scale;  /* [rows] */
+    const int32_t *a_zero; /* [rows] zero points, 0..255 */
+    const int8_t *b;       /* first weight panel at its first k group */
+    size_t b_stride;       /* bytes between consecutive panels (k4 * 64) */
+    size_t k4;             /* groups of 4 k; at most 2^31 / (255 * 127 * 4) so int32 never overflows */
+    const float *w_scale;  /* [cols] weight scale per column (output row of W) */
+    const float *w_sum;    /* [cols] sum of each column's int8 weights (exact integers) */
+    const float *bias;     /* [cols] or NULL */
+    float *c;
+    size_t ldc;
+    int rows;              /* 1..q8_max_mr */
+    int cols;              /* 1..q8_np * 16 */
+    int load_c;            /* add C's previous value */
+    int gelu;
+} te_q8_args;
+
 typedef struct te_kernels {
     const char *name;      /* "scalar", "avx2", "avx512", "neon" */
     int mr;                /* preferred rows per micro-tile */
@@ -49,19 +78,50 @@ typedef struct te_kernels {
     /* The peak: `iters` rounds of independent FMAs kept in registers;
      * returns the floating-point operations done. */
     double (*fma_peak)(long iters);
+    int q8_mr;             /* int8 micro-tile: preferred rows */
+    int q8_max_mr;         /*   the most rows it can take */
+    int q8_np;             /*   16-column panels per tile */
+    void (*q8_ukernel)(const te_q8_args *u);
+    /* One row of activations to u8 with a zero point: q = round(x / scale) +
+     * zero, covering [min(x, 0), max(x, 0)] in 255 steps; q[k..k4) = zero.
+     * Every version gives the scalar one's bytes exactly. */
+    void (*quant_u8)(const float *x, size_t k, size_t k4, uint8_t *q, float *scale, int32_t *zero);
+    /* dst[0..n) = the IEEE half values src[0..n) as floats */
+    void (*widen_f16)(float *dst, const uint16_t *src, size_t n);
 } te_kernels;
+
+/* The int8 micro-kernels, shared between sets (AVX-512 without VNNI uses
+ * AVX2's): the tile shape of each is given with its set. */
+void te_q8_ukernel_scalar(const te_q8_args *u);
+void te_quant_u8_scalar(const float *x, size_t k, size_t k4, uint8_t *q, float *scale, int32_t *zero);
+/* The scale and zero point for a row whose values span [lo, hi] (lo <= 0 <= hi),
+ * and the quantization of one value: shared by every version, so they agree. */
+void te_quant_u8_params(float lo, float hi, float *scale, float *inv, float *zero);
+static inline uint8_t te_quant_u8_one(float x, float inv, float zero) {
+    float v = __builtin_nearbyintf(x * inv) + zero;
+    return (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+}
+void te_widen_f16_scalar(float *dst, const uint16_t *src, size_t n);
+#if defined(__x86_64__) || defined(_M_X64)
+void te_q8_ukernel_avx2(const te_q8_args *u);
+void te_q8_ukernel_vnni(const te_q8_args *u);
+#define TE_Q8_AVX2_MR 2
+#define TE_Q8_VNNI_MR 12
+#define TE_Q8_VNNI_MAX_MR 14
+#endif
 
 extern const te_kernels te_kernels_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const te_kernels te_kernels_avx2;
 extern const te_kernels te_kernels_avx512;
+extern const te_kernels te_kernels_avx512vnni; /* avx512 with the VNNI int8 kernel */
 #endif
 #if defined(__aarch64__)
 extern const te_kernels te_kernels_neon;
 #endif
 
 /* The best kernel set this CPU runs, or the one named by `want` ("scalar",
- * "avx2", "avx512", "neon") if the CPU supports it; NULL if it does not.
+ * "avx2", "avx512", "avx512vnni", "neon") if the CPU supports it; NULL if it does not.
  * want == NULL or "" means the best. */
 const te_kernels *te_kernels_select(const char *want);
 

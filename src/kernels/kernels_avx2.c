@@ -5,10 +5,15 @@
  * GEMM micro-kernel: up to 6 rows x 16 columns (one weight panel as two ymm)
  * in 12 ymm accumulators, leaving registers for the panel row and one
  * broadcast; compiled for every height 1..6.
+ *
+ * int8 micro-kernel (no VNNI here): weights are widened to 16 bits and
+ * multiplied with VPMADDWD, which cannot saturate (unlike VPMADDUBSW on u8 x
+ * s8); each int32 lane sums two k, and the pairs are added once at the end.
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #include "kernels.h"
 
@@ -168,5 +173,91 @@ static double fma_peak(long iters) {
     return (double)iters * 12 * 8 * 2;
 }
 
-const te_kernels te_kernels_avx2 = {"avx2", MR, MR, 1, ukernel, layernorm, softmax, gelu, add3, fma_peak};
+/* The int8 epilogue for 8 columns from j (n valid) of row i: see kernels.h. */
+static inline void q8_store(const te_q8_args *u, int i, int j, __m256i acc) {
+    int n = u->cols - j;
+    __m256i wsum = _mm256_cvtps_epi32(load_n(u->w_sum + j, n));
+    __m256i d = _mm256_sub_epi32(acc, _mm256_mullo_epi32(_mm256_set1_epi32(u->a_zero[i]), wsum));
+    __m256 s = _mm256_mul_ps(_mm256_set1_ps(u->a_scale[i]), load_n(u->w_scale + j, n));
+    __m256 y = _mm256_mul_ps(_mm256_cvtepi32_ps(d), s);
+    float *c = u->c + (size_t)i * u->ldc + j;
+    if (u->bias) y = _mm256_add_ps(y, load_n(u->bias + j, n));
+    if (u->load_c) y = _mm256_add_ps(y, load_n(c, n));
+    store_n(c, n, u->gelu ? gelu256(y) : y);
+}
+
+/* acc[q] holds, for columns 4q..4q+3, two partial sums each; returns the
+ * 8 sums of columns 0..7 (from acc[0], acc[1]) in order. */
+static inline __m256i q8_pairs(__m256i lo, __m256i hi) {
+    return _mm256_permute4x64_epi64(_mm256_hadd_epi32(lo, hi), 0xD8);
+}
+
+static inline __attribute__((always_inline)) void q8_tile(const te_q8_args *u, const int mr) {
+    __m256i acc[TE_Q8_AVX2_MR][4];
+    for (int i = 0; i < mr; i++)
+        for (int q = 0; q < 4; q++) acc[i][q] = _mm256_setzero_si256();
+    const int8_t *b = u->b;
+    for (size_t g = 0; g < u->k4; g++, b += 64) {
+        __m256i w[4];
+        for (int q = 0; q < 4; q++) w[q] = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(b + 16 * q)));
+        for (int i = 0; i < mr; i++) {
+            int32_t a4;
+            memcpy(&a4, u->a + (size_t)i * u->lda + 4 * g, 4);
+            __m256i a = _mm256_broadcastq_epi64(_mm_cvtepu8_epi16(_mm_cvtsi32_si128(a4)));
+            for (int q = 0; q < 4; q++) acc[i][q] = _mm256_add_epi32(acc[i][q], _mm256_madd_epi16(w[q], a));
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        q8_store(u, i, 0, q8_pairs(acc[i][0], acc[i][1]));
+        if (u->cols > 8) q8_store(u, i, 8, q8_pairs(acc[i][2], acc[i][3]));
+    }
+}
+
+void te_q8_ukernel_avx2(const te_q8_args *u) {
+    if (u->rows == 2) q8_tile(u, 2);
+    else q8_tile(u, 1);
+}
+
+static void quant_u8(const float *x, size_t k, size_t k4, uint8_t *q, float *scale, int32_t *zero) {
+    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+    for (size_t i = 0; i < k; i += 8) {
+        __m256 v = load_n(x + i, (int)(k - i)); /* missing lanes are 0, inside [lo, hi] anyway */
+        lo = _mm256_min_ps(lo, v);
+        hi = _mm256_max_ps(hi, v);
+    }
+    float l[8], h[8], lo1 = 0.0f, hi1 = 0.0f, inv, z;
+    _mm256_storeu_ps(l, lo);
+    _mm256_storeu_ps(h, hi);
+    for (int j = 0; j < 8; j++) {
+        lo1 = l[j] < lo1 ? l[j] : lo1;
+        hi1 = h[j] > hi1 ? h[j] : hi1;
+    }
+    te_quant_u8_params(lo1, hi1, scale, &inv, &z);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    const __m256i vz = _mm256_set1_epi32((int)z), v0 = _mm256_setzero_si256(), v255 = _mm256_set1_epi32(255);
+    size_t i = 0;
+    for (; i + 8 <= k; i += 8) {
+        /* VCVTPS2DQ rounds to nearest even, as nearbyintf does in the default mode */
+        __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + i), vinv)), vz);
+        r = _mm256_min_epi32(_mm256_max_epi32(r, v0), v255);
+        __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1));
+        _mm_storel_epi64((__m128i *)(q + i), _mm_packus_epi16(w16, w16));
+    }
+    for (; i < k; i++) q[i] = te_quant_u8_one(x[i], inv, z);
+    memset(q + k, (int)z, k4 - k);
+    *zero = (int32_t)z;
+}
+
+static void widen_f16(float *dst, const uint16_t *src, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    te_widen_f16_scalar(dst + i, src + i, n - i);
+}
+
+const te_kernels te_kernels_avx2 = {
+    .name = "avx2", .mr = MR, .max_mr = MR, .np = 1, .ukernel = ukernel, .layernorm = layernorm,
+    .softmax = softmax, .gelu = gelu, .add3 = add3, .fma_peak = fma_peak,
+    .q8_mr = TE_Q8_AVX2_MR, .q8_max_mr = TE_Q8_AVX2_MR, .q8_np = 1, .q8_ukernel = te_q8_ukernel_avx2,
+    .quant_u8 = quant_u8, .widen_f16 = widen_f16,
+};
 #endif

@@ -7,10 +7,17 @@
  * k it loads two panel rows and broadcasts one packed A value per row, so
  * the FMA units, not the loads, set the pace. It is compiled for every
  * height 1..14, so a short input (13 tokens) is one exact tile, not 12 + 12.
+ *
+ * The int8 micro-kernel has the same shape with VPDPBUSD (AVX-512 VNNI): per
+ * group of 4 k, one 64-byte weight load holds 4 k for 16 columns, and 4
+ * activation bytes broadcast to every lane; it alone is compiled for VNNI
+ * (a function target), so the te_kernels_avx512 set still runs on AVX-512
+ * CPUs without it, with AVX2's int8 kernel.
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 #include "kernels.h"
 
@@ -96,18 +103,27 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
     }
 }
 
-#define UKERNEL(mr) \
-    static void ukernel_##mr(const te_ukr_args *u) { \
-        if (u->cols > TE_PANEL) ukernel_tile(u, mr, 2); \
-        else ukernel_tile(u, mr, 1); \
+/* A tile function specialized for every height 1..14 and 1 or 2 panels,
+ * and the table NAMEs[rows] that picks one (fp32 and int8 share it). */
+#define SPECIALIZE(name, attr, args_t, tile, mr) \
+    static attr void name##_##mr(const args_t *u) { \
+        if (u->cols > TE_PANEL) tile(u, mr, 2); \
+        else tile(u, mr, 1); \
     }
-UKERNEL(1) UKERNEL(2) UKERNEL(3) UKERNEL(4) UKERNEL(5) UKERNEL(6) UKERNEL(7)
-UKERNEL(8) UKERNEL(9) UKERNEL(10) UKERNEL(11) UKERNEL(12) UKERNEL(13) UKERNEL(14)
+#define SPECIALIZE_ALL(name, attr, args_t, tile) \
+    SPECIALIZE(name, attr, args_t, tile, 1) SPECIALIZE(name, attr, args_t, tile, 2) \
+    SPECIALIZE(name, attr, args_t, tile, 3) SPECIALIZE(name, attr, args_t, tile, 4) \
+    SPECIALIZE(name, attr, args_t, tile, 5) SPECIALIZE(name, attr, args_t, tile, 6) \
+    SPECIALIZE(name, attr, args_t, tile, 7) SPECIALIZE(name, attr, args_t, tile, 8) \
+    SPECIALIZE(name, attr, args_t, tile, 9) SPECIALIZE(name, attr, args_t, tile, 10) \
+    SPECIALIZE(name, attr, args_t, tile, 11) SPECIALIZE(name, attr, args_t, tile, 12) \
+    SPECIALIZE(name, attr, args_t, tile, 13) SPECIALIZE(name, attr, args_t, tile, 14) \
+    static void (*const name##s[MAX_MR + 1])(const args_t *) = { \
+        NULL, name##_1, name##_2, name##_3, name##_4, name##_5, name##_6, name##_7, \
+        name##_8, name##_9, name##_10, name##_11, name##_12, name##_13, name##_14, \
+    };
 
-static void (*const ukernels[MAX_MR + 1])(const te_ukr_args *) = {
-    NULL, ukernel_1, ukernel_2, ukernel_3, ukernel_4, ukernel_5, ukernel_6, ukernel_7,
-    ukernel_8, ukernel_9, ukernel_10, ukernel_11, ukernel_12, ukernel_13, ukernel_14,
-};
+SPECIALIZE_ALL(ukernel, , te_ukr_args, ukernel_tile)
 
 static void ukernel(const te_ukr_args *u) { ukernels[u->rows](u); }
 
@@ -177,5 +193,96 @@ static double fma_peak(long iters) {
     return (double)iters * 12 * 16 * 2;
 }
 
-const te_kernels te_kernels_avx512 = {"avx512", MR, MAX_MR, 2, ukernel, layernorm, softmax, gelu, add3, fma_peak};
+#define VNNI __attribute__((target("avx512vnni")))
+
+/* The int8 epilogue of one row and panel (kernels.h fixes the order). */
+static inline __attribute__((always_inline)) void q8_store(const te_q8_args *u, int i, int p, __m512i acc) {
+    const __mmask16 m = tail_mask(u->cols - 16 * p);
+    const int j = 16 * p;
+    __m512i wsum = _mm512_cvtps_epi32(_mm512_maskz_loadu_ps(m, u->w_sum + j));
+    __m512i d = _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_set1_epi32(u->a_zero[i]), wsum));
+    __m512 s = _mm512_mul_ps(_mm512_set1_ps(u->a_scale[i]), _mm512_maskz_loadu_ps(m, u->w_scale + j));
+    __m512 y = _mm512_mul_ps(_mm512_cvtepi32_ps(d), s);
+    float *c = u->c + (size_t)i * u->ldc + j;
+    if (u->bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, u->bias + j));
+    if (u->load_c) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, c));
+    _mm512_mask_storeu_ps(c, m, u->gelu ? gelu512(y) : y);
+}
+
+/* acc += a (u8) . w (s8), 4 bytes per lane. Written as asm because GCC 12
+ * copies the accumulator around the intrinsic's tied operand (a register
+ * move per VPDPBUSD, and spills at 12 rows: 40% slower). */
+static inline __attribute__((always_inline)) VNNI __m512i dpbusd(__m512i acc, __m512i a, __m512i w) {
+    __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+    return acc;
+}
+
+static inline __attribute__((always_inline)) VNNI void q8_tile(const te_q8_args *u, const int mr, const int np) {
+    __m512i acc[MAX_MR][2];
+    for (int i = 0; i < mr; i++) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+    const int8_t *b0 = u->b, *b1 = u->b + u->b_stride;
+    for (size_t g = 0; g < u->k4; g++, b0 += 64, b1 += 64) {
+        __m512i w0 = _mm512_loadu_si512(b0);
+        __m512i w1 = np == 2 ? _mm512_loadu_si512(b1) : w0;
+#pragma GCC unroll 14
+        for (int i = 0; i < mr; i++) {
+            int32_t a4;
+            memcpy(&a4, u->a + (size_t)i * u->lda + 4 * g, 4);
+            __m512i x = _mm512_set1_epi32(a4);
+            acc[i][0] = dpbusd(acc[i][0], x, w0);
+            if (np == 2) acc[i][1] = dpbusd(acc[i][1], x, w1);
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        q8_store(u, i, 0, acc[i][0]);
+        if (np == 2) q8_store(u, i, 1, acc[i][1]);
+    }
+}
+
+SPECIALIZE_ALL(q8_ukernel, VNNI, te_q8_args, q8_tile)
+
+void te_q8_ukernel_vnni(const te_q8_args *u) { q8_ukernels[u->rows](u); }
+
+static void quant_u8(const float *x, size_t k, size_t k4, uint8_t *q, float *scale, int32_t *zero) {
+    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    for (size_t i = 0; i < k; i += 16) {
+        __m512 v = _mm512_maskz_loadu_ps(tail_mask((int)(k - i)), x + i); /* missing lanes are 0 */
+        lo = _mm512_min_ps(lo, v);
+        hi = _mm512_max_ps(hi, v);
+    }
+    float inv, z;
+    te_quant_u8_params(_mm512_reduce_min_ps(lo), _mm512_reduce_max_ps(hi), scale, &inv, &z);
+    const __m512 vinv = _mm512_set1_ps(inv);
+    const __m512i vz = _mm512_set1_epi32((int)z), v0 = _mm512_setzero_si512(), v255 = _mm512_set1_epi32(255);
+    for (size_t i = 0; i < k; i += 16) {
+        __mmask16 m = tail_mask((int)(k - i));
+        /* VCVTPS2DQ rounds to nearest even, as nearbyintf does in the default mode */
+        __m512i r = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), vinv)), vz);
+        _mm512_mask_cvtepi32_storeu_epi8(q + i, m, _mm512_min_epi32(_mm512_max_epi32(r, v0), v255));
+    }
+    memset(q + k, (int)z, k4 - k);
+    *zero = (int32_t)z;
+}
+
+static void widen_f16(float *dst, const uint16_t *src, size_t n) {
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask((int)(n - i));
+        _mm512_mask_storeu_ps(dst + i, m, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, src + i)));
+    }
+}
+
+/* Two sets that differ only in the int8 kernel. */
+#define AVX512_FP32 \
+    .mr = MR, .max_mr = MAX_MR, .np = 2, .ukernel = ukernel, .layernorm = layernorm, .softmax = softmax, \
+    .gelu = gelu, .add3 = add3, .fma_peak = fma_peak, .widen_f16 = widen_f16, .quant_u8 = quant_u8
+
+const te_kernels te_kernels_avx512 = {
+    .name = "avx512", AVX512_FP32,
+    .q8_mr = TE_Q8_AVX2_MR, .q8_max_mr = TE_Q8_AVX2_MR, .q8_np = 1, .q8_ukernel = te_q8_ukernel_avx2,
+};
+
+const te_kernels te_kernels_avx512vnni = {
+    .name = "avx512vnni", AVX512_FP32,
+    .q8_mr = TE_Q8_VNNI_MR, .q8_max_mr = TE_Q8_VNNI_MAX_MR, .q8_np = 2, .q8_ukernel = te_q8_ukernel_vnni,
+};
 #endif

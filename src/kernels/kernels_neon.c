@@ -159,5 +159,12 @@ static double fma_peak(long iters) {
     return (double)iters * 12 * 4 * 2;
 }
 
-const te_kernels te_kernels_neon = {"neon", MR, MR, 1, ukernel, layernorm, softmax, gelu, add3, fma_peak};
+/* int8 and f16 weights use the scalar reference on NEON for now (a
+ * SDOT-based int8 kernel is future work). */
+const te_kernels te_kernels_neon = {
+    .name = "neon", .mr = MR, .max_mr = MR, .np = 1, .ukernel = ukernel, .layernorm = layernorm,
+    .softmax = softmax, .gelu = gelu, .add3 = add3, .fma_peak = fma_peak,
+    .q8_mr = 4, .q8_max_mr = 4, .q8_np = 1, .q8_ukernel = te_q8_ukernel_scalar, .quant_u8 = te_quant_u8_scalar,
+    .widen_f16 = te_widen_f16_scalar,
+};
 #endif

@@ -4,7 +4,9 @@
  * also run on any CPU.
  */
 #include <math.h>
+#include <string.h>
 
+#include "../half.h"
 #include "kernels.h"
 
 #define MR 4
@@ -65,4 +67,50 @@ static double fma_peak(long iters) {
     return (double)iters * 8 * 2;
 }
 
-const te_kernels te_kernels_scalar = {"scalar", MR, MR, 1, ukernel, layernorm, softmax, gelu, add3, fma_peak};
+/* The int8 tile, one value at a time: the integer sum over k, then the
+ * float epilogue in the order kernels.h fixes. */
+void te_q8_ukernel_scalar(const te_q8_args *u) {
+    for (int i = 0; i < u->rows; i++) {
+        const uint8_t *a = u->a + (size_t)i * u->lda;
+        float *c = u->c + (size_t)i * u->ldc;
+        for (int j = 0; j < u->cols; j++) {
+            const int8_t *w = u->b + (size_t)(j / TE_PANEL) * u->b_stride + (size_t)(j % TE_PANEL) * 4;
+            int32_t acc = 0;
+            for (size_t g = 0; g < u->k4; g++)
+                for (int t = 0; t < 4; t++) acc += (int32_t)a[4 * g + (size_t)t] * (int32_t)w[g * 64 + (size_t)t];
+            float y = (float)(acc - u->a_zero[i] * (int32_t)u->w_sum[j]) * (u->a_scale[i] * u->w_scale[j]);
+            if (u->bias) y += u->bias[j];
+            if (u->load_c) y += c[j];
+            c[j] = u->gelu ? gelu1(y) : y;
+        }
+    }
+}
+
+void te_quant_u8_params(float lo, float hi, float *scale, float *inv, float *zero) {
+    *scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+    *inv = 1.0f / *scale;
+    *zero = nearbyintf(-lo * *inv); /* 0..255 since lo <= 0 <= hi */
+}
+
+void te_quant_u8_scalar(const float *x, size_t k, size_t k4, uint8_t *q, float *scale, int32_t *zero) {
+    float lo = 0.0f, hi = 0.0f, inv, z;
+    for (size_t i = 0; i < k; i++) {
+        lo = x[i] < lo ? x[i] : lo;
+        hi = x[i] > hi ? x[i] : hi;
+    }
+    te_quant_u8_params(lo, hi, scale, &inv, &z);
+    for (size_t i = 0; i < k; i++) q[i] = te_quant_u8_one(x[i], inv, z);
+    memset(q + k, (int)z, k4 - k);
+    *zero = (int32_t)z;
+}
+
+void te_widen_f16_scalar(float *dst, const uint16_t *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = te_f16_to_f32(src[i]);
+}
+
+const te_kernels te_kernels_scalar = {
+    .name = "scalar", .mr = MR, .max_mr = MR, .np = 1, .ukernel = ukernel, .layernorm = layernorm,
+    .softmax = softmax, .gelu = gelu, .add3 = add3, .fma_peak = fma_peak,
+    .q8_mr = 4, .q8_max_mr = 4, .q8_np = 1, .q8_ukernel = te_q8_ukernel_scalar, .quant_u8 = te_quant_u8_scalar,
+    .widen_f16 = te_widen_f16_scalar,
+};

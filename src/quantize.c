@@ -1,0 +1,161 @@
+/*
+ * quantize.c - te_quantize: an f32 .temb file in, the same model with f16 or
+ * int8 weights out.
+ *
+ * Metadata, vocabulary, added tokens and hot rows are copied entry by entry
+ * through the writer; each tensor is read back as f32 rows and declared
+ * through quant.c, exactly as the converter declares it, so the two paths
+ * give identical files.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format_util.h"
+#include "internal.h"
+#include "model.h"
+#include "model_meta.h"
+#include "quant.h"
+#include "temb_writer.h"
+
+typedef struct source {
+    te_row_source rows;
+    const te_tensor *t;
+} source;
+
+/* Row r of an f32 tensor, in rows or panel16 layout. */
+static void tensor_row(const void *user, size_t r, float *dst) {
+    const source *s = user;
+    const float *f = s->t->data;
+    size_t k = s->rows.k;
+    if (s->t->layout == TE_LAYOUT_ROWS) {
+        memcpy(dst, f + r * k, k * sizeof *dst);
+        return;
+    }
+    const float *panel = f + (r / TEMB_PANEL) * k * TEMB_PANEL + r % TEMB_PANEL;
+    for (size_t c = 0; c < k; c++) dst[c] = panel[c * TEMB_PANEL];
+}
+
+/* META: every entry as it was, in order, but the weight dtype. */
+static te_status copy_meta(const te_model *m, temb_writer *w, te_dtype dtype, te_error *err) {
+    te_meta_entry *e;
+    size_t n;
+    te_status st = te_meta_read(m, &e, &n, err);
+    if (st != TE_OK) return st;
+    for (size_t i = 0; i < n; i++) {
+        char key[TEMB_MAX_KEY + 1];
+        snprintf(key, sizeof key, "%.*s", (int)e[i].key_len, e[i].key);
+        if (strcmp(key, "weights.dtype") == 0) {
+            temb_kv_str(w, key, te_dtype_name(dtype));
+        } else if (e[i].type == TEMB_KV_U32) {
+            temb_kv_u32(w, key, e[i].u32);
+        } else if (e[i].type == TEMB_KV_F32) {
+            float f;
+            memcpy(&f, &e[i].u32, 4);
+            temb_kv_f32(w, key, f);
+        } else {
+            char *v = malloc((size_t)e[i].str_len + 1);
+            if (!v) {
+                free(e);
+                return te_fail(err, TE_ERR_NOMEM, "out of memory");
+            }
+            memcpy(v, e[i].str, e[i].str_len);
+            v[e[i].str_len] = '\0';
+            temb_kv_str(w, key, v);
+            free(v);
+        }
+    }
+    free(e);
+    return TE_OK;
+}
+
+/* What the writer needs until temb_write returns. */
+typedef struct job {
+    const char **tokens;
+    uint32_t *lens;
+    uint32_t *hot;
+    source *sources;
+} job;
+
+static void job_free(job *j) {
+    free(j->tokens);
+    free(j->lens);
+    free(j->hot);
+    free(j->sources);
+}
+
+static te_status copy_tokenizer(const te_model *m, temb_writer *w, job *j, te_error *err) {
+    uint32_t n = m->vocab.n;
+    j->tokens = calloc(n ? n : 1, sizeof *j->tokens);
+    j->lens = calloc(n ? n : 1, sizeof *j->lens);
+    j->hot = calloc(m->n_hot ? m->n_hot : 1, sizeof *j->hot);
+    if (!j->tokens || !j->lens || !j->hot) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = 0;
+        j->tokens[i] = te_vocab_token(&m->vocab, i, &len);
+        if (!j->tokens[i]) return te_fail(err, TE_ERR_FORMAT, "%s: vocabulary entry %u is damaged", m->path, i);
+        j->lens[i] = (uint32_t)len;
+    }
+    temb_set_vocab(w, j->tokens, j->lens, n);
+    for (int i = 0; i < m->info.tokenizer.n_added_tokens; i++) {
+        char text[TEMB_MAX_ADDED_LEN + 1];
+        const te_added_token *a = &m->added[i];
+        if (a->len >= sizeof text) return te_fail(err, TE_ERR_FORMAT, "%s: added token %d is too long", m->path, i);
+        memcpy(text, a->text, a->len);
+        text[a->len] = '\0';
+        temb_add_added_token(w, a->id, a->flags, text);
+    }
+    for (uint32_t i = 0; i < m->n_hot; i++) j->hot[i] = te_le32(m->hot + 4 * (size_t)i);
+    if (m->hot) temb_set_hot_rows(w, j->hot, m->n_hot);
+    return TE_OK;
+}
+
+/* The layer a tensor belongs to ("layer.N."), -1 for the embeddings. */
+static long layer_of(const char *name) {
+    return strncmp(name, "layer.", 6) == 0 ? strtol(name + 6, NULL, 10) : -1;
+}
+
+static te_status add_tensors(const te_model *m, temb_writer *w, te_dtype dtype, job *j, te_error *err) {
+    j->sources = calloc(m->n_tensors, sizeof *j->sources);
+    if (!j->sources) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        const te_tensor *t = &m->tensors[i];
+        source *s = &j->sources[i];
+        int nd = t->n_dims;
+        s->t = t;
+        s->rows = (te_row_source){nd == 1 ? 1 : (size_t)t->dims[0], nd == 1 ? (size_t)t->dims[0] : (size_t)t->dims[1],
+                                  tensor_row, s};
+        /* Same blocks as the converter: embeddings, then one per layer. */
+        int new_block = i == 0 || layer_of(t->name) != layer_of(m->tensors[i - 1].name);
+        if (t->layout == TE_LAYOUT_PANEL16) te_quant_add_linear(w, t->name, dtype, &s->rows, new_block);
+        else if (strcmp(t->name, "embeddings.word") == 0) te_quant_add_rows(w, t->name, dtype, nd, &s->rows, new_block);
+        else te_quant_add_rows(w, t->name, TE_DTYPE_F32, nd, &s->rows, new_block);
+    }
+    return TE_OK;
+}
+
+te_status te_quantize(const char *in_path, const char *out_path, te_dtype dtype,
+                      void (*progress)(void *user, uint64_t done, uint64_t total), void *user, te_error *err) {
+    te_error_clear(err);
+    if (!in_path || !out_path) return te_fail(err, TE_ERR_ARG, "te_quantize: input and output paths are required");
+    if (dtype != TE_DTYPE_F16 && dtype != TE_DTYPE_I8)
+        return te_fail(err, TE_ERR_ARG, "te_quantize: the output dtype must be f16 or int8 (got %s)", te_dtype_name(dtype));
+    te_open_opts o = {.verify_checksums = 1}; /* quantizing damaged weights would hide the damage */
+    te_model *m = te_open(in_path, &o, err);
+    if (!m) return err ? err->code : TE_ERR_IO;
+    te_status st = TE_OK;
+    if (m->info.dtype != TE_DTYPE_F32)
+        st = te_fail(err, TE_ERR_UNSUPPORTED, "%s holds %s weights; te_quantize reads f32 files (convert from the "
+                     "Hugging Face model with --dtype instead)", in_path, te_dtype_name(m->info.dtype));
+    temb_writer *w = NULL;
+    job j = {0};
+    if (st == TE_OK && !(w = temb_writer_new())) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
+    if (st == TE_OK) st = copy_meta(m, w, dtype, err);
+    if (st == TE_OK) st = copy_tokenizer(m, w, &j, err);
+    if (st == TE_OK) st = add_tensors(m, w, dtype, &j, err);
+    if (st == TE_OK) st = temb_write(w, out_path, progress, user, err);
+    temb_writer_free(w);
+    job_free(&j);
+    te_close(m);
+    return st;
+}
