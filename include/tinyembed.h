@@ -312,7 +312,9 @@ const char *te_token_text(const te_model *m, int32_t id, size_t *len);
  *     4 T H  +  96 max(H, I)  +  n (96 I + 96 * 256 + 2 S d + S S)
  * (hidden states and Q|K|V for a batch; packed activations; per thread the
  * feed-forward intermediate, a packed block and the attention scores),
- * e.g. all-MiniLM-L6-v2 with T = 4096 and 2 threads: 27.8 MB.
+ * plus n * 8192 for f16 models (widened weights); int8 models quantize
+ * activations inside the packed-block buffers. E.g. all-MiniLM-L6-v2 with
+ * T = 4096 and 2 threads: 27.8 MB.
  * te_ctx_scratch_bytes reports the exact figure. */
 typedef struct te_ctx te_ctx;
 
@@ -320,7 +322,7 @@ typedef struct te_ctx_opts {
     int threads;           /* 0: one per online core */
     int batch;             /* texts per forward pass; 0: 32 */
     int max_batch_tokens;  /* tokens per forward pass; 0: 4096 (never less than max_seq_length) */
-    const char *simd;      /* NULL: the best this CPU has; or "avx512", "avx2", "neon", "scalar" */
+    const char *simd;      /* NULL: the best this CPU has; or "avx512vnni", "avx512", "avx2", "neon", "scalar" */
     int max_seq_length;    /* truncate texts to this many tokens; 0: the model's max_seq_length (also the upper bound) */
 } te_ctx_opts;
 

@@ -21,7 +21,7 @@ static const cli_opt embed_opts[] = {
     {"threads", 't', "N", "worker threads (default: one per core)"},
     {"batch", 'b', "N", "texts per forward pass (default 32)"},
     {"format", 'f', "FMT", "json (default): one array per line; tsv; bin: raw little-endian float32"},
-    {"simd", 0, "LEVEL", "force a kernel set: avx512, avx2, neon, scalar (default: best; env TE_SIMD)"},
+    {"simd", 0, "LEVEL", "force a kernel set: avx512vnni, avx512, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {NULL, 0, NULL, NULL},
 };
