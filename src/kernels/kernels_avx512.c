@@ -195,6 +195,14 @@ static double fma_peak(long iters) {
 
 #define VNNI __attribute__((target("avx512vnni")))
 
+/* Every loop over the tile's rows must unroll fully, or the accumulators
+ * live on the stack; clang does not cost the asm below as cheap. */
+#if defined(__clang__)
+#define UNROLL_ROWS _Pragma("clang loop unroll(full)")
+#else
+#define UNROLL_ROWS _Pragma("GCC unroll 14")
+#endif
+
 /* The int8 epilogue of one row and panel (kernels.h fixes the order). */
 static inline __attribute__((always_inline)) void q8_store(const te_q8_args *u, int i, int p, __m512i acc) {
     const __mmask16 m = tail_mask(u->cols - 16 * p);
@@ -219,12 +227,13 @@ static inline __attribute__((always_inline)) VNNI __m512i dpbusd(__m512i acc, __
 
 static inline __attribute__((always_inline)) VNNI void q8_tile(const te_q8_args *u, const int mr, const int np) {
     __m512i acc[MAX_MR][2];
+    UNROLL_ROWS
     for (int i = 0; i < mr; i++) acc[i][0] = acc[i][1] = _mm512_setzero_si512();
     const int8_t *b0 = u->b, *b1 = u->b + u->b_stride;
     for (size_t g = 0; g < u->k4; g++, b0 += 64, b1 += 64) {
         __m512i w0 = _mm512_loadu_si512(b0);
         __m512i w1 = np == 2 ? _mm512_loadu_si512(b1) : w0;
-#pragma GCC unroll 14
+        UNROLL_ROWS
         for (int i = 0; i < mr; i++) {
             int32_t a4;
             memcpy(&a4, u->a + (size_t)i * u->lda + 4 * g, 4);
@@ -233,6 +242,7 @@ static inline __attribute__((always_inline)) VNNI void q8_tile(const te_q8_args 
             if (np == 2) acc[i][1] = dpbusd(acc[i][1], x, w1);
         }
     }
+    UNROLL_ROWS
     for (int i = 0; i < mr; i++) {
         q8_store(u, i, 0, acc[i][0]);
         if (np == 2) q8_store(u, i, 1, acc[i][1]);
