@@ -235,7 +235,7 @@ typedef struct te_model_status {
     uint64_t file_bytes, file_resident;
     uint64_t meta_bytes, meta_resident;           /* header, metadata, vocabulary */
     uint64_t word_emb_bytes, word_emb_resident;   /* the word-embedding table */
-    uint64_t other_emb_bytes, other_emb_resident; /* position, token-type, norm */
+    uint64_t other_emb_bytes, other_emb_resident; /* position, token-type, norm (and int8 word scales) */
     uint64_t layers_bytes, layers_resident;       /* all transformer layers */
     uint64_t layer_resident[TE_STATUS_MAX_LAYERS]; /* per layer (first 64) */
     uint64_t hot_rows;             /* rows in the warmup list */

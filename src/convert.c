@@ -228,19 +228,17 @@ static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
 
 /* The rows te_warmup pages in. WordPiece vocabularies (BERT's and those
  * trained like it) list whole words by decreasing corpus frequency, so the
- * lowest ids are the most used: the first HOT_ROWS ids cover 82-88% of the
+ * lowest ids are the most used: the first TEMB_HOT_ROWS ids cover 82-88% of the
  * tokens of real English text (measured on the GPL and the test sentences)
  * with a quarter of all-MiniLM-L6-v2's table. [unusedN] placeholders, which
  * no text produces, are left out. */
-#define HOT_ROWS 8192
-
 static void set_hot_rows(temb_writer *w, const hf_model *hf) {
-    uint32_t *ids = malloc(HOT_ROWS * sizeof *ids), n = 0;
+    uint32_t *ids = malloc(TEMB_HOT_ROWS * sizeof *ids), n = 0;
     if (!ids) {
         temb_fail(w, TE_ERR_NOMEM, "out of memory");
         return;
     }
-    for (uint32_t i = 0; i < hf->n_tokens && n < HOT_ROWS; i++)
+    for (uint32_t i = 0; i < hf->n_tokens && n < TEMB_HOT_ROWS; i++)
         if (!(hf->token_lens[i] > 7 && memcmp(hf->tokens[i], "[unused", 7) == 0)) ids[n++] = i;
     temb_set_hot_rows(w, ids, n);
     free(ids);

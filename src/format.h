@@ -35,6 +35,7 @@ enum temb_section_kind {
 /* HOT: u32 count, u32 ids[count], ascending: the word-embedding rows real
  * text uses most. */
 #define TEMB_MAX_HOT 65536
+#define TEMB_HOT_ROWS 8192 /* how many the converter lists (see convert.c) */
 
 /* META: u32 count, then entries: u16 key_len, u8 type, u8 0, key bytes,
  * zero padding to 4; then the value: U32 or F32 (4 bytes) or STR (u32 len,

@@ -59,7 +59,7 @@ static te_status populate(te_model *m, uint64_t begin, uint64_t end, te_loader *
 /* The page-fault readahead advice for lazy access (see te_loader_start):
  * random inside the embedding table, forward everywhere after it. */
 static void lazy_advice(te_model *m, uint64_t begin, uint64_t end) {
-    const te_tensor *word = te_model_find_tensor(m, "embeddings.word");
+    const te_tensor *word = m->word;
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), wb = word->offset & ~(page - 1);
     uint64_t we = (word->offset + word->bytes) & ~(page - 1);
     uint64_t rb = begin > wb ? begin : wb, re = end < we ? end : we;
@@ -119,7 +119,7 @@ static te_status plan_units(te_model *m, te_error *err) {
     int layers = m->info.num_layers;
     L->units = calloc((size_t)layers + 3, sizeof *L->units);
     if (!L->units) return te_fail(err, TE_ERR_NOMEM, "out of memory");
-    const te_tensor *word = te_model_find_tensor(m, "embeddings.word");
+    const te_tensor *word = m->word;
     uint64_t word_end = word->offset + word->bytes, small_end = m->layers[0].file_begin;
     L->units[TE_UNIT_META] = (te_load_unit){0, m->data_offset};
     L->units[TE_UNIT_EMBEDDINGS] = (te_load_unit){word_end, small_end};

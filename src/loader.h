@@ -25,7 +25,6 @@ typedef struct te_load_unit {
 
 enum { TE_UNIT_META = 0, TE_UNIT_EMBEDDINGS = 1, TE_UNIT_LAYER0 = 2 };
 
-
 typedef struct te_loader {
     te_strategy strategy;         /* in effect (auto resolved) */
     char reason[192];             /* why */

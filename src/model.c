@@ -353,6 +353,7 @@ static te_status bind_bert(te_model *m, te_error *err) {
     te_wmat word;
     te_status st = bind_wmat(m, "embeddings.word", TE_LAYOUT_ROWS, (uint64_t)in->vocab_size, h, in->dtype, &word,
                              &m->word_scale, err);
+    m->word = te_model_find_tensor(m, "embeddings.word");
     m->word_dtype = word.dtype;
     m->word_emb = word.data;
     if (st == TE_OK) st = bind(m, "embeddings.position", TE_LAYOUT_ROWS, 2, (uint64_t)in->max_position, h, &m->pos_emb, err);

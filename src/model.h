@@ -79,6 +79,7 @@ struct te_model {
     struct te_loader *loader;  /* loading state (loader.h); the model itself stays read-only */
 
     /* BERT weights: pointers into the mapping. */
+    const te_tensor *word;     /* directory entry of embeddings.word: where the table lies in the file */
     te_dtype word_dtype;       /* f32, f16 or int8 */
     const void *word_emb;      /* [vocab_size, hidden] rows of word_dtype */
     const float *word_scale;   /* int8: [vocab_size] scale of each row; else NULL */

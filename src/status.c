@@ -49,7 +49,7 @@ te_status te_model_get_status(const te_model *m, te_model_status *out) {
     unsigned char *vec = malloc(n);
     if (!vec) return te_fail(&out->last_error, TE_ERR_NOMEM, "out of memory");
     if (mincore((void *)m->map, m->map_size, vec) != 0) memset(vec, 0, n);
-    const te_tensor *word = te_model_find_tensor(m, "embeddings.word");
+    const te_tensor *word = m->word;
     uint64_t word_end = word->offset + word->bytes, layers_begin = m->layers[0].file_begin;
     out->file_bytes = m->map_size;
     out->file_resident = resident(m, 0, m->map_size, vec, page);
@@ -71,9 +71,9 @@ te_status te_model_get_status(const te_model *m, te_model_status *out) {
  * without a HOT section (format 1.0) use the first rows, which is what the
  * converter stores by default. */
 static te_status page_in_hot_rows(te_model *m, te_error *err) {
-    const te_tensor *word = te_model_find_tensor(m, "embeddings.word");
+    const te_tensor *word = m->word;
     uint64_t rows = (uint64_t)m->info.vocab_size, row = word->bytes / rows; /* any dtype */
-    if (!m->hot) return te_page_in(m, word->offset, word->offset + (rows < 8192 ? rows : 8192) * row, err);
+    if (!m->hot) return te_page_in(m, word->offset, word->offset + (rows < TEMB_HOT_ROWS ? rows : TEMB_HOT_ROWS) * row, err);
     uint64_t run_begin = 0, run_end = 0;
     int active = 0;
     for (uint32_t i = 0; i < m->n_hot; i++) {
@@ -100,7 +100,7 @@ te_status te_warmup(te_ctx *c, te_error *err) {
     if (!c) return te_fail(err, TE_ERR_ARG, "te_warmup: context is NULL");
     te_model *m = (te_model *)c->m; /* pages are brought in; nothing in the model changes */
     double t0 = te_now();
-    const te_tensor *word = te_model_find_tensor(m, "embeddings.word");
+    const te_tensor *word = m->word;
     te_error e;
     te_status st = te_page_in(m, word->offset + word->bytes, m->map_size, &e); /* every dense weight */
     if (st == TE_OK) st = page_in_hot_rows(m, &e);

@@ -39,25 +39,6 @@ static const char *layout_name(te_layout l) {
     return l == TE_LAYOUT_PANEL16 ? "panel16" : l == TE_LAYOUT_PANEL16X4 ? "panel16x4" : "rows";
 }
 
-/* Bytes of the file by section, from the tensor directory: everything
- * before the first tensor is metadata (header, META, VOCAB, ...). */
-typedef struct sections {
-    uint64_t meta, word, other, layers;
-} sections;
-
-static sections section_bytes(const te_model *m) {
-    sections s = {0, 0, 0, 0};
-    for (size_t i = 0; i < te_model_n_tensors(m); i++) {
-        te_tensor_info ti;
-        te_model_tensor(m, i, &ti);
-        if (i == 0) s.meta = ti.offset;
-        if (strncmp(ti.name, "embeddings.word", 15) == 0) s.word += ti.bytes;
-        else if (strncmp(ti.name, "embeddings.", 11) == 0) s.other += ti.bytes;
-        else s.layers += ti.bytes;
-    }
-    return s;
-}
-
 static void print_text(const te_model *m, const te_model_info *in, int tensors) {
     char eps[32];
     cli_fmt_float(eps, sizeof eps, in->layer_norm_eps);
@@ -79,10 +60,11 @@ static void print_text(const te_model *m, const te_model_info *in, int tensors) 
     printf("pooling:           %s%s\n", te_pooling_name(in->pooling), in->normalize ? ", L2-normalized" : "");
     printf("weights:           %s\n", te_dtype_name(in->dtype));
     printf("file size:         %llu bytes\n", (unsigned long long)in->file_bytes);
-    sections sb = section_bytes(m);
+    te_model_status sb; /* its byte counts; the residency it also measures is not shown here */
+    te_model_get_status(m, &sb);
     printf("sections:          metadata %.2f MB, word table %.2f MB, other embeddings %.2f MB, layers %.2f MB (%d x %.2f MB)\n",
-           (double)sb.meta / 1e6, (double)sb.word / 1e6, (double)sb.other / 1e6, (double)sb.layers / 1e6, in->num_layers,
-           (double)sb.layers / 1e6 / in->num_layers);
+           (double)sb.meta_bytes / 1e6, (double)sb.word_emb_bytes / 1e6, (double)sb.other_emb_bytes / 1e6,
+           (double)sb.layers_bytes / 1e6, in->num_layers, (double)sb.layers_bytes / 1e6 / in->num_layers);
     printf("tokenizer:         WordPiece, lowercase %s, strip accents %s, CJK split %s, prefix \"%s\", max %d chars/word\n",
            onoff(t->lowercase), onoff(t->strip_accents), onoff(t->chinese_chars), t->subword_prefix, t->max_chars_per_word);
     printf("special tokens:    [CLS] %d, [SEP] %d, [PAD] %d, [UNK] %d, [MASK] %d; %d matched in raw text\n",
@@ -129,10 +111,11 @@ static void print_json(const te_model *m, const te_model_info *in, int tensors) 
     printf("  \"normalize\": %s,\n", in->normalize ? "true" : "false");
     kv_str("dtype", te_dtype_name(in->dtype), 0);
     printf("  \"file_bytes\": %llu,\n", (unsigned long long)in->file_bytes);
-    sections sb = section_bytes(m);
+    te_model_status sb;
+    te_model_get_status(m, &sb);
     printf("  \"section_bytes\": {\"metadata\": %llu, \"word_embeddings\": %llu, \"other_embeddings\": %llu, "
-           "\"layers\": %llu},\n", (unsigned long long)sb.meta, (unsigned long long)sb.word, (unsigned long long)sb.other,
-           (unsigned long long)sb.layers);
+           "\"layers\": %llu},\n", (unsigned long long)sb.meta_bytes, (unsigned long long)sb.word_emb_bytes,
+           (unsigned long long)sb.other_emb_bytes, (unsigned long long)sb.layers_bytes);
     printf("  \"n_tensors\": %zu,\n", te_model_n_tensors(m));
     printf("  \"tokenizer\": {\"lowercase\": %s, \"strip_accents\": %s, \"chinese_chars\": %s, \"clean_text\": %s, ",
            t->lowercase ? "true" : "false", t->strip_accents ? "true" : "false", t->chinese_chars ? "true" : "false",
