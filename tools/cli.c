@@ -125,6 +125,17 @@ int cli_get_int(const cli_cmd *cmd, const cli_args *a, const char *name, long lo
     return CLI_OK;
 }
 
+int cli_strategy(const cli_cmd *cmd, const cli_args *a, te_strategy *out) {
+    *out = TE_STRATEGY_LAZY;
+    const char *s = cli_get(cmd, a, "strategy"), *from = "--strategy";
+    if (!s && (s = getenv("TE_STRATEGY")) && *s) from = "TE_STRATEGY";
+    if (s && *s && te_strategy_parse(s, out) != 0) {
+        cli_error(cmd, "%s must be lazy, eager, background, progressive or auto (got '%s')", from, s);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_model **out) {
     *out = NULL;
     if (!path) path = cli_get(cmd, a, "model");
@@ -133,12 +144,8 @@ int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_m
         return CLI_USAGE;
     }
     te_open_opts o = {0};
-    const char *s = cli_get(cmd, a, "strategy"), *from = "--strategy";
-    if (!s && (s = getenv("TE_STRATEGY")) && *s) from = "TE_STRATEGY";
-    if (s && *s && te_strategy_parse(s, &o.strategy) != 0) {
-        cli_error(cmd, "%s must be lazy, eager, background, progressive or auto (got '%s')", from, s);
-        return CLI_USAGE;
-    }
+    int rc = cli_strategy(cmd, a, &o.strategy);
+    if (rc != CLI_OK) return rc;
     te_error err;
     *out = te_open(path, &o, &err);
     return *out ? CLI_OK : cli_lib_error(cmd, &err);

@@ -63,6 +63,10 @@ int cli_lib_error(const cli_cmd *cmd, const te_error *err);
 
 void cli_print_help(const cli_cmd *cmd, FILE *f);
 
+/* The loading strategy of --strategy (default: the TE_STRATEGY environment
+ * variable, else lazy). Returns CLI_OK, or CLI_USAGE after printing the error. */
+int cli_strategy(const cli_cmd *cmd, const cli_args *a, te_strategy *out);
+
 /* Opens `path` (NULL: the --model option) with the loading strategy of
  * --strategy (default: the TE_STRATEGY environment variable, else lazy).
  * Returns CLI_OK, or CLI_USAGE / CLI_FAIL after printing the error. */

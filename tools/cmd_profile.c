@@ -359,7 +359,7 @@ int cmd_profile(int argc, char **argv) {
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
     const char *model = cli_get(&cmd, &a, "model"), *text = cli_get(&cmd, &a, "text");
     const char *json = cli_get(&cmd, &a, "json"), *baseline = cli_get(&cmd, &a, "baseline");
-    const char *strat = cli_get(&cmd, &a, "strategy"), *thr_s = cli_get(&cmd, &a, "threshold");
+    const char *thr_s = cli_get(&cmd, &a, "threshold");
     long runs, threads;
     if ((rc = cli_get_int(&cmd, &a, "runs", 1, 1000, 5, &runs)) != CLI_OK) return rc;
     if ((rc = cli_get_int(&cmd, &a, "threads", 1, 256, 0, &threads)) != CLI_OK) return rc;
@@ -376,12 +376,8 @@ int cmd_profile(int argc, char **argv) {
             return CLI_USAGE;
         }
     }
-    te_strategy s = TE_STRATEGY_LAZY;
-    if (!strat) strat = getenv("TE_STRATEGY");
-    if (strat && *strat && te_strategy_parse(strat, &s) != 0) {
-        cli_error(&cmd, "--strategy must be lazy, eager, background, progressive or auto (got '%s')", strat);
-        return CLI_USAGE;
-    }
+    te_strategy s;
+    if ((rc = cli_strategy(&cmd, &a, &s)) != CLI_OK) return rc;
     if (!text) text = "The quick brown fox jumps over the lazy dog.";
     /* Fail early, with the library's message, on a bad model file. */
     te_error err;
