@@ -118,6 +118,13 @@ const char *te_activation_name(te_activation a) {
     return "unknown";
 }
 
+const char *te_kind_name(te_model_kind k) {
+    switch (k) {
+    case TE_KIND_EMBEDDING: return "embedding";
+    }
+    return "unknown";
+}
+
 const char *te_strategy_name(te_strategy s) {
     switch (s) {
     case TE_STRATEGY_LAZY: return "lazy";

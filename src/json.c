@@ -59,15 +59,21 @@ static void *arena_alloc(json_doc *d, size_t n) {
     return p;
 }
 
+void json_line_col(const char *text, size_t len, size_t pos, size_t *line, size_t *col) {
+    *line = 1;
+    *col = 1;
+    for (size_t i = 0; i < pos && i < len; i++) {
+        if (text[i] == '\n') { ++*line; *col = 1; }
+        else if (((unsigned char)text[i] & 0xC0) != 0x80) ++*col;
+    }
+}
+
 TE_PRINTF(2, 3)
 static void fail(parser *ps, const char *fmt, ...) {
     if (ps->failed) return;
     ps->failed = 1;
-    size_t line = 1, col = 1;
-    for (const char *q = ps->start; q < ps->p && q < ps->end; q++) {
-        if (*q == '\n') { line++; col = 1; }
-        else if (((unsigned char)*q & 0xC0) != 0x80) col++;
-    }
+    size_t line, col;
+    json_line_col(ps->start, (size_t)(ps->end - ps->start), (size_t)(ps->p - ps->start), &line, &col);
     char what[256];
     va_list ap;
     va_start(ap, fmt);
@@ -265,7 +271,7 @@ static int push_item(parser *ps, json_value *v) {
     return 1;
 }
 
-static int push_member(parser *ps, const char *key, size_t key_len, json_value *v) {
+static int push_member(parser *ps, const char *key, size_t key_len, size_t key_pos, json_value *v) {
     if (ps->n_members == ps->cap_members) {
         size_t cap = ps->cap_members ? ps->cap_members * 2 : 64;
         json_member *n = realloc(ps->members, cap * sizeof *n);
@@ -273,7 +279,7 @@ static int push_member(parser *ps, const char *key, size_t key_len, json_value *
         ps->members = n;
         ps->cap_members = cap;
     }
-    ps->members[ps->n_members++] = (json_member){key, key_len, v};
+    ps->members[ps->n_members++] = (json_member){key, key_len, v, key_pos};
     return 1;
 }
 
@@ -313,6 +319,7 @@ static json_value *parse_object(parser *ps) {
             fail_expected(ps, "a string key");
             return NULL;
         }
+        size_t key_pos = (size_t)(ps->p - ps->start);
         ps->p++;
         const char *key;
         size_t key_len;
@@ -324,7 +331,7 @@ static json_value *parse_object(parser *ps) {
         }
         ps->p++;
         json_value *item = parse_value(ps);
-        if (!item || !push_member(ps, key, key_len, item)) return NULL;
+        if (!item || !push_member(ps, key, key_len, key_pos, item)) return NULL;
         skip_ws(ps);
         if (ps->p < ps->end && *ps->p == ',') { ps->p++; continue; }
         if (ps->p < ps->end && *ps->p == '}') { ps->p++; break; }
@@ -355,6 +362,7 @@ static json_value *parse_value(parser *ps) {
     if (ps->p >= ps->end) { fail(ps, "unexpected end of input"); return NULL; }
     if (++ps->depth > JSON_MAX_DEPTH) { fail(ps, "nesting deeper than %d", JSON_MAX_DEPTH); return NULL; }
     json_value *v = NULL;
+    const char *at = ps->p;
     char c = *ps->p;
     if (c == '{') { ps->p++; v = parse_object(ps); }
     else if (c == '[') { ps->p++; v = parse_array(ps); }
@@ -371,6 +379,7 @@ static json_value *parse_value(parser *ps) {
     } else {
         fail_expected(ps, "a JSON value");
     }
+    if (v) v->pos = (size_t)(at - ps->start);
     ps->depth--;
     return v;
 }

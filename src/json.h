@@ -25,6 +25,7 @@ typedef struct json_member {
     const char *key;  /* NUL-terminated UTF-8 */
     size_t key_len;
     json_value *value;
+    size_t key_pos;   /* byte offset of the key's opening quote in the text */
 } json_member;
 
 struct te_json_value {
@@ -36,6 +37,7 @@ struct te_json_value {
     size_t len;        /* JSON_STRING: bytes; JSON_ARRAY/OBJECT: elements */
     json_value **items;      /* JSON_ARRAY */
     json_member *members;    /* JSON_OBJECT, in document order */
+    size_t pos;              /* byte offset of the value's first character in the text */
 };
 
 typedef struct json_doc json_doc;
@@ -56,6 +58,11 @@ int json_get_int(const json_value *obj, const char *key, int64_t *out);
 int json_get_num(const json_value *obj, const char *key, double *out);
 int json_get_bool(const json_value *obj, const char *key, int *out);
 int json_get_str(const json_value *obj, const char *key, const char **out);
+
+/* 1-based line and column (in characters) of byte offset `pos` of `text`,
+ * as parse errors count them: for "line L, column C: ..." messages about
+ * values that parsed but mean nothing (config files). */
+void json_line_col(const char *text, size_t len, size_t pos, size_t *line, size_t *col);
 
 /* Human name of a type, for messages ("string", "object", ...). */
 const char *json_type_name(json_type t);

@@ -33,6 +33,17 @@ double te_now(void) {
 }
 
 /* Maps [begin, end) in 1 MB chunks, stopping if te_close cancels. */
+void te_deadline(struct timespec *ts, int timeout_ms) {
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    if (timeout_ms <= 0) return;
+    ts->tv_sec += timeout_ms / 1000;
+    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 static te_status populate(te_model *m, uint64_t begin, uint64_t end, te_loader *L, uint64_t page, te_error *err) {
     for (uint64_t off = begin; off < end; off += CHUNK) {
         if (atomic_load_explicit(&L->cancel, memory_order_relaxed))
@@ -249,15 +260,7 @@ void te_loader_wait_unit(const te_model *m, int u) {
 te_status te_wait_ready(const te_model *m, int timeout_ms) {
     te_loader *L = m->loader;
     struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    if (timeout_ms > 0) {
-        deadline.tv_sec += timeout_ms / 1000;
-        deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (deadline.tv_nsec >= 1000000000L) {
-            deadline.tv_sec++;
-            deadline.tv_nsec -= 1000000000L;
-        }
-    }
+    te_deadline(&deadline, timeout_ms);
     pthread_mutex_lock(&L->mu);
     int timed_out = 0;
     while (atomic_load(&L->state) == TE_LOAD_LOADING && !timed_out) {

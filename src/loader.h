@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "model.h"
 #include "tinyembed.h"
@@ -70,5 +71,9 @@ void te_loader_wait_unit(const struct te_model *m, int u);
 
 /* Seconds on CLOCK_MONOTONIC. */
 double te_now(void);
+
+/* CLOCK_MONOTONIC now + timeout_ms (now if timeout_ms <= 0), for
+ * pthread_cond_timedwait on condition variables set to that clock. */
+void te_deadline(struct timespec *ts, int timeout_ms);
 
 #endif

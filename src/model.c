@@ -104,6 +104,7 @@ static te_status parse_header(te_model *m, section *secs, uint32_t *n_secs, te_e
     crc = te_crc32_update(crc, zero4, 4);
     crc = te_crc32_update(crc, p + TEMB_FIXED_HEADER, header_size - TEMB_FIXED_HEADER);
     if (crc != want) return te_fail(err, TE_ERR_CHECKSUM, "header checksum mismatch: the header is damaged");
+    m->info.fingerprint = want;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *e = p + TEMB_FIXED_HEADER + (size_t)i * TEMB_SECTION_ENTRY;
         secs[i] = (section){te_le32(e), te_le32(e + 4), te_le64(e + 8), te_le64(e + 16)};
@@ -438,7 +439,10 @@ te_model *te_open_internal(const char *path, const te_open_opts *opts, te_load_h
     if (st == TE_OK) st = parse_added(m, added, err);
     if (st == TE_OK) st = parse_hot(m, hot, err);
     if (st == TE_OK) st = bind_bert(m, err);
-    if (st == TE_OK) m->info.file_bytes = m->map_size;
+    if (st == TE_OK) {
+        m->info.file_bytes = m->map_size;
+        m->info.kind = TE_KIND_EMBEDDING; /* the only kind this format holds so far */
+    }
     if (st == TE_OK && opts && opts->verify_checksums) st = te_verify(m, err);
     if (st == TE_OK) st = te_loader_start(m, opts ? opts->strategy : TE_STRATEGY_LAZY, hook, hook_user, err);
     if (st != TE_OK) {
