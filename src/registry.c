@@ -664,9 +664,13 @@ te_status te_registry_wait(te_registry *r, int timeout_ms, te_error *err) {
     for (size_t i = 0; i < r->n && st == TE_OK; i++) {
         const reg_entry *e = r->e[i];
         if (e->first_use || serving_locked(r, e)) continue;
+        const reg_entry *last = e; /* the end of its fallback chain */
+        while (last->state == TE_REG_FAILED && last->fallback >= 0) last = r->e[last->fallback];
         if (e->state == TE_REG_UNLOADED) st = te_fail(err, TE_ERR_NOT_FOUND, "model '%s' is unloaded", e->name);
-        else st = te_fail(err, e->error.code, "model '%s' failed to load%s: %s", e->name,
-                          e->fallback >= 0 ? " and its fallback cannot serve" : "", te_errmsg(&e->error));
+        else if (last == e) st = te_fail(err, e->error.code, "model '%s' failed to load: %s", e->name, te_errmsg(&e->error));
+        else st = te_fail(err, e->error.code, "model '%s' failed to load: %s; its fallback '%s' cannot serve either: %s",
+                          e->name, te_errmsg(&e->error), last->name,
+                          last->state == TE_REG_UNLOADED ? "it is unloaded" : te_errmsg(&last->error));
     }
     pthread_mutex_unlock(&r->mu);
     return st;

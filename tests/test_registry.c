@@ -649,11 +649,15 @@ TEST(config_errors_have_line_and_column) {
         CHECK_MSG(strstr(err.msg, "models.json: ") && strstr(err.msg, cases[i].want), "case %zu: got \"%s\"", i, err.msg);
     }
     /* A fallback of another dimension: the error points at the "fallback" value. */
-    char json[2048];
+    char json[2048], *big = realpath(data("minilm-mean.temb"), NULL); /* absolute: kept as is */
+    CHECK(big);
     snprintf(json, sizeof json, "{\"models\": [{\"name\": \"b\", \"path\": \"a.temb\"},\n"
-             "  {\"name\": \"a\", \"fallback\": \"b\", \"path\": \"%s\"}]}", data("minilm-mean.temb"));
+             "  {\"name\": \"a\", \"fallback\": \"b\", \"path\": \"%s\"}]}", big);
+    free(big);
     te_error err;
-    CHECK(!config_of(json, &err));
+    te_registry *r = config_of(json, &err);
+    te_registry_free(r);
+    CHECK(!r);
     CHECK_HAS(err.msg, "line 2, column 29: model 'a' (embedding, dimension 384) cannot fall back to 'b' (embedding, dimension 64)");
     CHECK(!te_registry_from_config(wpath("none.json"), &err) && err.code == TE_ERR_NOT_FOUND);
     CHECK_HAS(err.msg, "none.json");
