@@ -633,6 +633,7 @@ static int serving_locked(const te_registry *r, const reg_entry *e) {
 }
 
 int te_registry_all_ready(te_registry *r) {
+    if (!r) return 0;
     pthread_mutex_lock(&r->mu);
     int ok = 1;
     for (size_t i = 0; i < r->n && ok; i++)
@@ -677,6 +678,7 @@ te_status te_registry_wait(te_registry *r, int timeout_ms, te_error *err) {
 }
 
 size_t te_registry_count(te_registry *r) {
+    if (!r) return 0;
     pthread_mutex_lock(&r->mu);
     size_t n = r->n;
     pthread_mutex_unlock(&r->mu);
@@ -697,6 +699,7 @@ static void copy_str(char *dst, size_t cap, const char *src) {
 }
 
 te_status te_registry_status(te_registry *r, size_t i, te_reg_status *out) {
+    if (!r || !out) return TE_ERR_ARG;
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&r->mu);
     if (i >= r->n) {

@@ -4,8 +4,11 @@
  * that te_open, te_convert and te_quantize reach. Each run must fail with TE_ERR_NOMEM,
  * leak nothing (LeakSanitizer in `make sanitize`) and leave no output file.
  * The same counting allocator shows that tokenizing and embedding allocate
- * nothing per call.
+ * nothing per call. The counter is atomic: the registry allocates in its
+ * loading threads too.
  */
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,9 +24,9 @@ void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
 
-static long n_allocs, fail_at = -1;
+static atomic_long n_allocs, fail_at = -1;
 
-static int should_fail(void) { return ++n_allocs == fail_at; }
+static int should_fail(void) { return atomic_fetch_add(&n_allocs, 1) + 1 == atomic_load(&fail_at); }
 void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); }
 void *__wrap_calloc(size_t n, size_t size) { return should_fail() ? NULL : __real_calloc(n, size); }
 void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
@@ -149,6 +152,52 @@ TEST(context_allocations) {
     te_close(m);
 }
 
+/* The registry: a config, parallel loads, a fallback, a get. Whichever
+ * allocation fails -- in the caller or in a loading thread -- the round
+ * ends in TE_OK (a failure it absorbs, such as a header peek) or
+ * TE_ERR_NOMEM, never a crash or a leak. */
+static char config[] = "/tmp/te_faults_config_XXXXXX";
+
+static te_status registry_round(te_error *err) {
+    te_registry *r = te_registry_from_config(config, err);
+    if (!r) return err->code;
+    te_status st = te_registry_start(r, err);
+    if (st == TE_OK) st = te_registry_wait(r, -1, err);
+    te_model_ref ref;
+    if (st == TE_OK) st = te_registry_get(r, "gone", &ref, err);
+    if (st == TE_OK) te_registry_release(r, &ref);
+    te_registry_free(r);
+    return st;
+}
+
+TEST(registry_survives_every_allocation_failure) {
+    char *abs = realpath(model, NULL), json[2048];
+    CHECK(abs);
+    snprintf(json, sizeof json, "{\"models\": [{\"name\": \"a\", \"path\": \"%s\"},\n"
+             "  {\"name\": \"gone\", \"path\": \"missing.temb\", \"fallback\": \"a\"}]}", abs);
+    free(abs);
+    int fd = mkstemp(config);
+    CHECK(fd >= 0);
+    close(fd);
+    CHECK(th_write_file(config, json, strlen(json)) == 0);
+    te_error err;
+    n_allocs = 0;
+    fail_at = -1;
+    CHECK_MSG(registry_round(&err) == TE_OK, "%s", err.msg);
+    long total = n_allocs, nomem = 0;
+    for (long k = 1; k <= total; k++) {
+        n_allocs = 0;
+        fail_at = k;
+        te_status st = registry_round(&err);
+        fail_at = -1;
+        CHECK_MSG(st == TE_OK || st == TE_ERR_NOMEM, "allocation %ld of %ld: %s: %s", k, total, te_status_name(st), err.msg);
+        nomem += st == TE_ERR_NOMEM;
+    }
+    printf("  registry: %ld allocation points, %ld reported as out of memory\n", total, nomem);
+    CHECK(total >= 20 && nomem * 2 >= total);
+    unlink(config);
+}
+
 int main(void) {
     th_path(model, sizeof model, "TE_TESTDATA", "tiny-mean.temb");
     th_path(hf, sizeof hf, "TE_HF", "tiny-mean");
@@ -161,6 +210,7 @@ int main(void) {
     RUN(quantize_survives_every_allocation_failure);
     RUN(tokenize_allocates_nothing);
     RUN(context_allocations);
+    RUN(registry_survives_every_allocation_failure);
     unlink(out);
     return th_done();
 }
