@@ -44,6 +44,15 @@ void te_deadline(struct timespec *ts, int timeout_ms) {
     }
 }
 
+void te_sync_init(pthread_mutex_t *mu, pthread_cond_t *cv) {
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(mu, NULL);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
 static te_status populate(te_model *m, uint64_t begin, uint64_t end, te_loader *L, uint64_t page, te_error *err) {
     for (uint64_t off = begin; off < end; off += CHUNK) {
         if (atomic_load_explicit(&L->cancel, memory_order_relaxed))
@@ -180,12 +189,7 @@ te_status te_loader_start(te_model *m, te_strategy s, te_load_hook hook, void *h
     atomic_init(&L->state, TE_LOAD_LOADING);
     atomic_init(&L->cancel, 0);
     atomic_init(&L->vocab_requested, 0);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&L->mu, NULL);
-    pthread_cond_init(&L->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    te_sync_init(&L->mu, &L->cv);
     if (s > TE_STRATEGY_AUTO) return te_fail(err, TE_ERR_ARG, "unknown loading strategy %d", (int)s);
     if (s == TE_STRATEGY_AUTO) s = choose(m, L->reason, sizeof L->reason);
     else snprintf(L->reason, sizeof L->reason, "requested");

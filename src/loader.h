@@ -76,4 +76,7 @@ double te_now(void);
  * pthread_cond_timedwait on condition variables set to that clock. */
 void te_deadline(struct timespec *ts, int timeout_ms);
 
+/* A mutex and a condition variable timed on CLOCK_MONOTONIC (see te_deadline). */
+void te_sync_init(pthread_mutex_t *mu, pthread_cond_t *cv);
+
 #endif

@@ -32,6 +32,7 @@ typedef struct reg_version {
     struct reg_entry *entry;
     int refs;             /* the registry's (while current) + one per te_model_ref */
     uint64_t generation;
+    uint32_t fingerprint; /* of model's file */
 } reg_version;
 
 typedef struct reg_entry {
@@ -93,12 +94,7 @@ te_registry *te_registry_new(te_error *err) {
     te_error_clear(err);
     te_registry *r = calloc(1, sizeof *r);
     if (!r) { te_fail(err, TE_ERR_NOMEM, "out of memory"); return NULL; }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    te_sync_init(&r->mu, &r->cv);
     atomic_init(&r->epoch, 1);
     return r;
 }
@@ -221,14 +217,14 @@ static te_status load(te_registry *r, reg_entry *e, int early, te_error *err) {
     te_status st = m ? TE_OK : err->code;
     reg_version *v = NULL, *drop = NULL;
     pthread_mutex_lock(&r->mu);
+    te_model_info in;
     if (st == TE_OK) {
-        te_model_info in;
         te_model_get_info(m, &in);
         st = check_shape_locked(r, e, in.kind, in.hidden_size, err);
     }
     if (st == TE_OK && !(v = calloc(1, sizeof *v))) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
     if (st == TE_OK) {
-        *v = (reg_version){m, e, 1, 0};
+        *v = (reg_version){m, e, 1, 0, in.fingerprint};
         e->live++;
         m = NULL; /* owned by v */
         if (early) drop = publish_locked(e, v);
@@ -469,17 +465,12 @@ te_status te_registry_get(te_registry *r, const char *name, te_model_ref *ref, t
         v->entry->calls++;
         if (fb) e->fallback_calls++;
         *ref = (te_model_ref){.model = v->model, .name = v->entry->name, .fallback = fb, .generation = v->generation,
-                              .fingerprint = 0, .priv_ = {v, e}, .epoch_ = atomic_load(&r->epoch)};
+                              .fingerprint = v->fingerprint, .priv_ = {v, e}, .epoch_ = atomic_load(&r->epoch)};
     }
     pthread_mutex_unlock(&r->mu);
-    if (!v) {
-        if (err) *err = e2;
-        return e2.code;
-    }
-    te_model_info in;
-    te_model_get_info(v->model, &in);
-    ref->fingerprint = in.fingerprint;
-    return TE_OK;
+    if (v) return TE_OK;
+    if (err) *err = e2;
+    return e2.code;
 }
 
 int te_registry_is_current(te_registry *r, const te_model_ref *ref) {
