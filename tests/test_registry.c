@@ -402,7 +402,7 @@ TEST(reload_under_load_never_mixes_versions) {
     te_error err;
     s.r = te_registry_new(&err);
     CHECK(s.r);
-    te_reg_decl d = {.name = "m", .path = wpath("m.temb")};
+    te_reg_decl d = {.name = "m", .path = wpath("m.temb"), .strategy = TE_STRATEGY_PROGRESSIVE};
     CHECK(te_registry_declare(s.r, &d, &err) == TE_OK);
     CHECK(te_registry_start(s.r, &err) == TE_OK);
     atomic_init(&s.reloader_done, 0);
