@@ -6,6 +6,7 @@
 #   make tsan             the same tests under ThreadSanitizer (clang)
 #   make static           a fully static build/tinyembed
 #   make arm64            cross-build for AArch64 (NEON) and run the kernel tests under qemu
+#   make fuzz             run every libFuzzer target for FUZZ_SECONDS each (clang)
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make model NAME=sentence-transformers/all-MiniLM-L6-v2   download + convert (needs network)
 #   make BLAS=openblas    big GEMMs through OpenBLAS's cblas_sgemm (libopenblas-dev); optional
@@ -45,7 +46,7 @@ $(BUILD)/obj/src/kernels/%_avx2.o:   ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
 endif
 
-.PHONY: all test sanitize tsan static install clean model testdata arm64
+.PHONY: all test sanitize tsan static install clean model testdata arm64 fuzz
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
 
 # Rebuild everything when the compiler or flags change.
@@ -65,10 +66,14 @@ $(BUILD)/libtinyembed.a: $(LIB_OBJ)
 $(BUILD)/tinyembed: $(TOOL_OBJ) $(BUILD)/libtinyembed.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(TOOL_OBJ) $(BUILD)/libtinyembed.a $(LIBS)
 
-# Tests may use internal headers (src/) and link the library.
+# Tests may use internal headers (src/, tools/) and link the library; a test
+# of a tool's module also links that module (TEST_OBJS).
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Itests -Itools -o $@ $< $(TEST_OBJS) $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
+
+$(BUILD)/tests/test_http: TEST_OBJS = $(BUILD)/obj/tools/http.o
+$(BUILD)/tests/test_http: $(BUILD)/obj/tools/http.o
 
 # The fault-injection test replaces the allocator for the whole link.
 $(BUILD)/tests/test_faults: ALL_LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
@@ -117,6 +122,25 @@ ARM64_CC ?= aarch64-linux-gnu-gcc
 arm64:
 	$(MAKE) BUILD=build/arm64 CC=$(ARM64_CC) all
 	qemu-aarch64 -L /usr/aarch64-linux-gnu build/arm64/tests/test_kernels
+
+# libFuzzer targets (tests/fuzz/fuzz_NAME.c): each runs for FUZZ_SECONDS from
+# its committed seed corpus (tests/fuzz/corpus/NAME); what it learns goes to
+# build/fuzz/corpus/NAME, crashes to build/fuzz/ (crash-*), and fail the run.
+FUZZ_SECONDS ?= 10
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Isrc -Itools
+FUZZ_TARGETS := http
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c tools/http.c tools/http.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_http.c tools/http.c -o $@
+fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus/$$t; \
+		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/ -print_final_stats=1 \
+			build/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>build/fuzz/$$t.log || { tail -40 build/fuzz/$$t.log; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|peak_rss_mb)|cov:' build/fuzz/$$t.log | tail -3; \
+	done
 
 static:
 	$(MAKE) EXTRA_LDFLAGS=-static $(BUILD)/tinyembed

@@ -156,7 +156,8 @@ static reg_version *unpublish_locked(reg_entry *e) {
 /* ---- kind and dimension of fallback pairs --------------------------------- */
 
 /* A model and its fallback must be interchangeable for the caller: same kind
- * of output, same dimension. `m` is about to become e's current version. */
+ * of output, same dimension. kind and dim are those of the file about to
+ * become e's current version; on success they become e's known shape. */
 static te_status check_shape_locked(te_registry *r, reg_entry *e, te_model_kind kind, int dim, te_error *err) {
     int self = index_of(r, e);
     for (size_t i = 0; i < r->n; i++) {
