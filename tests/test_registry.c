@@ -478,6 +478,15 @@ TEST(failed_reload_keeps_the_old_version) {
     free(bytes);
     CHECK(rename_into_place(wpath("B-crc.temb"), wpath("m.temb")) == 0);
     CHECK_EQ_INT(te_registry_reload(r, "m", &err), TE_ERR_CHECKSUM);
+    /* A file from a newer, incompatible tinyembed (format major 9). */
+    bytes = th_read_file(wpath("B.temb"), &n);
+    CHECK(bytes);
+    bytes[4] = 9;
+    CHECK(th_write_file(wpath("B-new.temb"), bytes, n) == 0);
+    free(bytes);
+    CHECK(rename_into_place(wpath("B-new.temb"), wpath("m.temb")) == 0);
+    CHECK_EQ_INT(te_registry_reload(r, "m", &err), TE_ERR_VERSION);
+    CHECK_HAS(err.msg, "upgrade tinyembed");
     unlink(wpath("m.temb"));
     CHECK_EQ_INT(te_registry_reload(r, "m", &err), TE_ERR_NOT_FOUND);
     CHECK_EQ_INT(status_of(r, "m").state, TE_REG_READY);
@@ -665,7 +674,7 @@ TEST(config_errors_have_line_and_column) {
 
 static void remove_work(void) {
     static const char *const files[] = {"a.temb", "b.temb", "cut.temb", "late.temb", "A.temb", "B.temb", "B-cut.temb",
-                                        "B-crc.temb", "m.temb", "next.temb", "big.temb", "a-int8.temb", "models.json"};
+                                        "B-crc.temb", "B-new.temb", "m.temb", "next.temb", "big.temb", "a-int8.temb", "models.json"};
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) unlink(wpath(files[i]));
     rmdir(work);
 }
