@@ -448,8 +448,8 @@ te_registry *te_registry_new(te_error *err);
 te_status te_registry_declare(te_registry *r, const te_reg_decl *d, te_error *err);
 
 /* A registry with the models of a JSON config file (shape above; unknown
- * keys are errors). On any error returns NULL with "FILE: line L, column C:
- * ..." in err, and nothing is loaded. */
+ * keys are errors). On any error returns NULL, having loaded nothing; an
+ * error in the file's content reads "FILE: line L, column C: ...". */
 te_registry *te_registry_from_config(const char *path, te_error *err);
 
 /* Starts loading every start-up model, each in its own thread, and returns
