@@ -100,6 +100,7 @@ int cmd_embed(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 /* The process `profile` spawns per run; t_main is when main() began (ms, CLOCK_MONOTONIC). */
 int cmd_profile_child(int argc, char **argv, double t_main);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "registry_json.h"
 
 static const cli_opt models_opts[] = {
     {"config", 'c', "FILE", "the registry config (JSON; see README \"Many models\")"},
@@ -28,82 +29,11 @@ static const cli_cmd models_cmd = {
     models_opts, 0, 0,
 };
 
-static void json_str_or_null(const char *s) {
-    if (s) cli_json_str(stdout, s);
-    else printf("null");
-}
-
-/* A name list of the models whose state is `want`. */
-static void name_list(te_registry *r, te_reg_state want) {
-    printf("[");
-    int first = 1;
-    for (size_t i = 0; i < te_registry_count(r); i++) {
-        te_reg_status s;
-        if (te_registry_status(r, i, &s) != TE_OK || s.state != want) continue;
-        printf("%s", first ? "" : ", ");
-        cli_json_str(stdout, s.name);
-        first = 0;
-    }
-    printf("]");
-}
-
-static void print_model_json(const te_reg_status *s, int last) {
-    int loaded = s->generation > 0;
-    printf("    {\"name\": ");
-    cli_json_str(stdout, s->name);
-    printf(", \"path\": ");
-    cli_json_str(stdout, s->path);
-    printf(", \"kind\": \"%s\", \"load\": \"%s\", \"state\": \"%s\", \"reloading\": %s,\n", te_kind_name(s->kind),
-           s->first_use ? "first-use" : "startup", te_reg_state_name(s->state), s->reloading ? "true" : "false");
-    printf("     \"strategy\": \"%s\", ", te_strategy_name(s->strategy));
-    if (s->load_started_at > 0) printf("\"load_started_at\": %.3f, ", s->load_started_at);
-    else printf("\"load_started_at\": null, ");
-    if (s->loaded_at > 0) printf("\"loaded_at\": %.3f, \"load_ms\": %.3f,\n", s->loaded_at, s->load_ms);
-    else printf("\"loaded_at\": null, \"load_ms\": null,\n");
-    printf("     \"warmup\": %s, \"warmed_up\": %s, \"warmup_ms\": ", s->warmup ? "true" : "false",
-           s->warmed_up ? "true" : "false");
-    if (s->warmed_up) printf("%.3f,\n", s->warmup_ms);
-    else printf("null,\n");
-    if (loaded) {
-        printf("     \"version\": {\"fingerprint\": \"%08x\", \"generation\": %llu, \"converter\": ", s->fingerprint,
-               (unsigned long long)s->generation);
-        cli_json_str(stdout, s->converter);
-        printf(", \"model_name\": ");
-        cli_json_str(stdout, s->model_name);
-        printf("},\n     \"dtype\": \"%s\", \"hidden_size\": %d, \"file_bytes\": %llu, \"resident_bytes\": %llu,\n",
-               te_dtype_name(s->dtype), s->hidden_size, (unsigned long long)s->file_bytes,
-               (unsigned long long)s->resident_bytes);
-    } else {
-        printf("     \"version\": null, \"dtype\": null, \"hidden_size\": ");
-        if (s->hidden_size) printf("%d", s->hidden_size); /* known from the header, though not loaded */
-        else printf("null");
-        printf(", \"file_bytes\": null, \"resident_bytes\": null,\n");
-    }
-    printf("     \"loads\": %llu, \"reloads\": %llu, \"calls\": %llu, \"fallback_calls\": %llu, \"live_versions\": %d,\n",
-           (unsigned long long)s->loads, (unsigned long long)s->reloads, (unsigned long long)s->calls,
-           (unsigned long long)s->fallback_calls, s->live_versions);
-    printf("     \"declared_fallback\": ");
-    json_str_or_null(s->fallback);
-    printf(", \"fallback\": ");
-    json_str_or_null(s->served_by);
-    printf(", \"error\": ");
-    json_str_or_null(s->error.code != TE_OK ? s->error.msg : NULL);
-    printf("}%s\n", last ? "" : ",");
-}
-
 static void print_json(te_registry *r) {
-    size_t n = te_registry_count(r);
-    printf("{\n  \"all_ready\": %s,\n  \"loaded_models\": ", te_registry_all_ready(r) ? "true" : "false");
-    name_list(r, TE_REG_READY);
-    printf(",\n  \"failed_models\": ");
-    name_list(r, TE_REG_FAILED);
-    printf(",\n  \"models\": [\n");
-    for (size_t i = 0; i < n; i++) {
-        te_reg_status s;
-        te_registry_status(r, i, &s);
-        print_model_json(&s, i + 1 == n);
-    }
-    printf("  ]\n}\n");
+    strbuf o = {0};
+    registry_json(r, &o);
+    if (!o.failed) fwrite(o.p, 1, o.n, stdout);
+    sb_free(&o);
 }
 
 static void print_table(te_registry *r) {

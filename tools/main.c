@@ -22,6 +22,7 @@ static const command commands[] = {
     {"embed", cmd_embed, "print embeddings of texts (arguments or stdin lines)"},
     {"similarity", cmd_similarity, "print the cosine-similarity matrix of texts"},
     {"bench", cmd_bench, "measure throughput and latency (W1, W2, --tokenizer)"},
+    {"serve", cmd_serve, "serve embeddings over HTTP (OpenAI and TEI routes, health, metrics)"},
     {"models", cmd_models, "load a registry config (many models) and print each model's state"},
     {"profile", cmd_profile, "time a fresh process's way to its first embedding, stage by stage"},
 };

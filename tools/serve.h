@@ -1,0 +1,128 @@
+/*
+ * serve.h - what the parts of `tinyembed serve` share: the settings, the
+ * embedding jobs that travel from the event loop to the batch workers and
+ * back, and the metrics. The server is built on the public API only: the
+ * registry holds the models, each worker keeps its own contexts.
+ *
+ *   cmd_serve.c      command line, event loop, connections, timeouts, shutdown
+ *   serve_api.c      routes: requests in, JSON out, errors in OpenAI / TEI shape
+ *   serve_batch.c    the job queue and the workers that batch jobs into forward passes
+ *   serve_metrics.c  counters and histograms in Prometheus text format
+ */
+#ifndef TE_SERVE_H
+#define TE_SERVE_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "http.h"
+#include "strbuf.h"
+#include "tinyembed.h"
+
+typedef struct srv_config {
+    const char *host;
+    int port;
+    int threads;              /* per context (the engine's thread pool) */
+    int workers;              /* batch workers, each with its own contexts */
+    const char *api_key;      /* NULL: no key (admin routes then answer loopback clients only) */
+    size_t max_batch;         /* texts per request (413 beyond) */
+    size_t max_body;          /* request body bytes (413 beyond) */
+    size_t max_queue;         /* texts waiting (429 beyond) */
+    size_t max_batch_texts;   /* texts per forward pass that a worker gathers from the queue */
+    int request_timeout_ms;   /* a request (headers and body) must arrive within this (408) */
+    int idle_timeout_ms;      /* keep-alive connections idle longer are closed */
+    int auto_truncate;        /* TEI's --auto-truncate: /embed truncates unless told not to */
+    int log_json;             /* request log lines as JSON */
+    int log_all;              /* also log /health and /metrics */
+} srv_config;
+
+/* ---- metrics (serve_metrics.c) ---- */
+
+typedef struct srv_metrics srv_metrics;
+
+srv_metrics *metrics_new(void);
+void metrics_free(srv_metrics *m);
+void metrics_request(srv_metrics *m, const char *route, int status, double seconds);
+void metrics_batch(srv_metrics *m, size_t texts, size_t tokens);
+void metrics_queue_depth(srv_metrics *m, long delta);
+void metrics_reload(srv_metrics *m, int ok);
+/* The whole exposition (text format 0.0.4), with per-model gauges from r. */
+void metrics_render(srv_metrics *m, te_registry *r, strbuf *out);
+
+/* ---- embedding jobs (serve_batch.c) ---- */
+
+typedef enum job_api { API_OPENAI, API_TEI } job_api;
+
+typedef struct job {
+    struct job *next;
+    /* What to compute (filled by serve_api.c). */
+    job_api api;
+    char model[128];          /* declared model name */
+    size_t n;                 /* inputs */
+    const char **texts;       /* [n] UTF-8, or NULL when ids are given */
+    size_t *lens;             /* [n] */
+    const int32_t **ids;      /* [n] token ids ([CLS]/[SEP] included), or NULL */
+    size_t *n_ids;            /* [n] */
+    int32_t *id_store;        /* the ids of all inputs, which ids[] point into */
+    int truncate;             /* cut long inputs to the model's limit (else 422) */
+    int normalize;            /* TEI: L2-normalize (the default) */
+    int dimensions;           /* OpenAI: keep the first d and re-normalize; 0: all */
+    int base64;               /* OpenAI encoding_format "base64" */
+    void *owned;              /* freed with the job (the parsed request) */
+    void (*free_owned)(void *);
+    /* The answer (filled by the worker). */
+    int status;
+    strbuf body;
+    size_t tokens;            /* tokens embedded (after truncation) */
+    /* Where the answer goes (cmd_serve.c). */
+    int conn;
+    uint64_t conn_serial;
+} job;
+
+void job_free(job *j);
+
+typedef struct srv_queue srv_queue;
+
+/* done(user, j) is called from a worker thread when j is answered. NULL
+ * when memory or threads run out. */
+srv_queue *queue_new(te_registry *r, const srv_config *cfg, srv_metrics *m, void (*done)(void *, job *), void *user);
+/* 0, or -1 when the queue already holds max_queue texts (429). */
+int queue_push(srv_queue *q, job *j);
+/* Finishes every queued job, then stops the workers and frees. */
+void queue_free(srv_queue *q);
+
+/* ---- routes (serve_api.c) ---- */
+
+typedef struct srv_ctx {
+    const srv_config *cfg;
+    te_registry *reg;
+    srv_metrics *metrics;
+    srv_queue *queue;
+    const char *default_model;  /* when one model is served, requests may omit "model" */
+} srv_ctx;
+
+/* What the event loop does with a request: an answer now, a job queued
+ * (the answer comes through the queue), or a reload to run in a thread. */
+typedef enum route_kind { ROUTE_ANSWER, ROUTE_JOB, ROUTE_RELOAD } route_kind;
+
+typedef struct route_result {
+    route_kind kind;
+    int status;
+    strbuf body;              /* ROUTE_ANSWER: the JSON or text body */
+    const char *content_type;
+    job *job;                 /* ROUTE_JOB */
+    char reload_model[128];   /* ROUTE_RELOAD: "" for all */
+    const char *label;        /* metrics route label */
+    int quiet;                /* not logged unless --log-all */
+} route_result;
+
+void route_request(const srv_ctx *s, const http_request *req, int loopback_peer, route_result *out);
+
+/* The answer to a reload: {"status": "reloaded", ...}. */
+void reload_answer(te_registry *r, te_status st, const te_error *err, route_result *out);
+
+/* Error bodies in the route's API shape. */
+void api_error(job_api api, int status, const char *type, const char *msg, strbuf *out);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * serve_batch.c - dynamic batching: requests from every connection wait in
+ * one queue; a worker takes the oldest job and every other queued job for
+ * the same model (up to max_batch_texts texts) and runs them as one
+ * te_embed_tokens call, so 64 clients sending one text each share forward
+ * passes instead of taking turns. Jobs are taken oldest first, so a big
+ * request delays the others by at most one batch and cannot starve them.
+ *
+ * Each worker keeps, per model name, a registry reference and a context
+ * made from it, renewed when the registry says the model was reloaded, so
+ * a reload never stalls a batch and old versions close once their last
+ * worker moves on.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "serve.h"
+
+#define MAX_WORKER_MODELS 32
+
+struct srv_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job *head, *tail;
+    size_t texts_waiting;
+    int stopping;
+    pthread_t *threads;
+    int n_threads;
+    te_registry *reg;
+    const srv_config *cfg;
+    srv_metrics *metrics;
+    void (*done)(void *, job *);
+    void *user;
+};
+
+typedef struct worker_model {
+    char name[128];
+    te_model_ref ref;
+    te_ctx *ctx;
+} worker_model;
+
+typedef struct worker {
+    srv_queue *q;
+    worker_model models[MAX_WORKER_MODELS];
+    int n_models;
+} worker;
+
+void job_free(job *j) {
+    if (!j) return;
+    if (j->free_owned) j->free_owned(j->owned);
+    free(j->texts);
+    free(j->lens);
+    free(j->ids);
+    free(j->n_ids);
+    free(j->id_store);
+    sb_free(&j->body);
+    free(j);
+}
+
+static void fail_job(job *j, int status, const char *type, const char *msg) {
+    sb_free(&j->body);
+    j->status = status;
+    api_error(j->api, status, type, msg, &j->body);
+}
+
+/* The worker's context for `name`, renewed after a reload. */
+static worker_model *model_for(worker *w, const char *name, te_error *err) {
+    worker_model *wm = NULL;
+    for (int i = 0; i < w->n_models && !wm; i++)
+        if (strcmp(w->models[i].name, name) == 0) wm = &w->models[i];
+    if (!wm) {
+        if (w->n_models == MAX_WORKER_MODELS) { /* many models: recycle the first slot */
+            te_ctx_free(w->models[0].ctx);
+            te_registry_release(w->q->reg, &w->models[0].ref);
+            memmove(&w->models[0], &w->models[1], sizeof w->models[0] * (MAX_WORKER_MODELS - 1));
+            w->n_models--;
+        }
+        wm = &w->models[w->n_models++];
+        memset(wm, 0, sizeof *wm);
+        snprintf(wm->name, sizeof wm->name, "%s", name);
+    }
+    if (wm->ref.model && te_registry_is_current(w->q->reg, &wm->ref)) return wm;
+    te_ctx_free(wm->ctx);
+    wm->ctx = NULL;
+    te_registry_release(w->q->reg, &wm->ref);
+    if (te_registry_get(w->q->reg, name, &wm->ref, err) != TE_OK) return NULL;
+    te_ctx_opts o = {.threads = w->q->cfg->threads};
+    wm->ctx = te_ctx_new(wm->ref.model, &o, err);
+    if (!wm->ctx) {
+        te_registry_release(w->q->reg, &wm->ref);
+        return NULL;
+    }
+    return wm;
+}
+
+/* Tokens of input i of j into dst (room for max + 1), truncated to max when
+ * the job allows; returns the count, or 0 after failing the job. */
+static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t vocab, int32_t *dst) {
+    size_t n = 0;
+    te_error err;
+    if (j->ids) {
+        n = j->n_ids[i];
+        for (size_t k = 0; k < n; k++)
+            if (j->ids[i][k] < 0 || j->ids[i][k] >= vocab) {
+                char msg[160];
+                snprintf(msg, sizeof msg, "input %zu: token id %ld is outside the model's vocabulary (0 to %ld)", i,
+                         (long)j->ids[i][k], (long)vocab - 1);
+                fail_job(j, 400, "invalid_request_error", msg);
+                return 0;
+            }
+        memcpy(dst, j->ids[i], (n < max ? n : max) * sizeof *dst);
+        if (n > max && j->truncate) n = max;
+    } else {
+        if (te_tokenize(m, j->texts[i], j->lens[i], dst, max + 1, &n, &err) != TE_OK) {
+            fail_job(j, 400, "invalid_request_error", te_errmsg(&err));
+            return 0;
+        }
+        if (n > max && j->truncate && te_tokenize(m, j->texts[i], j->lens[i], dst, max, &n, &err) != TE_OK) {
+            fail_job(j, 400, "invalid_request_error", te_errmsg(&err));
+            return 0;
+        }
+    }
+    if (n > max) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "input %zu is longer than the model's limit of %zu tokens (truncation was not asked for)",
+                 i, max);
+        fail_job(j, 422, "validation", msg);
+        return 0;
+    }
+    return n;
+}
+
+static void put_vector(strbuf *b, const float *v, int d) {
+    sb_add(b, "[", 1);
+    for (int k = 0; k < d; k++) {
+        if (k) sb_add(b, ",", 1);
+        sb_float(b, v[k]);
+    }
+    sb_add(b, "]", 1);
+}
+
+static void put_base64(strbuf *b, const float *v, int d) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const size_t n = (size_t)d * 4;
+    unsigned char bytes[4];
+    uint32_t acc = 0;
+    int have = 0;
+    sb_add(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i % 4 == 0) { /* little-endian float32, as OpenAI's base64 embeddings are */
+            uint32_t u;
+            memcpy(&u, &v[i / 4], 4);
+            for (int k = 0; k < 4; k++) bytes[k] = (unsigned char)(u >> (8 * k));
+        }
+        acc = (acc << 8) | bytes[i % 4];
+        if (++have == 3) {
+            char out[4] = {tab[(acc >> 18) & 63], tab[(acc >> 12) & 63], tab[(acc >> 6) & 63], tab[acc & 63]};
+            sb_add(b, out, 4);
+            acc = 0;
+            have = 0;
+        }
+    }
+    if (have) {
+        acc <<= 8 * (3 - have);
+        char out[4] = {tab[(acc >> 18) & 63], tab[(acc >> 12) & 63], have == 2 ? tab[(acc >> 6) & 63] : '=', '='};
+        sb_add(b, out, 4);
+    }
+    sb_add(b, "\"", 1);
+}
+
+static void l2_normalize(float *v, int d) {
+    double ss = 0;
+    for (int k = 0; k < d; k++) ss += (double)v[k] * v[k];
+    if (ss <= 0) return;
+    float inv = (float)(1.0 / sqrt(ss));
+    for (int k = 0; k < d; k++) v[k] *= inv;
+}
+
+/* The answer of a job whose vectors are out[n * dim]. */
+static void answer(job *j, float *out, int dim, int model_normalizes) {
+    strbuf *b = &j->body;
+    j->status = 200;
+    if (j->api == API_TEI) {
+        sb_add(b, "[", 1);
+        for (size_t i = 0; i < j->n; i++) {
+            float *v = out + i * (size_t)dim;
+            if (j->normalize && !model_normalizes) l2_normalize(v, dim);
+            if (i) sb_add(b, ",", 1);
+            put_vector(b, v, dim);
+        }
+        sb_add(b, "]", 1);
+        return;
+    }
+    int d = j->dimensions ? j->dimensions : dim;
+    sb_puts(b, "{\"object\":\"list\",\"data\":[");
+    for (size_t i = 0; i < j->n; i++) {
+        float *v = out + i * (size_t)dim;
+        if (d < dim) l2_normalize(v, d);
+        sb_printf(b, "%s{\"object\":\"embedding\",\"index\":%zu,\"embedding\":", i ? "," : "", i);
+        if (j->base64) put_base64(b, v, d);
+        else put_vector(b, v, d);
+        sb_add(b, "}", 1);
+    }
+    sb_puts(b, "],\"model\":");
+    sb_json_str(b, j->model, strlen(j->model));
+    sb_printf(b, ",\"usage\":{\"prompt_tokens\":%zu,\"total_tokens\":%zu}}", j->tokens, j->tokens);
+}
+
+/* Runs a batch of jobs for one model as one forward-pass call. */
+static void run_batch(worker *w, job **batch, size_t n_jobs) {
+    te_error err;
+    worker_model *wm = model_for(w, batch[0]->model, &err);
+    if (!wm) {
+        for (size_t k = 0; k < n_jobs; k++) fail_job(batch[k], 424, "model_error", te_errmsg(&err));
+        return;
+    }
+    te_model_info in;
+    te_model_get_info(wm->ref.model, &in);
+    size_t max = (size_t)in.max_seq_length, total = 0;
+    for (size_t k = 0; k < n_jobs; k++) {
+        total += batch[k]->n;
+        if (batch[k]->api == API_TEI && !batch[k]->normalize && in.normalize)
+            fail_job(batch[k], 422, "validation",
+                     "this model L2-normalizes its output (a Normalize module in its sentence-transformers config); "
+                     "\"normalize\": false is not available for it");
+    }
+    int32_t *ids = malloc(total * (max + 1) * sizeof *ids);
+    const int32_t **seq = malloc(total * sizeof *seq);
+    size_t *lens = malloc(total * sizeof *lens), *first = malloc(n_jobs * sizeof *first);
+    float *out = malloc(total * (size_t)in.hidden_size * sizeof *out);
+    if (!ids || !seq || !lens || !first || !out) {
+        for (size_t k = 0; k < n_jobs; k++) fail_job(batch[k], 500, "server_error", "out of memory");
+        goto done;
+    }
+    size_t n_seq = 0, tokens = 0;
+    for (size_t k = 0; k < n_jobs; k++) {
+        job *j = batch[k];
+        first[k] = n_seq;
+        if (j->status) continue; /* already failed */
+        size_t start = n_seq;
+        for (size_t i = 0; i < j->n; i++) {
+            int32_t *dst = ids + n_seq * (max + 1);
+            size_t n = input_ids(j, i, wm->ref.model, max, in.vocab_size, dst);
+            if (n == 0) {
+                n_seq = start; /* drop this job's sequences */
+                break;
+            }
+            seq[n_seq] = dst;
+            lens[n_seq++] = n;
+            j->tokens += n;
+        }
+        if (!j->status) tokens += j->tokens;
+    }
+    if (n_seq && te_embed_tokens(wm->ctx, seq, lens, n_seq, out, &err) != TE_OK) {
+        for (size_t k = 0; k < n_jobs; k++)
+            if (!batch[k]->status) fail_job(batch[k], 400, "invalid_request_error", te_errmsg(&err));
+        goto done;
+    }
+    if (n_seq) metrics_batch(w->q->metrics, n_seq, tokens);
+    for (size_t k = 0; k < n_jobs; k++)
+        if (!batch[k]->status) answer(batch[k], out + first[k] * (size_t)in.hidden_size, in.hidden_size, in.normalize);
+done:
+    free(ids);
+    free(seq);
+    free(lens);
+    free(first);
+    free(out);
+}
+
+static void *worker_main(void *arg) {
+    worker *w = arg;
+    srv_queue *q = w->q;
+    size_t cap = q->cfg->max_batch_texts > q->cfg->max_batch ? q->cfg->max_batch_texts : q->cfg->max_batch;
+    job **batch = malloc(cap * sizeof *batch);
+    for (;;) {
+        pthread_mutex_lock(&q->mu);
+        while (!q->head && !q->stopping) pthread_cond_wait(&q->cv, &q->mu);
+        if (!q->head) {
+            pthread_mutex_unlock(&q->mu);
+            break;
+        }
+        /* The oldest job, then every queued job for the same model that fits. */
+        job *j0 = q->head, **link = &q->head;
+        q->head = j0->next;
+        size_t n_jobs = 0, texts = j0->n;
+        if (batch) batch[n_jobs++] = j0;
+        job *last = NULL;
+        for (job *j = q->head; j && batch;) {
+            job *next = j->next;
+            if (n_jobs < cap && strcmp(j->model, j0->model) == 0 && texts + j->n <= cap) {
+                *link = next;
+                batch[n_jobs++] = j;
+                texts += j->n;
+            } else {
+                link = &j->next;
+                last = j;
+            }
+            j = next;
+        }
+        q->tail = last;
+        q->texts_waiting -= texts;
+        pthread_mutex_unlock(&q->mu);
+        metrics_queue_depth(q->metrics, -(long)texts);
+        if (!batch) {
+            fail_job(j0, 500, "server_error", "out of memory");
+            q->done(q->user, j0);
+            continue;
+        }
+        run_batch(w, batch, n_jobs);
+        for (size_t k = 0; k < n_jobs; k++) q->done(q->user, batch[k]);
+    }
+    free(batch);
+    for (int i = 0; i < w->n_models; i++) {
+        te_ctx_free(w->models[i].ctx);
+        te_registry_release(q->reg, &w->models[i].ref);
+    }
+    free(w);
+    return NULL;
+}
+
+srv_queue *queue_new(te_registry *r, const srv_config *cfg, srv_metrics *m, void (*done)(void *, job *), void *user) {
+    srv_queue *q = calloc(1, sizeof *q);
+    if (!q || !(q->threads = calloc((size_t)cfg->workers, sizeof *q->threads))) {
+        free(q);
+        return NULL;
+    }
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    q->reg = r;
+    q->cfg = cfg;
+    q->metrics = m;
+    q->done = done;
+    q->user = user;
+    for (int i = 0; i < cfg->workers; i++) {
+        worker *w = calloc(1, sizeof *w);
+        if (w) w->q = q;
+        if (!w || pthread_create(&q->threads[i], NULL, worker_main, w) != 0) {
+            free(w);
+            queue_free(q);
+            return NULL;
+        }
+        q->n_threads++;
+    }
+    return q;
+}
+
+int queue_push(srv_queue *q, job *j) {
+    pthread_mutex_lock(&q->mu);
+    if (q->texts_waiting + j->n > q->cfg->max_queue) {
+        pthread_mutex_unlock(&q->mu);
+        return -1;
+    }
+    j->next = NULL;
+    if (q->tail) q->tail->next = j;
+    else q->head = j;
+    q->tail = j;
+    q->texts_waiting += j->n;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    metrics_queue_depth(q->metrics, (long)j->n);
+    return 0;
+}
+
+void queue_free(srv_queue *q) {
+    if (!q) return;
+    pthread_mutex_lock(&q->mu);
+    q->stopping = 1;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    for (int i = 0; i < q->n_threads; i++) pthread_join(q->threads[i], NULL);
+    pthread_cond_destroy(&q->cv);
+    pthread_mutex_destroy(&q->mu);
+    free(q->threads);
+    free(q);
+}
