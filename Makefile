@@ -7,6 +7,7 @@
 #   make static           a fully static build/tinyembed
 #   make arm64            cross-build for AArch64 (NEON) and run the kernel tests under qemu
 #   make fuzz             run every libFuzzer target for FUZZ_SECONDS each (clang)
+#   make loadtest         the server under wrk (64 connections, reloads meanwhile), RSS, idle CPU
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make model NAME=sentence-transformers/all-MiniLM-L6-v2   download + convert (needs network)
 #   make BLAS=openblas    big GEMMs through OpenBLAS's cblas_sgemm (libopenblas-dev); optional
@@ -46,7 +47,7 @@ $(BUILD)/obj/src/kernels/%_avx2.o:   ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
 endif
 
-.PHONY: all test sanitize tsan static install clean model testdata arm64 fuzz
+.PHONY: all test sanitize tsan static install clean model testdata arm64 fuzz loadtest
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
 
 # Rebuild everything when the compiler or flags change.
@@ -74,6 +75,9 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.fl
 
 $(BUILD)/tests/test_http: TEST_OBJS = $(BUILD)/obj/tools/http.o
 $(BUILD)/tests/test_http: $(BUILD)/obj/tools/http.o
+SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/,serve_api.o serve_batch.o serve_metrics.o registry_json.o strbuf.o http.o cli.o)
+$(BUILD)/tests/test_serve_api: TEST_OBJS = $(SERVE_OBJS)
+$(BUILD)/tests/test_serve_api: $(SERVE_OBJS)
 
 # The fault-injection test replaces the allocator for the whole link.
 $(BUILD)/tests/test_faults: ALL_LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
@@ -141,6 +145,10 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 			build/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>build/fuzz/$$t.log || { tail -40 build/fuzz/$$t.log; exit 1; }; \
 		grep -E '^stat::(number_of_executed_units|peak_rss_mb)|cov:' build/fuzz/$$t.log | tail -3; \
 	done
+
+LOADTEST_SECONDS ?= 60
+loadtest: all testdata
+	sh tests/loadtest.sh $(BUILD) $(BUILD)/testdata/minilm-mean.temb $(LOADTEST_SECONDS)
 
 static:
 	$(MAKE) EXTRA_LDFLAGS=-static $(BUILD)/tinyembed
