@@ -159,6 +159,19 @@ while True:
 codes = [int(c) for c in re.findall(rb"HTTP/1\.1 (\d{3}) ", data)]
 assert codes == [200, 200, 404], codes
 PY
+check "a client that half-closes after its request still gets the answer" python3 - "$PORT" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+body = b'{"inputs": "hello"}'
+s.sendall(b"POST /embed HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    k = s.recv(65536)
+    if not k: break
+    data += k
+assert data.startswith(b"HTTP/1.1 200 ") and data.endswith(b"]]"), data[:80]
+PY
 check "a client that sends its request too slowly gets 408" python3 - "$PORT" <<'PY'
 import socket, sys, time
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))

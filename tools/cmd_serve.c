@@ -74,6 +74,7 @@ typedef struct conn {
     strbuf in, out;
     size_t out_off;
     int close_after;
+    int peer_closed;            /* the client sent EOF: no more requests will come */
     int continue_sent;
     double t_first_byte;        /* of the request being read (0: none yet) */
     double t_active;
@@ -253,7 +254,7 @@ static void process(server *s, int i) {
             return;
         }
         c->t_complete = now_s();
-        c->close_after = !req.keep_alive || g_stop;
+        c->close_after = !req.keep_alive || g_stop || c->peer_closed;
         c->head = http_eq(req.method, "HEAD");
         copy_field(c->method, sizeof c->method, req.method);
         copy_field(c->path, sizeof c->path, req.path);
@@ -309,12 +310,15 @@ static void on_readable(server *s, int i) {
         }
         if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (k < 0 && errno == EINTR) continue;
-        /* EOF or error: nothing more to read; finish an answer in progress. */
-        if (c->state == C_READ) conn_close(s, i);
-        else c->close_after = 1;
-        return;
+        /* EOF or error: answer what arrived whole, then close. */
+        c->peer_closed = 1;
+        break;
     }
     process(s, i);
+    c = s->conns[i];
+    if (!c || !c->peer_closed) return;
+    if (c->state == C_READ) conn_close(s, i);
+    else c->close_after = 1;
 }
 
 static void on_writable(server *s, int i) {
@@ -416,7 +420,10 @@ static void run_loop(server *s) {
             if (!c) continue;
             busy += c->state != C_READ || c->in.n > 0;
             idx[n] = i;
-            pfd[n++] = (struct pollfd){.fd = c->fd, .events = c->state == C_WRITE ? POLLOUT : c->state == C_READ ? POLLIN : 0};
+            /* A connection waiting for its answer is not polled: a hang-up would wake poll at once, again and
+             * again; it is seen when the answer is written. */
+            int fd = c->state == C_BUSY || (c->state == C_READ && c->peer_closed) ? -1 : c->fd;
+            pfd[n++] = (struct pollfd){.fd = fd, .events = c->state == C_WRITE ? POLLOUT : POLLIN};
         }
         pthread_mutex_lock(&s->mu);
         int inflight = s->inflight;
@@ -433,7 +440,7 @@ static void run_loop(server *s) {
             }
             for (int p = first; p < n; p++) {
                 int i = idx[p];
-                if (!s->conns[i] || s->conns[i]->fd != pfd[p].fd || !pfd[p].revents) continue;
+                if (pfd[p].fd < 0 || !s->conns[i] || s->conns[i]->fd != pfd[p].fd || !pfd[p].revents) continue;
                 if (pfd[p].revents & POLLOUT) on_writable(s, i);
                 else if (pfd[p].revents & (POLLIN | POLLHUP | POLLERR)) on_readable(s, i);
             }
