@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
 
 void sb_free(strbuf *b) {
     free(b->p);
@@ -73,8 +72,11 @@ void sb_json_str(strbuf *b, const char *s, size_t n) {
 }
 
 void sb_float(strbuf *b, float v) {
+    /* 8 significant digits name most floats exactly; 9 always do. Two
+     * tries at most: a server formats hundreds of thousands per second. */
     char t[32];
-    cli_fmt_float(t, sizeof t, v);
+    snprintf(t, sizeof t, "%.8g", (double)v);
+    if (strtof(t, NULL) != v) snprintf(t, sizeof t, "%.9g", (double)v);
     sb_puts(b, t);
 }
 

@@ -24,7 +24,7 @@ void sb_printf(strbuf *b, const char *fmt, ...)
     ;
 /* s[0..n) as a JSON string literal (the bytes are valid UTF-8). */
 void sb_json_str(strbuf *b, const char *s, size_t n);
-/* The shortest decimal that reads back as the same float. */
+/* A decimal that reads back as the same float (8 or 9 significant digits). */
 void sb_float(strbuf *b, float v);
 /* Removes the first n bytes. */
 void sb_consume(strbuf *b, size_t n);
