@@ -360,7 +360,13 @@ static void *worker_main(void *arg) {
     long i = 0;
     int ok = worker_embed(w, &ref, &ctx, i++);
     atomic_fetch_add(&w->s->started, 1);
-    while (ok && (w->embeds < 2500 || !atomic_load(&w->s->reloader_done))) ok = worker_embed(w, &ref, &ctx, i++);
+    /* TE_STRESS_YIELD=1 (for valgrind, whose one-thread-at-a-time scheduler otherwise starves the
+     * reloader's many system calls): pause between texts. The checks are the same. */
+    int yield = getenv("TE_STRESS_YIELD") != NULL;
+    while (ok && (w->embeds < 2500 || !atomic_load(&w->s->reloader_done))) {
+        ok = worker_embed(w, &ref, &ctx, i++);
+        if (yield) usleep(500);
+    }
     if (ok) worker_embed(w, &ref, &ctx, i++); /* one more, on the last version */
     te_ctx_free(ctx);
     te_registry_release(w->s->r, &ref);
