@@ -41,11 +41,30 @@ typedef struct worker_model {
     te_ctx *ctx;
 } worker_model;
 
+/* A buffer that only grows: a worker reuses its batch buffers, so a busy
+ * server does not churn the allocator (and its RSS stays put). */
+typedef struct grow_buf {
+    void *p;
+    size_t cap;           /* bytes */
+} grow_buf;
+
 typedef struct worker {
     srv_queue *q;
     worker_model models[MAX_WORKER_MODELS];
     int n_models;
+    grow_buf ids, seq, lens, first, out;
 } worker;
+
+static void *grow(grow_buf *b, size_t n, size_t size) {
+    if (size && n > ((size_t)-1) / size) return NULL;
+    if (n * size <= b->cap && b->p) return b->p;
+    size_t cap = n * size > b->cap * 2 ? n * size : b->cap * 2;
+    void *p = realloc(b->p, cap ? cap : 1);
+    if (!p) return NULL;
+    b->p = p;
+    b->cap = cap;
+    return p;
+}
 
 void job_free(job *j) {
     if (!j) return;
@@ -226,13 +245,13 @@ static void run_batch(worker *w, job **batch, size_t n_jobs) {
                      "this model L2-normalizes its output (a Normalize module in its sentence-transformers config); "
                      "\"normalize\": false is not available for it");
     }
-    int32_t *ids = malloc(total * (max + 1) * sizeof *ids);
-    const int32_t **seq = malloc(total * sizeof *seq);
-    size_t *lens = malloc(total * sizeof *lens), *first = malloc(n_jobs * sizeof *first);
-    float *out = malloc(total * (size_t)in.hidden_size * sizeof *out);
+    int32_t *ids = grow(&w->ids, total * (max + 1), sizeof *ids);
+    const int32_t **seq = grow(&w->seq, total, sizeof *seq);
+    size_t *lens = grow(&w->lens, total, sizeof *lens), *first = grow(&w->first, n_jobs, sizeof *first);
+    float *out = grow(&w->out, total * (size_t)in.hidden_size, sizeof *out);
     if (!ids || !seq || !lens || !first || !out) {
         for (size_t k = 0; k < n_jobs; k++) fail_job(batch[k], 500, "server_error", "out of memory");
-        goto done;
+        return;
     }
     size_t n_seq = 0, tokens = 0;
     for (size_t k = 0; k < n_jobs; k++) {
@@ -256,17 +275,11 @@ static void run_batch(worker *w, job **batch, size_t n_jobs) {
     if (n_seq && te_embed_tokens(wm->ctx, seq, lens, n_seq, out, &err) != TE_OK) {
         for (size_t k = 0; k < n_jobs; k++)
             if (!batch[k]->status) fail_job(batch[k], 400, "invalid_request_error", te_errmsg(&err));
-        goto done;
+        return;
     }
     if (n_seq) metrics_batch(w->q->metrics, n_seq, tokens);
     for (size_t k = 0; k < n_jobs; k++)
         if (!batch[k]->status) answer(batch[k], out + first[k] * (size_t)in.hidden_size, in.hidden_size, in.normalize);
-done:
-    free(ids);
-    free(seq);
-    free(lens);
-    free(first);
-    free(out);
 }
 
 static void *worker_main(void *arg) {
@@ -312,6 +325,11 @@ static void *worker_main(void *arg) {
         for (size_t k = 0; k < n_jobs; k++) q->done(q->user, batch[k]);
     }
     free(batch);
+    free(w->ids.p);
+    free(w->seq.p);
+    free(w->lens.p);
+    free(w->first.p);
+    free(w->out.p);
     for (int i = 0; i < w->n_models; i++) {
         te_ctx_free(w->models[i].ctx);
         te_registry_release(q->reg, &w->models[i].ref);
