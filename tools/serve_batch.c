@@ -114,8 +114,9 @@ static worker_model *model_for(worker *w, const char *name, te_error *err) {
     return wm;
 }
 
-/* Tokens of input i of j into dst (room for max + 1), truncated to max when
- * the job allows; returns the count, or 0 after failing the job. */
+/* Tokens of input i of j into dst (room for max + 1): a text is truncated
+ * to max when the job allows, a token-id list must fit. Returns the count,
+ * or 0 after failing the job. */
 static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t vocab, int32_t *dst) {
     size_t n = 0;
     te_error err;
@@ -129,8 +130,13 @@ static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t
                 fail_job(j, 400, "invalid_request_error", msg);
                 return 0;
             }
-        memcpy(dst, j->ids[i], (n < max ? n : max) * sizeof *dst);
-        if (n > max && j->truncate) n = max;
+        if (n > max) { /* the caller tokenized: too many ids is its error, not text to cut */
+            char msg[160];
+            snprintf(msg, sizeof msg, "input %zu has %zu token ids, more than the model's limit of %zu", i, n, max);
+            fail_job(j, 400, "invalid_request_error", msg);
+            return 0;
+        }
+        memcpy(dst, j->ids[i], n * sizeof *dst);
     } else {
         if (te_tokenize(m, j->texts[i], j->lens[i], dst, max + 1, &n, &err) != TE_OK) {
             fail_job(j, 400, "invalid_request_error", te_errmsg(&err));
