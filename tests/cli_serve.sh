@@ -211,6 +211,13 @@ check "texts embedded are counted" grep -q '^tinyembed_texts_embedded_total [1-9
 stop_server "SIGTERM: the server finishes and exits 0"
 check "one log line per request, /health quiet" sh -c "grep -q '^POST /v1/embeddings 200 ' '$WORK/serve.log' && ! grep -q '^GET /health' '$WORK/serve.log'"
 
+# Repeated --model NAME=PATH: each model under its name.
+start_server -m "one=$M" --model "two=$TE_TESTDATA/tiny-cls.temb" || fail "server starts with two --model"
+req "two --model options serve two models" 200 "$BASE/v1/models"
+check "named as given" python3 -c "
+import json; assert [m['id'] for m in json.load(open('$WORK/body'))['data']] == ['one', 'two']"
+stop_server "the two-model server exits 0"
+
 # An API key: every route but /health needs it, admin routes included.
 start_server -m "$M" --api-key s3cret --max-batch 4 --max-body 4096 --log-format json || fail "server starts with a key"
 req "with a key, /health needs none" 200 "$BASE/health"

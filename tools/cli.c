@@ -2,6 +2,7 @@
  * cli.c - option parsing, errors and progress for the subcommands (cli.h).
  */
 #include "cli.h"
+#include "strbuf.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -95,6 +96,9 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *out) {
             if (i + 1 >= argc) { cli_error(cmd, "option --%s needs a value (%s)", o->name, o->arg); return CLI_USAGE; }
             out->val[idx] = argv[++i];
         }
+        if (out->n_rep == CLI_MAX_REPEAT) { cli_error(cmd, "too many options"); return CLI_USAGE; }
+        out->rep_opt[out->n_rep] = idx;
+        out->rep_val[out->n_rep++] = out->val[idx];
     }
     if (out->n_pos < cmd->min_pos || out->n_pos > cmd->max_pos) {
         if (out->n_pos < cmd->min_pos) cli_error(cmd, "missing argument (usage: tinyembed %s [options] %s)", cmd->name, cmd->args);
@@ -102,6 +106,13 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *out) {
         return CLI_USAGE;
     }
     return CLI_OK;
+}
+
+int cli_get_each(const cli_cmd *cmd, const cli_args *a, const char *name, const char **vals, int cap) {
+    int i = find_long(cmd, name, strlen(name)), n = 0;
+    for (int k = 0; k < a->n_rep && i >= 0; k++)
+        if (a->rep_opt[k] == i && n < cap) vals[n++] = a->rep_val[k];
+    return n;
 }
 
 const char *cli_get(const cli_cmd *cmd, const cli_args *a, const char *name) {
@@ -183,16 +194,10 @@ void cli_progress_done(cli_progress *p) {
 }
 
 void cli_json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p == '\r') fputs("\\r", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
+    strbuf b = {0};
+    sb_json_str(&b, s, strlen(s));
+    if (!b.failed) fwrite(b.p, 1, b.n, f);
+    sb_free(&b);
 }
 
 void cli_fmt_float(char *out, size_t cap, float v) {

@@ -33,8 +33,13 @@ typedef struct cli_cmd {
     int min_pos, max_pos;  /* allowed count of positional arguments */
 } cli_cmd;
 
+#define CLI_MAX_REPEAT 64
+
 typedef struct cli_args {
-    const char *val[CLI_MAX_OPTS]; /* value per option ("" for a set flag), NULL if absent */
+    const char *val[CLI_MAX_OPTS]; /* value per option ("" for a set flag), NULL if absent: the last one given */
+    int rep_opt[CLI_MAX_REPEAT];   /* every option value in command-line order (for repeatable options) */
+    const char *rep_val[CLI_MAX_REPEAT];
+    int n_rep;
     const char *pos[CLI_MAX_POS];
     int n_pos;
 } cli_args;
@@ -48,6 +53,8 @@ int cli_parse(const cli_cmd *cmd, int argc, char **argv, cli_args *out);
 /* The value of option `name` or NULL. */
 const char *cli_get(const cli_cmd *cmd, const cli_args *a, const char *name);
 int cli_flag(const cli_cmd *cmd, const cli_args *a, const char *name);
+/* Every value given to a repeatable option, in order: fills vals[0..cap) and returns the count. */
+int cli_get_each(const cli_cmd *cmd, const cli_args *a, const char *name, const char **vals, int cap);
 
 /* Integer option in [lo, hi]; returns CLI_OK or CLI_USAGE (after printing). */
 int cli_get_int(const cli_cmd *cmd, const cli_args *a, const char *name, long lo, long hi, long def, long *out);

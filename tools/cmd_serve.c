@@ -481,16 +481,13 @@ static int listen_on(const char *host, int port, int *bound_port) {
 }
 
 /* --model [NAME=]PATH, as many as given. */
-static te_registry *registry_from_models(int argc, char **argv, const char **single, te_error *err) {
+static te_registry *registry_from_models(const cli_args *a, const char **single, te_error *err) {
+    const char *vals[MAX_MODELS];
+    int n = cli_get_each(&serve_cmd, a, "model", vals, MAX_MODELS);
     te_registry *r = te_registry_new(err);
-    int n = 0;
-    for (int i = 1; r && i < argc; i++) {
-        const char *v = NULL;
-        if ((strcmp(argv[i], "--model") == 0 || strcmp(argv[i], "-m") == 0) && i + 1 < argc) v = argv[++i];
-        else if (strncmp(argv[i], "--model=", 8) == 0) v = argv[i] + 8;
-        if (!v) continue;
+    for (int i = 0; r && i < n; i++) {
         char name[128];
-        const char *eq = strchr(v, '='), *path = eq ? eq + 1 : v;
+        const char *v = vals[i], *eq = strchr(v, '='), *path = eq ? eq + 1 : v;
         if (eq) snprintf(name, sizeof name, "%.*s", (int)(eq - v), v);
         else {
             const char *base = strrchr(v, '/') ? strrchr(v, '/') + 1 : v;
@@ -503,7 +500,6 @@ static te_registry *registry_from_models(int argc, char **argv, const char **sin
             te_registry_free(r);
             return NULL;
         }
-        n++;
     }
     *single = NULL;
     if (r && n == 1) {
@@ -565,7 +561,7 @@ int cmd_serve(int argc, char **argv) {
     }
     te_error err;
     const char *single = NULL;
-    te_registry *reg = config ? te_registry_from_config(config, &err) : registry_from_models(argc, argv, &single, &err);
+    te_registry *reg = config ? te_registry_from_config(config, &err) : registry_from_models(&a, &single, &err);
     if (!reg) return cli_lib_error(&serve_cmd, &err);
     if (config && te_registry_count(reg) == 1) {
         te_reg_status st;
