@@ -113,6 +113,13 @@ long=$(python3 -c "print(' '.join(['word'] * 3000))")
 post "/embed of a text longer than the model's limit, truncate false: 422" 422 /embed "{\"inputs\": \"$long\"}"
 body_has "in TEI's error shape" '"error_type":"Validation"'
 post "/embed with truncate true cuts it" 200 /embed "{\"inputs\": \"$long\", \"truncate\": true}"
+longwords=$(python3 -c "print(' '.join(['unbelievably tokenized antidisestablishmentarianism, eh?'] * 300))")
+"$TE_BIN" embed -m "$M" "$longwords" > "$WORK/ref-long.jsonl"
+post "/embed truncating words cut into several pieces" 200 /embed "{\"inputs\": \"$longwords\", \"truncate\": true}"
+check "the truncated vector is te_embed's (which truncates in te_tokenize)" python3 -c "
+import json, struct
+def f32(v): return [struct.unpack('<f', struct.pack('<f', x))[0] for x in v]
+assert f32(json.load(open('$WORK/body'))[0]) == f32(json.loads(open('$WORK/ref-long.jsonl').readline()))"
 post "/v1/embeddings truncates as sentence-transformers does" 200 /v1/embeddings "{\"input\": \"$long\"}"
 check "and counts only the tokens used" python3 -c "
 import json; u = json.load(open('$WORK/body'))['usage']; assert 2 < u['prompt_tokens'] <= 512, u"

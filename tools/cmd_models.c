@@ -6,6 +6,7 @@
  * failed_models, models). Exit status 1 when a start-up model cannot serve.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -37,19 +38,21 @@ static void print_json(te_registry *r) {
 }
 
 static void print_table(te_registry *r) {
-    size_t n = te_registry_count(r), ready = 0, failed = 0;
+    size_t n, ready = 0, failed = 0;
+    te_reg_status *st = registry_statuses(r, &n);
+    if (!st) {
+        cli_error(&models_cmd, "out of memory");
+        return;
+    }
     int w = 5;
     for (size_t i = 0; i < n; i++) {
-        te_reg_status s;
-        te_registry_status(r, i, &s);
-        int len = (int)strlen(s.name);
+        int len = (int)strlen(st[i].name);
         if (len > w) w = len;
     }
     printf("%-*s  %-8s  %-9s  %-11s  %-5s  %4s  %9s  %9s  %-21s  %-8s  %s\n", w, "MODEL", "STATE", "LOAD", "STRATEGY",
            "DTYPE", "DIM", "LOAD ms", "WARMUP ms", "RESIDENT / FILE (MB)", "VERSION", "NOTE");
     for (size_t i = 0; i < n; i++) {
-        te_reg_status s;
-        te_registry_status(r, i, &s);
+        const te_reg_status s = st[i];
         ready += s.state == TE_REG_READY;
         failed += s.state == TE_REG_FAILED;
         char dtype[8] = "-", dim[16] = "-", load[16] = "-", warm[16] = "-", bytes[32] = "-", ver[16] = "-";
@@ -69,6 +72,7 @@ static void print_table(te_registry *r) {
         else if (s.state == TE_REG_DECLARED) printf("loads on first use");
         printf("\n");
     }
+    free(st);
     printf("\n%zu of %zu models ready, %zu failed; %s\n", ready, n, failed,
            te_registry_all_ready(r) ? "every start-up model serves" : "NOT every start-up model serves");
 }

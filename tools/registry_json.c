@@ -3,6 +3,7 @@
  */
 #include "registry_json.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 void json_str_or_null(strbuf *o, const char *s) {
@@ -10,15 +11,21 @@ void json_str_or_null(strbuf *o, const char *s) {
     else sb_puts(o, "null");
 }
 
+te_reg_status *registry_statuses(te_registry *r, size_t *n) {
+    *n = te_registry_count(r);
+    te_reg_status *st = calloc(*n ? *n : 1, sizeof *st);
+    for (size_t i = 0; st && i < *n; i++) te_registry_status(r, i, &st[i]);
+    return st;
+}
+
 /* A name list of the models whose state is `want`. */
-static void name_list(te_registry *r, te_reg_state want, strbuf *o) {
+static void name_list(const te_reg_status *st, size_t n, te_reg_state want, strbuf *o) {
     sb_puts(o, "[");
     int first = 1;
-    for (size_t i = 0; i < te_registry_count(r); i++) {
-        te_reg_status s;
-        if (te_registry_status(r, i, &s) != TE_OK || s.state != want) continue;
+    for (size_t i = 0; i < n; i++) {
+        if (st[i].state != want) continue;
         if (!first) sb_puts(o, ", ");
-        json_str_or_null(o, s.name);
+        json_str_or_null(o, st[i].name);
         first = 0;
     }
     sb_puts(o, "]");
@@ -68,18 +75,22 @@ void registry_model_json(const te_reg_status *s, strbuf *o) {
 }
 
 void registry_json(te_registry *r, strbuf *o) {
-    size_t n = te_registry_count(r);
+    size_t n;
+    te_reg_status *st = registry_statuses(r, &n);
+    if (!st) {
+        o->failed = 1;
+        return;
+    }
     sb_printf(o, "{\n  \"all_ready\": %s,\n  \"loaded_models\": ", te_registry_all_ready(r) ? "true" : "false");
-    name_list(r, TE_REG_READY, o);
+    name_list(st, n, TE_REG_READY, o);
     sb_puts(o, ",\n  \"failed_models\": ");
-    name_list(r, TE_REG_FAILED, o);
+    name_list(st, n, TE_REG_FAILED, o);
     sb_puts(o, ",\n  \"models\": [\n");
     for (size_t i = 0; i < n; i++) {
-        te_reg_status s;
-        te_registry_status(r, i, &s);
         sb_puts(o, "    ");
-        registry_model_json(&s, o);
+        registry_model_json(&st[i], o);
         sb_puts(o, i + 1 == n ? "\n" : ",\n");
     }
     sb_puts(o, "  ]\n}\n");
+    free(st);
 }

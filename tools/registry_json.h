@@ -9,6 +9,10 @@
 #include "strbuf.h"
 #include "tinyembed.h"
 
+/* Every model's status, read once (each read measures page-cache residency):
+ * a malloc'd array of *n, or NULL when out of memory. */
+te_reg_status *registry_statuses(te_registry *r, size_t *n);
+
 /* {"all_ready", "loaded_models", "failed_models", "models": [...]} */
 void registry_json(te_registry *r, strbuf *o);
 /* One model's object. */

@@ -43,47 +43,42 @@ static int is_json(http_str ct) {
 
 /* ---- GET routes ---------------------------------------------------------------- */
 
+/* Each model's registry view, as /models gives it (state, warmed_up,
+ * load_ms, warmup_ms, resident_bytes of file_bytes, fallback, error). */
 static void health(const srv_ctx *s, route_result *out) {
-    size_t n = te_registry_count(s->reg);
+    size_t n;
+    te_reg_status *st = registry_statuses(s->reg, &n);
     int ready = te_registry_all_ready(s->reg);
     out->kind = ROUTE_ANSWER;
     out->status = ready ? 200 : 503;
     sb_printf(&out->body, "{\"status\":\"%s\",\"models\":[", ready ? "ok" : "unavailable");
-    for (size_t i = 0; i < n; i++) {
-        te_reg_status st;
-        te_registry_status(s->reg, i, &st);
+    for (size_t i = 0; st && i < n; i++) {
         sb_puts(&out->body, i ? "," : "");
-        sb_puts(&out->body, "{\"name\":");
-        json_str_or_null(&out->body, st.name);
-        sb_printf(&out->body, ",\"state\":\"%s\",\"load\":\"%s\",\"warmed_up\":%s,\"load_ms\":%.3f,\"warmup_ms\":%.3f,"
-                  "\"resident_bytes\":%llu,\"file_bytes\":%llu,\"fallback\":",
-                  te_reg_state_name(st.state), st.first_use ? "first-use" : "startup", st.warmed_up ? "true" : "false",
-                  st.load_ms, st.warmup_ms, (unsigned long long)st.resident_bytes, (unsigned long long)st.file_bytes);
-        json_str_or_null(&out->body, st.served_by);
-        sb_puts(&out->body, ",\"error\":");
-        json_str_or_null(&out->body, st.error.code != TE_OK ? st.error.msg : NULL);
-        sb_puts(&out->body, "}");
+        registry_model_json(&st[i], &out->body);
     }
     sb_puts(&out->body, "]}");
+    if (!st) out->body.failed = 1;
+    free(st);
 }
 
 static void openai_models(const srv_ctx *s, route_result *out) {
-    size_t n = te_registry_count(s->reg);
+    size_t n;
+    te_reg_status *st = registry_statuses(s->reg, &n);
     out->kind = ROUTE_ANSWER;
     out->status = 200;
     sb_puts(&out->body, "{\"object\":\"list\",\"data\":[");
-    for (size_t i = 0; i < n; i++) {
-        te_reg_status st;
-        te_registry_status(s->reg, i, &st);
+    for (size_t i = 0; st && i < n; i++) {
         sb_puts(&out->body, i ? "," : "");
         sb_puts(&out->body, "{\"id\":");
-        json_str_or_null(&out->body, st.name);
+        json_str_or_null(&out->body, st[i].name);
         sb_printf(&out->body, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"tinyembed\",\"tinyembed\":",
-                  (long long)st.loaded_at);
-        registry_model_json(&st, &out->body);
+                  (long long)st[i].loaded_at);
+        registry_model_json(&st[i], &out->body);
         sb_puts(&out->body, "}");
     }
     sb_puts(&out->body, "]}");
+    if (!st) out->body.failed = 1;
+    free(st);
 }
 
 /* ---- embedding requests ------------------------------------------------------------ */
@@ -133,8 +128,9 @@ static int read_inputs(const srv_ctx *s, const te_json_value *in, job *j, route_
     }
     double num;
     const te_json_value *first = one ? in : te_json_at(in, 0);
-    int token_lists = j->api == API_OPENAI && !one && (te_json_number(first, &num) || te_json_at(first, 0));
-    if (token_lists && te_json_number(first, &num)) n = 1; /* one list of ids */
+    int flat_ids = j->api == API_OPENAI && !one && te_json_number(first, &num); /* [int]: one list of ids */
+    int token_lists = flat_ids || (j->api == API_OPENAI && !one && te_json_at(first, 0)); /* or [[int]] */
+    if (flat_ids) n = 1;
     if (n > s->cfg->max_batch) {
         snprintf(msg, sizeof msg, "batch of %zu inputs is larger than the limit of %zu (--max-batch)", n, s->cfg->max_batch);
         error(out, j->api, 413, "invalid_request_error", msg);
@@ -146,7 +142,7 @@ static int read_inputs(const srv_ctx *s, const te_json_value *in, job *j, route_
         j->n_ids = calloc(n, sizeof *j->n_ids);
         /* Ids are stored after the pointers, in one block owned by the job. */
         size_t total = 0;
-        for (size_t i = 0; i < n; i++) total += te_json_len(n == 1 && te_json_number(first, &num) ? in : te_json_at(in, i));
+        for (size_t i = 0; i < n; i++) total += te_json_len(flat_ids ? in : te_json_at(in, i));
         int32_t *all = malloc((total ? total : 1) * sizeof *all);
         if (!j->ids || !j->n_ids || !all) {
             free(all);
@@ -156,7 +152,7 @@ static int read_inputs(const srv_ctx *s, const te_json_value *in, job *j, route_
         j->id_store = all;
         size_t at = 0;
         for (size_t i = 0; i < n; i++) {
-            const te_json_value *list = n == 1 && te_json_number(first, &num) ? in : te_json_at(in, i);
+            const te_json_value *list = flat_ids ? in : te_json_at(in, i);
             size_t k = te_json_len(list);
             if (k == 0) {
                 snprintf(msg, sizeof msg, "input %zu: a token list must hold at least one id", i);
@@ -246,13 +242,9 @@ static job *embedding_job(const srv_ctx *s, const http_request *req, job_api api
         j->base64 = strcmp(f, "base64") == 0;
         const te_json_value *dim = te_json_get(root, "dimensions");
         double d;
-        if (dim) {
-            te_reg_status st;
-            te_registry_status(s->reg, (size_t)te_registry_find(s->reg, j->model), &st);
-            if (!te_json_number(dim, &d) || d != (double)(int)d || d < 1 || (st.hidden_size && d > st.hidden_size)) {
-                char msg[160];
-                snprintf(msg, sizeof msg, "\"dimensions\" must be an integer from 1 to the model's %d", st.hidden_size);
-                error(out, api, 400, "invalid_request_error", msg);
+        if (dim) { /* its upper bound, the model's dimension, is checked by the worker that runs it */
+            if (!te_json_number(dim, &d) || d != (double)(int)d || d < 1) {
+                error(out, api, 400, "invalid_request_error", "\"dimensions\" must be a positive integer");
                 goto refuse;
             }
             j->dimensions = (int)d;

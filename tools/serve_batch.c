@@ -117,7 +117,7 @@ static worker_model *model_for(worker *w, const char *name, te_error *err) {
 /* Tokens of input i of j into dst (room for max + 1): a text is truncated
  * to max when the job allows, a token-id list must fit. Returns the count,
  * or 0 after failing the job. */
-static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t vocab, int32_t *dst) {
+static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t vocab, int32_t sep, int32_t *dst) {
     size_t n = 0;
     te_error err;
     if (j->ids) {
@@ -142,9 +142,12 @@ static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t
             fail_job(j, 400, "invalid_request_error", te_errmsg(&err));
             return 0;
         }
-        if (n > max && j->truncate && te_tokenize(m, j->texts[i], j->lens[i], dst, max, &n, &err) != TE_OK) {
-            fail_job(j, 400, "invalid_request_error", te_errmsg(&err));
-            return 0;
+        /* One id too many tells the text is too long. te_tokenize truncates by
+         * keeping a prefix of the pieces and closing with [SEP], so the cut
+         * to max is that prefix one piece shorter: no second tokenization. */
+        if (n > max && j->truncate) {
+            n = max;
+            dst[max - 1] = sep;
         }
     }
     if (n > max) {
@@ -246,6 +249,11 @@ static void run_batch(worker *w, job **batch, size_t n_jobs) {
     size_t max = (size_t)in.max_seq_length, total = 0;
     for (size_t k = 0; k < n_jobs; k++) {
         total += batch[k]->n;
+        if (batch[k]->dimensions > in.hidden_size) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "\"dimensions\" must be an integer from 1 to the model's %d", in.hidden_size);
+            fail_job(batch[k], 400, "invalid_request_error", msg);
+        }
         if (batch[k]->api == API_TEI && !batch[k]->normalize && in.normalize)
             fail_job(batch[k], 422, "validation",
                      "this model L2-normalizes its output (a Normalize module in its sentence-transformers config); "
@@ -267,7 +275,7 @@ static void run_batch(worker *w, job **batch, size_t n_jobs) {
         size_t start = n_seq;
         for (size_t i = 0; i < j->n; i++) {
             int32_t *dst = ids + n_seq * (max + 1);
-            size_t n = input_ids(j, i, wm->ref.model, max, in.vocab_size, dst);
+            size_t n = input_ids(j, i, wm->ref.model, max, in.vocab_size, in.tokenizer.sep_id, dst);
             if (n == 0) {
                 n_seq = start; /* drop this job's sequences */
                 break;

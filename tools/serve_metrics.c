@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "registry_json.h"
 #include "serve.h"
 
 #define MAX_SERIES 96
@@ -157,10 +158,9 @@ void metrics_render(srv_metrics *m, te_registry *r, strbuf *o) {
         {"tinyembed_model_reloads_total", "Successful reloads.", "counter"},
         {"tinyembed_model_calls_total", "Requests the model served (for itself or as a fallback).", "counter"},
     };
-    size_t n = te_registry_count(r);
-    te_reg_status *st = calloc(n ? n : 1, sizeof *st);
+    size_t n;
+    te_reg_status *st = registry_statuses(r, &n);
     if (!st) { o->failed = 1; return; }
-    for (size_t i = 0; i < n; i++) te_registry_status(r, i, &st[i]);
     for (size_t k = 0; k < sizeof g / sizeof *g; k++) {
         sb_printf(o, "# HELP %s %s\n# TYPE %s %s\n", g[k].name, g[k].help, g[k].name, g[k].type);
         for (size_t i = 0; i < n; i++) {
