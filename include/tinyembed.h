@@ -93,15 +93,33 @@ typedef enum te_pooling {
 } te_pooling;
 
 typedef enum te_activation {
-    TE_ACT_GELU = 0,     /* exact GELU: x * (1 + erf(x / sqrt 2)) / 2 */
-    TE_ACT_GELU_TANH = 1 /* tanh approximation ("gelu_new", "gelu_pytorch_tanh") */
+    TE_ACT_GELU = 0,      /* exact GELU: x * (1 + erf(x / sqrt 2)) / 2 */
+    TE_ACT_GELU_TANH = 1, /* tanh approximation ("gelu_new", "gelu_pytorch_tanh") */
+    TE_ACT_RELU = 2,
+    TE_ACT_SILU = 3       /* x * sigmoid(x); with a gated feed-forward this is SwiGLU */
 } te_activation;
 
-/* What a model computes. Only embedding models exist so far; classifiers
- * and rerankers will be further kinds. */
+/* What a model computes. */
 typedef enum te_model_kind {
-    TE_KIND_EMBEDDING = 0 /* a pooled, optionally normalized vector per text */
+    TE_KIND_EMBEDDING = 0,  /* a pooled, optionally normalized vector per text (te_embed) */
+    TE_KIND_CLASSIFIER = 1, /* a score per label for a text (te_classify) */
+    TE_KIND_RERANKER = 2    /* one relevance score for a (query, passage) pair (te_rerank) */
 } te_model_kind;
+
+/* How a model knows where a token is. */
+typedef enum te_position {
+    TE_POS_ABSOLUTE = 0, /* a learned table row per position (BERT, DistilBERT, MPNet) */
+    TE_POS_RELATIVE = 1, /* absolute table plus a bias on the attention scores from bucketed
+                            key - query distances, shared by all layers (MPNet) */
+    TE_POS_ROTARY = 2    /* queries and keys rotated by position; no table (NomicBERT) */
+} te_position;
+
+/* What a classifier's or reranker's scores are made of. */
+typedef enum te_score_fn {
+    TE_SCORE_SOFTMAX = 0,  /* probabilities over the labels (several labels) */
+    TE_SCORE_SIGMOID = 1,  /* sigmoid of each logit (one label: a cross-encoder) */
+    TE_SCORE_IDENTITY = 2  /* the logits as they are */
+} te_score_fn;
 
 /* Names for the enums above, as used in the file format and by `info`. */
 const char *te_dtype_name(te_dtype d);
@@ -109,7 +127,9 @@ const char *te_dtype_name(te_dtype d);
 int te_dtype_parse(const char *name, te_dtype *out);
 const char *te_pooling_name(te_pooling p);
 const char *te_activation_name(te_activation a);
-const char *te_kind_name(te_model_kind k); /* "embedding" */
+const char *te_kind_name(te_model_kind k); /* "embedding", "classifier", "reranker" */
+const char *te_position_name(te_position p); /* "absolute", "relative", "rotary" */
+const char *te_score_fn_name(te_score_fn f); /* "softmax", "sigmoid", "identity" */
 
 /* Tokenizer settings (BERT WordPiece), as stored in the model file. */
 typedef struct te_tokenizer_info {
@@ -126,8 +146,13 @@ typedef struct te_tokenizer_info {
 /* Everything te_open read from the file header. Strings point into the model
  * and stay valid until te_close. */
 typedef struct te_model_info {
-    const char *arch;       /* "bert" */
+    const char *arch;       /* "bert", "distilbert", "mpnet" or "nomic_bert" */
     te_model_kind kind;     /* what it outputs */
+    te_position position;   /* position scheme */
+    int gated_ffn;          /* feed-forward is act(x Wg) * (x Wv), then down (SwiGLU with silu) */
+    int num_labels;         /* classifier / reranker: outputs per input; 0 for embedding models */
+    const char *const *labels; /* [num_labels] label names (id2label), or NULL */
+    te_score_fn score_fn;   /* classifier / reranker: what te_classify and te_rerank return */
     const char *name;       /* model name given at conversion */
     const char *source;     /* where it was converted from */
     const char *converter;  /* "tinyembed X.Y.Z" that wrote the file */
@@ -138,8 +163,9 @@ typedef struct te_model_info {
     int intermediate_size;  /* feed-forward inner width */
     int vocab_size;         /* rows of the word-embedding table */
     int vocab_tokens;       /* entries in the tokenizer vocabulary (<= vocab_size) */
-    int max_position;       /* rows of the position-embedding table */
-    int type_vocab_size;    /* rows of the token-type table */
+    int max_position;       /* positions the model was trained for (rows of the position table,
+                               which rotary models do not have) */
+    int type_vocab_size;    /* rows of the token-type table; 0 when the model has none */
     float layer_norm_eps;
     te_activation activation;
     te_pooling pooling;
@@ -291,18 +317,28 @@ te_status te_verify(const te_model *m, te_error *err);
  * characters dropped, spaces around CJK ideographs, accents stripped and
  * lowercased as the model says), split on whitespace and punctuation, and cut
  * into WordPiece pieces ("##"-prefixed continuations; unknown words -> [UNK]).
- * The result is [CLS] pieces... [SEP].
- *
- * At most `max_ids` ids are written (>= 2): the text is truncated so that the
- * total, [CLS] and [SEP] included, fits -- pass info.max_seq_length for the
- * model's default. Stops reading the text once full. *n_ids gets the count.
- *
+ * The result is framed by the model's template (tokenizer.json's
+ * post_processor): [CLS] pieces... [SEP] for BERT, <s> ... </s> for MPNet.
+ * At most `max_ids` ids are written (at least the template's special tokens):
+ * the text is truncated so that the total, special tokens included, fits --
+ * pass info.max_seq_length for the model's default. Stops reading the text
+ * once full. *n_ids gets the count.
  * Invalid UTF-8 never fails: each maximal ill-formed byte sequence becomes
  * U+FFFD, which the normalizer drops (as it drops a U+FFFD in valid text), so
  * "abÿcd" tokenizes like "abcd". Thread-safe; allocates nothing unless the
  * model allows words longer than 256 characters. */
 te_status te_tokenize(const te_model *m, const char *text, size_t len, int32_t *ids, size_t max_ids,
                       size_t *n_ids, te_error *err);
+
+/* A text pair as the model's pair template frames it -- BERT:
+ * [CLS] a [SEP] b [SEP] with token types 0 up to the first [SEP] and 1 after;
+ * MPNet / RoBERTa: <s> a </s></s> b </s>. A pair longer than max_ids is cut as
+ * HF's `truncation=True` (LongestFirst) does: if the shorter text fits beside
+ * the longer, only the longer is cut; else each gets half (the longer one the
+ * odd token). type_ids (may be NULL) receives max_ids token types. Allocates
+ * one temporary buffer of max_ids ids. */
+te_status te_tokenize_pair(const te_model *m, const char *a, size_t alen, const char *b, size_t blen, int32_t *ids,
+                           uint8_t *type_ids, size_t max_ids, size_t *n_ids, te_error *err);
 
 /* The vocabulary string of token `id` (not NUL-terminated, *len bytes), or
  * NULL if id is not in the vocabulary. */
@@ -366,6 +402,40 @@ te_status te_embed(te_ctx *c, const char *const *texts, const size_t *lens, size
  * ids[i][0 .. n_ids[i]), 1..max_seq_length ids, each below vocab_size. */
 te_status te_embed_tokens(te_ctx *c, const int32_t *const *ids, const size_t *n_ids, size_t n, float *out,
                           te_error *err);
+
+/* te_embed that also says which texts were cut to fit: truncated[i] = 1 when
+ * text i had more tokens than the context's max_seq_length (truncated may be
+ * NULL). Truncation is never an error; callers that must not lose text check
+ * this. */
+te_status te_embed_ex(te_ctx *c, const char *const *texts, const size_t *lens, size_t n, float *out,
+                      uint8_t *truncated, te_error *err);
+
+/* Classifiers (info.kind TE_KIND_CLASSIFIER, e.g. a DistilBERT sentiment
+ * model): out[n * num_labels] gets, per text in input order, one score per
+ * label in label id order (info.labels[i] names label i): the probabilities
+ * of info.score_fn (softmax over the labels; sigmoid for one label), or the
+ * raw logits when raw is nonzero -- what the Hugging Face
+ * `text-classification` pipeline gives with top_k=None, before sorting.
+ * truncated: as te_embed_ex. Same context, threads and batching as te_embed;
+ * an embedding model is refused with TE_ERR_ARG, and te_embed refuses a
+ * classifier. */
+te_status te_classify(te_ctx *c, const char *const *texts, const size_t *lens, size_t n, int raw, float *out,
+                      uint8_t *truncated, te_error *err);
+
+/* The same from token ids with their token types (type_ids NULL, or
+ * type_ids[i] NULL: all 0), e.g. pairs tokenized by te_tokenize_pair. */
+te_status te_classify_tokens(te_ctx *c, const int32_t *const *ids, const uint8_t *const *type_ids,
+                             const size_t *n_ids, size_t n, int raw, float *out, te_error *err);
+
+/* Cross-encoder reranking (info.kind TE_KIND_RERANKER, e.g.
+ * ms-marco-MiniLM-L-6-v2): out[i] = the relevance of texts[i] to the query,
+ * scored on the pair (query, texts[i]) framed as te_tokenize_pair does and
+ * cut the same way when too long. The score is info.score_fn of the logit
+ * (sigmoid, as sentence-transformers' CrossEncoder, unless the model's
+ * config named another), or the logit when raw is nonzero. Input order is
+ * kept: sorting by score is the caller's. */
+te_status te_rerank(te_ctx *c, const char *query, size_t query_len, const char *const *texts, const size_t *lens,
+                    size_t n, int raw, float *out, uint8_t *truncated, te_error *err);
 
 /* ---------------------------------------------------------------------------
  * Many models: the registry

@@ -5,6 +5,7 @@
  */
 #include "context.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,52 @@ static void *alloc_zero(te_ctx *c, size_t n, size_t size, int *ok) {
     if (!p) *ok = 0;
     else c->scratch_bytes += n * size;
     return p;
+}
+
+/* Rotary angles t * base^(-2i/r) for every position the context runs, in
+ * double as the reference computes them. */
+static int rotary_tables(te_ctx *c, const te_arch *a) {
+    int ok = 1;
+    size_t half = (size_t)a->rotary_dims / 2;
+    c->rope_cos = alloc_floats(c, c->max_seq * half, &ok);
+    c->rope_sin = alloc_floats(c, c->max_seq * half, &ok);
+    for (size_t i = 0; ok && i < half; i++) {
+        double inv = 1.0 / pow((double)a->rotary_base, (double)(2 * i) / (double)a->rotary_dims);
+        for (size_t t = 0; t < c->max_seq; t++) {
+            c->rope_cos[t * half + i] = (float)cos((double)t * inv);
+            c->rope_sin[t * half + i] = (float)sin((double)t * inv);
+        }
+    }
+    return ok;
+}
+
+/* MPNet's bucket of a key - query distance, as transformers'
+ * relative_position_bucket computes it (the log in float32, truncated):
+ * half the buckets for keys before the query, half for after; exact
+ * distances below a quarter of the buckets, log-spaced ones up to
+ * max_distance, the last bucket beyond. */
+static int rel_bucket(long dist, int buckets, int max_distance) {
+    int half = buckets / 2, exact = half / 2, ret = 0;
+    long n = -dist;
+    if (n < 0) {
+        ret = half;
+        n = -n;
+    }
+    if (n < exact) return ret + (int)n;
+    float f = logf((float)n / (float)exact) / (float)log((double)max_distance / exact) * (float)(half - exact);
+    long big = exact + (long)f;
+    return ret + (int)(big < half - 1 ? big : half - 1);
+}
+
+static int relative_table(te_ctx *c, const te_model *m) {
+    int ok = 1;
+    size_t heads = (size_t)m->info.num_heads, span = 2 * c->max_seq - 1;
+    c->relb = alloc_floats(c, heads * span, &ok);
+    for (size_t i = 0; ok && i < span; i++) {
+        int b = rel_bucket((long)i - (long)(c->max_seq - 1), m->arch.rel_buckets, m->arch.rel_max_distance);
+        for (size_t h = 0; h < heads; h++) c->relb[h * span + i] = m->rel_bias[(size_t)b * heads + h];
+    }
+    return ok;
 }
 
 te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
@@ -63,12 +110,18 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     c->max_tokens = o.max_batch_tokens ? (size_t)o.max_batch_tokens : DEFAULT_BATCH_TOKENS;
     if (c->max_tokens < c->max_seq) c->max_tokens = c->max_seq; /* one text always fits */
     c->ffn_rows = TE_GEMM_MC;
+    c->ffn_width = in->gated_ffn ? 2 * I : I;
 
     int ok = 1;
     size_t T = c->max_tokens, nt = (size_t)c->threads, S_pad = (c->max_seq + 15) / 16 * 16, d_pad = (d + 15) / 16 * 16;
     c->x = alloc_floats(c, T * H, &ok);
     c->qkv = alloc_floats(c, T * 3 * H, &ok);
-    c->ffn = alloc_floats(c, nt * c->ffn_rows * I, &ok);
+    c->ffn = alloc_floats(c, nt * c->ffn_rows * c->ffn_width, &ok);
+    c->pos = alloc_zero(c, T, sizeof *c->pos, &ok);
+    float *zero = alloc_zero(c, H, sizeof *zero, &ok);
+    c->zero = zero;
+    if (ok && in->position == TE_POS_ROTARY) ok = rotary_tables(c, &m->arch);
+    if (ok && in->position == TE_POS_RELATIVE) ok = relative_table(c, m);
     size_t max_k = H > I ? H : I;
     float *shared = alloc_floats(c, (size_t)TE_GEMM_MC * max_k, &ok);
     c->scratch = alloc_zero(c, nt, sizeof *c->scratch, &ok);
@@ -76,10 +129,14 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     for (size_t t = 0; ok && t < nt; t++) {
         c->scratch[t].pack = alloc_floats(c, TE_GEMM_PACK_FLOATS, &ok);
         if (in->dtype == TE_DTYPE_F16) c->scratch[t].wide = alloc_floats(c, TE_GEMM_WIDE_FLOATS, &ok);
-        c->att[t] = alloc_floats(c, S_pad * d + d_pad * S_pad + c->max_seq * S_pad, &ok);
+        c->att[t] = alloc_floats(c, S_pad * d + d_pad * S_pad + TE_ATT_BLOCK * S_pad, &ok);
     }
     c->ids = alloc_zero(c, T, sizeof *c->ids, &ok);
+    c->types = alloc_zero(c, T, sizeof *c->types, &ok);
     c->one = alloc_zero(c, c->max_seq, sizeof *c->one, &ok);
+    c->one_types = alloc_zero(c, c->max_seq, sizeof *c->one_types, &ok);
+    c->pair_tmp = alloc_zero(c, c->max_seq, sizeof *c->pair_tmp, &ok);
+    if (in->kind != TE_KIND_EMBEDDING) c->head = alloc_floats(c, H, &ok);
     c->start = alloc_zero(c, c->max_texts, sizeof *c->start, &ok);
     c->len = alloc_zero(c, c->max_texts, sizeof *c->len, &ok);
     c->ex.shared = shared; /* owned by c from here, freed by te_ctx_free */
@@ -113,8 +170,17 @@ void te_ctx_free(te_ctx *c) {
     free(c->x);
     free(c->qkv);
     free(c->ffn);
+    free(c->pos);
+    free((void *)c->zero);
+    free(c->rope_cos);
+    free(c->rope_sin);
+    free(c->relb);
     free(c->ids);
+    free(c->types);
     free(c->one);
+    free(c->one_types);
+    free(c->pair_tmp);
+    free(c->head);
     free(c->start);
     free(c->len);
     free(c);

@@ -1,44 +1,62 @@
 /*
- * embed.c - te_embed and te_embed_tokens: texts in, one vector each out.
+ * embed.c - te_embed, te_classify, te_rerank and their _tokens forms:
+ * texts (or text pairs) in, one vector or one set of label scores each out.
  *
  * Texts are taken in input order and packed end to end into batches of at
  * most ctx->max_texts texts and ctx->max_tokens tokens. There is no padding,
  * so sorting by length would save nothing; keeping input order keeps results
  * simple to place. Each batch goes through te_forward, then each sequence is
  * pooled (mean over its tokens, or its [CLS] state) and L2-normalized if the
- * model says so.
+ * model says so, or, for classifiers and rerankers, run through the head.
  */
 #include <math.h>
 #include <string.h>
 
 #include "context.h"
 #include "internal.h"
+#include "tokenizer.h"
 
 /* Where the sequences of one call come from. */
 typedef struct source {
-    const char *const *texts;   /* te_embed */
+    const char *const *texts;   /* te_embed, te_classify, te_rerank (the passages) */
     const size_t *lens;
-    const int32_t *const *ids;  /* te_embed_tokens */
+    const char *query;          /* te_rerank: the first text of every pair */
+    size_t query_len;
+    const int32_t *const *ids;  /* *_tokens */
+    const uint8_t *const *types;
     const size_t *n_ids;
+    uint8_t *truncated;         /* [n] or NULL: set per text */
 } source;
 
-/* Sequence i into dst (room for ctx->max_seq ids); returns its length. */
-static te_status get_seq(te_ctx *c, const source *src, size_t i, int32_t *dst, size_t *n, te_error *err) {
+/* Sequence i into c->one / c->one_types (room for ctx->max_seq ids). */
+static te_status get_seq(te_ctx *c, const source *src, size_t i, size_t *n, te_error *err) {
     if (src->texts) {
         const char *t = src->texts[i];
         if (!t) return te_fail(err, TE_ERR_ARG, "text %zu is NULL", i);
-        return te_tokenize(c->m, t, src->lens ? src->lens[i] : strlen(t), dst, c->max_seq, n, err);
+        size_t len = src->lens ? src->lens[i] : strlen(t);
+        int cut = 0;
+        te_status st = src->query ? te_tok_encode(c->m, src->query, src->query_len, t, len, c->one, c->one_types,
+                                                  c->pair_tmp, c->max_seq, n, &cut, err)
+                                  : te_tok_encode(c->m, t, len, NULL, 0, c->one, c->one_types, NULL, c->max_seq, n,
+                                                  &cut, err);
+        if (src->truncated) src->truncated[i] = (uint8_t)cut;
+        return st;
     }
     size_t len = src->n_ids[i];
     if (len == 0 || len > c->max_seq)
         return te_fail(err, TE_ERR_ARG, "sequence %zu has %zu tokens (allowed: 1..%zu, the model's max_seq_length)",
                        i, len, c->max_seq);
+    int types = c->m->info.type_vocab_size;
     for (size_t t = 0; t < len; t++) {
         int32_t id = src->ids[i][t];
         if (id < 0 || id >= c->m->info.vocab_size)
             return te_fail(err, TE_ERR_ARG, "sequence %zu, token %zu: id %d is outside the vocabulary (0..%d)",
                            i, t, (int)id, c->m->info.vocab_size - 1);
-        dst[t] = id;
+        c->one[t] = id;
+        c->one_types[t] = src->types && src->types[i] ? src->types[i][t] : 0;
+        if (c->one_types[t] >= (types ? types : 1) && types)
+            return te_fail(err, TE_ERR_ARG, "sequence %zu, token %zu: type id %d has no row (the model has %d)", i, t,
+                           (int)c->one_types[t], types);
     }
     *n = len;
     return TE_OK;
@@ -66,22 +84,72 @@ static void pool_seq(const te_ctx *c, const te_batch *b, size_t s, float *out) {
     }
 }
 
-static te_status run(te_ctx *c, const source *src, size_t n, float *out, te_error *err) {
+/* The classification head on the sequence's first token: a dense layer
+ * (BERT's pooler with tanh, DistilBERT's pre_classifier with ReLU), then
+ * the label logits, then the model's score function unless raw. */
+static void head_seq(const te_ctx *c, const te_batch *b, size_t s, int raw, float *out) {
+    const te_model *m = c->m;
+    size_t H = (size_t)m->info.hidden_size, L = (size_t)m->info.num_labels;
+    const float *x = c->x + b->start[s] * H;
+    for (size_t o = 0; o < H; o++) {
+        const float *w = m->head_dense_w + o * H;
+        double z = m->head_dense_b[o];
+        for (size_t k = 0; k < H; k++) z += (double)w[k] * x[k];
+        c->head[o] = (float)(m->arch.head_dense_act == TE_ACT_RELU ? (z > 0 ? z : 0) : tanh(z));
+    }
+    double mx = -INFINITY, sum = 0;
+    for (size_t l = 0; l < L; l++) {
+        const float *w = m->head_out_w + l * H;
+        double z = m->head_out_b[l];
+        for (size_t k = 0; k < H; k++) z += (double)w[k] * c->head[k];
+        out[l] = (float)z;
+        if (out[l] > mx) mx = out[l];
+    }
+    if (raw || m->info.score_fn == TE_SCORE_IDENTITY) return;
+    if (m->info.score_fn == TE_SCORE_SIGMOID) {
+        for (size_t l = 0; l < L; l++) out[l] = (float)(1.0 / (1.0 + exp(-(double)out[l])));
+        return;
+    }
+    for (size_t l = 0; l < L; l++) sum += exp((double)out[l] - mx);
+    for (size_t l = 0; l < L; l++) out[l] = (float)(exp((double)out[l] - mx) / sum);
+}
+
+/* What each call produces and for which kinds of model. */
+typedef enum call_kind { CALL_EMBED, CALL_CLASSIFY, CALL_RERANK } call_kind;
+
+static te_status check_kind(const te_ctx *c, call_kind k, te_error *err) {
+    te_model_kind mk = c->m->info.kind;
+    const char *name = c->m->info.name;
+    if (k == CALL_EMBED && mk != TE_KIND_EMBEDDING)
+        return te_fail(err, TE_ERR_ARG, "model '%s' is a %s, not an embedding model: use te_%s", name, te_kind_name(mk),
+                       mk == TE_KIND_RERANKER ? "rerank" : "classify");
+    if (k == CALL_CLASSIFY && mk == TE_KIND_EMBEDDING)
+        return te_fail(err, TE_ERR_ARG, "model '%s' is an embedding model, not a classifier: use te_embed", name);
+    if (k == CALL_RERANK && mk != TE_KIND_RERANKER)
+        return te_fail(err, TE_ERR_ARG, "model '%s' is %s, not a reranker (a cross-encoder with one label)", name,
+                       mk == TE_KIND_EMBEDDING ? "an embedding model" : "a classifier");
+    return TE_OK;
+}
+
+static te_status run(te_ctx *c, call_kind kind, const source *src, size_t n, int raw, float *out, te_error *err) {
     te_error_clear(err);
     if (!c || (n && !out)) return te_fail(err, TE_ERR_ARG, "NULL argument");
-    size_t H = (size_t)c->m->info.hidden_size, i = 0, len = 0;
+    te_status st = check_kind(c, kind, err);
+    if (st != TE_OK) return st;
+    size_t stride = kind == CALL_EMBED ? (size_t)c->m->info.hidden_size : (size_t)c->m->info.num_labels;
+    size_t i = 0, len = 0;
     int pending = 0; /* c->one holds sequence i, read but not yet placed */
     while (i < n) {
-        te_batch b = {0, 0, c->ids, c->start, c->len};
+        te_batch b = {0, 0, c->ids, c->start, c->len, c->types};
         size_t first = i;
         while (i < n && b.n_seq < c->max_texts) {
             if (!pending) {
-                te_status st = get_seq(c, src, i, c->one, &len, err);
-                if (st != TE_OK) return st;
+                if ((st = get_seq(c, src, i, &len, err)) != TE_OK) return st;
                 pending = 1;
             }
             if (b.n_tokens + len > c->max_tokens) break;
             memcpy(c->ids + b.n_tokens, c->one, len * sizeof *c->ids);
+            memcpy(c->types + b.n_tokens, c->one_types, len);
             c->start[b.n_seq] = b.n_tokens;
             c->len[b.n_seq] = len;
             b.n_seq++;
@@ -90,20 +158,49 @@ static te_status run(te_ctx *c, const source *src, size_t n, float *out, te_erro
             i++;
         }
         te_forward(c, &b);
-        for (size_t s = 0; s < b.n_seq; s++) pool_seq(c, &b, s, out + (first + s) * H);
+        for (size_t s = 0; s < b.n_seq; s++) {
+            if (kind == CALL_EMBED) pool_seq(c, &b, s, out + (first + s) * stride);
+            else head_seq(c, &b, s, raw, out + (first + s) * stride);
+        }
     }
     return TE_OK;
 }
 
-te_status te_embed(te_ctx *c, const char *const *texts, const size_t *lens, size_t n, float *out, te_error *err) {
+te_status te_embed_ex(te_ctx *c, const char *const *texts, const size_t *lens, size_t n, float *out,
+                      uint8_t *truncated, te_error *err) {
     if (n && !texts) return te_fail(err, TE_ERR_ARG, "te_embed: texts is NULL");
-    source src = {texts, lens, NULL, NULL};
-    return run(c, &src, n, out, err);
+    source src = {.texts = texts, .lens = lens, .truncated = truncated};
+    return run(c, CALL_EMBED, &src, n, 0, out, err);
+}
+
+te_status te_embed(te_ctx *c, const char *const *texts, const size_t *lens, size_t n, float *out, te_error *err) {
+    return te_embed_ex(c, texts, lens, n, out, NULL, err);
 }
 
 te_status te_embed_tokens(te_ctx *c, const int32_t *const *ids, const size_t *n_ids, size_t n, float *out,
                           te_error *err) {
     if (n && (!ids || !n_ids)) return te_fail(err, TE_ERR_ARG, "te_embed_tokens: ids is NULL");
-    source src = {NULL, NULL, ids, n_ids};
-    return run(c, &src, n, out, err);
+    source src = {.ids = ids, .n_ids = n_ids};
+    return run(c, CALL_EMBED, &src, n, 0, out, err);
+}
+
+te_status te_classify(te_ctx *c, const char *const *texts, const size_t *lens, size_t n, int raw, float *out,
+                      uint8_t *truncated, te_error *err) {
+    if (n && !texts) return te_fail(err, TE_ERR_ARG, "te_classify: texts is NULL");
+    source src = {.texts = texts, .lens = lens, .truncated = truncated};
+    return run(c, CALL_CLASSIFY, &src, n, raw, out, err);
+}
+
+te_status te_classify_tokens(te_ctx *c, const int32_t *const *ids, const uint8_t *const *type_ids,
+                             const size_t *n_ids, size_t n, int raw, float *out, te_error *err) {
+    if (n && (!ids || !n_ids)) return te_fail(err, TE_ERR_ARG, "te_classify_tokens: ids is NULL");
+    source src = {.ids = ids, .types = type_ids, .n_ids = n_ids};
+    return run(c, CALL_CLASSIFY, &src, n, raw, out, err);
+}
+
+te_status te_rerank(te_ctx *c, const char *query, size_t query_len, const char *const *texts, const size_t *lens,
+                    size_t n, int raw, float *out, uint8_t *truncated, te_error *err) {
+    if (!query || (n && !texts)) return te_fail(err, TE_ERR_ARG, "te_rerank: query or texts is NULL");
+    source src = {.texts = texts, .lens = lens, .query = query, .query_len = query_len, .truncated = truncated};
+    return run(c, CALL_RERANK, &src, n, raw, out, err);
 }

@@ -114,6 +114,8 @@ const char *te_activation_name(te_activation a) {
     switch (a) {
     case TE_ACT_GELU: return "gelu";
     case TE_ACT_GELU_TANH: return "gelu_tanh";
+    case TE_ACT_RELU: return "relu";
+    case TE_ACT_SILU: return "silu";
     }
     return "unknown";
 }
@@ -121,6 +123,26 @@ const char *te_activation_name(te_activation a) {
 const char *te_kind_name(te_model_kind k) {
     switch (k) {
     case TE_KIND_EMBEDDING: return "embedding";
+    case TE_KIND_CLASSIFIER: return "classifier";
+    case TE_KIND_RERANKER: return "reranker";
+    }
+    return "unknown";
+}
+
+const char *te_position_name(te_position p) {
+    switch (p) {
+    case TE_POS_ABSOLUTE: return "absolute";
+    case TE_POS_RELATIVE: return "relative";
+    case TE_POS_ROTARY: return "rotary";
+    }
+    return "unknown";
+}
+
+const char *te_score_fn_name(te_score_fn f) {
+    switch (f) {
+    case TE_SCORE_SOFTMAX: return "softmax";
+    case TE_SCORE_SIGMOID: return "sigmoid";
+    case TE_SCORE_IDENTITY: return "identity";
     }
     return "unknown";
 }

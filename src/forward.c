@@ -1,12 +1,16 @@
 /*
- * forward.c - the BERT encoder, top to bottom.
+ * forward.c - the encoder, top to bottom, for every architecture tinyembed
+ * runs. BERT, DistilBERT, MPNet and NomicBERT differ only in data read
+ * here (te_model_info, te_arch): where positions come from, whether there
+ * are token types and biases, and the shape of the feed-forward.
  *
- *   x = LayerNorm(word[id] + position[p] + token_type[0])
+ *   x = LayerNorm(word[id] + position[p] + token_type[t])  (absent tables add nothing)
  *   for each layer:
- *     q, k, v = x Wq + bq, x Wk + bk, x Wv + bv          (one GEMM: W_qkv)
- *     a = per head: softmax(q k^T / sqrt(d)) v           (each sequence attends to itself only)
- *     x = LayerNorm(x + a Wo + bo)
- *     x = LayerNorm(x + GELU(x W1 + b1) W2 + b2)
+ *     q, k, v = x W_qkv (+ b_qkv)                         (one GEMM)
+ *     rotary models: q and k rotated by the token's position
+ *     a = per head: softmax(q k^T / sqrt(d) + bias) v     (bias: MPNet's relative buckets)
+ *     x = LayerNorm(x + a Wo (+ bo))
+ *     x = LayerNorm(x + act(x W1 + b1) W2 + b2)           (gated: ((x Wv) * act(x Wg)) W2)
  *
  * A batch holds its sequences end to end with no padding, so there is no
  * attention mask to apply: a sequence's attention simply never reads
@@ -47,16 +51,30 @@ static const float *word_row(const te_ctx *c, int32_t id, float *dst) {
 static void embed_rows(void *arg, size_t task, int thread) {
     (void)thread;
     const embed_job *j = arg;
-    const te_model *m = j->c->m;
+    const te_ctx *c = j->c;
+    const te_model *m = c->m;
     size_t H = (size_t)m->info.hidden_size;
-    for (size_t s = 0; s < j->b->n_seq; s++) {
-        size_t lo = j->b->start[s], hi = lo + j->b->len[s];
-        size_t t0 = task * j->rows_per_task, t1 = t0 + j->rows_per_task;
-        for (size_t t = (lo > t0 ? lo : t0); t < hi && t < t1; t++) {
-            float *x = j->c->x + t * H;
-            j->c->k->add3(x, word_row(j->c, j->b->ids[t], x), m->pos_emb + (t - lo) * H, m->type_emb, H);
-            j->c->k->layernorm(x, H, m->emb_norm_w, m->emb_norm_b, m->info.layer_norm_eps);
-        }
+    size_t t1 = min_sz((task + 1) * j->rows_per_task, j->b->n_tokens);
+    for (size_t t = task * j->rows_per_task; t < t1; t++) {
+        float *x = c->x + t * H;
+        const float *pos = m->pos_emb ? m->pos_emb + (size_t)c->pos[t] * H : c->zero;
+        const float *type = m->type_emb ? m->type_emb + (size_t)(j->b->types ? j->b->types[t] : 0) * H : c->zero;
+        c->k->add3(x, word_row(c, j->b->ids[t], x), pos, type, H);
+        c->k->layernorm(x, H, m->emb_norm_w, m->emb_norm_b, m->info.layer_norm_eps);
+    }
+}
+
+/* Position ids, per sequence from position_offset. A padding token (MPNet)
+ * sits at offset - 1 and does not advance the count, as HF's
+ * create_position_ids_from_input_ids. Rotary models index their tables by
+ * the plain token index. */
+static void set_positions(te_ctx *c, const te_batch *b) {
+    const te_arch *a = &c->m->arch;
+    int absolute = c->m->info.position != TE_POS_ROTARY;
+    for (size_t s = 0; s < b->n_seq; s++) {
+        int32_t p = absolute ? a->position_offset : 0;
+        for (size_t t = b->start[s]; t < b->start[s] + b->len[s]; t++)
+            c->pos[t] = absolute && b->ids[t] == a->position_pad_id ? a->position_offset - 1 : p++;
     }
 }
 
@@ -95,9 +113,24 @@ typedef struct attn_job {
     const te_batch *b;
 } attn_job;
 
+/* Rotates one head's query or key (rotary_dims leading values) by
+ * position t: pairs (i, i + r/2), GPT-NeoX style, as NomicBERT does. */
+static void rotate(const te_ctx *c, float *x, size_t t) {
+    size_t half = (size_t)c->m->arch.rotary_dims / 2;
+    const float *cs = c->rope_cos + t * half, *sn = c->rope_sin + t * half;
+    for (size_t i = 0; i < half; i++) {
+        float x1 = x[i], x2 = x[i + half];
+        x[i] = x1 * cs[i] - x2 * sn[i];
+        x[i + half] = x2 * cs[i] + x1 * sn[i];
+    }
+}
+
 /* One head of one sequence. The keys become the "weights" of a GEMM that
  * gives the scores; the values, of a second GEMM that gives the output,
- * which overwrites this head's queries (no longer needed). */
+ * which overwrites this head's queries. Queries go in blocks of
+ * TE_ATT_BLOCK rows so the scores take TE_ATT_BLOCK x S floats, not S x S:
+ * scratch stays linear in the sequence length. A block's output overwrites
+ * only queries already used. */
 static void attend(void *arg, size_t task, int thread) {
     const attn_job *j = arg;
     te_ctx *c = j->c;
@@ -110,15 +143,35 @@ static void attend(void *arg, size_t task, int thread) {
     float *v_panels = k_panels + S_pad * d;
     float *scores = v_panels + (d + TE_PANEL - 1) / TE_PANEL * TE_PANEL * S_pad;
 
+    if (m->info.position == TE_POS_ROTARY)
+        for (size_t t = 0; t < S; t++) {
+            rotate(c, q + t * ld, t);
+            rotate(c, k + t * ld, t);
+        }
     te_pack_panels(k, ld, S, d, k_panels);
-    te_gemm qk = {.a = q, .lda = ld, .w = {.data = k_panels}, .c = scores, .ldc = S_pad, .m = S, .n = S, .k = d};
-    te_gemm_tile(c->k, &qk, 0, S, 0, (S + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
-    float scale = 1.0f / sqrtf((float)d);
-    for (size_t i = 0; i < S; i++) c->k->softmax(scores + i * S_pad, S, scale);
-
     te_pack_panels_t(v, ld, S, d, v_panels);
-    te_gemm pv = {.a = scores, .lda = S_pad, .w = {.data = v_panels}, .c = q, .ldc = ld, .m = S, .n = d, .k = S};
-    te_gemm_tile(c->k, &pv, 0, S, 0, (d + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
+    float scale = 1.0f / sqrtf((float)d);
+    /* relb[dist + max_seq - 1]: this head's bias for key - query = dist. */
+    const float *relb = c->relb ? c->relb + h * (2 * c->max_seq - 1) + c->max_seq - 1 : NULL;
+    for (size_t q0 = 0; q0 < S; q0 += TE_ATT_BLOCK) {
+        size_t rows = min_sz(TE_ATT_BLOCK, S - q0);
+        te_gemm qk = {.a = q + q0 * ld, .lda = ld, .w = {.data = k_panels}, .c = scores, .ldc = S_pad,
+                      .m = rows, .n = S, .k = d};
+        te_gemm_tile(c->k, &qk, 0, rows, 0, (S + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
+        for (size_t i = 0; i < rows; i++) {
+            float *row = scores + i * S_pad;
+            if (relb) {
+                const float *bias = relb - (q0 + i);
+                for (size_t t = 0; t < S; t++) row[t] = row[t] * scale + bias[t];
+                c->k->softmax(row, S, 1.0f);
+            } else {
+                c->k->softmax(row, S, scale);
+            }
+        }
+        te_gemm pv = {.a = scores, .lda = S_pad, .w = {.data = v_panels}, .c = q + q0 * ld, .ldc = ld,
+                      .m = rows, .n = d, .k = S};
+        te_gemm_tile(c->k, &pv, 0, rows, 0, (d + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
+    }
 }
 
 static void attention(te_ctx *c, const te_batch *b) {
@@ -134,21 +187,60 @@ typedef struct ffn_job {
     size_t rows;
 } ffn_job;
 
-/* x[rows] = LayerNorm(x + GELU(x W1 + b1) W2 + b2) for one chunk of rows,
- * start to finish on one thread: the intermediate stays in that core's cache. */
+static void activate(te_activation act, const te_kernels *k, float *x, size_t n) {
+    switch (act) {
+    case TE_ACT_GELU: k->gelu(x, n); return;
+    case TE_ACT_GELU_TANH:
+        for (size_t i = 0; i < n; i++)
+            x[i] = 0.5f * x[i] * (1.0f + tanhf(0.7978845608f * (x[i] + 0.044715f * x[i] * x[i] * x[i])));
+        return;
+    case TE_ACT_RELU:
+        for (size_t i = 0; i < n; i++) x[i] = x[i] > 0 ? x[i] : 0;
+        return;
+    case TE_ACT_SILU:
+        for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+        return;
+    }
+}
+
+/* The up projection's GEMM: plain GELU is fused into it; other activations
+ * and the gated product run over its output rows here. */
+static te_gemm ffn_up_gemm(const te_ctx *c, const te_bert_layer *L, const float *x, float *mid, size_t n) {
+    size_t H = (size_t)c->m->info.hidden_size;
+    return (te_gemm){.a = x, .lda = H, .w = L->ffn_up.w, .bias = L->ffn_up.bias, .c = mid, .ldc = c->ffn_width,
+                     .m = n, .n = c->ffn_width, .k = H,
+                     .gelu = !c->m->info.gated_ffn && c->m->info.activation == TE_ACT_GELU};
+}
+
+static void ffn_activate(const te_ctx *c, float *mid, size_t rows) {
+    const te_model_info *in = &c->m->info;
+    size_t I = (size_t)in->intermediate_size;
+    if (!in->gated_ffn && in->activation == TE_ACT_GELU) return; /* fused */
+    for (size_t r = 0; r < rows; r++) {
+        float *row = mid + r * c->ffn_width;
+        if (!in->gated_ffn) {
+            activate(in->activation, c->k, row, I);
+            continue;
+        }
+        activate(in->activation, c->k, row + I, I); /* the gate half */
+        for (size_t i = 0; i < I; i++) row[i] *= row[I + i];
+    }
+}
+
+/* x[rows] = LayerNorm(x + FFN(x)) for one chunk of rows, start to finish on
+ * one thread: the intermediate stays in that core's cache. */
 static void ffn_chunk(void *arg, size_t task, int thread) {
     const ffn_job *j = arg;
     te_ctx *c = j->c;
     size_t H = (size_t)c->m->info.hidden_size, I = (size_t)c->m->info.intermediate_size;
     size_t r0 = task * c->ffn_rows, n = min_sz(c->ffn_rows, j->rows - r0);
-    float *x = c->x + r0 * H, *mid = c->ffn + (size_t)thread * c->ffn_rows * I;
-    te_gemm up = {.a = x, .lda = H, .w = j->L->ffn_up.w, .bias = j->L->ffn_up.bias, .c = mid, .ldc = I,
-                  .m = n, .n = I, .k = H, .gelu = 1};
-    te_gemm down = {.a = mid, .lda = I, .w = j->L->ffn_down.w, .bias = j->L->ffn_down.bias, .c = x, .ldc = H,
-                    .m = n, .n = H, .k = I, .accumulate = 1};
-    size_t n_panels_up = (I + TE_PANEL - 1) / TE_PANEL, n_panels_down = (H + TE_PANEL - 1) / TE_PANEL;
-    te_gemm_tile(c->k, &up, 0, n, 0, n_panels_up, &c->scratch[thread]);
-    te_gemm_tile(c->k, &down, 0, n, 0, n_panels_down, &c->scratch[thread]);
+    float *x = c->x + r0 * H, *mid = c->ffn + (size_t)thread * c->ffn_rows * c->ffn_width;
+    te_gemm up = ffn_up_gemm(c, j->L, x, mid, n);
+    te_gemm down = {.a = mid, .lda = c->ffn_width, .w = j->L->ffn_down.w, .bias = j->L->ffn_down.bias, .c = x,
+                    .ldc = H, .m = n, .n = H, .k = I, .accumulate = 1};
+    te_gemm_tile(c->k, &up, 0, n, 0, (c->ffn_width + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
+    ffn_activate(c, mid, n);
+    te_gemm_tile(c->k, &down, 0, n, 0, (H + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
     for (size_t r = 0; r < n; r++)
         c->k->layernorm(x + r * H, H, j->L->ffn_norm_w, j->L->ffn_norm_b, c->m->info.layer_norm_eps);
 }
@@ -163,11 +255,11 @@ static void feed_forward(te_ctx *c, const te_bert_layer *L, size_t rows) {
     }
     /* Few rows (one short text): split each GEMM over the weights instead,
      * with the intermediate for all rows in the shared buffer. */
-    te_gemm up = {.a = c->x, .lda = H, .w = L->ffn_up.w, .bias = L->ffn_up.bias, .c = c->ffn, .ldc = I,
-                  .m = rows, .n = I, .k = H, .gelu = 1};
-    te_gemm down = {.a = c->ffn, .lda = I, .w = L->ffn_down.w, .bias = L->ffn_down.bias, .c = c->x, .ldc = H,
-                    .m = rows, .n = H, .k = I, .accumulate = 1};
+    te_gemm up = ffn_up_gemm(c, L, c->x, c->ffn, rows);
+    te_gemm down = {.a = c->ffn, .lda = c->ffn_width, .w = L->ffn_down.w, .bias = L->ffn_down.bias, .c = c->x,
+                    .ldc = H, .m = rows, .n = H, .k = I, .accumulate = 1};
     te_gemm_run(&c->ex, &up);
+    ffn_activate(c, c->ffn, rows);
     te_gemm_run(&c->ex, &down);
     layernorm_rows(c, c->x, rows, L->ffn_norm_w, L->ffn_norm_b);
 }
@@ -179,6 +271,7 @@ void te_forward(te_ctx *c, const te_batch *b) {
     size_t H = (size_t)m->info.hidden_size, T = b->n_tokens;
     /* Progressive loading: wait for each part just before it is needed. */
     te_loader_wait_unit(m, TE_UNIT_EMBEDDINGS);
+    set_positions(c, b);
     embed_job e = {c, b, 0};
     te_pool_run(c->pool, tasks_for(T, (size_t)c->threads, &e.rows_per_task), embed_rows, &e);
     for (int l = 0; l < m->info.num_layers; l++) {

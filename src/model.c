@@ -3,8 +3,8 @@
  * will later rely on, without touching tensor pages.
  *
  * Order: file checks -> fixed header -> section table -> META (key/values)
- * -> TENSORS (directory) -> VOCAB -> ADDED -> binding of the BERT weights by
- * name and shape. Every offset read from the file is checked against the
+ * -> TENSORS (directory) -> VOCAB -> ADDED -> binding of the encoder's
+ * weights (what the architecture settings say exists) by name and shape. Every offset read from the file is checked against the
  * file size with overflow-safe arithmetic before it is dereferenced.
  */
 #include "model.h"
@@ -320,7 +320,9 @@ static te_status bind_linear(const te_model *m, const char *prefix, int n_out, i
     l->n_in = n_in;
     te_status st = bind_wmat(m, wn, TE_LAYOUT_PANEL16, (uint64_t)n_out, (uint64_t)n_in, m->info.dtype, &l->w,
                              &l->w.scale, err);
-    if (st == TE_OK) st = bind(m, bn, TE_LAYOUT_ROWS, 1, (uint64_t)n_out, 0, &l->bias, err);
+    /* Some checkpoints have no biases (NomicBERT): then the file has none. */
+    l->bias = NULL;
+    if (st == TE_OK && te_model_find_tensor(m, bn)) st = bind(m, bn, TE_LAYOUT_ROWS, 1, (uint64_t)n_out, 0, &l->bias, err);
     return st;
 }
 
@@ -357,9 +359,21 @@ static te_status bind_bert(te_model *m, te_error *err) {
     m->word = te_model_find_tensor(m, "embeddings.word");
     m->word_dtype = word.dtype;
     m->word_emb = word.data;
-    if (st == TE_OK) st = bind(m, "embeddings.position", TE_LAYOUT_ROWS, 2, (uint64_t)in->max_position, h, &m->pos_emb, err);
-    if (st == TE_OK) st = bind(m, "embeddings.token_type", TE_LAYOUT_ROWS, 2, (uint64_t)in->type_vocab_size, h, &m->type_emb, err);
+    if (st == TE_OK && in->position != TE_POS_ROTARY)
+        st = bind(m, "embeddings.position", TE_LAYOUT_ROWS, 2, (uint64_t)in->max_position, h, &m->pos_emb, err);
+    if (st == TE_OK && in->type_vocab_size > 0)
+        st = bind(m, "embeddings.token_type", TE_LAYOUT_ROWS, 2, (uint64_t)in->type_vocab_size, h, &m->type_emb, err);
     if (st == TE_OK) st = bind_norm(m, "embeddings.norm", &m->emb_norm_w, &m->emb_norm_b, err);
+    if (st == TE_OK && in->position == TE_POS_RELATIVE)
+        st = bind(m, "embeddings.relative_bias", TE_LAYOUT_ROWS, 2, (uint64_t)m->arch.rel_buckets, (uint64_t)in->num_heads,
+                  &m->rel_bias, err);
+    if (st == TE_OK && in->kind != TE_KIND_EMBEDDING) {
+        uint64_t n = (uint64_t)in->num_labels;
+        st = bind(m, "head.dense.weight", TE_LAYOUT_ROWS, 2, h, h, &m->head_dense_w, err);
+        if (st == TE_OK) st = bind(m, "head.dense.bias", TE_LAYOUT_ROWS, 1, h, 0, &m->head_dense_b, err);
+        if (st == TE_OK) st = bind(m, "head.out.weight", TE_LAYOUT_ROWS, 2, n, h, &m->head_out_w, err);
+        if (st == TE_OK) st = bind(m, "head.out.bias", TE_LAYOUT_ROWS, 1, n, 0, &m->head_out_b, err);
+    }
     if (st != TE_OK) return st;
     m->layers = calloc((size_t)in->num_layers, sizeof *m->layers);
     if (!m->layers) return te_fail(err, TE_ERR_NOMEM, "out of memory");
@@ -374,7 +388,7 @@ static te_status bind_bert(te_model *m, te_error *err) {
         snprintf(p, sizeof p, "layer.%d.attn.norm", l);
         if (st == TE_OK) st = bind_norm(m, p, &L->attn_norm_w, &L->attn_norm_b, err);
         snprintf(p, sizeof p, "layer.%d.ffn.up", l);
-        if (st == TE_OK) st = bind_linear(m, p, I, H, &L->ffn_up, err);
+        if (st == TE_OK) st = bind_linear(m, p, in->gated_ffn ? 2 * I : I, H, &L->ffn_up, err);
         snprintf(p, sizeof p, "layer.%d.ffn.down", l);
         if (st == TE_OK) st = bind_linear(m, p, H, I, &L->ffn_down, err);
         snprintf(p, sizeof p, "layer.%d.ffn.norm", l);
@@ -441,7 +455,6 @@ te_model *te_open_internal(const char *path, const te_open_opts *opts, te_load_h
     if (st == TE_OK) st = bind_bert(m, err);
     if (st == TE_OK) {
         m->info.file_bytes = m->map_size;
-        m->info.kind = TE_KIND_EMBEDDING; /* the only kind this format holds so far */
     }
     if (st == TE_OK && opts && opts->verify_checksums) st = te_verify(m, err);
     if (st == TE_OK) st = te_loader_start(m, opts ? opts->strategy : TE_STRATEGY_LAZY, hook, hook_user, err);
@@ -459,6 +472,7 @@ void te_close(te_model *m) {
     if (m->map) munmap((void *)m->map, m->map_size);
     if (m->fd >= 0) close(m->fd);
     free(m->layers);
+    free(m->labels);
     free(m->added);
     free(m->tensors);
     free(m->strings);

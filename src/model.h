@@ -37,16 +37,44 @@ typedef struct te_tensor {
 /* A linear layer y = x W^T + b with W stored in 16-column panels. */
 typedef struct te_linear {
     te_wmat w;          /* [n_out, n_in]: f32/f16 TE_LAYOUT_PANEL16, int8 TE_LAYOUT_PANEL16X4 + scales and sums */
-    const float *bias;  /* [n_out] */
+    const float *bias;  /* [n_out], or NULL when the checkpoint has none */
     int n_out, n_in;
 } te_linear;
+
+/* The special-token template of tokenizer.json's post_processor: the ids
+ * framing one text ("[CLS] $A [SEP]") or a pair ("[CLS] $A [SEP] $B [SEP]"),
+ * each item with its token type. */
+#define TE_TMPL_MAX 8
+enum { TE_TMPL_SPECIAL = 0, TE_TMPL_A = 1, TE_TMPL_B = 2 };
+typedef struct te_tmpl_item {
+    uint8_t what;   /* TE_TMPL_* */
+    uint8_t type;   /* token type id */
+    int32_t id;     /* TE_TMPL_SPECIAL: the token */
+} te_tmpl_item;
+
+typedef struct te_template {
+    te_tmpl_item single[TE_TMPL_MAX], pair[TE_TMPL_MAX];
+    int n_single, n_pair;
+} te_template;
+
+/* Everything about the architecture the forward pass reads beyond the
+ * sizes in te_model_info (.temb 1.2 metadata; BERT's values when absent). */
+typedef struct te_arch {
+    int position_offset;      /* position id of the first token (MPNet: padding index + 1 = 2) */
+    int32_t position_pad_id;  /* tokens with this id sit at position_offset - 1 and are not counted (-1: none) */
+    int rel_buckets;          /* relative bias: buckets (MPNet: 32) ... */
+    int rel_max_distance;     /* ... and the distance the log-spaced buckets end at (128) */
+    int rotary_dims;          /* rotary: leading dims of each head rotated (even) */
+    float rotary_base;        /* rotary: frequency base */
+    int head_dense_act;       /* classifier head: TE_ACT_RELU (DistilBERT pre_classifier) or -1 for tanh (BERT pooler) */
+} te_arch;
 
 typedef struct te_bert_layer {
     te_linear qkv;             /* [3*hidden, hidden]: the Q, K and V projections stacked */
     te_linear attn_out;        /* [hidden, hidden] */
     const float *attn_norm_w;  /* [hidden] LayerNorm after attention + residual */
     const float *attn_norm_b;  /* [hidden] */
-    te_linear ffn_up;          /* [intermediate, hidden] */
+    te_linear ffn_up;          /* [intermediate, hidden]; gated: [2 * intermediate, hidden], value rows then gate rows */
     te_linear ffn_down;        /* [hidden, intermediate] */
     const float *ffn_norm_w;   /* [hidden] LayerNorm after feed-forward + residual */
     const float *ffn_norm_b;   /* [hidden] */
@@ -83,11 +111,20 @@ struct te_model {
     te_dtype word_dtype;       /* f32, f16 or int8 */
     const void *word_emb;      /* [vocab_size, hidden] rows of word_dtype */
     const float *word_scale;   /* int8: [vocab_size] scale of each row; else NULL */
-    const float *pos_emb;      /* [max_position, hidden] */
-    const float *type_emb;     /* [type_vocab_size, hidden] */
+    const float *pos_emb;      /* [max_position, hidden], NULL for rotary models */
+    const float *type_emb;     /* [type_vocab_size, hidden], NULL when type_vocab_size is 0 */
     const float *emb_norm_w;   /* [hidden] */
     const float *emb_norm_b;   /* [hidden] */
+    const float *rel_bias;     /* relative position: [rel_buckets, num_heads], else NULL */
     te_bert_layer *layers;     /* [num_layers] */
+    /* Classifier / reranker head on the first token's final state: */
+    const float *head_dense_w; /* [hidden, hidden] rows */
+    const float *head_dense_b; /* [hidden] */
+    const float *head_out_w;   /* [num_labels, hidden] rows */
+    const float *head_out_b;   /* [num_labels] */
+    const char **labels;       /* [num_labels] into strings */
+    te_arch arch;
+    te_template tmpl;
 };
 
 /* te_open with a hook the loader thread calls after each chunk it pages in

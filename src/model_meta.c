@@ -6,6 +6,7 @@
 #include "model_meta.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,25 @@ static const int_field int_fields[] = {
     INFO_INT("tokenizer.max_chars_per_word", tokenizer.max_chars_per_word, 1u << 16),
 };
 
+/* Architecture settings added in format 1.2: absent means BERT's value. */
+typedef struct opt_field {
+    const char *key;
+    size_t offset;       /* of an int in te_model */
+    uint32_t max;
+    int def;
+} opt_field;
+
+#define ARCH_INT(key, field, max, def) {key, offsetof(te_model, field), max, def}
+static const opt_field opt_fields[] = {
+    ARCH_INT("model.position_offset", arch.position_offset, 1u << 16, 0),
+    ARCH_INT("model.position_pad_id", arch.position_pad_id, 1u << 24, -1),
+    ARCH_INT("model.relative_buckets", arch.rel_buckets, 1u << 12, 32),
+    ARCH_INT("model.relative_max_distance", arch.rel_max_distance, 1u << 20, 128),
+    ARCH_INT("model.rotary_dims", arch.rotary_dims, 1u << 16, 0),
+    ARCH_INT("model.gated_ffn", info.gated_ffn, 1, 0),
+    ARCH_INT("head.num_labels", info.num_labels, 1u << 16, 0),
+};
+
 /* Special token ids: absent in the file or NO_ID means -1. */
 static const int_field id_fields[] = {
     INFO_INT("tokenizer.cls_id", tokenizer.cls_id, 1u << 24),
@@ -53,8 +73,20 @@ static const int_field id_fields[] = {
 static const char *const str_keys[] = {
     "model.arch", "general.name", "general.source", "general.converter",
     "tokenizer.subword_prefix", "model.activation", "pooling.mode", "weights.dtype",
+    "model.kind", "model.position", "head.labels", "head.score", "head.dense_activation",
+    "tokenizer.template_single", "tokenizer.template_pair",
 };
-enum { S_ARCH, S_NAME, S_SOURCE, S_CONVERTER, S_PREFIX, S_ACT, S_POOL, S_DTYPE, N_STR };
+enum { S_ARCH, S_NAME, S_SOURCE, S_CONVERTER, S_PREFIX, S_ACT, S_POOL, S_DTYPE,
+       S_KIND, S_POS, S_LABELS, S_SCORE, S_HEAD_ACT, S_TMPL1, S_TMPL2, N_STR };
+
+static const char *const archs[] = {"bert", "distilbert", "mpnet", "nomic_bert"};
+static const char *const kinds[] = {"embedding", "classifier", "reranker"};
+static const char *const positions[] = {"absolute", "relative", "rotary"};
+static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu"};
+static const char *const poolings[] = {"mean", "cls", "head"}; /* "head": a classifier's (old readers refuse it) */
+static const char *const dtypes[] = {"f32", "f16", "int8"};
+static const char *const scores[] = {"softmax", "sigmoid", "identity"};
+static const char *const head_acts[] = {"tanh", "relu"};
 
 static const kv *find(const kv *kvs, size_t n, const char *key) {
     size_t len = strlen(key);
@@ -118,6 +150,74 @@ static int str_is(const kv *e, const char *s) {
     return e->str_len == strlen(s) && memcmp(e->str, s, e->str_len) == 0;
 }
 
+/* *out = index of the string value in names; def (>= 0) when the key is absent. */
+static te_status pick(const kv *e, const char *value, const char *key, const char *const *names, size_t n,
+                      int def, const char *what, int *out, te_error *err) {
+    if (!e) {
+        if (def < 0) return te_fail(err, TE_ERR_FORMAT, "metadata key '%s' is missing", key);
+        *out = def;
+        return TE_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (str_is(e, names[i])) { *out = (int)i; return TE_OK; }
+    char list[160] = "";
+    for (size_t i = 0; i < n; i++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+    return te_fail(err, TE_ERR_UNSUPPORTED, "%s '%s' is not supported by this tinyembed (supported: %s)", what, value, list);
+}
+
+/* head.labels: one name per line, in label id order. Points into m->strings. */
+static te_status split_labels(te_model *m, char *text, te_error *err) {
+    int n = m->info.num_labels;
+    if (!text || n == 0) return TE_OK;
+    if (!(m->labels = calloc((size_t)n, sizeof *m->labels))) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    int i = 0;
+    for (char *p = text; i < n; i++) {
+        m->labels[i] = p;
+        char *nl = strchr(p, '\n');
+        if (!nl) { i++; break; }
+        *nl = '\0';
+        p = nl + 1;
+    }
+    if (i != n) return te_fail(err, TE_ERR_FORMAT, "metadata head.labels has %d names for %d labels", i, n);
+    m->info.labels = m->labels;
+    return TE_OK;
+}
+
+/* "#101:0 $A:0 #102:0 [$B:1 #102:1]": special ids and sequences with their
+ * token types. NULL text leaves n = 0 (te_check_meta fills BERT's). */
+static te_status parse_template(const char *text, int pair, te_tmpl_item *items, int *n, te_error *err) {
+    *n = 0;
+    if (!text) return TE_OK;
+    int seen_a = 0, seen_b = 0;
+    for (const char *p = text; *p;) {
+        if (*p == ' ') { p++; continue; }
+        if (*n == TE_TMPL_MAX) return te_fail(err, TE_ERR_FORMAT, "metadata template '%s' has more than %d items", text, TE_TMPL_MAX);
+        te_tmpl_item *it = &items[(*n)++];
+        char *end;
+        if (p[0] == '#') {
+            long id = strtol(p + 1, &end, 10);
+            if (end == p + 1 || id < 0 || id >= (1L << 24)) break;
+            it->what = TE_TMPL_SPECIAL;
+            it->id = (int32_t)id;
+            p = end;
+        } else if (p[0] == '$' && (p[1] == 'A' || (pair && p[1] == 'B'))) {
+            it->what = p[1] == 'A' ? TE_TMPL_A : TE_TMPL_B;
+            seen_a += p[1] == 'A';
+            seen_b += p[1] == 'B';
+            p += 2;
+        } else {
+            break;
+        }
+        if (*p != ':' || p[1] < '0' || p[1] > '9') break;
+        it->type = (uint8_t)(p[1] - '0');
+        p += 2;
+        if (*p && *p != ' ') break;
+        if (!*p) return seen_a == 1 && seen_b == pair ? TE_OK
+                                                       : te_fail(err, TE_ERR_FORMAT, "metadata template '%s' must hold $A%s once", text, pair ? " and $B" : "");
+    }
+    return te_fail(err, TE_ERR_FORMAT, "metadata template '%s' is malformed", text);
+}
+
 te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *err) {
     kv *kvs = calloc(MAX_KV, sizeof *kvs);
     if (!kvs) return te_fail(err, TE_ERR_NOMEM, "out of memory");
@@ -141,6 +241,16 @@ te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *
             v = (int)e->u32;
         }
         *(int *)((char *)in + f->offset) = v;
+    }
+    for (size_t i = 0; st == TE_OK && i < sizeof opt_fields / sizeof *opt_fields; i++) {
+        const opt_field *f = &opt_fields[i];
+        const kv *e = find(kvs, n, f->key);
+        int v = f->def;
+        if (e && e->type == TEMB_KV_U32 && e->u32 != NO_ID) {
+            if (e->u32 > f->max) st = te_fail(err, TE_ERR_FORMAT, "metadata %s = %u is out of range (max %u)", f->key, e->u32, f->max);
+            v = (int)e->u32;
+        }
+        *(int *)((char *)m + f->offset) = v;
     }
     const kv *eps = find(kvs, n, "model.layer_norm_eps");
     if (st == TE_OK) st = require(eps, "model.layer_norm_eps", TEMB_KV_F32, err);
@@ -179,28 +289,30 @@ te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *
         in->source = copy[S_SOURCE];
         in->converter = copy[S_CONVERTER];
         in->tokenizer.subword_prefix = copy[S_PREFIX];
-        if (strcmp(in->arch, "bert") != 0)
-            st = te_fail(err, TE_ERR_UNSUPPORTED, "architecture '%s' is not supported by this tinyembed (supported: bert)", in->arch);
     }
+    int v = 0;
+#define PICK(idx, names, def, what)                                                       \
+    (st == TE_OK ? (st = pick(s[idx], copy[idx], str_keys[idx], names, sizeof names / sizeof *names, def, \
+                              what, &v, err)) == TE_OK : 0)
+    if (PICK(S_ARCH, archs, -1, "architecture")) (void)v;
+    if (PICK(S_ACT, activations, -1, "activation")) in->activation = (te_activation)v;
+    if (PICK(S_POOL, poolings, -1, "pooling")) in->pooling = v == 2 ? TE_POOL_CLS : (te_pooling)v;
+    if (PICK(S_DTYPE, dtypes, -1, "weight dtype")) in->dtype = (te_dtype)v;
+    if (PICK(S_KIND, kinds, 0, "model kind")) in->kind = (te_model_kind)v;
+    if (PICK(S_POS, positions, 0, "position scheme")) in->position = (te_position)v;
+    if (PICK(S_SCORE, scores, in->num_labels == 1 ? 1 : 0, "head score")) in->score_fn = (te_score_fn)v;
+    if (PICK(S_HEAD_ACT, head_acts, 0, "head activation")) m->arch.head_dense_act = v == 1 ? TE_ACT_RELU : -1;
+#undef PICK
     if (st == TE_OK) {
-        if (!s[S_ACT]) st = te_fail(err, TE_ERR_FORMAT, "metadata key 'model.activation' is missing");
-        else if (str_is(s[S_ACT], "gelu")) in->activation = TE_ACT_GELU;
-        else if (str_is(s[S_ACT], "gelu_tanh")) in->activation = TE_ACT_GELU_TANH;
-        else st = te_fail(err, TE_ERR_UNSUPPORTED, "activation '%s' is not supported", copy[S_ACT]);
+        const kv *base = find(kvs, n, "model.rotary_base");
+        m->arch.rotary_base = 10000.0f;
+        if (base && base->type == TEMB_KV_F32) memcpy(&m->arch.rotary_base, &base->u32, 4);
+        if (!(m->arch.rotary_base > 1.0f && m->arch.rotary_base < 1e30f))
+            st = te_fail(err, TE_ERR_FORMAT, "metadata model.rotary_base = %g is out of range", (double)m->arch.rotary_base);
     }
-    if (st == TE_OK) {
-        if (!s[S_POOL]) st = te_fail(err, TE_ERR_FORMAT, "metadata key 'pooling.mode' is missing");
-        else if (str_is(s[S_POOL], "mean")) in->pooling = TE_POOL_MEAN;
-        else if (str_is(s[S_POOL], "cls")) in->pooling = TE_POOL_CLS;
-        else st = te_fail(err, TE_ERR_UNSUPPORTED, "pooling '%s' is not supported", copy[S_POOL]);
-    }
-    if (st == TE_OK) {
-        if (!s[S_DTYPE]) st = te_fail(err, TE_ERR_FORMAT, "metadata key 'weights.dtype' is missing");
-        else if (str_is(s[S_DTYPE], "f32")) in->dtype = TE_DTYPE_F32;
-        else if (str_is(s[S_DTYPE], "f16")) in->dtype = TE_DTYPE_F16;
-        else if (str_is(s[S_DTYPE], "int8")) in->dtype = TE_DTYPE_I8;
-        else st = te_fail(err, TE_ERR_UNSUPPORTED, "weight dtype '%s' is not supported", copy[S_DTYPE]);
-    }
+    if (st == TE_OK) st = split_labels(m, s[S_LABELS] ? (char *)copy[S_LABELS] : NULL, err);
+    if (st == TE_OK) st = parse_template(s[S_TMPL1] ? copy[S_TMPL1] : NULL, 0, m->tmpl.single, &m->tmpl.n_single, err);
+    if (st == TE_OK) st = parse_template(s[S_TMPL2] ? copy[S_TMPL2] : NULL, 1, m->tmpl.pair, &m->tmpl.n_pair, err);
     free(kvs);
     return st;
 }
@@ -213,8 +325,15 @@ te_status te_check_meta(te_model *m, te_error *err) {
     else if (in->num_heads < 1 || in->hidden_size % in->num_heads != 0) bad = "hidden_size must be a multiple of num_heads";
     else if (in->intermediate_size < 1) bad = "intermediate_size must be positive";
     else if (in->vocab_size < 1) bad = "vocab_size must be positive";
-    else if (in->type_vocab_size < 1) bad = "type_vocab_size must be positive";
-    else if (in->max_seq_length < 2 || in->max_seq_length > in->max_position) bad = "max_seq_length must be 2..max_position";
+    else if (in->max_seq_length < 2 || in->max_seq_length + (in->position == TE_POS_ROTARY ? 0 : m->arch.position_offset) > in->max_position)
+        bad = "max_seq_length must be 2..max_position (less the position offset)";
+    else if (in->position == TE_POS_ROTARY && (m->arch.rotary_dims < 2 || m->arch.rotary_dims % 2 ||
+                                               m->arch.rotary_dims > in->hidden_size / in->num_heads))
+        bad = "model.rotary_dims must be even and 2..head size";
+    else if (in->position == TE_POS_RELATIVE && (m->arch.rel_buckets < 4 || m->arch.rel_max_distance < m->arch.rel_buckets))
+        bad = "model.relative_buckets must be at least 4 and relative_max_distance at least that";
+    else if ((in->kind == TE_KIND_EMBEDDING) != (in->num_labels == 0)) bad = "head.num_labels must be given exactly for classifiers and rerankers";
+    else if (in->kind == TE_KIND_RERANKER && in->num_labels != 1) bad = "a reranker has exactly one label";
     else if (in->tokenizer.max_chars_per_word < 1) bad = "tokenizer.max_chars_per_word must be positive";
     else if ((uint64_t)m->vocab.n > (uint64_t)in->vocab_size) bad = "the vocabulary has more tokens than the embedding table has rows";
     else if (in->tokenizer.unk_id < 0 || in->tokenizer.cls_id < 0 || in->tokenizer.sep_id < 0) bad = "the [UNK], [CLS] and [SEP] ids are required";
@@ -224,6 +343,27 @@ te_status te_check_meta(te_model *m, te_error *err) {
     for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
         if (ids[i] >= in->vocab_size)
             return te_fail(err, TE_ERR_FORMAT, "metadata: special token id %d is outside the vocabulary", (int)ids[i]);
+    /* Templates: BERT's when the file has none (format 1.0, 1.1). */
+    te_template *t = &m->tmpl;
+    if (t->n_single == 0) {
+        t->single[0] = (te_tmpl_item){TE_TMPL_SPECIAL, 0, in->tokenizer.cls_id};
+        t->single[1] = (te_tmpl_item){TE_TMPL_A, 0, 0};
+        t->single[2] = (te_tmpl_item){TE_TMPL_SPECIAL, 0, in->tokenizer.sep_id};
+        t->n_single = 3;
+    }
+    if (t->n_pair == 0) {
+        memcpy(t->pair, t->single, 3 * sizeof *t->pair);
+        t->pair[3] = (te_tmpl_item){TE_TMPL_B, 1, 0};
+        t->pair[4] = (te_tmpl_item){TE_TMPL_SPECIAL, 1, in->tokenizer.sep_id};
+        t->n_pair = 5;
+    }
+    for (int i = 0; i < t->n_single + t->n_pair; i++) {
+        const te_tmpl_item *it = i < t->n_single ? &t->single[i] : &t->pair[i - t->n_single];
+        if (it->what == TE_TMPL_SPECIAL && it->id >= in->vocab_size)
+            return te_fail(err, TE_ERR_FORMAT, "metadata: template token id %d is outside the vocabulary", (int)it->id);
+        if (in->type_vocab_size > 0 && it->type >= in->type_vocab_size) /* no table: types are unused */
+            return te_fail(err, TE_ERR_FORMAT, "metadata: template token type %d has no row in the token-type table", it->type);
+    }
     in->vocab_tokens = (int)m->vocab.n;
     return TE_OK;
 }

@@ -48,9 +48,11 @@ typedef struct tok_run {
     /* Output: ids (TOK_IDS) or text (the test modes). */
     int32_t *ids;
     size_t n_ids, cap_ids;
+    size_t n_total;   /* ids produced, stored or not */
+    int count_all;    /* keep counting past cap_ids (pairs need both full lengths) */
     char *text;
     size_t text_len, text_cap;
-    int full;         /* truncation length reached: stop reading */
+    int full;         /* an id did not fit: stop reading (unless count_all) */
 } tok_run;
 
 /* The reference's CJK ranges (BertNormalizer::is_chinese_char). */
@@ -77,8 +79,9 @@ static void emit_id(tok_run *r, int32_t id) {
         return;
     }
     case TOK_IDS:
+        r->n_total++;
         if (r->n_ids < r->cap_ids) r->ids[r->n_ids++] = id;
-        if (r->n_ids == r->cap_ids) r->full = 1;
+        else if (!r->count_all) r->full = 1;
         return;
     }
 }
@@ -338,26 +341,99 @@ static void run_free(tok_run *r, tok_scratch *stack) {
     }
 }
 
+/* The WordPiece ids of one text, no special tokens: at most cap into ids;
+ * *total gets how many the whole text has (count_all) or cap + 1 when it has
+ * more than cap (tokenizing stops there). */
+static te_status tok_plain(const te_model *m, const char *text, size_t len, int32_t *ids, size_t cap, int count_all,
+                           size_t *n, size_t *total, te_error *err) {
+    tok_run r;
+    tok_scratch stack;
+    te_status st = TE_OK;
+    if (!run_init(&r, m, TOK_IDS, &stack)) {
+        st = te_fail(err, TE_ERR_NOMEM, "out of memory");
+    } else {
+        r.ids = ids;
+        r.cap_ids = cap;
+        r.count_all = count_all;
+        if (len) run_text(&r, text, len);
+        *n = r.n_ids;
+        *total = r.n_total;
+    }
+    run_free(&r, &stack);
+    return st;
+}
+
+/* HF tokenizers' LongestFirst for a pair of la + lb ids into room m: the
+ * shorter side is kept whole if the longer can take the rest; otherwise
+ * the shorter gets m / 2 and the longer the remainder. */
+static void longest_first(size_t la, size_t lb, size_t m, size_t *ka, size_t *kb) {
+    if (la + lb <= m) {
+        *ka = la;
+        *kb = lb;
+        return;
+    }
+    int swap = la > lb;
+    size_t n1 = swap ? lb : la, n2;
+    n2 = n1 > m ? n1 : (n1 > m - n1 ? n1 : m - n1);
+    if (n1 + n2 > m) {
+        n1 = m / 2;
+        n2 = n1 + m % 2;
+    }
+    *ka = swap ? n2 : n1;
+    *kb = swap ? n1 : n2;
+    if (*ka > la) *ka = la;
+    if (*kb > lb) *kb = lb;
+}
+
+te_status te_tok_encode(const te_model *m, const char *a, size_t alen, const char *b, size_t blen, int32_t *ids,
+                        uint8_t *types, int32_t *tmp, size_t max_ids, size_t *n_ids, int *truncated, te_error *err) {
+    const te_template *t = &m->tmpl;
+    const te_tmpl_item *items = b ? t->pair : t->single;
+    int n_items = b ? t->n_pair : t->n_single;
+    size_t specials = 0;
+    for (int i = 0; i < n_items; i++) specials += items[i].what == TE_TMPL_SPECIAL;
+    if (max_ids < specials)
+        return te_fail(err, TE_ERR_ARG, "max_ids must be at least %zu (for the special tokens, e.g. [CLS] and [SEP])", specials);
+    size_t room = max_ids - specials, na = 0, la = 0, nb = 0, lb = 0;
+    int32_t *ia = ids + max_ids - room; /* A is read into the tail, then moved into place */
+    te_status st = tok_plain(m, a, alen, ia, room, b != NULL, &na, &la, err);
+    if (st == TE_OK && b) st = tok_plain(m, b, blen, tmp, room, 1, &nb, &lb, err);
+    if (st != TE_OK) return st;
+    size_t ka = na, kb = nb;
+    if (b) longest_first(la, lb, room, &ka, &kb);
+    *truncated = b ? (ka < la || kb < lb) : la > na;
+    /* Lay out the template; A's ids move left from the tail (never overlapping
+     * what is still to be read, since A's slot starts at or before ia). */
+    size_t n = 0;
+    for (int i = 0; i < n_items; i++) {
+        const te_tmpl_item *it = &items[i];
+        size_t k = it->what == TE_TMPL_A ? ka : it->what == TE_TMPL_B ? kb : 1;
+        if (it->what == TE_TMPL_A) memmove(ids + n, ia, ka * sizeof *ids);
+        else if (it->what == TE_TMPL_B) memcpy(ids + n, tmp, kb * sizeof *ids);
+        else ids[n] = it->id;
+        if (types) memset(types + n, it->type, k);
+        n += k;
+    }
+    *n_ids = n;
+    return TE_OK;
+}
+
 te_status te_tokenize(const te_model *m, const char *text, size_t len, int32_t *ids, size_t max_ids,
                       size_t *n_ids, te_error *err) {
     if (!m || !ids || !n_ids || (!text && len)) return te_fail(err, TE_ERR_ARG, "te_tokenize: NULL argument");
-    if (max_ids < 2) return te_fail(err, TE_ERR_ARG, "te_tokenize: max_ids must be at least 2 (for [CLS] and [SEP])");
-    tok_run r;
-    tok_scratch stack;
-    if (!run_init(&r, m, TOK_IDS, &stack)) {
-        run_free(&r, &stack);
-        return te_fail(err, TE_ERR_NOMEM, "out of memory");
-    }
-    const te_tokenizer_info *t = &m->info.tokenizer;
-    ids[0] = t->cls_id;
-    r.ids = ids + 1;
-    r.cap_ids = max_ids - 2;
-    r.full = r.cap_ids == 0;
-    if (len) run_text(&r, text, len);
-    ids[1 + r.n_ids] = t->sep_id;
-    *n_ids = r.n_ids + 2;
-    run_free(&r, &stack);
-    return TE_OK;
+    int truncated;
+    return te_tok_encode(m, text, len, NULL, 0, ids, NULL, NULL, max_ids, n_ids, &truncated, err);
+}
+
+te_status te_tokenize_pair(const te_model *m, const char *a, size_t alen, const char *b, size_t blen, int32_t *ids,
+                           uint8_t *type_ids, size_t max_ids, size_t *n_ids, te_error *err) {
+    if (!m || !ids || !n_ids || (!a && alen) || (!b && blen)) return te_fail(err, TE_ERR_ARG, "te_tokenize_pair: NULL argument");
+    int32_t *tmp = malloc((max_ids ? max_ids : 1) * sizeof *tmp);
+    if (!tmp) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    int truncated;
+    te_status st = te_tok_encode(m, a ? a : "", alen, b ? b : "", blen, ids, type_ids, tmp, max_ids, n_ids, &truncated, err);
+    free(tmp);
+    return st;
 }
 
 static size_t run_stage(const te_model *m, tok_mode mode, const char *text, size_t len, char *out, size_t cap) {

@@ -21,4 +21,11 @@ size_t te_tok_words(const te_model *m, const char *text, size_t len, char *out, 
 /* WordPiece ids of one already-normalized word; returns the count. */
 size_t te_tok_wordpiece(const te_model *m, const char *word, size_t len, int32_t *ids, size_t cap);
 
+/* One text (b NULL) or a pair framed by the model's template (tokenizer.json's
+ * post_processor), into ids[max_ids] with their token types (types may be
+ * NULL). A pair too long is cut as HF's LongestFirst does; tmp has room for
+ * max_ids ids (pairs only). *truncated: whether anything was cut. */
+te_status te_tok_encode(const te_model *m, const char *a, size_t alen, const char *b, size_t blen, int32_t *ids,
+                        uint8_t *types, int32_t *tmp, size_t max_ids, size_t *n_ids, int *truncated, te_error *err);
+
 #endif
