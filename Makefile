@@ -96,9 +96,21 @@ $(HF)/tiny-f16/model.safetensors:
 $(HF)/tiny-bf16/model.safetensors:
 	$(PYTHON) $(REF)/gen_model.py $(HF)/tiny-bf16 --seed 1 --dtype bf16 --prefix bert. >/dev/null
 
+# The other architectures and heads (../shared/ref/arch/README.md: the goldens' generator arguments).
+$(HF)/distilbert-sst2/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_arch.py $(HF)/distilbert-sst2 --arch distilbert --head seqcls --labels 2 --seed 11 >/dev/null
+$(HF)/ce-minilm/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_arch.py $(HF)/ce-minilm --arch bert --head seqcls --labels 1 --seed 12 >/dev/null
+$(HF)/mpnet-mean/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_arch.py $(HF)/mpnet-mean --arch mpnet --seed 13 >/dev/null
+$(HF)/nomic-mean/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_arch.py $(HF)/nomic-mean --arch nomic_bert --seed 14 >/dev/null
+
 MODELS := tiny-mean tiny-cls minilm-mean
+ARCH_MODELS := distilbert-sst2 ce-minilm mpnet-mean nomic-mean
 testdata: $(MODELS:%=$(BUILD)/testdata/%.temb) $(MODELS:%=$(BUILD)/testdata/%-int8.temb) \
-          $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors
+          $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors \
+          $(ARCH_MODELS:%=$(BUILD)/testdata/%.temb) $(ARCH_MODELS:%=$(BUILD)/testdata/%-int8.temb)
 
 $(BUILD)/testdata/%.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 	@mkdir -p $(dir $@)

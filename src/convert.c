@@ -1,10 +1,12 @@
 /*
- * convert.c - te_convert: Hugging Face BERT directory -> .temb file.
+ * convert.c - te_convert: Hugging Face encoder directory -> .temb file.
  *
- * Settings come from hf_config.c; this file maps checkpoint tensors to .temb
- * tensors, checks their shapes against config.json, reads F32/F16/BF16 as
- * f32 rows and stacks Q/K/V into one matrix; quant.c stores them in the
- * output dtype and in the panel layouts the GEMM reads (docs/FORMAT.md).
+ * Settings come from hf_config.c and the architecture's row in hf_arch.c;
+ * this file maps checkpoint tensors to .temb tensors by the names that row
+ * gives, checks their shapes against config.json, reads F32/F16/BF16 as f32
+ * rows and stacks Q/K/V (and a gated feed-forward's two up projections)
+ * into one matrix; quant.c stores them in the output dtype and in the panel
+ * layouts the GEMM reads (docs/FORMAT.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +21,9 @@
 #include "temb_writer.h"
 
 #define MAX_PARTS 3
-#define TENSORS_EMBED 5      /* word, position, token type, norm weight and bias */
+#define TENSORS_EMBED 6      /* word, position, token type, norm weight and bias, relative bias */
 #define TENSORS_PER_LAYER 12 /* 4 linears x (weight, bias) + 2 norms x (weight, bias) */
+#define TENSORS_HEAD 4       /* dense and output layers x (weight, bias) */
 
 /* One output tensor: its source tensors, read as rows of f32. */
 typedef struct job {
@@ -137,8 +140,9 @@ static te_status emit(converter *c, temb_writer *w, const char *out_name, emit_k
     return TE_OK;
 }
 
-/* A linear layer: weight as panels (parts stacked), bias as one row. */
-static te_status emit_linear(converter *c, temb_writer *w, const char *out, int new_block,
+/* A linear layer: weight as panels (parts stacked), bias (if the
+ * architecture has one here) as one row. */
+static te_status emit_linear(converter *c, temb_writer *w, const char *out, int new_block, int bias,
                              uint64_t n_out, uint64_t n_in, const char *const *parts, int n_parts) {
     char wn[TEMB_TENSOR_NAME], bn[TEMB_TENSOR_NAME], ws[MAX_PARTS][256], bs[MAX_PARTS][256];
     const char *wsrc[MAX_PARTS], *bsrc[MAX_PARTS];
@@ -151,7 +155,7 @@ static te_status emit_linear(converter *c, temb_writer *w, const char *out, int 
     snprintf(wn, sizeof wn, "%s.weight", out);
     snprintf(bn, sizeof bn, "%s.bias", out);
     te_status st = emit(c, w, wn, AS_LINEAR, new_block, 2, n_out, n_in, wsrc, n_parts);
-    if (st == TE_OK) st = emit(c, w, bn, AS_ROWS, 0, 1, n_out, 0, bsrc, n_parts);
+    if (st == TE_OK && bias) st = emit(c, w, bn, AS_ROWS, 0, 1, n_out, 0, bsrc, n_parts);
     return st;
 }
 
@@ -185,43 +189,88 @@ static te_status find_prefix(converter *c) {
     return TE_OK;
 }
 
+/* A head tensor pair (weight [n, k] and bias [n]) stored as f32 rows in
+ * every dtype: the head runs once per text, so it is tiny next to the encoder. */
+static te_status emit_head_linear(converter *c, temb_writer *w, const char *out, const char *src, int in_body,
+                                  uint64_t n, uint64_t k) {
+    char on[TEMB_TENSOR_NAME], sn[256];
+    const char *s = sn;
+    const char *saved = c->prefix;
+    if (!in_body) c->prefix = "";
+    snprintf(on, sizeof on, "%s.weight", out);
+    snprintf(sn, sizeof sn, "%s.weight", src);
+    te_status st = emit(c, w, on, AS_ROWS, 0, 2, n, k, &s, 1);
+    snprintf(on, sizeof on, "%s.bias", out);
+    snprintf(sn, sizeof sn, "%s.bias", src);
+    if (st == TE_OK) st = emit(c, w, on, AS_ROWS, 0, 1, n, 0, &s, 1);
+    c->prefix = saved;
+    return st;
+}
+
+static te_status add_layer(converter *c, temb_writer *w, const hf_model *hf, int l) {
+    const hf_arch *a = hf->arch;
+    uint64_t H = (uint64_t)hf->hidden, I = (uint64_t)hf->inter;
+    char out[64], pre[64], s[MAX_PARTS][128];
+    const char *parts[MAX_PARTS] = {s[0], s[1], s[2]};
+    snprintf(pre, sizeof pre, a->layer, l);
+#define SRC(i, name) snprintf(s[i], sizeof s[i], "%s%s", pre, name)
+#define OUT(name) snprintf(out, sizeof out, "layer.%d.%s", l, name)
+    /* In forward order; the layer's block starts on a page boundary. */
+    OUT("attn.qkv");
+    int n_qkv = a->qkv ? 1 : 3;
+    if (a->qkv) SRC(0, a->qkv);
+    else SRC(0, a->q), SRC(1, a->k), SRC(2, a->v);
+    te_status st = emit_linear(c, w, out, 1, hf->qkv_bias, 3 * H, H, parts, n_qkv);
+    OUT("attn.out"), SRC(0, a->attn_out);
+    if (st == TE_OK) st = emit_linear(c, w, out, 0, hf->out_bias, H, H, parts, 1);
+    OUT("attn.norm"), SRC(0, a->attn_norm);
+    if (st == TE_OK) st = emit_norm(c, w, out, s[0], H);
+    OUT("ffn.up");
+    if (hf->gated) SRC(0, a->up_gated), SRC(1, a->gate);
+    else SRC(0, a->up);
+    if (st == TE_OK) st = emit_linear(c, w, out, 0, hf->up_bias, hf->gated ? 2 * I : I, H, parts, hf->gated ? 2 : 1);
+    OUT("ffn.down"), SRC(0, a->down);
+    if (st == TE_OK) st = emit_linear(c, w, out, 0, hf->down_bias, H, I, parts, 1);
+    OUT("ffn.norm"), SRC(0, a->ffn_norm);
+    if (st == TE_OK) st = emit_norm(c, w, out, s[0], H);
+#undef SRC
+#undef OUT
+    return st;
+}
+
 static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
+    const hf_arch *a = hf->arch;
     char pre[512];
     snprintf(pre, sizeof pre, "%.*s", (int)c->prefix_len, c->prefix);
     c->prefix = pre;
-    uint64_t H = (uint64_t)hf->hidden, I = (uint64_t)hf->inter;
-    c->cap_jobs = TENSORS_EMBED + TENSORS_PER_LAYER * (size_t)hf->layers;
+    uint64_t H = (uint64_t)hf->hidden;
+    c->cap_jobs = TENSORS_EMBED + TENSORS_PER_LAYER * (size_t)hf->layers + TENSORS_HEAD;
     if (!(c->jobs = calloc(c->cap_jobs, sizeof *c->jobs))) return te_fail(c->err, TE_ERR_NOMEM, "out of memory");
-    const char *word = "embeddings.word_embeddings.weight", *pos = "embeddings.position_embeddings.weight",
-               *type = "embeddings.token_type_embeddings.weight";
-    te_status st = emit(c, w, "embeddings.word", AS_TABLE, 1, 2, (uint64_t)hf->vocab_size, H, &word, 1);
-    if (st == TE_OK) st = emit(c, w, "embeddings.position", AS_ROWS, 0, 2, (uint64_t)hf->max_pos, H, &pos, 1);
-    if (st == TE_OK) st = emit(c, w, "embeddings.token_type", AS_ROWS, 0, 2, (uint64_t)hf->type_vocab, H, &type, 1);
-    if (st == TE_OK) st = emit_norm(c, w, "embeddings.norm", "embeddings.LayerNorm", H);
-    for (int l = 0; l < hf->layers && st == TE_OK; l++) {
-        char out[64], s[MAX_PARTS][128];
-        const char *parts[MAX_PARTS] = {s[0], s[1], s[2]};
-        /* In forward order; the layer's block starts on a page boundary. */
-        snprintf(out, sizeof out, "layer.%d.attn.qkv", l);
-        snprintf(s[0], sizeof s[0], "encoder.layer.%d.attention.self.query", l);
-        snprintf(s[1], sizeof s[1], "encoder.layer.%d.attention.self.key", l);
-        snprintf(s[2], sizeof s[2], "encoder.layer.%d.attention.self.value", l);
-        st = emit_linear(c, w, out, 1, 3 * H, H, parts, 3);
-        snprintf(out, sizeof out, "layer.%d.attn.out", l);
-        snprintf(s[0], sizeof s[0], "encoder.layer.%d.attention.output.dense", l);
-        if (st == TE_OK) st = emit_linear(c, w, out, 0, H, H, parts, 1);
-        snprintf(out, sizeof out, "layer.%d.attn.norm", l);
-        snprintf(s[0], sizeof s[0], "encoder.layer.%d.attention.output.LayerNorm", l);
-        if (st == TE_OK) st = emit_norm(c, w, out, s[0], H);
-        snprintf(out, sizeof out, "layer.%d.ffn.up", l);
-        snprintf(s[0], sizeof s[0], "encoder.layer.%d.intermediate.dense", l);
-        if (st == TE_OK) st = emit_linear(c, w, out, 0, I, H, parts, 1);
-        snprintf(out, sizeof out, "layer.%d.ffn.down", l);
-        snprintf(s[0], sizeof s[0], "encoder.layer.%d.output.dense", l);
-        if (st == TE_OK) st = emit_linear(c, w, out, 0, H, I, parts, 1);
-        snprintf(out, sizeof out, "layer.%d.ffn.norm", l);
-        snprintf(s[0], sizeof s[0], "encoder.layer.%d.output.LayerNorm", l);
-        if (st == TE_OK) st = emit_norm(c, w, out, s[0], H);
+    char word[128], pos[128], type[128], rel[128], norm[128];
+    snprintf(word, sizeof word, "%s.weight", a->word);
+    const char *src = word;
+    te_status st = emit(c, w, "embeddings.word", AS_TABLE, 1, 2, (uint64_t)hf->vocab_size, H, &src, 1);
+    if (st == TE_OK && a->position_table) {
+        snprintf(pos, sizeof pos, "%s.weight", a->position_table);
+        src = pos;
+        st = emit(c, w, "embeddings.position", AS_ROWS, 0, 2, (uint64_t)hf->max_pos, H, &src, 1);
+    }
+    if (st == TE_OK && a->token_type && hf->type_vocab > 0) {
+        snprintf(type, sizeof type, "%s.weight", a->token_type);
+        src = type;
+        st = emit(c, w, "embeddings.token_type", AS_ROWS, 0, 2, (uint64_t)hf->type_vocab, H, &src, 1);
+    }
+    snprintf(norm, sizeof norm, "%s", a->emb_norm);
+    if (st == TE_OK) st = emit_norm(c, w, "embeddings.norm", norm, H);
+    if (st == TE_OK && a->rel_bias) {
+        snprintf(rel, sizeof rel, "%s.weight", a->rel_bias);
+        src = rel;
+        st = emit(c, w, "embeddings.relative_bias", AS_ROWS, 0, 2, (uint64_t)hf->rel_buckets, (uint64_t)hf->heads, &src, 1);
+    }
+    for (int l = 0; l < hf->layers && st == TE_OK; l++) st = add_layer(c, w, hf, l);
+    if (st == TE_OK && hf->kind != TE_KIND_EMBEDDING) {
+        st = emit_head_linear(c, w, "head.dense", a->head_dense, a->head_dense_in_body, H, H);
+        if (st == TE_OK) st = emit_head_linear(c, w, "head.out", a->head_out, 0, (uint64_t)hf->num_labels, H);
     }
     return st;
 }
@@ -244,6 +293,27 @@ static void set_hot_rows(temb_writer *w, const hf_model *hf) {
     free(ids);
 }
 
+static void add_head_metadata(temb_writer *w, const hf_model *hf) {
+    temb_kv_u32(w, "head.num_labels", (uint32_t)hf->num_labels);
+    temb_kv_str(w, "head.score", te_score_fn_name(hf->score));
+    temb_kv_str(w, "head.dense_activation", hf->arch->head_act);
+    /* Names one per line; a label id2label leaves out is called LABEL_i, as transformers does. */
+    size_t len = 1;
+    for (int i = 0; i < hf->num_labels; i++) len += (hf->labels[i] ? strlen(hf->labels[i]) : 16) + 1;
+    char *names = malloc(len), *p = names;
+    if (!names) {
+        temb_fail(w, TE_ERR_NOMEM, "out of memory");
+        return;
+    }
+    for (int i = 0; i < hf->num_labels; i++) {
+        if (hf->labels[i]) p += sprintf(p, "%s%s", hf->labels[i], i + 1 < hf->num_labels ? "\n" : "");
+        else p += sprintf(p, "LABEL_%d%s", i, i + 1 < hf->num_labels ? "\n" : "");
+    }
+    *p = '\0';
+    temb_kv_str(w, "head.labels", names);
+    free(names);
+}
+
 static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, const te_convert_opts *o) {
     char name[256];
     if (o->name) {
@@ -255,7 +325,9 @@ static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, co
         while (b > 0 && dir[b - 1] != '/') b--;
         snprintf(name, sizeof name, "%.*s", (int)(n - b), dir + b);
     }
-    temb_kv_str(w, "model.arch", "bert");
+    temb_kv_str(w, "model.arch", hf->arch->model_type);
+    temb_kv_str(w, "model.kind", te_kind_name(hf->kind));
+    temb_kv_str(w, "model.position", te_position_name(hf->position));
     temb_kv_str(w, "general.name", name);
     temb_kv_str(w, "general.source", dir);
     temb_kv_str(w, "general.converter", "tinyembed " TE_VERSION_STRING);
@@ -270,7 +342,23 @@ static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, co
     temb_kv_u32(w, "model.max_seq_length", (uint32_t)hf->max_seq);
     temb_kv_f32(w, "model.layer_norm_eps", hf->eps);
     temb_kv_str(w, "model.activation", te_activation_name(hf->act));
-    temb_kv_str(w, "pooling.mode", te_pooling_name(hf->pooling));
+    /* Classifiers say "head": a reader older than 1.2 refuses the file rather
+     * than embedding with a classifier's encoder. */
+    temb_kv_str(w, "pooling.mode", hf->kind == TE_KIND_EMBEDDING ? te_pooling_name(hf->pooling) : "head");
+    if (hf->position == TE_POS_RELATIVE) {
+        temb_kv_u32(w, "model.relative_buckets", (uint32_t)hf->rel_buckets);
+        temb_kv_u32(w, "model.relative_max_distance", (uint32_t)hf->rel_max_distance);
+    }
+    if (hf->pos_offset) temb_kv_u32(w, "model.position_offset", (uint32_t)hf->pos_offset);
+    if (hf->pos_pad_id >= 0) temb_kv_u32(w, "model.position_pad_id", (uint32_t)hf->pos_pad_id);
+    if (hf->position == TE_POS_ROTARY) {
+        temb_kv_u32(w, "model.rotary_dims", (uint32_t)hf->rotary_dims);
+        temb_kv_f32(w, "model.rotary_base", hf->rotary_base);
+    }
+    temb_kv_u32(w, "model.gated_ffn", (uint32_t)hf->gated);
+    if (hf->kind != TE_KIND_EMBEDDING) add_head_metadata(w, hf);
+    temb_kv_str(w, "tokenizer.template_single", hf->tmpl_single);
+    temb_kv_str(w, "tokenizer.template_pair", hf->tmpl_pair);
     temb_kv_u32(w, "pooling.normalize", (uint32_t)hf->normalize);
     temb_kv_u32(w, "tokenizer.lowercase", (uint32_t)hf->lowercase);
     temb_kv_u32(w, "tokenizer.strip_accents", (uint32_t)hf->strip_accents);

@@ -138,35 +138,7 @@ static te_status read_config(loader *L) {
     const json_value *c;
     te_status st = load_json(L, "config.json", 1, &c);
     if (st != TE_OK) return st;
-    const char *mt = NULL;
-    if (json_get_str(c, "model_type", &mt) != 1)
-        return te_fail(L->err, TE_ERR_FORMAT, "config.json: 'model_type' is missing");
-    if (strcmp(mt, "bert") != 0)
-        return te_fail(L->err, TE_ERR_UNSUPPORTED, "config.json: model_type '%s' is not supported (this version converts: bert)", mt);
-    const char *pet = NULL;
-    if (json_get_str(c, "position_embedding_type", &pet) == 1 && strcmp(pet, "absolute") != 0)
-        return te_fail(L->err, TE_ERR_UNSUPPORTED, "config.json: position_embedding_type '%s' is not supported (need absolute)", pet);
-    const char *f = "config.json";
-    st = get_int(L, c, f, "hidden_size", -1, 1, 1 << 16, &hf->hidden);
-    if (st == TE_OK) st = get_int(L, c, f, "num_hidden_layers", -1, 1, 1024, &hf->layers);
-    if (st == TE_OK) st = get_int(L, c, f, "num_attention_heads", -1, 1, 1024, &hf->heads);
-    if (st == TE_OK) st = get_int(L, c, f, "intermediate_size", -1, 1, 1 << 18, &hf->inter);
-    if (st == TE_OK) st = get_int(L, c, f, "vocab_size", -1, 1, 1 << 24, &hf->vocab_size);
-    if (st == TE_OK) st = get_int(L, c, f, "max_position_embeddings", -1, 2, 1 << 20, &hf->max_pos);
-    if (st == TE_OK) st = get_int(L, c, f, "type_vocab_size", 2, 1, 1 << 16, &hf->type_vocab);
-    if (st != TE_OK) return st;
-    if (hf->hidden % hf->heads != 0)
-        return te_fail(L->err, TE_ERR_FORMAT, "config.json: hidden_size %d is not a multiple of num_attention_heads %d", hf->hidden, hf->heads);
-    double eps = 1e-12;
-    if (json_get_num(c, "layer_norm_eps", &eps) < 0 || !(eps > 0 && eps < 1))
-        return te_fail(L->err, TE_ERR_FORMAT, "config.json: 'layer_norm_eps' must be a number in (0, 1)");
-    hf->eps = (float)eps;
-    const char *act = "gelu";
-    if (json_get_str(c, "hidden_act", &act) < 0) return te_fail(L->err, TE_ERR_FORMAT, "config.json: 'hidden_act' must be a string");
-    if (strcmp(act, "gelu") == 0) hf->act = TE_ACT_GELU;
-    else if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh") || !strcmp(act, "gelu_fast")) hf->act = TE_ACT_GELU_TANH;
-    else return te_fail(L->err, TE_ERR_UNSUPPORTED, "config.json: hidden_act '%s' is not supported (gelu, gelu_new, gelu_pytorch_tanh)", act);
-    return TE_OK;
+    return hf_read_arch(hf, c, L->err);
 }
 
 static int32_t find_token(const hf_model *hf, const char *s) {
@@ -339,7 +311,7 @@ static te_status read_tokenizer(loader *L) {
         if (*ids[i] < 0 && i != 2 && i != 4)
             return te_fail(L->err, TE_ERR_FORMAT, "special token %s ('%s') is not in the vocabulary", keys[i], names[i]);
     }
-    return TE_OK;
+    return hf_read_post_processor(hf, tj, L->err);
 }
 
 /* Pooling mode from a sentence-transformers pooling config. */
@@ -408,19 +380,19 @@ static te_status read_sentence_transformers(loader *L) {
     if (L->opts->max_seq_length > 0) {
         seq = L->opts->max_seq_length;
         from = "the command line";
-        if (seq > hf->max_pos)
-            return te_fail(L->err, TE_ERR_ARG, "max sequence length %d exceeds max_position_embeddings %d", seq, hf->max_pos);
+        if (seq > hf->max_len)
+            return te_fail(L->err, TE_ERR_ARG, "max sequence length %d exceeds the %d positions the model has", seq, hf->max_len);
     } else if (sbc && json_get(sbc, "max_seq_length")) {
         if ((st = get_int(L, sbc, "sentence_bert_config.json", "max_seq_length", -1, 2, 1 << 20, &seq)) != TE_OK) return st;
         from = "sentence_bert_config.json";
     } else {
         int64_t v;
-        if (json_get_int(tc, "model_max_length", &v) == 1 && v >= 2 && v <= hf->max_pos) {
+        if (json_get_int(tc, "model_max_length", &v) == 1 && v >= 2 && v <= hf->max_len) {
             seq = (int)v;
             from = "tokenizer_config.json";
         }
     }
-    if (seq == 0 || seq > hf->max_pos) seq = hf->max_pos;
+    if (seq == 0 || seq > hf->max_len) seq = hf->max_len;
     hf->max_seq = seq;
     note(L, "max sequence length: %d (from %s)", seq, from);
     return TE_OK;
@@ -450,5 +422,6 @@ void hf_free(hf_model *hf) {
     free(hf->tokens);
     free(hf->token_lens);
     free(hf->added);
+    free(hf->labels);
     memset(hf, 0, sizeof *hf);
 }

@@ -21,11 +21,42 @@ typedef struct hf_added {
 
 #define HF_MAX_OWNED 16
 
+/* One architecture (hf_arch.c): config.json keys and checkpoint tensor
+ * names, without the body prefix ("bert.", "distilbert."). NULL: absent. */
+typedef struct hf_arch {
+    const char *model_type;
+    const char *k_hidden, *k_layers, *k_heads, *k_inter, *k_max_pos, *k_eps, *k_act;
+    int has_types;             /* a token-type table (type_vocab_size, default 2) */
+    te_position position;
+    const char *word, *position_table, *token_type, *emb_norm, *rel_bias;
+    const char *layer;         /* printf format of a layer's prefix, from its index */
+    const char *q, *k, *v;     /* separate projections ... */
+    const char *qkv;           /* ... or one fused [3H, H] */
+    const char *attn_out, *attn_norm;
+    const char *up, *up_gated, *gate, *down, *ffn_norm; /* gated: value up_gated, gate `gate` */
+    const char *head_dense;    /* sequence classification: dense + head_act ... */
+    int head_dense_in_body;    /* ... named under the body prefix (BERT's pooler) or not */
+    const char *head_act;      /* "tanh" or "relu" */
+    const char *head_out;      /* ... then the label logits */
+} hf_arch;
+
 typedef struct hf_model {
     /* config.json */
+    const hf_arch *arch;
     int hidden, layers, heads, inter, vocab_size, max_pos, type_vocab;
+    int max_len;               /* longest sequence the positions allow */
     float eps;
     te_activation act;
+    int gated;                 /* gated feed-forward (SwiGLU) */
+    te_position position;
+    int pos_offset, pos_pad_id, rel_buckets, rel_max_distance, rotary_dims;
+    float rotary_base;
+    int qkv_bias, out_bias, up_bias, down_bias; /* which linears have biases */
+    te_model_kind kind;
+    int num_labels;
+    const char **labels;       /* [num_labels] (owned array, strings in docs), entries may be NULL */
+    te_score_fn score;
+    char tmpl_single[160], tmpl_pair[240]; /* .temb template strings (model_meta.c) */
     /* tokenizer */
     const char **tokens;   /* [n_tokens], by id; point into owned buffers */
     uint32_t *token_lens;
@@ -48,6 +79,12 @@ typedef struct hf_model {
 /* `note` (may be NULL) receives remarks for a verbose mode. */
 te_status hf_load(hf_model *hf, const char *dir, const te_convert_opts *opts, te_error *err);
 void hf_free(hf_model *hf);
+
+/* config.json's architecture, sizes and head (hf_arch.c). */
+te_status hf_read_arch(hf_model *hf, const json_value *config, te_error *err);
+/* tokenizer.json's post_processor (tj may be NULL) into the template strings;
+ * needs hf->cls and hf->sep. */
+te_status hf_read_post_processor(hf_model *hf, const json_value *tj, te_error *err);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (at most max bytes). */
 te_status hf_read_file(const char *path, size_t max, char **out, size_t *len, te_error *err);

@@ -331,8 +331,20 @@ TEST(quantizers) {
             CHECK_MSG(s2 == s && z2 == z && memcmp(q, q2, k4) == 0, "%s quant_u8 k=%zu differs", sets[t]->name, k);
         }
         int8_t w[45];
-        float ws = te_quant_row_i8(x, k, w);
-        for (size_t i = 0; i < k; i++) CHECK(fabsf((float)w[i] * ws - x[i]) <= 0.5f * ws * 1.001f);
+        float ws = te_quant_row_i8(x, k, w), amax = 0;
+        double e = 0, e_max = 0; /* squared error: chosen scale vs max|x| / 127 */
+        for (size_t i = 0; i < k; i++) amax = fmaxf(amax, fabsf(x[i]));
+        CHECK(amax == 0 || (ws <= amax / 127.0f * 1.0001f && ws >= amax / 127.0f * 0.799f));
+        for (size_t i = 0; i < k; i++) {
+            /* nearest step, or clamped at +-127 past the clip point */
+            if (fabsf(x[i]) <= 127.0f * ws) CHECK(fabsf((float)w[i] * ws - x[i]) <= 0.5f * ws * 1.001f);
+            else CHECK(w[i] == (x[i] > 0 ? 127 : -127));
+            e += ((double)w[i] * ws - x[i]) * ((double)w[i] * ws - x[i]);
+            float s_max = amax / 127.0f; /* computed as te_quant_row_i8 would with that scale */
+            double d = amax > 0 ? (double)nearbyintf(x[i] * (1.0f / s_max)) * s_max - x[i] : 0;
+            e_max += d * d;
+        }
+        CHECK(e <= e_max * 1.0001 + 1e-12);
     }
     uint16_t h[70];
     float want[70], got[70];
