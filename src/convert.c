@@ -192,14 +192,14 @@ static te_status find_prefix(converter *c) {
 /* A head tensor pair (weight [n, k] and bias [n]) stored as f32 rows in
  * every dtype: the head runs once per text, so it is tiny next to the encoder. */
 static te_status emit_head_linear(converter *c, temb_writer *w, const char *out, const char *src, int in_body,
-                                  uint64_t n, uint64_t k) {
+                                  int new_block, uint64_t n, uint64_t k) {
     char on[TEMB_TENSOR_NAME], sn[256];
     const char *s = sn;
     const char *saved = c->prefix;
     if (!in_body) c->prefix = "";
     snprintf(on, sizeof on, "%s.weight", out);
     snprintf(sn, sizeof sn, "%s.weight", src);
-    te_status st = emit(c, w, on, AS_ROWS, 0, 2, n, k, &s, 1);
+    te_status st = emit(c, w, on, AS_ROWS, new_block, 2, n, k, &s, 1);
     snprintf(on, sizeof on, "%s.bias", out);
     snprintf(sn, sizeof sn, "%s.bias", src);
     if (st == TE_OK) st = emit(c, w, on, AS_ROWS, 0, 1, n, 0, &s, 1);
@@ -269,8 +269,9 @@ static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
     }
     for (int l = 0; l < hf->layers && st == TE_OK; l++) st = add_layer(c, w, hf, l);
     if (st == TE_OK && hf->kind != TE_KIND_EMBEDDING) {
-        st = emit_head_linear(c, w, "head.dense", a->head_dense, a->head_dense_in_body, H, H);
-        if (st == TE_OK) st = emit_head_linear(c, w, "head.out", a->head_out, 0, (uint64_t)hf->num_labels, H);
+        /* The head is a block of its own, after the layers (as quantize lays it out). */
+        st = emit_head_linear(c, w, "head.dense", a->head_dense, a->head_dense_in_body, 1, H, H);
+        if (st == TE_OK) st = emit_head_linear(c, w, "head.out", a->head_out, 0, 0, (uint64_t)hf->num_labels, H);
     }
     return st;
 }

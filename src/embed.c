@@ -121,10 +121,11 @@ static te_status check_kind(const te_ctx *c, call_kind k, te_error *err) {
     te_model_kind mk = c->m->info.kind;
     const char *name = c->m->info.name;
     if (k == CALL_EMBED && mk != TE_KIND_EMBEDDING)
-        return te_fail(err, TE_ERR_ARG, "model '%s' is a %s, not an embedding model: use te_%s", name, te_kind_name(mk),
+        return te_fail(err, TE_ERR_ARG, "model '%s' is a %s, not an embedding model: use te_%s (tinyembed %s)", name,
+                       te_kind_name(mk), mk == TE_KIND_RERANKER ? "rerank" : "classify",
                        mk == TE_KIND_RERANKER ? "rerank" : "classify");
     if (k == CALL_CLASSIFY && mk == TE_KIND_EMBEDDING)
-        return te_fail(err, TE_ERR_ARG, "model '%s' is an embedding model, not a classifier: use te_embed", name);
+        return te_fail(err, TE_ERR_ARG, "model '%s' is an embedding model, not a classifier: use te_embed (tinyembed embed)", name);
     if (k == CALL_RERANK && mk != TE_KIND_RERANKER)
         return te_fail(err, TE_ERR_ARG, "model '%s' is %s, not a reranker (a cross-encoder with one label)", name,
                        mk == TE_KIND_EMBEDDING ? "an embedding model" : "a classifier");

@@ -162,6 +162,97 @@ int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_m
     return *out ? CLI_OK : cli_lib_error(cmd, &err);
 }
 
+int cli_session_open(const cli_cmd *cmd, const cli_args *a, cli_session *s) {
+    memset(s, 0, sizeof *s);
+    long threads, batch, max_len;
+    int rc;
+    if ((rc = cli_get_int(cmd, a, "threads", 1, 256, 0, &threads)) != CLI_OK) return rc;
+    if ((rc = cli_get_int(cmd, a, "batch", 1, 65536, 0, &batch)) != CLI_OK) return rc;
+    if ((rc = cli_get_int(cmd, a, "max-len", 2, 1 << 20, 0, &max_len)) != CLI_OK) return rc;
+    const char *simd = cli_get(cmd, a, "simd");
+    if (!simd) simd = getenv("TE_SIMD");
+    if ((rc = cli_open_model(cmd, a, NULL, &s->m)) != CLI_OK) return rc;
+    te_model_get_info(s->m, &s->info);
+    te_error err;
+    te_ctx_opts o = {.threads = (int)threads, .batch = (int)batch, .simd = simd, .max_seq_length = (int)max_len};
+    s->ctx = te_ctx_new(s->m, &o, &err);
+    if (!s->ctx) {
+        te_close(s->m);
+        s->m = NULL;
+        return cli_lib_error(cmd, &err);
+    }
+    s->max_len = max_len && max_len < s->info.max_seq_length ? (int)max_len : s->info.max_seq_length;
+    return CLI_OK;
+}
+
+void cli_session_close(cli_session *s) {
+    te_ctx_free(s->ctx);
+    te_close(s->m);
+    memset(s, 0, sizeof *s);
+}
+
+int cli_prefix(cli_prefixed *p, const char *prefix, const char *const *texts, const size_t *lens, size_t n) {
+    size_t plen = prefix ? strlen(prefix) : 0, need = 0;
+    for (size_t i = 0; i < n; i++) need += plen + (lens ? lens[i] : strlen(texts[i])) + 1;
+    if (n > p->cap_texts) {
+        const char **t = realloc(p->texts, n * sizeof *t);
+        size_t *l = t ? realloc(p->lens, n * sizeof *l) : NULL;
+        if (t) p->texts = t;
+        if (!l) return -1;
+        p->lens = l;
+        p->cap_texts = n;
+    }
+    if (need > p->cap_buf) {
+        char *b = realloc(p->buf, need);
+        if (!b) return -1;
+        p->buf = b;
+        p->cap_buf = need;
+    }
+    char *at = p->buf;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = lens ? lens[i] : strlen(texts[i]);
+        memcpy(at, prefix ? prefix : "", plen);
+        memcpy(at + plen, texts[i], len);
+        at[plen + len] = '\0';
+        p->texts[i] = at;
+        p->lens[i] = plen + len;
+        at += plen + len + 1;
+    }
+    return 0;
+}
+
+void cli_prefixed_free(cli_prefixed *p) {
+    free(p->texts);
+    free(p->lens);
+    free(p->buf);
+    memset(p, 0, sizeof *p);
+}
+
+size_t cli_count_truncated(const uint8_t *truncated, size_t n) {
+    size_t cut = 0;
+    for (size_t i = 0; i < n; i++) cut += truncated[i];
+    return cut;
+}
+
+void cli_truncation_note(const cli_cmd *cmd, const cli_session *s, size_t cut, size_t total, const char *what) {
+    if (cut == 0) return;
+    int lowered = s->max_len < s->info.max_seq_length;
+    fprintf(stderr, "tinyembed %s: note: %zu of %zu %s cut at %d tokens (%s)\n", cmd->name, cut, total, what,
+            s->max_len, lowered ? "--max-len" : "the model's limit");
+}
+
+size_t cli_read_lines(char **lines, size_t *caps, size_t *lens, size_t max, size_t *bytes) {
+    size_t n = 0;
+    while (n < max) {
+        ssize_t len = getline(&lines[n], &caps[n], stdin);
+        if (len < 0) break;
+        *bytes += (size_t)len;
+        if (len > 0 && lines[n][len - 1] == '\n') len--;
+        lens[n++] = (size_t)len;
+    }
+    return n;
+}
+
 void cli_progress_init(cli_progress *p, const char *label) {
     p->enabled = isatty(STDERR_FILENO);
     p->label = label;

@@ -79,6 +79,39 @@ int cli_strategy(const cli_cmd *cmd, const cli_args *a, te_strategy *out);
  * Returns CLI_OK, or CLI_USAGE / CLI_FAIL after printing the error. */
 int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_model **out);
 
+/* A model and a context from the common options the command defines:
+ * --model, --strategy, --threads, --batch, --simd (else env TE_SIMD),
+ * --max-len (the context's max_seq_length). */
+typedef struct cli_session {
+    te_model *m;
+    te_ctx *ctx;
+    te_model_info info;
+    int max_len;         /* tokens per text (or pair) after --max-len */
+} cli_session;
+int cli_session_open(const cli_cmd *cmd, const cli_args *a, cli_session *s);
+void cli_session_close(cli_session *s);
+
+/* Texts with --prefix prepended (the prefix NULL: the texts themselves).
+ * Reuses its buffer; the result is valid until the next call or free. */
+typedef struct cli_prefixed {
+    const char **texts;
+    size_t *lens;
+    char *buf;
+    size_t cap_texts, cap_buf;
+} cli_prefixed;
+int cli_prefix(cli_prefixed *p, const char *prefix, const char *const *texts, const size_t *lens, size_t n);
+void cli_prefixed_free(cli_prefixed *p);
+
+/* Truncation is never silent: counts the texts cut to fit, then tells on
+ * stderr how many of all were cut at how many tokens (nothing when none). */
+size_t cli_count_truncated(const uint8_t *truncated, size_t n);
+void cli_truncation_note(const cli_cmd *cmd, const cli_session *s, size_t cut, size_t total, const char *what);
+
+/* Reads up to max lines of stdin (each without its '\n') into getline
+ * buffers; adds the bytes read to *bytes. Returns the count (0 at the end). */
+#define CLI_CHUNK_LINES 1024
+size_t cli_read_lines(char **lines, size_t *caps, size_t *lens, size_t max, size_t *bytes);
+
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct cli_progress {
     int enabled;
@@ -105,6 +138,8 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_similarity(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_rerank(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_serve(int argc, char **argv);

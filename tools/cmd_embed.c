@@ -14,13 +14,15 @@
 
 #include "cli.h"
 
-#define CHUNK_LINES 1024
+#define CHUNK_LINES CLI_CHUNK_LINES
 
 static const cli_opt embed_opts[] = {
     {"model", 'm', "MODEL", "the .temb model (required)"},
     {"threads", 't', "N", "worker threads (default: one per core)"},
     {"batch", 'b', "N", "texts per forward pass (default 32)"},
     {"format", 'f', "FMT", "json (default): one array per line; tsv; bin: raw little-endian float32"},
+    {"prefix", 'p', "STR", "prepend STR to every text, e.g. 'search_query: ' for nomic-embed-text"},
+    {"max-len", 0, "N", "cut texts at N tokens, special tokens included (default and upper bound: the model's)"},
     {"simd", 0, "LEVEL", "force a kernel set: avx512vnni, avx512, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {NULL, 0, NULL, NULL},
@@ -29,7 +31,10 @@ static const cli_opt embed_opts[] = {
 static const cli_cmd embed_cmd = {
     "embed", "[TEXT ...]",
     "Print the embedding of each TEXT, or of each line of stdin, in input order.",
-    "Lines end at '\\n' only. With --format bin the output is n x dim float32 values, little-endian.",
+    "Lines end at '\\n' only. With --format bin the output is n x dim float32 values, little-endian.\n"
+    "Texts longer than the limit are cut; stderr then says how many were cut at how many tokens.\n"
+    "Task prefixes (nomic-embed-text: 'search_query: ', 'search_document: '; e5: 'query: ') are part\n"
+    "of the text; --prefix adds one to every text.",
     embed_opts, 0, CLI_MAX_POS,
 };
 
@@ -47,40 +52,6 @@ static const cli_cmd sim_cmd = {
 };
 
 typedef enum { FMT_JSON, FMT_TSV, FMT_BIN } out_format;
-
-/* What both commands set up from their options. */
-typedef struct session {
-    te_model *m;
-    te_ctx *ctx;
-    int dim;
-} session;
-
-static int session_open(const cli_cmd *cmd, const cli_args *a, session *s) {
-    memset(s, 0, sizeof *s);
-    long threads, batch;
-    int rc;
-    if ((rc = cli_get_int(cmd, a, "threads", 1, 256, 0, &threads)) != CLI_OK) return rc;
-    if ((rc = cli_get_int(cmd, a, "batch", 1, 65536, 0, &batch)) != CLI_OK) return rc;
-    const char *simd = cli_get(cmd, a, "simd");
-    if (!simd) simd = getenv("TE_SIMD");
-    if ((rc = cli_open_model(cmd, a, NULL, &s->m)) != CLI_OK) return rc;
-    te_error err;
-    te_ctx_opts o = {.threads = (int)threads, .batch = (int)batch, .simd = simd};
-    s->ctx = te_ctx_new(s->m, &o, &err);
-    if (!s->ctx) {
-        te_close(s->m);
-        return cli_lib_error(cmd, &err);
-    }
-    te_model_info in;
-    te_model_get_info(s->m, &in);
-    s->dim = in.hidden_size;
-    return CLI_OK;
-}
-
-static void session_close(session *s) {
-    te_ctx_free(s->ctx);
-    te_close(s->m);
-}
 
 static void write_vectors(const float *v, size_t n, int dim, out_format fmt) {
     if (fmt == FMT_BIN) {
@@ -104,23 +75,31 @@ static void write_vectors(const float *v, size_t n, int dim, out_format fmt) {
     }
 }
 
-/* Reads up to CHUNK_LINES lines; the texts point into *lines' buffers. */
-static size_t read_chunk(char **lines, size_t *caps, size_t *lens, size_t *bytes) {
-    size_t n = 0;
-    while (n < CHUNK_LINES) {
-        ssize_t len = getline(&lines[n], &caps[n], stdin);
-        if (len < 0) break;
-        *bytes += (size_t)len;
-        if (len > 0 && lines[n][len - 1] == '\n') len--;
-        lens[n++] = (size_t)len;
+/* Embeds n texts (with the prefix) and writes them; counts the texts cut. */
+static int embed_texts(cli_session *s, cli_prefixed *pre, const char *prefix, const char *const *texts,
+                       const size_t *lens, size_t n, out_format fmt, size_t *cut) {
+    float *out = malloc((n ? n : 1) * (size_t)s->info.hidden_size * sizeof *out);
+    uint8_t *trunc = malloc(n ? n : 1);
+    te_error err;
+    int rc = CLI_OK;
+    if (!out || !trunc || cli_prefix(pre, prefix, texts, lens, n) != 0) {
+        cli_error(&embed_cmd, "out of memory");
+        rc = CLI_FAIL;
+    } else if (te_embed_ex(s->ctx, pre->texts, pre->lens, n, out, trunc, &err) != TE_OK) {
+        rc = cli_lib_error(&embed_cmd, &err);
+    } else {
+        write_vectors(out, n, s->info.hidden_size, fmt);
+        *cut += cli_count_truncated(trunc, n);
     }
-    return n;
+    free(out);
+    free(trunc);
+    return rc;
 }
 
-static int embed_stdin(session *s, out_format fmt) {
+static int embed_stdin(cli_session *s, const char *prefix, out_format fmt, size_t *cut, size_t *texts) {
     char *lines[CHUNK_LINES] = {0};
     size_t caps[CHUNK_LINES] = {0}, lens[CHUNK_LINES];
-    float *out = malloc(CHUNK_LINES * (size_t)s->dim * sizeof *out);
+    cli_prefixed pre = {0};
     struct stat st;
     uint64_t total = (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode)) ? (uint64_t)st.st_size : 0;
     /* Progress on a terminal, for big inputs: a bar for a file, a count for a
@@ -128,20 +107,17 @@ static int embed_stdin(session *s, out_format fmt) {
     cli_progress bar;
     cli_progress_init(&bar, "embedding");
     if ((total > 0 && total < (1u << 20)) || isatty(STDIN_FILENO)) bar.enabled = 0;
-    size_t n, bytes = 0, texts = 0;
-    int rc = out ? 0 : CLI_FAIL;
-    te_error err;
-    while (rc == 0 && (n = read_chunk(lines, caps, lens, &bytes)) > 0) {
-        if (te_embed(s->ctx, (const char *const *)lines, lens, n, out, &err) != TE_OK) rc = cli_lib_error(&embed_cmd, &err);
-        else write_vectors(out, n, s->dim, fmt);
-        texts += n;
+    size_t n, bytes = 0;
+    int rc = 0;
+    while (rc == 0 && (n = cli_read_lines(lines, caps, lens, CHUNK_LINES, &bytes)) > 0) {
+        rc = embed_texts(s, &pre, prefix, (const char *const *)lines, lens, n, fmt, cut);
+        *texts += n;
         if (total) cli_progress_update(&bar, bytes, total);
-        else cli_progress_count(&bar, texts, "texts");
+        else cli_progress_count(&bar, *texts, "texts");
     }
     cli_progress_done(&bar);
     for (size_t i = 0; i < CHUNK_LINES; i++) free(lines[i]);
-    free(out);
-    if (!out) cli_error(&embed_cmd, "out of memory");
+    cli_prefixed_free(&pre);
     return rc;
 }
 
@@ -157,19 +133,20 @@ int cmd_embed(int argc, char **argv) {
     }
     if (f && !strcmp(f, "tsv")) fmt = FMT_TSV;
     if (f && !strcmp(f, "bin")) fmt = FMT_BIN;
-    session s;
-    if ((rc = session_open(&embed_cmd, &a, &s)) != CLI_OK) return rc;
+    cli_session s;
+    if ((rc = cli_session_open(&embed_cmd, &a, &s)) != CLI_OK) return rc;
+    const char *prefix = cli_get(&embed_cmd, &a, "prefix");
+    size_t cut = 0, texts = 0;
     if (a.n_pos > 0) {
-        float *out = malloc((size_t)a.n_pos * (size_t)s.dim * sizeof *out);
-        te_error err;
-        if (!out) { cli_error(&embed_cmd, "out of memory"); rc = CLI_FAIL; }
-        else if (te_embed(s.ctx, a.pos, NULL, (size_t)a.n_pos, out, &err) != TE_OK) rc = cli_lib_error(&embed_cmd, &err);
-        else write_vectors(out, (size_t)a.n_pos, s.dim, fmt);
-        free(out);
+        cli_prefixed pre = {0};
+        rc = embed_texts(&s, &pre, prefix, a.pos, NULL, (size_t)a.n_pos, fmt, &cut);
+        texts = (size_t)a.n_pos;
+        cli_prefixed_free(&pre);
     } else {
-        rc = embed_stdin(&s, fmt);
+        rc = embed_stdin(&s, prefix, fmt, &cut, &texts);
     }
-    session_close(&s);
+    if (rc == 0) cli_truncation_note(&embed_cmd, &s, cut, texts, "texts were");
+    cli_session_close(&s);
     if (rc == 0 && fflush(stdout) != 0) {
         cli_error(&embed_cmd, "cannot write the output");
         rc = CLI_FAIL;
@@ -181,9 +158,9 @@ int cmd_similarity(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&sim_cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
-    session s;
-    if ((rc = session_open(&sim_cmd, &a, &s)) != CLI_OK) return rc;
-    size_t n = (size_t)a.n_pos, dim = (size_t)s.dim;
+    cli_session s;
+    if ((rc = cli_session_open(&sim_cmd, &a, &s)) != CLI_OK) return rc;
+    size_t n = (size_t)a.n_pos, dim = (size_t)s.info.hidden_size;
     float *e = malloc(n * dim * sizeof *e);
     te_error err;
     if (!e) { cli_error(&sim_cmd, "out of memory"); rc = CLI_FAIL; }
@@ -201,6 +178,6 @@ int cmd_similarity(int argc, char **argv) {
         putchar('\n');
     }
     free(e);
-    session_close(&s);
+    cli_session_close(&s);
     return rc;
 }

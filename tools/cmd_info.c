@@ -46,7 +46,14 @@ static void print_text(const te_model *m, const te_model_info *in, int tensors) 
     printf("name:              %s\n", in->name);
     printf("source:            %s\n", in->source);
     printf("converter:         %s (format %d.%d)\n", in->converter, in->format_major, in->format_minor);
-    printf("architecture:      %s\n", in->arch);
+    printf("architecture:      %s (%s positions%s)\n", in->arch, te_position_name(in->position),
+           in->gated_ffn ? ", gated feed-forward" : "");
+    printf("kind:              %s\n", te_kind_name(in->kind));
+    if (in->num_labels > 0) {
+        printf("labels:            %d (scores: %s):", in->num_labels, te_score_fn_name(in->score_fn));
+        for (int i = 0; i < in->num_labels && i < 32; i++) printf(" %s", in->labels[i]);
+        printf("%s\n", in->num_labels > 32 ? " ..." : "");
+    }
     printf("hidden size:       %d\n", in->hidden_size);
     printf("layers:            %d\n", in->num_layers);
     printf("attention heads:   %d (head size %d)\n", in->num_heads, in->hidden_size / in->num_heads);
@@ -57,7 +64,10 @@ static void print_text(const te_model *m, const te_model_info *in, int tensors) 
     printf("max position:      %d\n", in->max_position);
     printf("token types:       %d\n", in->type_vocab_size);
     printf("max seq length:    %d\n", in->max_seq_length);
-    printf("pooling:           %s%s\n", te_pooling_name(in->pooling), in->normalize ? ", L2-normalized" : "");
+    if (in->kind == TE_KIND_EMBEDDING)
+        printf("pooling:           %s%s\n", te_pooling_name(in->pooling), in->normalize ? ", L2-normalized" : "");
+    else
+        printf("head:              on the first token's final state\n");
     printf("weights:           %s\n", te_dtype_name(in->dtype));
     printf("file size:         %llu bytes\n", (unsigned long long)in->file_bytes);
     te_model_status sb; /* its byte counts; the residency it also measures is not shown here */
@@ -96,6 +106,18 @@ static void print_json(const te_model *m, const te_model_info *in, int tensors) 
     const te_tokenizer_info *t = &in->tokenizer;
     printf("{\n");
     kv_str("arch", in->arch, 0);
+    kv_str("kind", te_kind_name(in->kind), 0);
+    kv_str("position", te_position_name(in->position), 0);
+    printf("  \"gated_ffn\": %s,\n", in->gated_ffn ? "true" : "false");
+    if (in->num_labels > 0) {
+        kv_str("score", te_score_fn_name(in->score_fn), 0);
+        printf("  \"labels\": [");
+        for (int i = 0; i < in->num_labels; i++) {
+            if (i) printf(", ");
+            cli_json_str(stdout, in->labels[i]);
+        }
+        printf("],\n");
+    }
     kv_str("name", in->name, 0);
     kv_str("source", in->source, 0);
     kv_str("converter", in->converter, 0);

@@ -21,6 +21,8 @@ static const command commands[] = {
     {"tokenize", cmd_tokenize, "print the token ids of texts (arguments or stdin lines)"},
     {"embed", cmd_embed, "print embeddings of texts (arguments or stdin lines)"},
     {"similarity", cmd_similarity, "print the cosine-similarity matrix of texts"},
+    {"classify", cmd_classify, "print label scores of texts with a classifier (arguments or stdin lines)"},
+    {"rerank", cmd_rerank, "rank texts by relevance to a query with a cross-encoder"},
     {"bench", cmd_bench, "measure throughput and latency (W1, W2, --tokenizer)"},
     {"serve", cmd_serve, "serve embeddings over HTTP (OpenAI and TEI routes, health, metrics)"},
     {"models", cmd_models, "load a registry config (many models) and print each model's state"},
@@ -28,7 +30,7 @@ static const command commands[] = {
 };
 
 static void usage(FILE *f) {
-    fprintf(f, "tinyembed %s - sentence embeddings from BERT-family models\n\n", TE_VERSION_STRING);
+    fprintf(f, "tinyembed %s - sentence embeddings, classification and reranking with BERT-family models\n\n", TE_VERSION_STRING);
     fprintf(f, "usage: tinyembed COMMAND [options] [arguments]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
