@@ -335,10 +335,11 @@ te_status te_tokenize(const te_model *m, const char *text, size_t len, int32_t *
  * MPNet / RoBERTa: <s> a </s></s> b </s>. A pair longer than max_ids is cut as
  * HF's `truncation=True` (LongestFirst) does: if the shorter text fits beside
  * the longer, only the longer is cut; else each gets half (the longer one the
- * odd token). type_ids (may be NULL) receives max_ids token types. Allocates
- * one temporary buffer of max_ids ids. */
+ * odd token). b NULL: `a` alone, framed as te_tokenize does. type_ids (may be
+ * NULL) receives the token types; *truncated (may be NULL) whether anything
+ * was cut. Allocates one temporary buffer of max_ids ids for a pair. */
 te_status te_tokenize_pair(const te_model *m, const char *a, size_t alen, const char *b, size_t blen, int32_t *ids,
-                           uint8_t *type_ids, size_t max_ids, size_t *n_ids, te_error *err);
+                           uint8_t *type_ids, size_t max_ids, size_t *n_ids, int *truncated, te_error *err);
 
 /* The vocabulary string of token `id` (not NUL-terminated, *len bytes), or
  * NULL if id is not in the vocabulary. */

@@ -106,8 +106,12 @@ te_status te_warmup(te_ctx *c, te_error *err) {
     if (st == TE_OK) st = page_in_hot_rows(m, &e);
     if (st == TE_OK) {
         static const char *const text[] = {"The quick brown fox jumps over the lazy dog."};
-        float *out = malloc((size_t)m->info.hidden_size * sizeof *out);
-        st = out ? te_embed(c, text, NULL, 1, out, &e) : te_fail(&e, TE_ERR_NOMEM, "out of memory");
+        /* room for a vector, or a classifier's label scores */
+        size_t n = (size_t)(m->info.num_labels > m->info.hidden_size ? m->info.num_labels : m->info.hidden_size);
+        float *out = malloc(n * sizeof *out);
+        if (!out) st = te_fail(&e, TE_ERR_NOMEM, "out of memory");
+        else if (m->info.kind == TE_KIND_EMBEDDING) st = te_embed(c, text, NULL, 1, out, &e);
+        else st = te_classify(c, text, NULL, 1, 0, out, NULL, &e);
         free(out);
     }
     te_loader *L = m->loader;

@@ -426,12 +426,13 @@ te_status te_tokenize(const te_model *m, const char *text, size_t len, int32_t *
 }
 
 te_status te_tokenize_pair(const te_model *m, const char *a, size_t alen, const char *b, size_t blen, int32_t *ids,
-                           uint8_t *type_ids, size_t max_ids, size_t *n_ids, te_error *err) {
+                           uint8_t *type_ids, size_t max_ids, size_t *n_ids, int *truncated, te_error *err) {
     if (!m || !ids || !n_ids || (!a && alen) || (!b && blen)) return te_fail(err, TE_ERR_ARG, "te_tokenize_pair: NULL argument");
-    int32_t *tmp = malloc((max_ids ? max_ids : 1) * sizeof *tmp);
-    if (!tmp) return te_fail(err, TE_ERR_NOMEM, "out of memory");
-    int truncated;
-    te_status st = te_tok_encode(m, a ? a : "", alen, b ? b : "", blen, ids, type_ids, tmp, max_ids, n_ids, &truncated, err);
+    int32_t *tmp = b ? malloc((max_ids ? max_ids : 1) * sizeof *tmp) : NULL;
+    if (b && !tmp) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    int cut = 0;
+    te_status st = te_tok_encode(m, a ? a : "", alen, b, blen, ids, type_ids, tmp, max_ids, n_ids, &cut, err);
+    if (truncated) *truncated = cut;
     free(tmp);
     return st;
 }

@@ -7,41 +7,7 @@
 . "$(dirname "$0")/cli_lib.sh"
 M="$TE_TESTDATA/tiny-mean.temb"
 
-# start_server ARGS... : starts the server on a port it picks; sets PORT and SPID.
-start_server() {
-    "$TE_BIN" serve --port 0 "$@" 2>"$WORK/serve.log" &
-    SPID=$!
-    PORT=""
-    for _ in $(seq 100); do
-        PORT=$(sed -n 's|.*listening on http://[^:]*:\([0-9]*\).*|\1|p' "$WORK/serve.log")
-        [ -n "$PORT" ] && break
-        sleep 0.1
-    done
-    [ -n "$PORT" ] || { echo "  server did not start: $(cat "$WORK/serve.log")"; return 1; }
-    BASE="http://127.0.0.1:$PORT"
-}
-
-# stop_server NAME : SIGTERM; the server must exit 0.
-stop_server() {
-    kill -TERM "$SPID"
-    wait "$SPID"
-    rc=$?
-    if [ "$rc" -eq 0 ]; then pass "$1"; else fail "$1"; echo "  exit $rc; log: $(tail -5 "$WORK/serve.log")"; fi
-}
-
-# req NAME WANT_STATUS curl-args... : body in $WORK/body.
-req() {
-    name=$1; want=$2; shift 2
-    got=$(curl -s -o "$WORK/body" -w '%{http_code}' "$@")
-    if [ "$got" = "$want" ]; then pass "$name"; else fail "$name"; echo "  HTTP $got, expected $want: $(head -c 300 "$WORK/body")"; fi
-}
-post() { # post NAME WANT PATH JSON [curl-args...]
-    name=$1; want=$2; path=$3; body=$4; shift 4
-    req "$name" "$want" -X POST "$BASE$path" -H 'Content-Type: application/json' --data-binary "$body" "$@"
-}
-body_has() {
-    if grep -qF -- "$2" "$WORK/body"; then pass "$1"; else fail "$1"; echo "  body lacks: $2; it was: $(head -c 300 "$WORK/body")"; fi
-}
+. "$(dirname "$0")/serve_lib.sh"
 
 # The reference: te_embed in process, through `tinyembed embed`.
 "$TE_BIN" embed -m "$M" "The cat sits outside" "A man is playing guitar" > "$WORK/ref.jsonl"

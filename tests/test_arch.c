@@ -170,7 +170,7 @@ TEST(tokenizer_matches_goldens) {
             size_t n = 0;
             te_error err;
             te_status st = g.b[i] ? te_tokenize_pair(m, g.a[i], strlen(g.a[i]), g.b[i], strlen(g.b[i]), ids, types,
-                                                     (size_t)in.max_seq_length, &n, &err)
+                                                     (size_t)in.max_seq_length, &n, NULL, &err)
                                   : te_tokenize(m, g.text[i], strlen(g.text[i]), ids, (size_t)in.max_seq_length, &n, &err);
             if (st != TE_OK || n != g.n_ids[i] || memcmp(ids, g.ids[i], n * sizeof *ids) != 0 ||
                 (g.b[i] && memcmp(types, g.types[i], n) != 0))

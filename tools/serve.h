@@ -7,6 +7,7 @@
  *   cmd_serve.c      command line, event loop, connections, timeouts, shutdown
  *   serve_api.c      routes: requests in, JSON out, errors in OpenAI / TEI shape
  *   serve_batch.c    the job queue and the workers that batch jobs into forward passes
+ *   serve_score.c    classifier and reranker jobs (TEI's /predict and /rerank)
  *   serve_metrics.c  counters and histograms in Prometheus text format
  */
 #ifndef TE_SERVE_H
@@ -54,10 +55,14 @@ void metrics_render(srv_metrics *m, te_registry *r, strbuf *out);
 
 typedef enum job_api { API_OPENAI, API_TEI } job_api;
 
+/* Embeddings (batched across jobs), or label scores of texts or text pairs. */
+typedef enum job_kind { JOB_EMBED = 0, JOB_PREDICT, JOB_RERANK } job_kind;
+
 typedef struct job {
     struct job *next;
     /* What to compute (filled by serve_api.c). */
     job_api api;
+    job_kind kind;
     char model[128];          /* declared model name */
     size_t n;                 /* inputs */
     const char **texts;       /* [n] UTF-8, or NULL when ids are given */
@@ -69,6 +74,13 @@ typedef struct job {
     int normalize;            /* TEI: L2-normalize (the default) */
     int dimensions;           /* OpenAI: keep the first d and re-normalize; 0: all */
     int base64;               /* OpenAI encoding_format "base64" */
+    const char **pair_texts;  /* JOB_PREDICT: [n] the second text of a pair, or NULL entries (or array) */
+    size_t *pair_lens;
+    const char *query;        /* JOB_RERANK: the first text of every pair; texts are the passages */
+    size_t query_len;
+    int raw_scores;           /* logits instead of scores */
+    int return_text;          /* JOB_RERANK: echo each passage */
+    int single_input;         /* JOB_PREDICT: "inputs" was one sequence: answer one list, not a list of lists */
     void *owned;              /* freed with the job (the parsed request) */
     void (*free_owned)(void *);
     /* The answer (filled by the worker). */
@@ -91,6 +103,12 @@ srv_queue *queue_new(te_registry *r, const srv_config *cfg, srv_metrics *m, void
 int queue_push(srv_queue *q, job *j);
 /* Finishes every queued job, then stops the workers and frees. */
 void queue_free(srv_queue *q);
+
+/* Runs a JOB_PREDICT or JOB_RERANK job on ctx (a context of m) and fills
+ * its answer; returns the tokens scored (0 if the job failed). */
+size_t run_scoring(te_ctx *ctx, const te_model *m, job *j);
+/* Fails j with status and the message in its API's error shape. */
+void fail_job(job *j, int status, const char *type, const char *msg);
 
 /* ---- routes (serve_api.c) ---- */
 

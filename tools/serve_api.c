@@ -1,6 +1,6 @@
 /*
  * serve_api.c - the routes of `tinyembed serve`: OpenAI's /v1/embeddings
- * and /v1/models, TEI's /embed, /health for readiness probes, the registry
+ * and /v1/models, TEI's /embed, /predict and /rerank, /health for readiness probes, the registry
  * view, /admin/reload and /metrics. Requests are checked here (auth, method,
  * media type, JSON shape, limits) and turned into jobs for the batch
  * workers; every refusal is a 4xx in the shape of the API it came to.
@@ -209,14 +209,17 @@ static int read_bool(const te_json_value *root, const char *key, int def, job *j
     return -1;
 }
 
-/* Parses an embedding request into a job; on a refusal fills `out`. */
-static job *embedding_job(const srv_ctx *s, const http_request *req, job_api api, route_result *out) {
+/* A job for a JSON request body naming (or defaulting) its model; NULL
+ * after filling `out` with the refusal. *root gets the parsed body. */
+static job *new_job(const srv_ctx *s, const http_request *req, job_api api, job_kind kind, route_result *out,
+                    const te_json_value **root) {
     job *j = calloc(1, sizeof *j);
     if (!j) {
         error(out, api, 500, "server_error", "out of memory");
         return NULL;
     }
     j->api = api;
+    j->kind = kind;
     te_error err;
     te_json *doc = te_json_parse(req->body.p, req->body.n, &err);
     if (!doc) {
@@ -228,8 +231,19 @@ static job *embedding_job(const srv_ctx *s, const http_request *req, job_api api
     }
     j->owned = doc;
     j->free_owned = free_doc;
-    const te_json_value *root = te_json_root(doc);
-    if (!pick_model(s, root, j, out)) goto refuse;
+    *root = te_json_root(doc);
+    if (!pick_model(s, *root, j, out)) {
+        job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+/* Parses an embedding request into a job; on a refusal fills `out`. */
+static job *embedding_job(const srv_ctx *s, const http_request *req, job_api api, route_result *out) {
+    const te_json_value *root;
+    job *j = new_job(s, req, api, JOB_EMBED, out, &root);
+    if (!j) return NULL;
     if (api == API_OPENAI) {
         if (!read_inputs(s, te_json_get(root, "input"), j, out)) goto refuse;
         j->truncate = 1; /* as sentence-transformers does; usage counts the tokens used */
@@ -260,12 +274,106 @@ refuse:
     return NULL;
 }
 
-static void embed_route(const srv_ctx *s, const http_request *req, job_api api, route_result *out) {
+/* A string, or (pair) a list of exactly two strings. */
+static int read_sequence(const te_json_value *v, const char **a, const char **b) {
+    *a = te_json_string(v);
+    *b = NULL;
+    if (*a) return 1;
+    if (te_json_len(v) != 2) return 0;
+    *a = te_json_string(te_json_at(v, 0));
+    *b = te_json_string(te_json_at(v, 1));
+    return *a && *b;
+}
+
+/* TEI's /predict: "inputs" is one sequence (a text, or a pair as a list of
+ * two texts) or a list of sequences, as TEI reads it: ["a", "b"] is one pair. */
+static job *predict_job(const srv_ctx *s, const http_request *req, route_result *out) {
+    const te_json_value *root;
+    job *j = new_job(s, req, API_TEI, JOB_PREDICT, out, &root);
+    if (!j) return NULL;
+    const te_json_value *in = te_json_get(root, "inputs");
+    const char *a, *b;
+    char msg[200];
+    j->single_input = in && read_sequence(in, &a, &b);
+    size_t n = j->single_input ? 1 : in ? te_json_len(in) : 0;
+    if (n == 0) {
+        error(out, API_TEI, 400, "invalid_request_error",
+              "\"inputs\" must be a text, a pair [text, text], or a non-empty list of those");
+        goto refuse;
+    }
+    if (n > s->cfg->max_batch) {
+        snprintf(msg, sizeof msg, "batch of %zu inputs is larger than the limit of %zu (--max-batch)", n, s->cfg->max_batch);
+        error(out, API_TEI, 413, "invalid_request_error", msg);
+        goto refuse;
+    }
+    j->n = n;
+    j->texts = calloc(n, sizeof *j->texts);
+    j->lens = calloc(n, sizeof *j->lens);
+    j->pair_texts = calloc(n, sizeof *j->pair_texts);
+    j->pair_lens = calloc(n, sizeof *j->pair_lens);
+    if (!j->texts || !j->lens || !j->pair_texts || !j->pair_lens) {
+        error(out, API_TEI, 500, "server_error", "out of memory");
+        goto refuse;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!read_sequence(j->single_input ? in : te_json_at(in, i), &a, &b)) {
+            snprintf(msg, sizeof msg, "input %zu must be a text or a pair [text, text]", i);
+            error(out, API_TEI, 400, "invalid_request_error", msg);
+            goto refuse;
+        }
+        j->texts[i] = a;
+        j->lens[i] = strlen(a);
+        j->pair_texts[i] = b;
+        j->pair_lens[i] = b ? strlen(b) : 0;
+    }
+    if ((j->raw_scores = read_bool(root, "raw_scores", 0, j, out)) < 0) goto refuse;
+    if ((j->truncate = read_bool(root, "truncate", s->cfg->auto_truncate, j, out)) < 0) goto refuse;
+    return j;
+refuse:
+    job_free(j);
+    return NULL;
+}
+
+/* TEI's /rerank: {"query", "texts": [...], "raw_scores", "return_text", "truncate"}. */
+static job *rerank_job(const srv_ctx *s, const http_request *req, route_result *out) {
+    const te_json_value *root;
+    job *j = new_job(s, req, API_TEI, JOB_RERANK, out, &root);
+    if (!j) return NULL;
+    const te_json_value *q = te_json_get(root, "query");
+    j->query = q ? te_json_string(q) : NULL;
+    if (!j->query) {
+        error(out, API_TEI, 400, "invalid_request_error", "\"query\" must be a string");
+        goto refuse;
+    }
+    j->query_len = strlen(j->query);
+    const te_json_value *texts = te_json_get(root, "texts");
+    if (!texts || te_json_string(texts)) {
+        error(out, API_TEI, 400, "invalid_request_error", "\"texts\" must be a non-empty list of strings");
+        goto refuse;
+    }
+    /* read_inputs takes what /embed's "inputs" does; ids are refused below */
+    if (!read_inputs(s, texts, j, out)) goto refuse;
+    if (j->ids) {
+        error(out, API_TEI, 400, "invalid_request_error", "\"texts\" must be a non-empty list of strings");
+        goto refuse;
+    }
+    if ((j->raw_scores = read_bool(root, "raw_scores", 0, j, out)) < 0) goto refuse;
+    if ((j->return_text = read_bool(root, "return_text", 0, j, out)) < 0) goto refuse;
+    if ((j->truncate = read_bool(root, "truncate", s->cfg->auto_truncate, j, out)) < 0) goto refuse;
+    return j;
+refuse:
+    job_free(j);
+    return NULL;
+}
+
+static void job_route(const srv_ctx *s, const http_request *req, const char *path, job_api api, route_result *out) {
     if (!is_json(req->content_type)) {
         error(out, api, 415, "invalid_request_error", "send the body as Content-Type: application/json");
         return;
     }
-    job *j = embedding_job(s, req, api, out);
+    job *j = !strcmp(path, "/predict") ? predict_job(s, req, out)
+             : !strcmp(path, "/rerank") ? rerank_job(s, req, out)
+                                        : embedding_job(s, req, api, out);
     if (!j) return;
     out->kind = ROUTE_JOB;
     out->job = j;
@@ -320,6 +428,8 @@ typedef struct route {
 static const route routes[] = {
     {"/v1/embeddings", "POST", "/v1/embeddings", API_OPENAI, 0, 0, 1},
     {"/embed", "POST", "/embed", API_TEI, 0, 0, 1},
+    {"/predict", "POST", "/predict", API_TEI, 0, 0, 1},
+    {"/rerank", "POST", "/rerank", API_TEI, 0, 0, 1},
     {"/health", "GET", "/health", API_TEI, 0, 1, 0},
     {"/v1/models", "GET", "/v1/models", API_OPENAI, 0, 0, 1},
     {"/models", "GET", "/models", API_TEI, 0, 0, 1},
@@ -361,7 +471,9 @@ void route_request(const srv_ctx *s, const http_request *req, int loopback_peer,
         error(out, r->api, 403, "permission_error", "admin routes answer loopback clients only (or start with --api-key)");
         return;
     }
-    if (strcmp(r->path, "/v1/embeddings") == 0 || strcmp(r->path, "/embed") == 0) embed_route(s, req, r->api, out);
+    if (!strcmp(r->path, "/v1/embeddings") || !strcmp(r->path, "/embed") || !strcmp(r->path, "/predict") ||
+        !strcmp(r->path, "/rerank"))
+        job_route(s, req, r->path, r->api, out);
     else if (strcmp(r->path, "/health") == 0) health(s, out);
     else if (strcmp(r->path, "/v1/models") == 0) openai_models(s, out);
     else if (strcmp(r->path, "/models") == 0) {

@@ -74,11 +74,13 @@ void job_free(job *j) {
     free(j->ids);
     free(j->n_ids);
     free(j->id_store);
+    free(j->pair_texts);
+    free(j->pair_lens);
     sb_free(&j->body);
     free(j);
 }
 
-static void fail_job(job *j, int status, const char *type, const char *msg) {
+void fail_job(job *j, int status, const char *type, const char *msg) {
     sb_free(&j->body);
     j->status = status;
     api_error(j->api, status, type, msg, &j->body);
@@ -246,6 +248,18 @@ static void run_batch(worker *w, job **batch, size_t n_jobs) {
     }
     te_model_info in;
     te_model_get_info(wm->ref.model, &in);
+    if (batch[0]->kind != JOB_EMBED) { /* scoring jobs run alone (worker_main does not group them) */
+        size_t tokens = run_scoring(wm->ctx, wm->ref.model, batch[0]);
+        if (tokens) metrics_batch(w->q->metrics, batch[0]->n, tokens);
+        return;
+    }
+    if (in.kind != TE_KIND_EMBEDDING) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "model '%s' is a %s, not an embedding model: use POST %s", batch[0]->model,
+                 te_kind_name(in.kind), in.kind == TE_KIND_RERANKER ? "/rerank" : "/predict");
+        for (size_t k = 0; k < n_jobs; k++) fail_job(batch[k], 400, "invalid_request_error", msg);
+        return;
+    }
     size_t max = (size_t)in.max_seq_length, total = 0;
     for (size_t k = 0; k < n_jobs; k++) {
         total += batch[k]->n;
@@ -316,7 +330,8 @@ static void *worker_main(void *arg) {
         job *last = NULL;
         for (job *j = q->head; j && batch;) {
             job *next = j->next;
-            if (n_jobs < cap && strcmp(j->model, j0->model) == 0 && texts + j->n <= cap) {
+            if (n_jobs < cap && j0->kind == JOB_EMBED && j->kind == JOB_EMBED && strcmp(j->model, j0->model) == 0 &&
+                texts + j->n <= cap) {
                 *link = next;
                 batch[n_jobs++] = j;
                 texts += j->n;
