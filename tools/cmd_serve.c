@@ -56,9 +56,10 @@ static const cli_opt serve_opts[] = {
 
 static const cli_cmd serve_cmd = {
     "serve", "",
-    "Serve embeddings over HTTP: OpenAI /v1/embeddings, TEI /embed, /health, /metrics, ...",
-    "Routes: POST /v1/embeddings, POST /embed, GET /health, GET /v1/models, GET /models,\n"
-    "POST /admin/reload, GET /metrics (README \"Serving\"). Requests from all connections are\n"
+    "Serve embeddings over HTTP: OpenAI /v1/embeddings, TEI /embed, /predict, /rerank, /health, /metrics, ...",
+    "Routes: POST /v1/embeddings, POST /embed, POST /predict (classifiers), POST /rerank\n"
+    "(cross-encoders), GET /health, GET /v1/models, GET /models, POST /admin/reload,\n"
+    "GET /metrics (README \"Serving\"). Embedding requests from all connections are\n"
     "batched into shared forward passes. /health is 503 until every start-up model is loaded\n"
     "and warmed up.",
     serve_opts, 0, 0,

@@ -24,7 +24,7 @@ static const command commands[] = {
     {"classify", cmd_classify, "print label scores of texts with a classifier (arguments or stdin lines)"},
     {"rerank", cmd_rerank, "rank texts by relevance to a query with a cross-encoder"},
     {"bench", cmd_bench, "measure throughput and latency (W1, W2, --tokenizer)"},
-    {"serve", cmd_serve, "serve embeddings over HTTP (OpenAI and TEI routes, health, metrics)"},
+    {"serve", cmd_serve, "serve models over HTTP (OpenAI and TEI routes: embed, predict, rerank; health, metrics)"},
     {"models", cmd_models, "load a registry config (many models) and print each model's state"},
     {"profile", cmd_profile, "time a fresh process's way to its first embedding, stage by stage"},
 };
