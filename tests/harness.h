@@ -64,6 +64,18 @@ static inline const char *th_path(char *buf, size_t cap, const char *env, const 
     return buf;
 }
 
+#ifdef TINYEMBED_H
+/* Opens TE_TESTDATA/NAME.temb (printing the error when it fails). */
+static inline te_model *th_open_model(const char *name) {
+    char path[1300], rel[256];
+    snprintf(rel, sizeof rel, "%.200s.temb", name);
+    te_error err;
+    te_model *m = te_open(th_path(path, sizeof path, "TE_TESTDATA", rel), NULL, &err);
+    if (!m) printf("  %s\n", err.msg);
+    return m;
+}
+#endif
+
 /* Reads a whole file; NULL on failure. Caller frees. */
 static inline char *th_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");

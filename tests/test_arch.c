@@ -7,9 +7,9 @@
  * the same bit for bit across thread counts and batch compositions; int8
  * files within the int8 bars.
  */
+#include "tinyembed.h"
 #include "harness.h"
 #include "json.h"
-#include "tinyembed.h"
 
 #define MAX_ROWS 128
 
@@ -74,15 +74,6 @@ static int golden_load(const char *name, golden *g) {
     }
     free(text);
     return g->n > 40;
-}
-
-static te_model *open_model(const char *name) {
-    char path[1024], rel[128];
-    snprintf(rel, sizeof rel, "%s.temb", name);
-    te_error err;
-    te_model *m = te_open(th_path(path, sizeof path, "TE_TESTDATA", rel), NULL, &err);
-    if (!m) printf("  %s\n", err.msg);
-    return m;
 }
 
 /* Runs the model's call on every golden row, from text (pairs: te_rerank one
@@ -159,7 +150,7 @@ TEST(tokenizer_matches_goldens) {
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         golden g;
         CHECK_MSG(golden_load(cases[c].golden, &g), "cannot read golden %s", cases[c].golden);
-        te_model *m = open_model(cases[c].model);
+        te_model *m = th_open_model(cases[c].model);
         CHECK(m);
         te_model_info in;
         te_model_get_info(m, &in);
@@ -193,7 +184,7 @@ TEST(f32_matches_goldens) {
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         golden g;
         CHECK(golden_load(cases[c].golden, &g));
-        te_model *m = open_model(cases[c].model);
+        te_model *m = th_open_model(cases[c].model);
         CHECK(m);
         int is_emb = g.label[0] == NULL;
         float *out = calloc(g.n * g.dim, sizeof *out), *again = calloc(g.n * g.dim, sizeof *again);
@@ -246,7 +237,7 @@ TEST(int8_within_bars) {
         CHECK(golden_load(cases[c].golden, &g));
         char name[64];
         snprintf(name, sizeof name, "%s-int8", cases[c].model);
-        te_model *m = open_model(name);
+        te_model *m = th_open_model(name);
         CHECK(m);
         te_ctx_opts o = {.threads = 2};
         te_ctx *ctx = te_ctx_new(m, &o, NULL);
@@ -273,8 +264,8 @@ TEST(int8_within_bars) {
 /* A classifier refuses te_embed and an embedding model te_classify, each
  * naming what to call instead; info describes each architecture. */
 TEST(kinds_and_info) {
-    te_model *cls = open_model("distilbert-sst2"), *ce = open_model("ce-minilm"), *emb = open_model("nomic-mean"),
-             *mp = open_model("mpnet-mean");
+    te_model *cls = th_open_model("distilbert-sst2"), *ce = th_open_model("ce-minilm"), *emb = th_open_model("nomic-mean"),
+             *mp = th_open_model("mpnet-mean");
     CHECK(cls && ce && emb && mp);
     te_model_info in;
     te_model_get_info(cls, &in);
@@ -321,7 +312,7 @@ TEST(kinds_and_info) {
 /* Truncation is reported per text: a long text is flagged, a short one not,
  * and a lower context max_seq_length cuts earlier. */
 TEST(truncation_reported) {
-    te_model *m = open_model("nomic-mean");
+    te_model *m = th_open_model("nomic-mean");
     CHECK(m);
     char long_text[4000] = "";
     for (int i = 0; i < 300; i++) strcat(long_text, "word ");

@@ -6,9 +6,9 @@
  */
 #include <pthread.h>
 
+#include "tinyembed.h"
 #include "harness.h"
 #include "json.h"
-#include "tinyembed.h"
 
 typedef struct golden {
     size_t n;
@@ -63,15 +63,6 @@ static int golden_load(const char *name, golden *g) {
     return g->n == 98;
 }
 
-static te_model *open_model(const char *name) {
-    char path[1024], rel[128];
-    snprintf(rel, sizeof rel, "%s.temb", name);
-    te_error err;
-    te_model *m = te_open(th_path(path, sizeof path, "TE_TESTDATA", rel), NULL, &err);
-    if (!m) printf("  %s\n", err.msg);
-    return m;
-}
-
 /* Worst cosine and max |difference| of out (n x dim) against the goldens. */
 static void compare(const golden *g, const float *out, double *min_cos, double *max_abs) {
     *min_cos = 1;
@@ -91,7 +82,7 @@ static void compare(const golden *g, const float *out, double *min_cos, double *
 static void check_model(const char *name, int all_kernels, int *ok) {
     *ok = 0;
     golden g;
-    te_model *m = open_model(name);
+    te_model *m = th_open_model(name);
     if (!m || !golden_load(name, &g)) { te_close(m); return; }
     float *out = malloc(g.n * g.dim * sizeof *out);
     static const char *const simd[] = {"avx512vnni", "avx512", "avx2", "neon", "scalar"};
@@ -128,7 +119,7 @@ static void check_quantized(const char *name, const char *dtype, int all_kernels
     golden g;
     char file[128];
     snprintf(file, sizeof file, "%s-%s", name, dtype);
-    te_model *m = open_model(file);
+    te_model *m = th_open_model(file);
     if (!m || !golden_load(name, &g)) { te_close(m); return; }
     float *out = malloc(g.n * g.dim * sizeof *out);
     static const char *const simd[] = {"avx512vnni", "avx512", "avx2", "neon", "scalar"};
@@ -342,8 +333,8 @@ int main(void) {
     RUN(golden_minilm_mean);
     RUN(int8_goldens);
     RUN(f16_goldens);
-    minilm = open_model("minilm-mean");
-    minilm_int8 = open_model("minilm-mean-int8");
+    minilm = th_open_model("minilm-mean");
+    minilm_int8 = th_open_model("minilm-mean-int8");
     if (!minilm || !minilm_int8 || !golden_load("minilm-mean", &cases)) return 2;
     RUN(batch_equals_single);
     RUN(threads_do_not_change_results);

@@ -241,6 +241,17 @@ void cli_truncation_note(const cli_cmd *cmd, const cli_session *s, size_t cut, s
             s->max_len, lowered ? "--max-len" : "the model's limit");
 }
 
+static int best_first(const void *a, const void *b) {
+    const cli_ranked *x = a, *y = b;
+    if (x->score != y->score) return x->score < y->score ? 1 : -1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+void cli_rank(const float *scores, size_t n, cli_ranked *out) {
+    for (size_t i = 0; i < n; i++) out[i] = (cli_ranked){scores[i], i};
+    qsort(out, n, sizeof *out, best_first);
+}
+
 size_t cli_read_lines(char **lines, size_t *caps, size_t *lens, size_t max, size_t *bytes) {
     size_t n = 0;
     while (n < max) {

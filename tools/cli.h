@@ -124,6 +124,13 @@ void cli_progress_update(cli_progress *p, uint64_t done, uint64_t total);
 void cli_progress_count(cli_progress *p, uint64_t done, const char *unit);
 void cli_progress_done(cli_progress *p);
 
+/* Scores ranked best first (ties keep input order): out[k] = the k-th best. */
+typedef struct cli_ranked {
+    float score;
+    size_t index;
+} cli_ranked;
+void cli_rank(const float *scores, size_t n, cli_ranked *out);
+
 /* Writes s as a JSON string literal. */
 void cli_json_str(FILE *f, const char *s);
 /* Shortest decimal text that reads back as the same float. */

@@ -12,13 +12,14 @@
 
 #include "cli.h"
 
-static const cli_opt classify_opts[] = {
-    {"model", 'm', "MODEL", "the .temb classifier (required)"},
-    {"raw", 0, NULL, "print the logits instead of the scores (softmax, or sigmoid for one label)"},
-    {"top-k", 'k', "N", "print only the N best labels of each text (default: all)"},
+/* Both commands take the same options. */
+static const cli_opt score_opts[] = {
+    {"model", 'm', "MODEL", "the .temb classifier or cross-encoder (required)"},
+    {"raw", 0, NULL, "print logits instead of scores (the model's softmax or sigmoid of them)"},
+    {"top-k", 'k', "N", "print only the N best (labels of each text, or texts) (default: all)"},
     {"threads", 't', "N", "worker threads (default: one per core)"},
-    {"batch", 'b', "N", "texts per forward pass (default 32)"},
-    {"max-len", 0, "N", "cut texts at N tokens, special tokens included (default and upper bound: the model's)"},
+    {"batch", 'b', "N", "texts or pairs per forward pass (default 32)"},
+    {"max-len", 0, "N", "cut each text or pair at N tokens, special tokens included (default and upper bound: the model's)"},
     {"simd", 0, "LEVEL", "force a kernel set: avx512vnni, avx512, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {NULL, 0, NULL, NULL},
@@ -30,19 +31,7 @@ static const cli_cmd classify_cmd = {
     "Scores are what the model's config says: softmax over the labels (sigmoid for one label or a\n"
     "multi-label problem), as the Hugging Face text-classification pipeline with top_k=None gives.\n"
     "Texts longer than the limit are cut; stderr then says how many.",
-    classify_opts, 0, CLI_MAX_POS,
-};
-
-static const cli_opt rerank_opts[] = {
-    {"model", 'm', "MODEL", "the .temb cross-encoder (required)"},
-    {"raw", 0, NULL, "print the logit instead of the score (sigmoid of the logit by default)"},
-    {"top-k", 'k', "N", "print only the N best texts (default: all)"},
-    {"threads", 't', "N", "worker threads (default: one per core)"},
-    {"batch", 'b', "N", "pairs per forward pass (default 32)"},
-    {"max-len", 0, "N", "cut each pair at N tokens, special tokens included (default and upper bound: the model's)"},
-    {"simd", 0, "LEVEL", "force a kernel set: avx512vnni, avx512, avx2, neon, scalar (default: best; env TE_SIMD)"},
-    {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
-    {NULL, 0, NULL, NULL},
+    score_opts, 0, CLI_MAX_POS,
 };
 
 static const cli_cmd rerank_cmd = {
@@ -53,7 +42,7 @@ static const cli_cmd rerank_cmd = {
     "sigmoid of the logit, as sentence-transformers' CrossEncoder, unless the model's config names\n"
     "another activation. index is the text's position among the texts (0-based).\n"
     "Use -- before texts that may start with a dash.",
-    rerank_opts, 1, CLI_MAX_POS,
+    score_opts, 1, CLI_MAX_POS,
 };
 
 /* All texts: the arguments, or every line of stdin (kept: scores are sorted). */
@@ -113,104 +102,87 @@ static void free_texts(text_list *t) {
     free(t->lens);
 }
 
-/* Sorting (score, index) best first; ties keep input order. */
-typedef struct ranked {
-    float score;
-    size_t index;
-} ranked;
+/* What both commands hold while they run. */
+typedef struct scoring {
+    cli_session s;
+    text_list t;
+    float *out;       /* [n * per_text] */
+    uint8_t *cut;     /* [n] truncated flags */
+    cli_ranked *r;    /* [max(n, per_text)] */
+    long top_k;
+} scoring;
 
-static int by_score(const void *a, const void *b) {
-    const ranked *x = a, *y = b;
-    if (x->score != y->score) return x->score < y->score ? 1 : -1;
-    return x->index < y->index ? -1 : x->index > y->index;
+/* Opens the model, reads the texts (arguments from first_text on, or stdin)
+ * and allocates the outputs; CLI_OK or an error already printed. */
+static int scoring_open(const cli_cmd *cmd, const cli_args *a, int first_text, scoring *x) {
+    memset(x, 0, sizeof *x);
+    int rc = cli_get_int(cmd, a, "top-k", 1, 1L << 30, 1L << 30, &x->top_k);
+    if (rc != CLI_OK || (rc = cli_session_open(cmd, a, &x->s)) != CLI_OK) return rc;
+    if ((rc = read_texts(cmd, a->pos + first_text, (size_t)(a->n_pos - first_text), &x->t)) != CLI_OK) {
+        cli_session_close(&x->s);
+        return rc;
+    }
+    size_t n = x->t.n ? x->t.n : 1, per = (size_t)(x->s.info.num_labels > 0 ? x->s.info.num_labels : 1);
+    x->out = malloc(n * per * sizeof *x->out);
+    x->cut = malloc(n);
+    x->r = malloc((n > per ? n : per) * sizeof *x->r);
+    if (x->out && x->cut && x->r) return CLI_OK;
+    cli_error(cmd, "out of memory");
+    return CLI_FAIL;
 }
 
-static void sort_scores(const float *scores, size_t n, ranked *r) {
-    for (size_t i = 0; i < n; i++) r[i] = (ranked){scores[i], i};
-    qsort(r, n, sizeof *r, by_score);
+/* Says what was cut (when all went well), frees everything, returns rc. */
+static int scoring_close(const cli_cmd *cmd, scoring *x, int rc, const char *what) {
+    if (rc == CLI_OK) cli_truncation_note(cmd, &x->s, cli_count_truncated(x->cut, x->t.n), x->t.n, what);
+    free(x->out);
+    free(x->cut);
+    free(x->r);
+    free_texts(&x->t);
+    cli_session_close(&x->s);
+    return rc;
 }
 
 int cmd_classify(int argc, char **argv) {
     cli_args a;
+    scoring x;
+    te_error err;
     int rc = cli_parse(&classify_cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
-    long top_k;
-    if ((rc = cli_get_int(&classify_cmd, &a, "top-k", 1, 1 << 16, 1 << 16, &top_k)) != CLI_OK) return rc;
-    cli_session s;
-    if ((rc = cli_session_open(&classify_cmd, &a, &s)) != CLI_OK) return rc;
-    text_list t;
-    if ((rc = read_texts(&classify_cmd, a.pos, (size_t)a.n_pos, &t)) != CLI_OK) {
-        cli_session_close(&s);
-        return rc;
-    }
-    size_t L = (size_t)(s.info.num_labels > 0 ? s.info.num_labels : 1);
-    float *out = malloc((t.n ? t.n : 1) * L * sizeof *out);
-    uint8_t *cut = malloc(t.n ? t.n : 1);
-    ranked *r = malloc(L * sizeof *r);
-    te_error err;
-    if (!out || !cut || !r) {
-        cli_error(&classify_cmd, "out of memory");
-        rc = CLI_FAIL;
-    } else if (te_classify(s.ctx, t.texts, t.lens, t.n, cli_flag(&classify_cmd, &a, "raw"), out, cut, &err) != TE_OK) {
+    if ((rc = scoring_open(&classify_cmd, &a, 0, &x)) != CLI_OK) return x.s.m ? scoring_close(&classify_cmd, &x, rc, "") : rc;
+    if (te_classify(x.s.ctx, x.t.texts, x.t.lens, x.t.n, cli_flag(&classify_cmd, &a, "raw"), x.out, x.cut, &err) != TE_OK)
         rc = cli_lib_error(&classify_cmd, &err);
-    }
-    for (size_t i = 0; rc == CLI_OK && i < t.n; i++) {
-        sort_scores(out + i * L, L, r);
+    size_t L = (size_t)x.s.info.num_labels;
+    for (size_t i = 0; rc == CLI_OK && i < x.t.n; i++) {
+        cli_rank(x.out + i * L, L, x.r);
         putchar('[');
-        for (size_t k = 0; k < L && k < (size_t)top_k; k++) {
+        for (size_t k = 0; k < L && k < (size_t)x.top_k; k++) {
             char num[32];
-            cli_fmt_float(num, sizeof num, r[k].score);
+            cli_fmt_float(num, sizeof num, x.r[k].score);
             fputs(k ? ", {\"label\": " : "{\"label\": ", stdout);
-            cli_json_str(stdout, s.info.labels ? s.info.labels[r[k].index] : "");
+            cli_json_str(stdout, x.s.info.labels ? x.s.info.labels[x.r[k].index] : "");
             printf(", \"score\": %s}", num);
         }
         puts("]");
     }
-    if (rc == CLI_OK) cli_truncation_note(&classify_cmd, &s, cli_count_truncated(cut, t.n), t.n, "texts were");
-    free(out);
-    free(cut);
-    free(r);
-    free_texts(&t);
-    cli_session_close(&s);
-    return rc;
+    return scoring_close(&classify_cmd, &x, rc, "texts were");
 }
 
 int cmd_rerank(int argc, char **argv) {
     cli_args a;
+    scoring x;
+    te_error err;
     int rc = cli_parse(&rerank_cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
-    long top_k;
-    if ((rc = cli_get_int(&rerank_cmd, &a, "top-k", 1, 1L << 30, 1L << 30, &top_k)) != CLI_OK) return rc;
-    cli_session s;
-    if ((rc = cli_session_open(&rerank_cmd, &a, &s)) != CLI_OK) return rc;
-    text_list t;
-    if ((rc = read_texts(&rerank_cmd, a.pos + 1, (size_t)a.n_pos - 1, &t)) != CLI_OK) {
-        cli_session_close(&s);
-        return rc;
-    }
-    float *out = malloc((t.n ? t.n : 1) * sizeof *out);
-    uint8_t *cut = malloc(t.n ? t.n : 1);
-    ranked *r = malloc((t.n ? t.n : 1) * sizeof *r);
-    te_error err;
+    if ((rc = scoring_open(&rerank_cmd, &a, 1, &x)) != CLI_OK) return x.s.m ? scoring_close(&rerank_cmd, &x, rc, "") : rc;
     const char *query = a.pos[0];
-    if (!out || !cut || !r) {
-        cli_error(&rerank_cmd, "out of memory");
-        rc = CLI_FAIL;
-    } else if (te_rerank(s.ctx, query, strlen(query), t.texts, t.lens, t.n, cli_flag(&rerank_cmd, &a, "raw"), out, cut,
-                         &err) != TE_OK) {
+    if (te_rerank(x.s.ctx, query, strlen(query), x.t.texts, x.t.lens, x.t.n, cli_flag(&rerank_cmd, &a, "raw"), x.out,
+                  x.cut, &err) != TE_OK)
         rc = cli_lib_error(&rerank_cmd, &err);
-    }
-    if (rc == CLI_OK) sort_scores(out, t.n, r);
-    for (size_t i = 0; rc == CLI_OK && i < t.n && i < (size_t)top_k; i++) {
+    if (rc == CLI_OK) cli_rank(x.out, x.t.n, x.r);
+    for (size_t i = 0; rc == CLI_OK && i < x.t.n && i < (size_t)x.top_k; i++) {
         char num[32];
-        cli_fmt_float(num, sizeof num, r[i].score);
-        printf("{\"index\": %zu, \"score\": %s}\n", r[i].index, num);
+        cli_fmt_float(num, sizeof num, x.r[i].score);
+        printf("{\"index\": %zu, \"score\": %s}\n", x.r[i].index, num);
     }
-    if (rc == CLI_OK) cli_truncation_note(&rerank_cmd, &s, cli_count_truncated(cut, t.n), t.n, "pairs were");
-    free(out);
-    free(cut);
-    free(r);
-    free_texts(&t);
-    cli_session_close(&s);
-    return rc;
+    return scoring_close(&rerank_cmd, &x, rc, "pairs were");
 }

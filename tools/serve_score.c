@@ -11,30 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "serve.h"
 
-typedef struct scored {
-    float score;
-    size_t index;
-} scored;
-
-static int best_first(const void *a, const void *b) {
-    const scored *x = a, *y = b;
-    if (x->score != y->score) return x->score < y->score ? 1 : -1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static void sort_best_first(const float *v, size_t n, scored *out) {
-    for (size_t i = 0; i < n; i++) out[i] = (scored){v[i], i};
-    qsort(out, n, sizeof *out, best_first);
-}
-
-static void answer_predict(job *j, const te_model_info *in, const float *out, scored *order) {
+static void answer_predict(job *j, const te_model_info *in, const float *out, cli_ranked *order) {
     size_t L = (size_t)in->num_labels;
     strbuf *b = &j->body;
     if (!j->single_input) sb_add(b, "[", 1);
     for (size_t i = 0; i < j->n; i++) {
-        sort_best_first(out + i * L, L, order);
+        cli_rank(out + i * L, L, order);
         sb_puts(b, i ? ",[" : "[");
         for (size_t k = 0; k < L; k++) {
             const char *label = in->labels ? in->labels[order[k].index] : "";
@@ -49,9 +34,9 @@ static void answer_predict(job *j, const te_model_info *in, const float *out, sc
     if (!j->single_input) sb_add(b, "]", 1);
 }
 
-static void answer_rerank(job *j, const float *out, scored *order) {
+static void answer_rerank(job *j, const float *out, cli_ranked *order) {
     strbuf *b = &j->body;
-    sort_best_first(out, j->n, order);
+    cli_rank(out, j->n, order);
     sb_add(b, "[", 1);
     for (size_t k = 0; k < j->n; k++) {
         sb_printf(b, "%s{\"index\":%zu,\"score\":", k ? "," : "", order[k].index);
@@ -90,7 +75,7 @@ size_t run_scoring(te_ctx *ctx, const te_model *m, job *j) {
     const uint8_t **seq_types = malloc(j->n * sizeof *seq_types);
     size_t *lens = malloc(j->n * sizeof *lens);
     float *out = malloc(j->n * L * sizeof *out);
-    scored *order = malloc((j->n > L ? j->n : L) * sizeof *order);
+    cli_ranked *order = malloc((j->n > L ? j->n : L) * sizeof *order);
     te_error err;
     if (!ids || !types || !seq || !seq_types || !lens || !out || !order) {
         fail_job(j, 500, "server_error", "out of memory");
