@@ -105,9 +105,14 @@ $(HF)/mpnet-mean/model.safetensors:
 	$(PYTHON) $(REF)/arch/gen_arch.py $(HF)/mpnet-mean --arch mpnet --seed 13 >/dev/null
 $(HF)/nomic-mean/model.safetensors:
 	$(PYTHON) $(REF)/arch/gen_arch.py $(HF)/nomic-mean --arch nomic_bert --seed 14 >/dev/null
+# Longer contexts, for tests/data/arch_long_*.jsonl (tests/data/make_arch_long.sh).
+$(HF)/mpnet-long/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_arch.py $(HF)/mpnet-long --arch mpnet --max-pos 1026 --max-seq 1024 --seed 31 >/dev/null
+$(HF)/nomic-long/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_arch.py $(HF)/nomic-long --arch nomic_bert --max-seq 1024 --seed 32 >/dev/null
 
 MODELS := tiny-mean tiny-cls minilm-mean
-ARCH_MODELS := distilbert-sst2 ce-minilm mpnet-mean nomic-mean
+ARCH_MODELS := distilbert-sst2 ce-minilm mpnet-mean nomic-mean mpnet-long nomic-long
 testdata: $(MODELS:%=$(BUILD)/testdata/%.temb) $(MODELS:%=$(BUILD)/testdata/%-int8.temb) \
           $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors \
           $(ARCH_MODELS:%=$(BUILD)/testdata/%.temb) $(ARCH_MODELS:%=$(BUILD)/testdata/%-int8.temb)

@@ -355,14 +355,20 @@ const char *te_token_text(const te_model *m, int32_t id, size_t *len);
  * calling thread; any number of contexts can share one model.
  *
  * Scratch, in floats, with T = max_batch_tokens, H = hidden size,
- * I = intermediate size, S = the context's max_seq_length rounded up to 16, d = head size
- * rounded up to 16, n = threads:
- *     4 T H  +  96 max(H, I)  +  n (96 I + 96 * 256 + 2 S d + S S)
+ * I' = the feed-forward's width (intermediate size; twice it for a gated
+ * feed-forward), S = the context's max_seq_length rounded up to 16, d = head
+ * size rounded up to 16, n = threads:
+ *     4 T H  +  96 max(H, I')  +  n (96 I' + 96 * 256 + 2 S d + 64 S)
  * (hidden states and Q|K|V for a batch; packed activations; per thread the
- * feed-forward intermediate, a packed block and the attention scores),
- * plus n * 8192 for f16 models (widened weights); int8 models quantize
- * activations inside the packed-block buffers. E.g. all-MiniLM-L6-v2 with
- * T = 4096 and 2 threads: 27.8 MB.
+ * feed-forward intermediate, a packed block, the keys and values of one
+ * head and the scores of 64 queries at a time), plus n * 8192 for f16
+ * models (widened weights), S * rotary dims for rotary models, and
+ * heads * 2S for MPNet's relative bias; int8 models quantize activations
+ * inside the packed-block buffers. Nothing grows with S squared: T is at
+ * least S, so a context for texts of S tokens costs about 4 H + 2 n (d + 32)
+ * floats per token of S. E.g. all-MiniLM-L6-v2 with T = 4096 and 2 threads:
+ * 27.3 MB; NomicBERT (H 768, I' 6144) for one 2,048-token text (T = S = 2048,
+ * 2 threads): 36 MB; for 8,192 tokens: 130 MB.
  * te_ctx_scratch_bytes reports the exact figure. */
 typedef struct te_ctx te_ctx;
 

@@ -191,6 +191,15 @@ void cli_session_close(cli_session *s) {
     memset(s, 0, sizeof *s);
 }
 
+te_status cli_infer(te_ctx *c, const te_model_info *in, const char *const *texts, size_t n, float *out, te_error *err) {
+    if (in->kind == TE_KIND_EMBEDDING) return te_embed(c, texts, NULL, n, out, err);
+    return te_classify(c, texts, NULL, n, 0, out, NULL, err);
+}
+
+size_t cli_out_floats(const te_model_info *in) {
+    return (size_t)(in->num_labels > in->hidden_size ? in->num_labels : in->hidden_size);
+}
+
 int cli_prefix(cli_prefixed *p, const char *prefix, const char *const *texts, const size_t *lens, size_t n) {
     size_t plen = prefix ? strlen(prefix) : 0, need = 0;
     for (size_t i = 0; i < n; i++) need += plen + (lens ? lens[i] : strlen(texts[i])) + 1;

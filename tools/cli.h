@@ -91,6 +91,12 @@ typedef struct cli_session {
 int cli_session_open(const cli_cmd *cmd, const cli_args *a, cli_session *s);
 void cli_session_close(cli_session *s);
 
+/* What a timing command runs on n texts: te_embed, or te_classify for a
+ * classifier or reranker (out: per text max(hidden_size, num_labels) floats
+ * at most, see cli_out_floats). */
+te_status cli_infer(te_ctx *c, const te_model_info *in, const char *const *texts, size_t n, float *out, te_error *err);
+size_t cli_out_floats(const te_model_info *in);
+
 /* Texts with --prefix prepended (the prefix NULL: the texts themselves).
  * Reuses its buffer; the result is valid until the next call or free. */
 typedef struct cli_prefixed {

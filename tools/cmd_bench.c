@@ -180,13 +180,14 @@ static int texts_make(const te_model *m, size_t n, size_t tokens, texts *x) {
 /* Forward-pass floating-point operations for one sequence of S tokens. */
 static double flops(const te_model_info *in, size_t S) {
     double H = in->hidden_size, I = in->intermediate_size, s = (double)S;
-    return in->num_layers * (2.0 * s * (4.0 * H * H + 2.0 * H * I) + 4.0 * s * s * H);
+    double ffn = in->gated_ffn ? 3.0 : 2.0; /* gated: two up projections */
+    return in->num_layers * (2.0 * s * (4.0 * H * H + ffn * H * I) + 4.0 * s * s * H);
 }
 
 static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, double peak) {
     te_model_info in;
     te_model_get_info(m, &in);
-    size_t tokens = 0, dim = (size_t)in.hidden_size;
+    size_t tokens = 0, dim = cli_out_floats(&in);
     double work = 0;
     int32_t ids[W1_TOKENS];
     te_error err;
@@ -199,12 +200,12 @@ static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, d
     float *out = malloc(x->n * dim * sizeof *out);
     if (!out) return CLI_FAIL;
     size_t warm = x->n < (size_t)batch ? x->n : (size_t)batch;
-    if (te_embed(ctx, (const char *const *)x->t, NULL, warm, out, &err) != TE_OK) {
+    if (cli_infer(ctx, &in, (const char *const *)x->t, warm, out, &err) != TE_OK) {
         free(out);
         return cli_lib_error(&cmd, &err);
     }
     double t0 = now_s();
-    te_status st = te_embed(ctx, (const char *const *)x->t, NULL, x->n, out, &err);
+    te_status st = cli_infer(ctx, &in, (const char *const *)x->t, x->n, out, &err);
     double sec = now_s() - t0;
     free(out);
     if (st != TE_OK) return cli_lib_error(&cmd, &err);
@@ -218,7 +219,7 @@ static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, d
 static int bench_w2(te_ctx *ctx, const te_model *m, const texts *x, long runs) {
     te_model_info in;
     te_model_get_info(m, &in);
-    float *out = malloc((size_t)in.hidden_size * sizeof *out);
+    float *out = malloc(cli_out_floats(&in) * sizeof *out);
     size_t n = x->n * (size_t)runs, tokens = 0;
     double *ms = malloc(n * sizeof *ms), sum = 0;
     int32_t ids[1024];
@@ -229,10 +230,10 @@ static int bench_w2(te_ctx *ctx, const te_model *m, const texts *x, long runs) {
         te_tokenize(m, x->t[i], strlen(x->t[i]), ids, 1024, &k, &err);
         tokens += k;
     }
-    for (size_t i = 0; i < 10 && i < x->n; i++) te_embed(ctx, (const char *const *)&x->t[i], NULL, 1, out, &err);
+    for (size_t i = 0; i < 10 && i < x->n; i++) cli_infer(ctx, &in, (const char *const *)&x->t[i], 1, out, &err);
     for (size_t i = 0; i < n; i++) {
         double t0 = now_s();
-        if (te_embed(ctx, (const char *const *)&x->t[i % x->n], NULL, 1, out, &err) != TE_OK) {
+        if (cli_infer(ctx, &in, (const char *const *)&x->t[i % x->n], 1, out, &err) != TE_OK) {
             free(out); free(ms);
             return cli_lib_error(&cmd, &err);
         }

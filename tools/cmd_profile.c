@@ -105,15 +105,15 @@ int cmd_profile_child(int argc, char **argv, double t_main) {
     }
     te_model_info in;
     te_model_get_info(m, &in);
-    float *out = malloc((size_t)in.hidden_size * sizeof *out);
-    if (!c || !out || te_embed(c, &text, NULL, 1, out, &err) != TE_OK) {
+    float *out = malloc(cli_out_floats(&in) * sizeof *out);
+    if (!c || !out || cli_infer(c, &in, &text, 1, out, &err) != TE_OK) {
         fprintf(stderr, "%s\n", te_errmsg(&err));
         return CLI_FAIL;
     }
     v[S_FIRST] = mono_ms() - t;
     v[S_TOTAL] = mono_ms() - spawn;
     t = mono_ms();
-    for (int i = 0; i < 10; i++) te_embed(c, &text, NULL, 1, out, &err);
+    for (int i = 0; i < 10; i++) cli_infer(c, &in, &text, 1, out, &err);
     v[S_MEAN] = (mono_ms() - t) / 10;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
