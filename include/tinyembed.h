@@ -367,8 +367,9 @@ const char *te_token_text(const te_model *m, int32_t id, size_t *len);
  * inside the packed-block buffers. Nothing grows with S squared: T is at
  * least S, so a context for texts of S tokens costs about 4 H + 2 n (d + 32)
  * floats per token of S. E.g. all-MiniLM-L6-v2 with T = 4096 and 2 threads:
- * 27.3 MB; NomicBERT (H 768, I' 6144) for one 2,048-token text (T = S = 2048,
- * 2 threads): 36 MB; for 8,192 tokens: 130 MB.
+ * 27.4 MB; NomicBERT (H 768, I' 6144, 2 threads) for one 2,048-token text
+ * (max_seq_length = max_batch_tokens = 2048): 35.0 MB, 60.2 MB with the
+ * default T = 4096; for one 8,192-token text: 121.6 MB.
  * te_ctx_scratch_bytes reports the exact figure. */
 typedef struct te_ctx te_ctx;
 

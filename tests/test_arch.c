@@ -7,6 +7,8 @@
  * the same bit for bit across thread counts and batch compositions; int8
  * files within the int8 bars.
  */
+#include <unistd.h>
+
 #include "tinyembed.h"
 #include "harness.h"
 #include "json.h"
@@ -373,6 +375,53 @@ TEST(long_contexts_match_reference) {
     }
 }
 
+/* tokenizer.json's post_processor in its three forms frames texts alike:
+ * MPNet's TemplateProcessing, the same as RobertaProcessing (pairs
+ * <s> a </s></s> b </s>), and BertProcessing on the BERT models. */
+TEST(post_processor_forms) {
+    char dir[1024], tj[1400], out[1400];
+    th_path(dir, sizeof dir, "TE_HF", "mpnet-mean");
+    snprintf(tj, sizeof tj, "%s/tokenizer.json", dir);
+    char *json = th_read_file(tj, NULL);
+    CHECK(json);
+    char *pp = strstr(json, "\"post_processor\"");
+    char *dec = pp ? strstr(pp, "\"decoder\"") : NULL;
+    CHECK(pp && dec);
+    /* a copy of the model directory whose tokenizer.json says RobertaProcessing */
+    char copy[1100], cmd[4000];
+    snprintf(copy, sizeof copy, "%.1000s-roberta", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", copy, dir, copy);
+    CHECK(system(cmd) == 0);
+    snprintf(tj, sizeof tj, "%s/tokenizer.json", copy);
+    FILE *f = fopen(tj, "w");
+    CHECK(f);
+    fprintf(f, "%.*s\"post_processor\": {\"type\": \"RobertaProcessing\", \"sep\": [\"</s>\", 2], \"cls\": [\"<s>\", 0], "
+            "\"trim_offsets\": true, \"add_prefix_space\": false},\n  %s", (int)(pp - json), json, dec);
+    fclose(f);
+    free(json);
+    snprintf(out, sizeof out, "%s.temb", copy);
+    te_error err;
+    CHECK_MSG(te_convert(copy, out, NULL, &err) == TE_OK, "%s", err.msg);
+    te_model *a = th_open_model("mpnet-mean"), *b = te_open(out, NULL, &err);
+    CHECK(a && b);
+    int32_t ia[64], ib[64];
+    uint8_t ta[64], tb[64];
+    size_t na, nb;
+    CHECK_EQ_INT(te_tokenize_pair(a, "a cat", 5, "the dog", 7, ia, ta, 64, &na, NULL, &err), TE_OK);
+    CHECK_EQ_INT(te_tokenize_pair(b, "a cat", 5, "the dog", 7, ib, tb, 64, &nb, NULL, &err), TE_OK);
+    CHECK_EQ_INT(na, 8);
+    CHECK(nb == na && memcmp(ia, ib, na * sizeof *ia) == 0);
+    CHECK(ia[0] == 0 && ia[3] == 2 && ia[4] == 2 && ia[7] == 2); /* <s> a cat </s></s> the dog </s> */
+    CHECK_EQ_INT(tb[7], 0);                                        /* RoBERTa: all type 0 */
+    CHECK_EQ_INT(te_tokenize(b, "a cat", 5, ib, 64, &nb, &err), TE_OK);
+    CHECK(nb == 4 && ib[0] == 0 && ib[3] == 2);
+    te_close(a);
+    te_close(b);
+    unlink(out);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", copy);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void) {
     RUN(tokenizer_matches_goldens);
     RUN(f32_matches_goldens);
@@ -380,5 +429,6 @@ int main(void) {
     RUN(kinds_and_info);
     RUN(truncation_reported);
     RUN(long_contexts_match_reference);
+    RUN(post_processor_forms);
     return th_done();
 }
