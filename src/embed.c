@@ -54,7 +54,7 @@ static te_status get_seq(te_ctx *c, const source *src, size_t i, size_t *n, te_e
                            i, t, (int)id, c->m->info.vocab_size - 1);
         c->one[t] = id;
         c->one_types[t] = src->types && src->types[i] ? src->types[i][t] : 0;
-        if (c->one_types[t] >= (types ? types : 1) && types)
+        if (types > 0 && c->one_types[t] >= types) /* a model without a type table ignores them */
             return te_fail(err, TE_ERR_ARG, "sequence %zu, token %zu: type id %d has no row (the model has %d)", i, t,
                            (int)c->one_types[t], types);
     }

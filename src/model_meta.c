@@ -330,6 +330,8 @@ te_status te_check_meta(te_model *m, te_error *err) {
     else if (in->position == TE_POS_ROTARY && (m->arch.rotary_dims < 2 || m->arch.rotary_dims % 2 ||
                                                m->arch.rotary_dims > in->hidden_size / in->num_heads))
         bad = "model.rotary_dims must be even and 2..head size";
+    else if (m->arch.position_pad_id >= 0 && (in->position == TE_POS_ROTARY || m->arch.position_offset < 1))
+        bad = "model.position_pad_id needs absolute positions and a position_offset of at least 1";
     else if (in->position == TE_POS_RELATIVE && (m->arch.rel_buckets < 4 || m->arch.rel_max_distance < m->arch.rel_buckets))
         bad = "model.relative_buckets must be at least 4 and relative_max_distance at least that";
     else if ((in->kind == TE_KIND_EMBEDDING) != (in->num_labels == 0)) bad = "head.num_labels must be given exactly for classifiers and rerankers";

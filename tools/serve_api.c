@@ -351,12 +351,7 @@ static job *rerank_job(const srv_ctx *s, const http_request *req, route_result *
         error(out, API_TEI, 400, "invalid_request_error", "\"texts\" must be a non-empty list of strings");
         goto refuse;
     }
-    /* read_inputs takes what /embed's "inputs" does; ids are refused below */
-    if (!read_inputs(s, texts, j, out)) goto refuse;
-    if (j->ids) {
-        error(out, API_TEI, 400, "invalid_request_error", "\"texts\" must be a non-empty list of strings");
-        goto refuse;
-    }
+    if (!read_inputs(s, texts, j, out)) goto refuse; /* TEI inputs: strings only */
     if ((j->raw_scores = read_bool(root, "raw_scores", 0, j, out)) < 0) goto refuse;
     if ((j->return_text = read_bool(root, "return_text", 0, j, out)) < 0) goto refuse;
     if ((j->truncate = read_bool(root, "truncate", s->cfg->auto_truncate, j, out)) < 0) goto refuse;
