@@ -162,11 +162,14 @@ static te_status read_head(hf_model *hf, const json_value *c, te_error *err) {
     }
     /* Scores: softmax over several labels (sigmoid for a multi-label problem),
      * sigmoid for one -- sentence-transformers' CrossEncoder default, unless
-     * config.json names another. */
+     * config.json names another (sentence_transformers.activation_fn, or the
+     * older sbert_ce_default_activation_function). */
     const char *pt = NULL, *fn = NULL;
     hf->score = n == 1 ? TE_SCORE_SIGMOID : TE_SCORE_SOFTMAX;
     if (json_get_str(c, "problem_type", &pt) == 1 && !strcmp(pt, "multi_label_classification")) hf->score = TE_SCORE_SIGMOID;
-    if (json_get_str(c, "sbert_ce_default_activation_function", &fn) == 1) {
+    const json_value *st = json_get(c, "sentence_transformers"); /* sentence-transformers >= 4 */
+    if ((st && json_get_str(st, "activation_fn", &fn) == 1) ||
+        json_get_str(c, "sbert_ce_default_activation_function", &fn) == 1) {
         const char *dot = strrchr(fn, '.');
         const char *name = dot ? dot + 1 : fn;
         if (!strcmp(name, "Sigmoid")) hf->score = TE_SCORE_SIGMOID;

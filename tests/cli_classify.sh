@@ -100,6 +100,29 @@ sed 's/"prenorm": false/"prenorm": true/' "$TE_HF/nomic-mean/config.json" > "$WO
 expect_rc 1 "a NomicBERT variant tinyembed cannot run is refused" "$TE_BIN" convert "$WORK/prenorm" "$WORK/x.temb"
 expect_err_has "naming the setting" "prenorm = true is not supported"
 
+# A cross-encoder whose config names its activation keeps it (both spellings sentence-transformers wrote).
+cp -r "$TE_HF/ce-minilm" "$WORK/ce-id"
+python3 - "$TE_HF/ce-minilm/config.json" "$WORK/ce-id/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["sentence_transformers"] = {"activation_fn": "torch.nn.modules.linear.Identity", "version": "4.0.1"}
+json.dump(c, open(sys.argv[2], "w"))
+PY
+"$TE_BIN" convert "$WORK/ce-id" "$WORK/ce-id.temb" >/dev/null 2>&1
+expect_rc 0 "info on a cross-encoder with sentence_transformers.activation_fn Identity" "$TE_BIN" info "$WORK/ce-id.temb"
+expect_out_has "its scores are the logits" "labels:            1 (scores: identity)"
+"$TE_BIN" rerank -m "$WORK/ce-id.temb" "query" "a passage" > "$WORK/id.json"
+"$TE_BIN" rerank -m "$D/ce-minilm.temb" --raw "query" "a passage" > "$WORK/raw2.json"
+check "so rerank prints the logit" cmp -s "$WORK/id.json" "$WORK/raw2.json"
+python3 - "$TE_HF/ce-minilm/config.json" "$WORK/ce-id/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["sbert_ce_default_activation_function"] = "torch.nn.modules.activation.Tanh"
+json.dump(c, open(sys.argv[2], "w"))
+PY
+expect_rc 1 "an activation tinyembed does not know is refused" "$TE_BIN" convert "$WORK/ce-id" "$WORK/x.temb"
+expect_err_has "naming it" "sbert_ce_default_activation_function 'torch.nn.modules.activation.Tanh' is not supported"
+
 "$TE_BIN" quantize "$D/distilbert-sst2.temb" "$WORK/q8.temb" >/dev/null 2>&1
 check "quantize of a classifier equals convert --dtype int8, byte for byte" cmp -s "$WORK/q8.temb" "$D/distilbert-sst2-int8.temb"
 finish
