@@ -5,6 +5,7 @@
 #   make sanitize         the same tests under AddressSanitizer + UBSan
 #   make tsan             the same tests under ThreadSanitizer (clang)
 #   make static           a fully static build/tinyembed
+#   make shared           build/libtinyembed.so (only the public te_* API exported), for bindings/python
 #   make arm64            cross-build for AArch64 (NEON) and run the kernel tests under qemu
 #   make fuzz             run every libFuzzer target for FUZZ_SECONDS each (clang)
 #   make loadtest         the server under wrk (64 connections, reloads meanwhile), RSS, idle CPU
@@ -47,7 +48,7 @@ $(BUILD)/obj/src/kernels/%_avx2.o:   ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
 endif
 
-.PHONY: all test sanitize tsan static install clean model testdata arm64 fuzz loadtest
+.PHONY: all test sanitize tsan static shared install clean model testdata arm64 fuzz loadtest
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
 
 # Rebuild everything when the compiler or flags change.
@@ -127,7 +128,7 @@ $(BUILD)/testdata/%-f16.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 	@mkdir -p $(dir $@)
 	$(BUILD)/tinyembed convert --dtype f16 $(HF)/$* $@
 
-test: all testdata
+test: all shared testdata
 	@sh tests/run.sh $(BUILD) $(HF) $(REF)
 
 sanitize:
@@ -167,6 +168,26 @@ LOADTEST_SECONDS ?= 60
 loadtest: all testdata
 	sh tests/loadtest.sh $(BUILD) $(BUILD)/testdata/minilm-mean.temb $(LOADTEST_SECONDS)
 
+# The shared library: its own position-independent objects, built with plain
+# flags (also under `make sanitize`, so that a Python process can load it);
+# the version script exports exactly the functions tinyembed.h declares.
+SO_CFLAGS = -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -pthread -Iinclude -Isrc -fPIC -fvisibility=default -MMD -MP
+SO_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+ifeq ($(ARCH),x86_64)
+$(BUILD)/pic/src/kernels/%_avx2.o:   SO_CFLAGS += -mavx2 -mfma -mf16c
+$(BUILD)/pic/src/kernels/%_avx512.o: SO_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
+endif
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SO_CFLAGS) -c $< -o $@
+$(BUILD)/tinyembed.map: include/tinyembed.h
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; sed -n 's/^[a-z_ ]*[ *]\(te_[a-z0-9_]*\)(.*/    \1;/p' include/tinyembed.h | sort -u; \
+	  echo 'local: *; };'; } > $@
+$(BUILD)/libtinyembed.so: $(SO_OBJ) $(BUILD)/tinyembed.map
+	$(CC) -shared -pthread -Wl,--version-script=$(BUILD)/tinyembed.map -Wl,-soname,libtinyembed.so -o $@ $(SO_OBJ) -lm
+shared: $(BUILD)/libtinyembed.so
+
 static:
 	$(MAKE) EXTRA_LDFLAGS=-static $(BUILD)/tinyembed
 	@file $(BUILD)/tinyembed
@@ -186,4 +207,4 @@ model: $(BUILD)/tinyembed
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(TOOL_OBJ:.o=.d) $(TEST_BIN:=.d) $(SO_OBJ:.o=.d)
