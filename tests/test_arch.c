@@ -141,6 +141,19 @@ static score compare(const golden *g, const float *out) {
     return s;
 }
 
+/* Outputs of two batch shapes or thread counts: the same bits with our
+ * kernels; within 1e-6 with BLAS=openblas, where a product's size picks the
+ * code that computes it (README, "How it computes"). */
+static int same_outputs(const float *a, const float *b, size_t n) {
+#ifdef TE_BLAS
+    for (size_t i = 0; i < n; i++)
+        if (fabs((double)a[i] - b[i]) > 1e-6) return 0;
+    return 1;
+#else
+    return memcmp(a, b, n * sizeof *a) == 0;
+#endif
+}
+
 typedef struct arch_case {
     const char *golden, *model;
 } arch_case;
@@ -221,8 +234,8 @@ TEST(f32_matches_goldens) {
             if (good && k == 0) {
                 score sc = compare(&g, out);
                 good = sc.max_abs <= 1e-4 && (is_emb ? sc.min_cos >= 0.99999 : sc.same_top == g.n);
-            } else if (good && memcmp(out, again, g.n * g.dim * sizeof *out) != 0) {
-                printf("  %s: shape %zu gives different bits\n", cases[c].golden, k);
+            } else if (good && !same_outputs(out, again, g.n * g.dim)) {
+                printf("  %s: shape %zu gives different results\n", cases[c].golden, k);
                 good = 0;
             }
         }
@@ -364,7 +377,7 @@ TEST(long_contexts_match_reference) {
         printf("  %s: %zu texts up to %zu tokens: min cos %.7f max abs %.2e\n", models[c], g.n, longest, sc.min_cos,
                sc.max_abs);
         ok = ok && sc.min_cos >= 0.99999 && sc.max_abs <= 1e-4 && longest > 600;
-        ok = ok && memcmp(out, again, g.n * g.dim * sizeof *out) == 0; /* from ids, one thread: same bits */
+        ok = ok && same_outputs(out, again, g.n * g.dim); /* from ids, one thread: the same */
         te_ctx_free(c1);
         te_ctx_free(c2);
         te_close(m);
