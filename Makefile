@@ -5,6 +5,7 @@
 #   make sanitize         the same tests under AddressSanitizer + UBSan
 #   make tsan             the same tests under ThreadSanitizer (clang)
 #   make static           a fully static build/tinyembed
+#   make memtest          embed under ulimit -v (model + 24 MB) with --max-memory 16M
 #   make shared           build/libtinyembed.so (only the public te_* API exported), for bindings/python
 #   make arm64            cross-build for AArch64 (NEON) and run the kernel tests under qemu
 #   make fuzz             run every libFuzzer target for FUZZ_SECONDS each (clang)
@@ -48,7 +49,7 @@ $(BUILD)/obj/src/kernels/%_avx2.o:   ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
 endif
 
-.PHONY: all test sanitize tsan static shared install clean model testdata arm64 fuzz loadtest
+.PHONY: all test sanitize tsan static shared memtest install clean model testdata arm64 fuzz loadtest
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
 
 # Rebuild everything when the compiler or flags change.
@@ -163,6 +164,9 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 			build/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>build/fuzz/$$t.log || { tail -40 build/fuzz/$$t.log; exit 1; }; \
 		grep -E '^stat::(number_of_executed_units|peak_rss_mb)|cov:' build/fuzz/$$t.log | tail -3; \
 	done
+
+memtest: all testdata
+	@sh tests/memtest.sh $(BUILD)
 
 LOADTEST_SECONDS ?= 60
 loadtest: all testdata

@@ -379,6 +379,10 @@ typedef struct te_ctx_opts {
     int max_batch_tokens;  /* tokens per forward pass; 0: 4096 (never less than max_seq_length) */
     const char *simd;      /* NULL: the best this CPU has; or "avx512vnni", "avx512", "avx2", "neon", "scalar" */
     int max_seq_length;    /* truncate texts to this many tokens; 0: the model's max_seq_length (also the upper bound) */
+    size_t max_memory;     /* 0, or a bound on scratch bytes (te_ctx_scratch_bytes): tokens per batch, then if
+                              need be max_seq_length, are lowered until the formula above fits it (at least 16
+                              tokens; else TE_ERR_NOMEM saying what 16 need). The model's mapping and the
+                              worker threads' stacks (256 KB each) are not scratch. */
 } te_ctx_opts;
 
 te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err);
@@ -387,6 +391,8 @@ void te_ctx_free(te_ctx *c);
 const char *te_ctx_simd(const te_ctx *c);    /* kernel set in use, e.g. "avx512" */
 int te_ctx_threads(const te_ctx *c);
 size_t te_ctx_scratch_bytes(const te_ctx *c);
+int te_ctx_max_seq_length(const te_ctx *c);   /* in effect: after max_seq_length and max_memory */
+int te_ctx_max_batch_tokens(const te_ctx *c); /* in effect: after max_memory */
 
 /* This machine's fp32 FMA peak for the context's kernels and threads, in
  * GFLOP/s, measured now with independent FMA chains (takes about 0.2 s).

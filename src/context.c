@@ -1,7 +1,7 @@
 /*
  * context.c - te_ctx_new / te_ctx_free: sizes every buffer once, from the
  * model and the batch capacity (see the scratch formula in tinyembed.h),
- * and starts the thread pool.
+ * within max_memory if asked, and starts the thread pool.
  */
 #include "context.h"
 
@@ -15,6 +15,7 @@
 
 #define DEFAULT_BATCH 32
 #define DEFAULT_BATCH_TOKENS 4096
+#define TE_MIN_TOKENS 16 /* max_memory lowers tokens per batch no further */
 
 /* 64-byte aligned, size rounded up; counted into c->scratch_bytes. */
 static void *alloc_floats(te_ctx *c, size_t n, int *ok) {
@@ -80,6 +81,85 @@ static int relative_table(te_ctx *c, const te_model *m) {
     return ok;
 }
 
+/* Every scratch buffer for the context's max_tokens and max_seq (ok = 0 if
+ * any allocation failed; free_scratch undoes a partial one). */
+static int alloc_scratch(te_ctx *c) {
+    const te_model *m = c->m;
+    const te_model_info *in = &m->info;
+    size_t H = (size_t)in->hidden_size, I = (size_t)in->intermediate_size, d = H / (size_t)in->num_heads;
+    int ok = 1;
+    size_t T = c->max_tokens, nt = (size_t)c->threads, S_pad = (c->max_seq + 15) / 16 * 16, d_pad = (d + 15) / 16 * 16;
+    c->scratch_bytes = 0;
+    c->x = alloc_floats(c, T * H, &ok);
+    c->qkv = alloc_floats(c, T * 3 * H, &ok);
+    c->ffn = alloc_floats(c, nt * c->ffn_rows * c->ffn_width, &ok);
+    c->pos = alloc_zero(c, T, sizeof *c->pos, &ok);
+    float *zero = alloc_zero(c, H, sizeof *zero, &ok);
+    c->zero = zero;
+    if (ok && in->position == TE_POS_ROTARY) ok = rotary_tables(c, &m->arch);
+    if (ok && in->position == TE_POS_RELATIVE) ok = relative_table(c, m);
+    size_t max_k = H > I ? H : I; /* the longest k of any product: A packed once per split GEMM */
+    c->ex.shared = alloc_floats(c, (size_t)TE_GEMM_MC * max_k, &ok);
+    c->ex.max_k = max_k;
+    c->scratch = alloc_zero(c, nt, sizeof *c->scratch, &ok);
+    c->att = alloc_zero(c, nt, sizeof *c->att, &ok);
+    for (size_t t = 0; ok && t < nt; t++) {
+        c->scratch[t].pack = alloc_floats(c, TE_GEMM_PACK_FLOATS, &ok);
+        if (in->dtype == TE_DTYPE_F16) c->scratch[t].wide = alloc_floats(c, TE_GEMM_WIDE_FLOATS, &ok);
+        c->att[t] = alloc_floats(c, S_pad * d + d_pad * S_pad + TE_ATT_BLOCK * S_pad, &ok);
+    }
+    c->ids = alloc_zero(c, T, sizeof *c->ids, &ok);
+    c->types = alloc_zero(c, T, sizeof *c->types, &ok);
+    c->one = alloc_zero(c, c->max_seq, sizeof *c->one, &ok);
+    c->one_types = alloc_zero(c, c->max_seq, sizeof *c->one_types, &ok);
+    c->pair_tmp = alloc_zero(c, c->max_seq, sizeof *c->pair_tmp, &ok);
+    if (in->kind != TE_KIND_EMBEDDING) c->head = alloc_floats(c, H, &ok);
+    c->start = alloc_zero(c, c->max_texts, sizeof *c->start, &ok);
+    c->len = alloc_zero(c, c->max_texts, sizeof *c->len, &ok);
+    return ok;
+}
+
+static void free_scratch(te_ctx *c) {
+    for (int t = 0; t < c->threads; t++) {
+        if (c->scratch) {
+            free(c->scratch[t].pack);
+            free(c->scratch[t].wide);
+        }
+        if (c->att) free(c->att[t]);
+    }
+    void *bufs[] = {c->scratch, c->att, c->ex.shared, c->x, c->qkv, c->ffn, c->pos, (void *)c->zero, c->rope_cos,
+                    c->rope_sin, c->relb, c->ids, c->types, c->one, c->one_types, c->pair_tmp, c->head, c->start,
+                    c->len};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
+    c->scratch = NULL, c->att = NULL, c->ex.shared = NULL, c->x = c->qkv = c->ffn = NULL, c->pos = NULL;
+    c->zero = NULL, c->rope_cos = c->rope_sin = c->relb = NULL, c->ids = NULL, c->types = NULL, c->one = NULL;
+    c->one_types = NULL, c->pair_tmp = NULL, c->head = NULL, c->start = c->len = NULL;
+    c->scratch_bytes = 0;
+}
+
+/* Scratch within max_memory bytes: fewer tokens per batch until it fits,
+ * and if one text of max_seq tokens does not, a lower max_seq. Sizes are
+ * measured by allocating (the allocation code is the formula); big buffers
+ * come from mmap, so a try that does not fit costs no page. */
+static te_status fit_scratch(te_ctx *c, size_t max_memory, te_error *err) {
+    for (;;) {
+        int ok = alloc_scratch(c);
+        size_t bytes = c->scratch_bytes;
+        if (ok && (max_memory == 0 || bytes <= max_memory)) return TE_OK;
+        free_scratch(c);
+        if (max_memory == 0 || c->max_tokens <= TE_MIN_TOKENS)
+            return max_memory ? te_fail(err, TE_ERR_NOMEM, "max_memory %zu bytes is too little for this model: even %zu "
+                                        "tokens per batch need %zu bytes of scratch", max_memory, c->max_tokens, bytes)
+                              : te_fail(err, TE_ERR_NOMEM, "out of memory for the context's scratch (%zu tokens per "
+                                        "batch)", c->max_tokens);
+        /* Shrink in proportion (the token-sized buffers dominate), at least by an eighth. */
+        size_t want = ok ? (size_t)((double)c->max_tokens * (double)max_memory / (double)bytes) : c->max_tokens / 2;
+        if (want > c->max_tokens - c->max_tokens / 8) want = c->max_tokens - c->max_tokens / 8;
+        c->max_tokens = want < TE_MIN_TOKENS ? TE_MIN_TOKENS : want;
+        if (c->max_seq > c->max_tokens) c->max_seq = c->max_tokens;
+    }
+}
+
 te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     te_error_clear(err);
     if (!m) { te_fail(err, TE_ERR_ARG, "te_ctx_new: model is NULL"); return NULL; }
@@ -97,8 +177,6 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     te_ctx *c = calloc(1, sizeof *c);
     if (!c) { te_fail(err, TE_ERR_NOMEM, "out of memory"); return NULL; }
     const te_model_info *in = &m->info;
-    size_t H = (size_t)in->hidden_size, I = (size_t)in->intermediate_size;
-    size_t d = H / (size_t)in->num_heads;
     long online = sysconf(_SC_NPROCESSORS_ONLN);
     c->m = m;
     c->k = k;
@@ -110,39 +188,9 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     c->max_tokens = o.max_batch_tokens ? (size_t)o.max_batch_tokens : DEFAULT_BATCH_TOKENS;
     if (c->max_tokens < c->max_seq) c->max_tokens = c->max_seq; /* one text always fits */
     c->ffn_rows = TE_GEMM_MC;
-    c->ffn_width = in->gated_ffn ? 2 * I : I;
-
-    int ok = 1;
-    size_t T = c->max_tokens, nt = (size_t)c->threads, S_pad = (c->max_seq + 15) / 16 * 16, d_pad = (d + 15) / 16 * 16;
-    c->x = alloc_floats(c, T * H, &ok);
-    c->qkv = alloc_floats(c, T * 3 * H, &ok);
-    c->ffn = alloc_floats(c, nt * c->ffn_rows * c->ffn_width, &ok);
-    c->pos = alloc_zero(c, T, sizeof *c->pos, &ok);
-    float *zero = alloc_zero(c, H, sizeof *zero, &ok);
-    c->zero = zero;
-    if (ok && in->position == TE_POS_ROTARY) ok = rotary_tables(c, &m->arch);
-    if (ok && in->position == TE_POS_RELATIVE) ok = relative_table(c, m);
-    size_t max_k = H > I ? H : I;
-    float *shared = alloc_floats(c, (size_t)TE_GEMM_MC * max_k, &ok);
-    c->scratch = alloc_zero(c, nt, sizeof *c->scratch, &ok);
-    c->att = alloc_zero(c, nt, sizeof *c->att, &ok);
-    for (size_t t = 0; ok && t < nt; t++) {
-        c->scratch[t].pack = alloc_floats(c, TE_GEMM_PACK_FLOATS, &ok);
-        if (in->dtype == TE_DTYPE_F16) c->scratch[t].wide = alloc_floats(c, TE_GEMM_WIDE_FLOATS, &ok);
-        c->att[t] = alloc_floats(c, S_pad * d + d_pad * S_pad + TE_ATT_BLOCK * S_pad, &ok);
-    }
-    c->ids = alloc_zero(c, T, sizeof *c->ids, &ok);
-    c->types = alloc_zero(c, T, sizeof *c->types, &ok);
-    c->one = alloc_zero(c, c->max_seq, sizeof *c->one, &ok);
-    c->one_types = alloc_zero(c, c->max_seq, sizeof *c->one_types, &ok);
-    c->pair_tmp = alloc_zero(c, c->max_seq, sizeof *c->pair_tmp, &ok);
-    if (in->kind != TE_KIND_EMBEDDING) c->head = alloc_floats(c, H, &ok);
-    c->start = alloc_zero(c, c->max_texts, sizeof *c->start, &ok);
-    c->len = alloc_zero(c, c->max_texts, sizeof *c->len, &ok);
-    c->ex.shared = shared; /* owned by c from here, freed by te_ctx_free */
-    if (!ok) {
+    c->ffn_width = in->gated_ffn ? 2 * (size_t)in->intermediate_size : (size_t)in->intermediate_size;
+    if (fit_scratch(c, o.max_memory, err) != TE_OK) {
         te_ctx_free(c);
-        te_fail(err, TE_ERR_NOMEM, "out of memory for the context's scratch (%zu tokens per batch)", T);
         return NULL;
     }
     c->pool = te_pool_new(c->threads, err);
@@ -150,44 +198,21 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
         te_ctx_free(c);
         return NULL;
     }
-    c->ex = (te_exec){c->pool, c->k, c->scratch, shared, max_k};
+    c->ex = (te_exec){c->pool, c->k, c->scratch, c->ex.shared, c->ex.max_k};
     return c;
 }
 
 void te_ctx_free(te_ctx *c) {
     if (!c) return;
     te_pool_free(c->pool);
-    for (int t = 0; t < c->threads; t++) {
-        if (c->scratch) {
-            free(c->scratch[t].pack);
-            free(c->scratch[t].wide);
-        }
-        if (c->att) free(c->att[t]);
-    }
-    free(c->scratch);
-    free(c->att);
-    free(c->ex.shared);
-    free(c->x);
-    free(c->qkv);
-    free(c->ffn);
-    free(c->pos);
-    free((void *)c->zero);
-    free(c->rope_cos);
-    free(c->rope_sin);
-    free(c->relb);
-    free(c->ids);
-    free(c->types);
-    free(c->one);
-    free(c->one_types);
-    free(c->pair_tmp);
-    free(c->head);
-    free(c->start);
-    free(c->len);
+    free_scratch(c);
     free(c);
 }
 
 const char *te_ctx_simd(const te_ctx *c) { return c->k->name; }
 int te_ctx_threads(const te_ctx *c) { return c->threads; }
+int te_ctx_max_seq_length(const te_ctx *c) { return (int)c->max_seq; }
+int te_ctx_max_batch_tokens(const te_ctx *c) { return (int)c->max_tokens; }
 size_t te_ctx_scratch_bytes(const te_ctx *c) { return c->scratch_bytes; }
 
 typedef struct peak_job {

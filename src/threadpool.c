@@ -20,6 +20,7 @@
 #include "internal.h"
 
 #define SPIN_NS 100000 /* how long a thread watches for work before sleeping */
+#define WORKER_STACK ((size_t)256 << 10) /* bytes; documented in tinyembed.h (te_ctx_opts) */
 
 struct te_pool {
     int n;                     /* threads, caller included */
@@ -136,7 +137,13 @@ te_pool *te_pool_new(int n_threads, te_error *err) {
             return NULL;
         }
         *wa = (worker_arg){p, i};
-        int rc = pthread_create(&p->workers[i - 1], NULL, worker_main, wa);
+        /* Workers run kernels with small frames: a small stack keeps the virtual
+         * size down on memory-limited devices (ulimit -v counts 8 MB defaults). */
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, WORKER_STACK);
+        int rc = pthread_create(&p->workers[i - 1], &attr, worker_main, wa);
+        pthread_attr_destroy(&attr);
         if (rc != 0) {
             free(wa);
             te_pool_free(p);

@@ -293,6 +293,39 @@ TEST(context_truncation) {
     te_ctx_free(c);
 }
 
+/* max_memory bounds the scratch: fewer tokens per pass and, when even one
+ * text does not fit, a lower max_seq_length; vectors of texts that fit do
+ * not change; too small a bound is an error that says what is needed. */
+TEST(memory_budget) {
+    te_error err;
+    te_ctx_opts big = {.threads = 2}, mid = {.threads = 2, .max_memory = (size_t)12 << 20},
+                tiny = {.threads = 2, .max_memory = (size_t)3 << 20}, none = {.threads = 2, .max_memory = 1 << 20};
+    te_ctx *a = te_ctx_new(minilm, &big, &err), *b = te_ctx_new(minilm, &mid, &err), *c = te_ctx_new(minilm, &tiny, &err);
+    CHECK(a && b && c);
+    CHECK(te_ctx_scratch_bytes(a) > mid.max_memory);
+    CHECK(te_ctx_scratch_bytes(b) <= mid.max_memory && te_ctx_scratch_bytes(c) <= tiny.max_memory);
+    printf("  12 MB: %d tokens per pass, max_seq %d; 3 MB: %d, max_seq %d\n", te_ctx_max_batch_tokens(b),
+           te_ctx_max_seq_length(b), te_ctx_max_batch_tokens(c), te_ctx_max_seq_length(c));
+    CHECK(te_ctx_max_batch_tokens(b) < 4096 && te_ctx_max_seq_length(b) == 256);
+    CHECK(te_ctx_max_seq_length(c) < 256);
+    size_t n = 40;
+    float *va = malloc(n * 384 * sizeof *va), *vb = malloc(n * 384 * sizeof *vb);
+    CHECK(te_embed(a, (const char *const *)cases.text, NULL, n, va, &err) == TE_OK);
+    CHECK(te_embed(b, (const char *const *)cases.text, NULL, n, vb, &err) == TE_OK);
+    CHECK_MSG(SAME(va, vb, n * 384 * sizeof *va), "a bounded context gives other vectors");
+    const char *text = cases.text[97]; /* longer than the 3 MB context's max_seq */
+    uint8_t cut = 0;
+    CHECK(te_embed_ex(c, &text, NULL, 1, vb, &cut, &err) == TE_OK && cut == 1);
+    free(va);
+    free(vb);
+    te_ctx_free(a);
+    te_ctx_free(b);
+    te_ctx_free(c);
+    CHECK(te_ctx_new(minilm, &none, &err) == NULL);
+    CHECK_EQ_INT(err.code, TE_ERR_NOMEM);
+    CHECK_HAS(err.msg, "is too little for this model: even 16 tokens per batch need");
+}
+
 TEST(argument_errors) {
     te_error err;
     te_ctx_opts bad = {.threads = -1};
@@ -341,6 +374,7 @@ int main(void) {
     RUN(int8_batch_and_threads_do_not_change_results);
     RUN(contexts_share_one_model);
     RUN(context_truncation);
+    RUN(memory_budget);
     RUN(argument_errors);
     golden_free(&cases);
     te_close(minilm);

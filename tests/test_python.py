@@ -109,6 +109,12 @@ def errors_are_exceptions():
     m = tinyembed.Model(os.path.join(DATA, "tiny-mean.temb"), max_len=8)
     m.embed(["short", "one two three four five six seven eight nine ten"])
     assert m.last_truncated == [False, True]
+    assert len(m.tokenize("one two three four five six seven eight nine ten")) == 8
+    try:
+        tinyembed.Model(os.path.join(DATA, "tiny-mean.temb"), max_memory=1000)
+        raise AssertionError("no exception")
+    except tinyembed.Error as e:
+        assert e.status == "TE_ERR_NOMEM" and "too little" in str(e), str(e)
     try:
         m.embed("a single string")
         raise AssertionError("no exception")

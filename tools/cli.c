@@ -162,6 +162,26 @@ int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_m
     return *out ? CLI_OK : cli_lib_error(cmd, &err);
 }
 
+int cli_get_size(const cli_cmd *cmd, const cli_args *a, const char *name, size_t *out) {
+    const char *v = cli_get(cmd, a, name);
+    *out = 0;
+    if (!v) return CLI_OK;
+    char *end;
+    errno = 0;
+    double n = strtod(v, &end);
+    double unit = 1;
+    if (*end == 'K' || *end == 'k') unit = 1024.0, end++;
+    else if (*end == 'M' || *end == 'm') unit = 1024.0 * 1024, end++;
+    else if (*end == 'G' || *end == 'g') unit = 1024.0 * 1024 * 1024, end++;
+    if (*end == 'B' || *end == 'b') end++;
+    if (errno || end == v || *end || !(n * unit >= 1) || n * unit > 1e18) {
+        cli_error(cmd, "--%s must be a size such as 16M, 512K or 1G (got '%s')", name, v);
+        return CLI_USAGE;
+    }
+    *out = (size_t)(n * unit);
+    return CLI_OK;
+}
+
 int cli_session_open(const cli_cmd *cmd, const cli_args *a, cli_session *s) {
     memset(s, 0, sizeof *s);
     long threads, batch, max_len;
@@ -169,19 +189,22 @@ int cli_session_open(const cli_cmd *cmd, const cli_args *a, cli_session *s) {
     if ((rc = cli_get_int(cmd, a, "threads", 1, 256, 0, &threads)) != CLI_OK) return rc;
     if ((rc = cli_get_int(cmd, a, "batch", 1, 65536, 0, &batch)) != CLI_OK) return rc;
     if ((rc = cli_get_int(cmd, a, "max-len", 2, 1 << 20, 0, &max_len)) != CLI_OK) return rc;
+    size_t max_memory = 0;
+    if ((rc = cli_get_size(cmd, a, "max-memory", &max_memory)) != CLI_OK) return rc;
     const char *simd = cli_get(cmd, a, "simd");
     if (!simd) simd = getenv("TE_SIMD");
     if ((rc = cli_open_model(cmd, a, NULL, &s->m)) != CLI_OK) return rc;
     te_model_get_info(s->m, &s->info);
     te_error err;
-    te_ctx_opts o = {.threads = (int)threads, .batch = (int)batch, .simd = simd, .max_seq_length = (int)max_len};
+    te_ctx_opts o = {.threads = (int)threads, .batch = (int)batch, .simd = simd, .max_seq_length = (int)max_len,
+                     .max_memory = max_memory};
     s->ctx = te_ctx_new(s->m, &o, &err);
     if (!s->ctx) {
         te_close(s->m);
         s->m = NULL;
         return cli_lib_error(cmd, &err);
     }
-    s->max_len = max_len && max_len < s->info.max_seq_length ? (int)max_len : s->info.max_seq_length;
+    s->max_len = te_ctx_max_seq_length(s->ctx); /* after --max-len and --max-memory */
     return CLI_OK;
 }
 

@@ -59,6 +59,9 @@ int cli_get_each(const cli_cmd *cmd, const cli_args *a, const char *name, const 
 /* Integer option in [lo, hi]; returns CLI_OK or CLI_USAGE (after printing). */
 int cli_get_int(const cli_cmd *cmd, const cli_args *a, const char *name, long lo, long hi, long def, long *out);
 
+/* A byte size option ("16M", "512K", "1G", "4096"); *out 0 when absent. */
+int cli_get_size(const cli_cmd *cmd, const cli_args *a, const char *name, size_t *out);
+
 /* "tinyembed CMD: error: ..." on stderr. */
 void cli_error(const cli_cmd *cmd, const char *fmt, ...)
 #if defined(__GNUC__) || defined(__clang__)
@@ -81,7 +84,7 @@ int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_m
 
 /* A model and a context from the common options the command defines:
  * --model, --strategy, --threads, --batch, --simd (else env TE_SIMD),
- * --max-len (the context's max_seq_length). */
+ * --max-len (the context's max_seq_length), --max-memory (its scratch bound). */
 typedef struct cli_session {
     te_model *m;
     te_ctx *ctx;

@@ -63,9 +63,10 @@ class _ModelInfo(ctypes.Structure):
                 ("tokenizer", _TokenizerInfo)]
 
 
+# Mirrors te_ctx_opts.
 class _CtxOpts(ctypes.Structure):
     _fields_ = [("threads", ctypes.c_int), ("batch", ctypes.c_int), ("max_batch_tokens", ctypes.c_int),
-                ("simd", ctypes.c_char_p), ("max_seq_length", ctypes.c_int)]
+                ("simd", ctypes.c_char_p), ("max_seq_length", ctypes.c_int), ("max_memory", ctypes.c_size_t)]
 
 
 class _OpenOpts(ctypes.Structure):
@@ -103,6 +104,7 @@ def _declare(lib):
         ("te_model_get_info", None, [P, ctypes.POINTER(_ModelInfo)]),
         ("te_ctx_new", P, [P, ctypes.POINTER(_CtxOpts), E]),
         ("te_ctx_free", None, [P]),
+        ("te_ctx_max_seq_length", I, [P]),
         ("te_tokenize", I, [P, ctypes.c_char_p, S, ctypes.POINTER(ctypes.c_int32), S, sizes, E]),
         ("te_embed_ex", I, [P, texts, sizes, S, F, ctypes.POINTER(ctypes.c_uint8), E]),
         ("te_classify", I, [P, texts, sizes, S, I, F, ctypes.POINTER(ctypes.c_uint8), E]),
@@ -148,7 +150,7 @@ class Model:
     """A .temb model and one context to run it (calls on one Model are serialized;
     use one Model per thread to run in parallel)."""
 
-    def __init__(self, path, threads=0, strategy="lazy", max_len=0, simd=None):
+    def __init__(self, path, threads=0, strategy="lazy", max_len=0, simd=None, max_memory=0):
         self._lib = load_library()
         self._lock = threading.Lock()
         self._m = self._ctx = None
@@ -162,12 +164,12 @@ class Model:
         info = _ModelInfo()
         self._lib.te_model_get_info(self._m, ctypes.byref(info))
         self.info = self._info_dict(info)
-        copts = _CtxOpts(threads, 0, 0, simd.encode() if simd else None, max_len)
+        copts = _CtxOpts(threads, 0, 0, simd.encode() if simd else None, max_len, max_memory)
         self._ctx = self._lib.te_ctx_new(self._m, ctypes.byref(copts), ctypes.byref(err))
         if not self._ctx:
             self.close()
             _check(self._lib, err.code, err)
-        self._max_len = min(max_len, info.max_seq_length) if max_len > 0 else info.max_seq_length
+        self._max_len = self._lib.te_ctx_max_seq_length(self._ctx)  # after max_len and max_memory
         self.last_truncated = []
 
     @staticmethod
