@@ -172,7 +172,8 @@ typedef struct te_model_info {
     int normalize;          /* L2-normalize the pooled vector */
     int max_seq_length;     /* default truncation, special tokens included */
     te_dtype dtype;         /* dtype of the big weight matrices */
-    uint64_t file_bytes;
+    uint64_t file_bytes;    /* bytes of the model (inside a bundle: of the appended model) */
+    uint64_t file_offset;   /* where the model starts in its file: 0, or its offset in a bundle */
     uint32_t fingerprint;   /* CRC32 of the file header, which holds the checksum of every
                                section and (through the directory) every tensor: it changes
                                whenever the file's content does */
@@ -237,7 +238,9 @@ typedef struct te_open_opts {
 /* Maps `path` read-only and validates it: header, version, every section and
  * tensor bounds-checked against the file size, shapes checked against the
  * hyper-parameters. Touches no tensor page. `opts` may be NULL. Returns NULL
- * and fills `err` on failure. */
+ * and fills `err` on failure. `path` may also be a bundle (an executable
+ * with a model appended, see te_bundle_write): the appended model is mapped
+ * in place and behaves exactly like a separate file. */
 te_model *te_open(const char *path, const te_open_opts *opts, te_error *err);
 
 /* Unmaps and frees. NULL is a no-op. */
@@ -298,11 +301,26 @@ te_status te_sysinfo_get(const char *path, te_sysinfo *out, te_error *err);
 
 /* Page-cache helpers for honest cold-start measurements (no root needed):
  * evict a file (posix_fadvise DONTNEED; fails if pages stay) and count its
- * resident bytes (mincore). */
+ * resident bytes (mincore). On a bundle both act on the appended model only
+ * (the executable's own pages stay mapped while it runs). */
 te_status te_page_cache_evict(const char *path, te_error *err);
 te_status te_page_cache_resident(const char *path, uint64_t *resident, uint64_t *total, te_error *err);
 
-/* Recomputes the CRC32 of every section and tensor; on a mismatch returns
+/* Bundles: one executable file that carries its model (docs/FORMAT.md,
+ * "Bundles"). te_bundle_write copies `exe` (without the model when `exe` is
+ * itself a bundle), pads to `align` (0: 16384; a power of two >= 4096 that
+ * is a multiple of the page size of the machines that will run it), appends
+ * the model at `model_path` (checked with every checksum first; when it is a
+ * bundle, its model) and a trailer; `out` is written atomically (a temporary
+ * file renamed over it) with mode 0755. te_bundle_locate says where the
+ * model of the bundle at `path` lies: TE_OK, or TE_ERR_NOT_FOUND when `path`
+ * has no bundled model (other codes: it cannot be read, or its trailer is
+ * damaged). */
+te_status te_bundle_write(const char *exe, const char *model_path, const char *out, size_t align, te_error *err);
+te_status te_bundle_locate(const char *path, uint64_t *offset, uint64_t *bytes, te_error *err);
+
+/* Recomputes the CRC32 of every section and tensor (and, in a bundle, of the
+ * whole appended model); on a mismatch returns
  * TE_ERR_CHECKSUM naming the first damaged tensor (in file order). Reads the
  * whole file. */
 te_status te_verify(const te_model *m, te_error *err);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "crc32.h"
 #include "format_util.h"
 #include "internal.h"
@@ -46,9 +47,25 @@ static te_status map_file(te_model *m, const char *path, te_error *err) {
     if (S_ISDIR(st.st_mode)) return te_fail(err, TE_ERR_ARG, "is a directory, not a .temb file");
     if (!S_ISREG(st.st_mode)) return te_fail(err, TE_ERR_ARG, "not a regular file");
     if (st.st_size == 0) return te_fail(err, TE_ERR_TRUNCATED, "file is empty (0 bytes)");
-    if ((uint64_t)st.st_size > SIZE_MAX) return te_fail(err, TE_ERR_UNSUPPORTED, "file too large to map");
-    m->map_size = (size_t)st.st_size;
-    void *p = mmap(NULL, m->map_size, PROT_READ, MAP_SHARED, m->fd, 0);
+    uint64_t offset = 0, bytes = (uint64_t)st.st_size;
+    te_bundle_range b;
+    int found = te_bundle_read(m->fd, bytes, &b, err);
+    if (found < 0) return err ? err->code : TE_ERR_FORMAT;
+    if (found) {
+        long page = sysconf(_SC_PAGESIZE);
+        if (page > 0 && b.offset % (uint64_t)page != 0)
+            return te_fail(err, TE_ERR_UNSUPPORTED,
+                           "the bundled model starts at byte %llu, not a multiple of this machine's page size (%ld): "
+                           "bundle it again with `tinyembed bundle --align %ld`",
+                           (unsigned long long)b.offset, page, page);
+        offset = b.offset;
+        bytes = b.bytes;
+        m->bundle_crc = b.crc;
+        m->info.file_offset = b.offset;
+    }
+    if (bytes > SIZE_MAX) return te_fail(err, TE_ERR_UNSUPPORTED, "file too large to map");
+    m->map_size = (size_t)bytes;
+    void *p = mmap(NULL, m->map_size, PROT_READ, MAP_SHARED, m->fd, (off_t)offset);
     if (p == MAP_FAILED) return te_fail(err, TE_ERR_IO, "mmap failed: %s", strerror(errno));
     m->map = p;
     /* No read-around: a fault on the last metadata page must not drag in
@@ -61,6 +78,7 @@ static te_status map_file(te_model *m, const char *path, te_error *err) {
 /* Says what a file that is not .temb seems to be, for a friendlier error. */
 static const char *guess_kind(const uint8_t *p, size_t n) {
     if (n >= 4 && memcmp(p, "GGUF", 4) == 0) return " (this is a GGUF file)";
+    if (n >= 4 && memcmp(p, "\x7f" "ELF", 4) == 0) return " (this is an executable with no model bundled in it)";
     if (n >= 9 && te_le64(p) < n && p[8] == '{') return " (this looks like a safetensors file: convert its model directory with `tinyembed convert`)";
     if (n >= 1 && (p[0] == '{' || p[0] == '[')) return " (this looks like a JSON file)";
     if (n >= 2 && p[0] == 0x80 && p[1] <= 5) return " (this looks like a PyTorch pickle)";
@@ -510,5 +528,8 @@ te_status te_verify(const te_model *m, te_error *err) {
             return te_fail(err, TE_ERR_CHECKSUM, "%s: tensor %s is damaged (CRC32 %08x, expected %08x)",
                            m->path, t->name, crc, t->crc);
     }
+    /* Last, so that damage inside a tensor is named; this catches the bytes between them. */
+    if (m->info.file_offset && te_crc32_update(0, m->map, m->map_size) != m->bundle_crc)
+        return te_fail(err, TE_ERR_CHECKSUM, "%s: the bundled model is damaged (its CRC32 does not match the bundle's trailer)", m->path);
     return TE_OK;
 }

@@ -85,8 +85,9 @@ typedef struct te_bert_layer {
 struct te_model {
     char *path;
     int fd;
-    const uint8_t *map;
+    const uint8_t *map;        /* the model's bytes (inside a bundle: the appended model's) */
     size_t map_size;
+    uint32_t bundle_crc;       /* bundle trailer's CRC32 of map (when info.file_offset != 0) */
     te_model_info info;
     char *strings;             /* owns the strings info points to */
     te_vocab vocab;

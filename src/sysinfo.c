@@ -13,6 +13,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "internal.h"
 #include "kernels/kernels.h"
 
@@ -71,11 +72,11 @@ te_status te_sysinfo_get(const char *path, te_sysinfo *out, te_error *err) {
     return TE_OK;
 }
 
-/* Resident pages of an open file, via a private read-only mapping. */
-static te_status resident_fd(int fd, const char *path, uint64_t size, uint64_t *resident, te_error *err) {
+/* Resident pages of [offset, offset + size) of an open file (offset page-aligned), via a read-only mapping. */
+static te_status resident_fd(int fd, const char *path, uint64_t offset, uint64_t size, uint64_t *resident, te_error *err) {
     *resident = 0;
     if (size == 0) return TE_OK;
-    void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+    void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, (off_t)offset);
     if (p == MAP_FAILED) return te_fail(err, TE_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
     size_t page = (size_t)sysconf(_SC_PAGESIZE), n = ((size_t)size + page - 1) / page;
     unsigned char *vec = malloc(n);
@@ -90,41 +91,48 @@ static te_status resident_fd(int fd, const char *path, uint64_t size, uint64_t *
     return st;
 }
 
-static int open_regular(const char *path, uint64_t *size, te_error *err) {
+/* Opens `path` and finds the bytes that hold the model: the whole file, or
+ * the appended model of a bundle. Returns the fd or -1 with err set. */
+static int open_model_range(const char *path, uint64_t *offset, uint64_t *size, te_error *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         te_fail(err, errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_IO, "%s: %s", path, strerror(errno));
         return -1;
     }
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(fd);
-        te_fail(err, TE_ERR_ARG, "%s: not a regular file", path);
-        return -1;
+    te_bundle_range b;
+    int found = 0;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) te_fail(err, TE_ERR_ARG, "%s: not a regular file", path);
+    else if ((found = te_bundle_read(fd, (uint64_t)st.st_size, &b, err)) < 0) te_error_prefix(err, "%s", path);
+    else {
+        *offset = found ? b.offset : 0;
+        *size = found ? b.bytes : (uint64_t)st.st_size;
+        return fd;
     }
-    *size = (uint64_t)st.st_size;
-    return fd;
+    close(fd);
+    return -1;
 }
 
 te_status te_page_cache_resident(const char *path, uint64_t *resident, uint64_t *total, te_error *err) {
-    uint64_t size;
-    int fd = open_regular(path, &size, err);
+    uint64_t offset, size;
+    int fd = open_model_range(path, &offset, &size, err);
     if (fd < 0) return err ? err->code : TE_ERR_IO;
-    te_status st = resident_fd(fd, path, size, resident, err);
+    te_status st = resident_fd(fd, path, offset, size, resident, err);
     close(fd);
     if (total) *total = size;
     return st;
 }
 
 te_status te_page_cache_evict(const char *path, te_error *err) {
-    uint64_t size, resident = 0;
-    int fd = open_regular(path, &size, err);
+    uint64_t offset, size, resident = 0;
+    int fd = open_model_range(path, &offset, &size, err);
     if (fd < 0) return err ? err->code : TE_ERR_IO;
     /* Dirty pages cannot be dropped: write them back first. */
     fdatasync(fd);
-    int rc = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    /* Length 0: to the end of the file, so the model's last partial page goes too (a bundle's trailer shares it). */
+    int rc = posix_fadvise(fd, (off_t)offset, 0, POSIX_FADV_DONTNEED);
     te_status st = rc != 0 ? te_fail(err, TE_ERR_IO, "%s: posix_fadvise failed: %s", path, strerror(rc))
-                           : resident_fd(fd, path, size, &resident, err);
+                           : resident_fd(fd, path, offset, size, &resident, err);
     close(fd);
     if (st == TE_OK && resident > 0)
         st = te_fail(err, TE_ERR_UNSUPPORTED,

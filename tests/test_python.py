@@ -74,7 +74,20 @@ def tokens_and_info():
         assert m.info[key] == cli[key], (key, m.info[key], cli[key])
     assert m.info["tokenizer"]["cls_id"] == cli["tokenizer"]["cls_id"]
     assert m.info["tokenizer"]["subword_prefix"] == "##"
+    assert m.info["file_offset"] == 0 and "%08x" % m.info["fingerprint"] == cli["fingerprint"]
     m.close()
+
+
+def bundle():
+    path = os.path.join(DATA, "tiny-mean.temb")
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "tb")
+        subprocess.run([os.path.join(BUILD, "tinyembed"), "bundle", "-m", path, "-o", out], check=True,
+                       capture_output=True)
+        with tinyembed.Model(out) as b, tinyembed.Model(path) as m:
+            assert b.info["file_offset"] > 0 and b.info["file_offset"] % 4096 == 0
+            assert b.info["fingerprint"] == m.info["fingerprint"] and b.info["file_bytes"] == m.info["file_bytes"]
+            assert list(b.embed(["a bundled model"])[0]) == list(m.embed(["a bundled model"])[0])
 
 
 def classify_and_rerank():
@@ -146,6 +159,7 @@ check("embeddings match the goldens (%s)" % ("lists of array('f')" if "--no-nump
       embeddings_match)
 check("token ids match the goldens and info matches `tinyembed info --json`", tokens_and_info)
 check("classify and rerank match the arch goldens", classify_and_rerank)
+check("a bundle opens like its model (te_model_info.file_offset mirrored)", bundle)
 check("errors raise tinyembed.Error with te_errmsg; truncation is reported", errors_are_exceptions)
 check("the library is found beside the module, or where TINYEMBED_LIB says", library_search)
 sys.exit(failed)

@@ -149,13 +149,11 @@ int cli_strategy(const cli_cmd *cmd, const cli_args *a, te_strategy *out) {
 
 int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_model **out) {
     *out = NULL;
-    if (!path) path = cli_get(cmd, a, "model");
-    if (!path) {
-        cli_error(cmd, "--model is required");
-        return CLI_USAGE;
-    }
+    char self[CLI_PATH_MAX];
+    int rc = cli_model_path(cmd, a, path, self, sizeof self, &path);
+    if (rc != CLI_OK) return rc;
     te_open_opts o = {0};
-    int rc = cli_strategy(cmd, a, &o.strategy);
+    rc = cli_strategy(cmd, a, &o.strategy);
     if (rc != CLI_OK) return rc;
     te_error err;
     *out = te_open(path, &o, &err);

@@ -77,7 +77,18 @@ void cli_print_help(const cli_cmd *cmd, FILE *f);
  * variable, else lazy). Returns CLI_OK, or CLI_USAGE after printing the error. */
 int cli_strategy(const cli_cmd *cmd, const cli_args *a, te_strategy *out);
 
-/* Opens `path` (NULL: the --model option) with the loading strategy of
+/* The running executable's path (from /proc/self/exe, else argv[0] as the
+ * shell resolved it) into buf; 0 when it cannot be found. */
+int cli_self_exe(char *buf, size_t cap);
+/* The running executable's path when a model is bundled in it, else NULL. */
+const char *cli_self_bundle(char *buf, size_t cap);
+/* The model to open into *out: `given` if not NULL, else --model, else the
+ * model bundled in this executable (its path in buf). Returns CLI_OK, or
+ * CLI_USAGE (none) / CLI_FAIL (a damaged bundle) after printing the error. */
+#define CLI_PATH_MAX 4096
+int cli_model_path(const cli_cmd *cmd, const cli_args *a, const char *given, char *buf, size_t cap, const char **out);
+
+/* Opens `path` (NULL: the --model option, else the bundled model) with the loading strategy of
  * --strategy (default: the TE_STRATEGY environment variable, else lazy).
  * Returns CLI_OK, or CLI_USAGE / CLI_FAIL after printing the error. */
 int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_model **out);
@@ -159,6 +170,7 @@ int cmd_rerank(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_bundle(int argc, char **argv);
 /* The process `profile` spawns per run; t_main is when main() began (ms, CLOCK_MONOTONIC). */
 int cmd_profile_child(int argc, char **argv, double t_main);
 

@@ -17,7 +17,7 @@
 #include "cli.h"
 
 static const cli_opt opts[] = {
-    {"model", 'm', "MODEL", "the .temb model (required)"},
+    {"model", 'm', "MODEL", "the .temb model (default: the model bundled in this executable)"},
     {"threads", 't', "N", "worker threads (default: one per core)"},
     {"batch", 'b', "N", "W1 texts per forward pass (default 32)"},
     {"workload", 'w', "W", "w1, w2 or all (default)"},

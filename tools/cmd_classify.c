@@ -14,7 +14,7 @@
 
 /* Both commands take the same options. */
 static const cli_opt score_opts[] = {
-    {"model", 'm', "MODEL", "the .temb classifier or cross-encoder (required)"},
+    {"model", 'm', "MODEL", "the .temb classifier or cross-encoder (default: the one bundled in this executable)"},
     {"raw", 0, NULL, "print logits instead of scores (the model's softmax or sigmoid of them)"},
     {"top-k", 'k', "N", "print only the N best (labels of each text, or texts) (default: all)"},
     {"threads", 't', "N", "worker threads (default: one per core)"},

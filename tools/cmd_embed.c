@@ -17,7 +17,7 @@
 #define CHUNK_LINES CLI_CHUNK_LINES
 
 static const cli_opt embed_opts[] = {
-    {"model", 'm', "MODEL", "the .temb model (required)"},
+    {"model", 'm', "MODEL", "the .temb model (default: the model bundled in this executable)"},
     {"threads", 't', "N", "worker threads (default: one per core)"},
     {"batch", 'b', "N", "texts per forward pass (default 32)"},
     {"format", 'f', "FMT", "json (default): one array per line; tsv; bin: raw little-endian float32"},
@@ -40,7 +40,7 @@ static const cli_cmd embed_cmd = {
 };
 
 static const cli_opt sim_opts[] = {
-    {"model", 'm', "MODEL", "the .temb model (required)"},
+    {"model", 'm', "MODEL", "the .temb model (default: the model bundled in this executable)"},
     {"threads", 't', "N", "worker threads (default: one per core)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {NULL, 0, NULL, NULL},

@@ -18,19 +18,20 @@ static const cli_opt info_opts[] = {
 };
 
 static const cli_cmd info_cmd = {
-    "info", "MODEL.temb",
+    "info", "[MODEL.temb]",
     "Print a model's metadata: architecture, hyper-parameters, pooling, tokenizer settings.",
     "Reads only the header: no weight is paged in. --status shows what is in memory instead\n"
-    "(page-cache residency measured with mincore).",
-    info_opts, 1, 1,
+    "(page-cache residency measured with mincore). Without MODEL: the model bundled in this\n"
+    "executable (`tinyembed bundle`).",
+    info_opts, 0, 1,
 };
 
 static const cli_opt verify_opts[] = {{NULL, 0, NULL, NULL}};
 
 static const cli_cmd verify_cmd = {
-    "verify", "MODEL.temb",
+    "verify", "[MODEL.temb]",
     "Check the CRC32 of every section and tensor; report the first damaged tensor.",
-    NULL, verify_opts, 1, 1,
+    "Without MODEL: the model bundled in this executable (`tinyembed bundle`).", verify_opts, 0, 1,
 };
 
 static const char *onoff(int v) { return v ? "yes" : "no"; }
@@ -69,7 +70,8 @@ static void print_text(const te_model *m, const te_model_info *in, int tensors) 
     else
         printf("head:              on the first token's final state\n");
     printf("weights:           %s\n", te_dtype_name(in->dtype));
-    printf("file size:         %llu bytes\n", (unsigned long long)in->file_bytes);
+    printf("file size:         %llu bytes (fingerprint %08x)\n", (unsigned long long)in->file_bytes, (unsigned)in->fingerprint);
+    if (in->file_offset) printf("bundled:           yes, appended to an executable at byte %llu\n", (unsigned long long)in->file_offset);
     te_model_status sb; /* its byte counts; the residency it also measures is not shown here */
     te_model_get_status(m, &sb);
     printf("sections:          metadata %.2f MB, word table %.2f MB, other embeddings %.2f MB, layers %.2f MB (%d x %.2f MB)\n",
@@ -133,6 +135,8 @@ static void print_json(const te_model *m, const te_model_info *in, int tensors) 
     printf("  \"normalize\": %s,\n", in->normalize ? "true" : "false");
     kv_str("dtype", te_dtype_name(in->dtype), 0);
     printf("  \"file_bytes\": %llu,\n", (unsigned long long)in->file_bytes);
+    printf("  \"bundle_offset\": %llu,\n", (unsigned long long)in->file_offset);
+    printf("  \"fingerprint\": \"%08x\",\n", (unsigned)in->fingerprint);
     te_model_status sb;
     te_model_get_status(m, &sb);
     printf("  \"section_bytes\": {\"metadata\": %llu, \"word_embeddings\": %llu, \"other_embeddings\": %llu, "
@@ -217,9 +221,9 @@ static void print_status(const te_model_status *st, const te_sysinfo *si, int js
            si->rotational < 0 ? "type unknown" : si->rotational ? "rotational" : "not rotational");
 }
 
-static int info_status(const cli_args *a) {
+static int info_status(const cli_args *a, const char *path) {
     te_model *m;
-    int rc = cli_open_model(&info_cmd, a, a->pos[0], &m);
+    int rc = cli_open_model(&info_cmd, a, path, &m);
     if (rc != CLI_OK) return rc;
     te_error err;
     if (cli_flag(&info_cmd, a, "wait") && te_wait_ready(m, -1) != TE_OK) {
@@ -237,7 +241,7 @@ static int info_status(const cli_args *a) {
     te_sysinfo si;
     if (rc == 0) {
         te_model_get_status(m, &st);
-        te_sysinfo_get(a->pos[0], &si, &err);
+        te_sysinfo_get(path, &si, &err);
         print_status(&st, &si, cli_flag(&info_cmd, a, "json"));
     }
     te_close(m);
@@ -248,13 +252,16 @@ int cmd_info(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&info_cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
-    if (cli_flag(&info_cmd, &a, "status")) return info_status(&a);
+    char self[CLI_PATH_MAX];
+    const char *path;
+    if ((rc = cli_model_path(&info_cmd, &a, a.n_pos ? a.pos[0] : NULL, self, sizeof self, &path)) != CLI_OK) return rc;
+    if (cli_flag(&info_cmd, &a, "status")) return info_status(&a, path);
     if (cli_get(&info_cmd, &a, "strategy") || cli_flag(&info_cmd, &a, "wait") || cli_flag(&info_cmd, &a, "warmup")) {
         cli_error(&info_cmd, "--strategy, --wait and --warmup go with --status");
         return CLI_USAGE;
     }
     te_error err;
-    te_model *m = te_open(a.pos[0], NULL, &err);
+    te_model *m = te_open(path, NULL, &err);
     if (!m) return cli_lib_error(&info_cmd, &err);
     te_model_info in;
     te_model_get_info(m, &in);
@@ -269,14 +276,17 @@ int cmd_verify(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&verify_cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    char self[CLI_PATH_MAX];
+    const char *path;
+    if ((rc = cli_model_path(&verify_cmd, &a, a.n_pos ? a.pos[0] : NULL, self, sizeof self, &path)) != CLI_OK) return rc;
     te_error err;
-    te_model *m = te_open(a.pos[0], NULL, &err);
+    te_model *m = te_open(path, NULL, &err);
     if (!m) return cli_lib_error(&verify_cmd, &err);
     te_status st = te_verify(m, &err);
     if (st == TE_OK) {
         te_model_info in;
         te_model_get_info(m, &in);
-        printf("%s: OK (%zu tensors, %llu bytes, all checksums match)\n", a.pos[0], te_model_n_tensors(m),
+        printf("%s: OK (%zu tensors, %llu bytes, all checksums match)\n", path, te_model_n_tensors(m),
                (unsigned long long)in.file_bytes);
     }
     te_close(m);

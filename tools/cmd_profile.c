@@ -33,7 +33,7 @@
 extern char **environ;
 
 static const cli_opt opts[] = {
-    {"model", 'm', "MODEL", "the .temb model (required)"},
+    {"model", 'm', "MODEL", "the .temb model (default: the model bundled in this executable)"},
     {"runs", 'n', "N", "runs per configuration (default 5)"},
     {"strategy", 0, "S", "loading strategy (default: env TE_STRATEGY, else lazy)"},
     {"cold", 0, NULL, "evict the model file from the page cache before each run"},
@@ -357,16 +357,14 @@ int cmd_profile(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
-    const char *model = cli_get(&cmd, &a, "model"), *text = cli_get(&cmd, &a, "text");
+    char self[CLI_PATH_MAX];
+    const char *model, *text = cli_get(&cmd, &a, "text");
     const char *json = cli_get(&cmd, &a, "json"), *baseline = cli_get(&cmd, &a, "baseline");
     const char *thr_s = cli_get(&cmd, &a, "threshold");
     long runs, threads;
     if ((rc = cli_get_int(&cmd, &a, "runs", 1, 1000, 5, &runs)) != CLI_OK) return rc;
     if ((rc = cli_get_int(&cmd, &a, "threads", 1, 256, 0, &threads)) != CLI_OK) return rc;
-    if (!model) {
-        cli_error(&cmd, "--model is required");
-        return CLI_USAGE;
-    }
+    if ((rc = cli_model_path(&cmd, &a, NULL, self, sizeof self, &model)) != CLI_OK) return rc;
     double threshold = 1.2;
     if (thr_s) {
         char *end;

@@ -481,10 +481,8 @@ static int listen_on(const char *host, int port, int *bound_port) {
     return fd;
 }
 
-/* --model [NAME=]PATH, as many as given. */
-static te_registry *registry_from_models(const cli_args *a, const char **single, te_error *err) {
-    const char *vals[MAX_MODELS];
-    int n = cli_get_each(&serve_cmd, a, "model", vals, MAX_MODELS);
+/* --model [NAME=]PATH, as many as given (vals[0..n)). */
+static te_registry *registry_from_models(const char *const *vals, int n, const char **single, te_error *err) {
     te_registry *r = te_registry_new(err);
     for (int i = 0; r && i < n; i++) {
         char name[128];
@@ -555,14 +553,17 @@ int cmd_serve(int argc, char **argv) {
     static server s; /* big (connection table); one per process */
     memset(&s, 0, sizeof s);
     if ((rc = read_options(&a, &s.cfg)) != CLI_OK) return rc;
-    const char *config = cli_get(&serve_cmd, &a, "config");
-    if (!config == !cli_get(&serve_cmd, &a, "model")) {
+    const char *config = cli_get(&serve_cmd, &a, "config"), *vals[MAX_MODELS];
+    int n_models = cli_get_each(&serve_cmd, &a, "model", vals, MAX_MODELS);
+    char self[CLI_PATH_MAX];
+    if (!config && !n_models && (vals[0] = cli_self_bundle(self, sizeof self))) n_models = 1; /* a bundle serves its model */
+    if (!config == !n_models) {
         cli_error(&serve_cmd, "give --model [NAME=]PATH (one or more) or --config FILE");
         return CLI_USAGE;
     }
     te_error err;
     const char *single = NULL;
-    te_registry *reg = config ? te_registry_from_config(config, &err) : registry_from_models(&a, &single, &err);
+    te_registry *reg = config ? te_registry_from_config(config, &err) : registry_from_models(vals, n_models, &single, &err);
     if (!reg) return cli_lib_error(&serve_cmd, &err);
     if (config && te_registry_count(reg) == 1) {
         te_reg_status st;

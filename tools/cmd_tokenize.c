@@ -11,7 +11,7 @@
 #include "cli.h"
 
 static const cli_opt opts[] = {
-    {"model", 'm', "MODEL", "the .temb model (required)"},
+    {"model", 'm', "MODEL", "the .temb model (default: the model bundled in this executable)"},
     {"max-len", 0, "N", "truncate to N tokens, [CLS] and [SEP] included (default: the model's max sequence length)"},
     {"tokens", 0, NULL, "print the token strings instead of the ids"},
     {NULL, 0, NULL, NULL},
@@ -44,11 +44,9 @@ int cmd_tokenize(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
-    const char *path = cli_get(&cmd, &a, "model");
-    if (!path) {
-        cli_error(&cmd, "--model is required");
-        return CLI_USAGE;
-    }
+    char self[CLI_PATH_MAX];
+    const char *path;
+    if ((rc = cli_model_path(&cmd, &a, NULL, self, sizeof self, &path)) != CLI_OK) return rc;
     long max_len;
     if ((rc = cli_get_int(&cmd, &a, "max-len", 2, 1 << 20, 0, &max_len)) != CLI_OK) return rc;
     te_error err;

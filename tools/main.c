@@ -26,6 +26,7 @@ static const command commands[] = {
     {"bench", cmd_bench, "measure throughput and latency (W1, W2, --tokenizer)"},
     {"serve", cmd_serve, "serve models over HTTP (OpenAI and TEI routes: embed, predict, rerank; health, metrics)"},
     {"models", cmd_models, "load a registry config (many models) and print each model's state"},
+    {"bundle", cmd_bundle, "write one executable with a model appended (then no --model is needed)"},
     {"profile", cmd_profile, "time a fresh process's way to its first embedding, stage by stage"},
 };
 

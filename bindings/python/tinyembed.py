@@ -59,7 +59,8 @@ class _ModelInfo(ctypes.Structure):
                 ("vocab_size", ctypes.c_int), ("vocab_tokens", ctypes.c_int), ("max_position", ctypes.c_int),
                 ("type_vocab_size", ctypes.c_int), ("layer_norm_eps", ctypes.c_float), ("activation", ctypes.c_int),
                 ("pooling", ctypes.c_int), ("normalize", ctypes.c_int), ("max_seq_length", ctypes.c_int),
-                ("dtype", ctypes.c_int), ("file_bytes", ctypes.c_uint64), ("fingerprint", ctypes.c_uint32),
+                ("dtype", ctypes.c_int), ("file_bytes", ctypes.c_uint64), ("file_offset", ctypes.c_uint64),
+                ("fingerprint", ctypes.c_uint32),
                 ("tokenizer", _TokenizerInfo)]
 
 
