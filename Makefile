@@ -7,7 +7,7 @@
 #   make static           a fully static build/tinyembed
 #   make memtest          embed under ulimit -v (model + 24 MB) with --max-memory 16M
 #   make shared           build/libtinyembed.so (only the public te_* API exported), for bindings/python
-#   make arm64            cross-build for AArch64 (NEON) and run the kernel tests under qemu
+#   make test-arm         static AArch64 (NEON) and ARMv7 builds; golden tests under qemu-user
 #   make fuzz             run every libFuzzer target for FUZZ_SECONDS each (clang)
 #   make loadtest         the server under wrk (64 connections, reloads meanwhile), RSS, idle CPU
 #   make install PREFIX=/usr/local [DESTDIR=...]
@@ -49,7 +49,7 @@ $(BUILD)/obj/src/kernels/%_avx2.o:   ALL_CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/obj/src/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
 endif
 
-.PHONY: all test sanitize tsan static shared memtest install clean model testdata arm64 fuzz loadtest
+.PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm fuzz loadtest
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
 
 # Rebuild everything when the compiler or flags change.
@@ -139,12 +139,18 @@ sanitize:
 tsan:
 	$(MAKE) BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
 
-# NEON kernels: cross-compiled (warnings are errors) and checked against the
-# scalar reference under user-mode emulation. Needs gcc-aarch64-linux-gnu and qemu-user.
+# ARM: static cross builds (warnings are errors), then the golden tests,
+# the kernels against the scalar reference and the CLI's vectors against
+# this build's, under user-mode emulation (tests/arm.sh). Needs
+# gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf and qemu-user. ARMv7 runs
+# the scalar kernels (the NEON ones use AArch64-only instructions).
 ARM64_CC ?= aarch64-linux-gnu-gcc
-arm64:
-	$(MAKE) BUILD=build/arm64 CC=$(ARM64_CC) all
-	qemu-aarch64 -L /usr/aarch64-linux-gnu build/arm64/tests/test_kernels
+ARMV7_CC ?= arm-linux-gnueabihf-gcc
+test-arm: all testdata
+	$(MAKE) BUILD=build/arm64 CC=$(ARM64_CC) EXTRA_LDFLAGS=-static all
+	$(MAKE) BUILD=build/armv7 CC=$(ARMV7_CC) EXTRA_LDFLAGS=-static all
+	sh tests/arm.sh $(BUILD) aarch64 qemu-aarch64 $(ARM64_CC:-gcc=-strip) build/arm64 \
+		armv7 qemu-arm $(ARMV7_CC:-gcc=-strip) build/armv7
 
 # libFuzzer targets (tests/fuzz/fuzz_NAME.c): each runs for FUZZ_SECONDS from
 # its committed seed corpus (tests/fuzz/corpus/NAME); what it learns goes to

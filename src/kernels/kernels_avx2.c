@@ -1,6 +1,6 @@
 /*
- * kernels_avx2.c - AVX2 + FMA kernels (compiled with -mavx2 -mfma; chosen at
- * run time only on CPUs that have them).
+ * kernels_avx2.c - AVX2 + FMA kernels (chosen at run time only on CPUs
+ * that have them).
  *
  * GEMM micro-kernel: up to 6 rows x 16 columns (one weight panel as two ymm)
  * in 12 ymm accumulators, leaving registers for the panel row and one
@@ -16,6 +16,17 @@
 #include <string.h>
 
 #include "kernels.h"
+
+/* Every function below is compiled for AVX2 + FMA + F16C through this pragma rather
+ * than -m flags, so the file means the same inside the amalgamation (one
+ * translation unit with baseline code around it); cpu.c calls in here only
+ * on CPUs that have them. */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+#endif
 
 #define MR 6
 
@@ -99,14 +110,14 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
 }
 
 #define UKERNEL(mr) \
-    static void ukernel_##mr(const te_ukr_args *u) { ukernel_tile(u, mr); }
+    static void ukernel_avx2_##mr(const te_ukr_args *u) { ukernel_tile(u, mr); }
 UKERNEL(1) UKERNEL(2) UKERNEL(3) UKERNEL(4) UKERNEL(5) UKERNEL(6)
 
-static void (*const ukernels[MR + 1])(const te_ukr_args *) = {
-    NULL, ukernel_1, ukernel_2, ukernel_3, ukernel_4, ukernel_5, ukernel_6,
+static void (*const ukernels_avx2[MR + 1])(const te_ukr_args *) = {
+    NULL, ukernel_avx2_1, ukernel_avx2_2, ukernel_avx2_3, ukernel_avx2_4, ukernel_avx2_5, ukernel_avx2_6,
 };
 
-static void ukernel(const te_ukr_args *u) { ukernels[u->rows](u); }
+static void ukernel(const te_ukr_args *u) { ukernels_avx2[u->rows](u); }
 
 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -260,4 +271,9 @@ const te_kernels te_kernels_avx2 = {
     .q8_mr = TE_Q8_AVX2_MR, .q8_max_mr = TE_Q8_AVX2_MR, .q8_np = 1, .q8_ukernel = te_q8_ukernel_avx2,
     .quant_u8 = quant_u8, .widen_f16 = widen_f16,
 };
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
 #endif

@@ -1,6 +1,6 @@
 /*
- * kernels_avx512.c - AVX-512F kernels (compiled with -mavx512f ...; chosen at
- * run time only on CPUs that have it).
+ * kernels_avx512.c - AVX-512F kernels (chosen at run time only on CPUs
+ * that have it).
  *
  * GEMM micro-kernel: up to 14 rows x 32 columns (two weight panels), one
  * zmm accumulator per row and panel (28 of the 32 registers at 14 rows); per
@@ -20,6 +20,17 @@
 #include <string.h>
 
 #include "kernels.h"
+
+/* Every function below is compiled for AVX-512 (F, BW, DQ, VL) + FMA + F16C through this pragma rather
+ * than -m flags, so the file means the same inside the amalgamation (one
+ * translation unit with baseline code around it); cpu.c calls in here only
+ * on CPUs that have them. */
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c")
+#endif
 
 #define MR 12     /* preferred height */
 #define MAX_MR 14 /* 28 accumulators + 2 panel rows + 1 broadcast <= 32 registers */
@@ -123,9 +134,9 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
         name##_8, name##_9, name##_10, name##_11, name##_12, name##_13, name##_14, \
     };
 
-SPECIALIZE_ALL(ukernel, , te_ukr_args, ukernel_tile)
+SPECIALIZE_ALL(ukernel_avx512, , te_ukr_args, ukernel_tile)
 
-static void ukernel(const te_ukr_args *u) { ukernels[u->rows](u); }
+static void ukernel(const te_ukr_args *u) { ukernel_avx512s[u->rows](u); }
 
 static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
 
@@ -193,7 +204,9 @@ static double fma_peak(long iters) {
     return (double)iters * 12 * 16 * 2;
 }
 
-#define VNNI __attribute__((target("avx512vnni")))
+/* The file's target plus VNNI: clang lets a function's own target replace
+ * the pushed one, so it is spelled in full. */
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx512vnni")))
 
 /* Every loop over the tile's rows must unroll fully, or the accumulators
  * live on the stack; clang does not cost the asm below as cheap. */
@@ -295,4 +308,9 @@ const te_kernels te_kernels_avx512vnni = {
     .name = "avx512vnni", AVX512_FP32,
     .q8_mr = TE_Q8_VNNI_MR, .q8_max_mr = TE_Q8_VNNI_MAX_MR, .q8_np = 2, .q8_ukernel = te_q8_ukernel_vnni,
 };
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
 #endif

@@ -91,14 +91,14 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
 }
 
 #define UKERNEL(mr) \
-    static void ukernel_##mr(const te_ukr_args *u) { ukernel_tile(u, mr); }
+    static void ukernel_neon_##mr(const te_ukr_args *u) { ukernel_tile(u, mr); }
 UKERNEL(1) UKERNEL(2) UKERNEL(3) UKERNEL(4) UKERNEL(5) UKERNEL(6)
 
-static void (*const ukernels[MR + 1])(const te_ukr_args *) = {
-    NULL, ukernel_1, ukernel_2, ukernel_3, ukernel_4, ukernel_5, ukernel_6,
+static void (*const ukernels_neon[MR + 1])(const te_ukr_args *) = {
+    NULL, ukernel_neon_1, ukernel_neon_2, ukernel_neon_3, ukernel_neon_4, ukernel_neon_5, ukernel_neon_6,
 };
 
-static void ukernel(const te_ukr_args *u) { ukernels[u->rows](u); }
+static void ukernel(const te_ukr_args *u) { ukernels_neon[u->rows](u); }
 
 static void layernorm(float *x, size_t n, const float *w, const float *b, float eps) {
     float32x4_t s = vdupq_n_f32(0);
