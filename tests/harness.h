@@ -8,7 +8,8 @@
  * CHECK returns from the test. tests/run.sh counts the lines. The test data
  * paths come from the environment (set by run.sh): TE_TESTDATA (converted
  * .temb files), TE_HF (generated model directories), TE_REF (../shared/ref),
- * TE_BIN (the tinyembed binary).
+ * TE_BIN (the tinyembed binary). TH_ONLY=name,name runs only those tests
+ * (tests/arm.sh: the golden tests, under emulation that is ~50x slower).
  */
 #ifndef TE_HARNESS_H
 #define TE_HARNESS_H
@@ -34,7 +35,18 @@ static inline void th_fail(const char *file, int line, const char *fmt, ...) {
 #define TEST(name) static void name(void)
 #define RUN(name) th_run(#name, name)
 
+/* Whether TH_ONLY (a comma-separated list of test names) selects `name`. */
+static inline int th_selected(const char *name) {
+    const char *only = getenv("TH_ONLY");
+    if (!only || !*only) return 1;
+    size_t n = strlen(name);
+    for (const char *p = only; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
+    return 0;
+}
+
 static inline void th_run(const char *name, void (*fn)(void)) {
+    if (!th_selected(name)) return;
     th_failed_now = 0;
     fflush(stdout);
     fn();
