@@ -8,6 +8,9 @@
 #   make memtest          embed under ulimit -v (model + 24 MB) with --max-memory 16M
 #   make shared           build/libtinyembed.so (only the public te_* API exported), for bindings/python
 #   make test-arm         static AArch64 (NEON) and ARMv7 builds; golden tests under qemu-user
+#   make amalgamation     build/amalgamation/tinyembed.c + tinyembed.h: the library as one C file
+#   make test-amalgamation  it compiles alone (gcc, clang) and passes the embedding goldens
+#   make test-scaling     parallel --pipe byte-identical; two servers behind nginx, one killed mid-load
 #   make fuzz             run every libFuzzer target for FUZZ_SECONDS each (clang)
 #   make loadtest         the server under wrk (64 connections, reloads meanwhile), RSS, idle CPU
 #   make install PREFIX=/usr/local [DESTDIR=...]
@@ -21,7 +24,6 @@ PREFIX   ?= /usr/local
 PYTHON   ?= python3
 
 VERSION := $(shell sed -n 's/^\#define TE_VERSION_STRING "\(.*\)"/\1/p' include/tinyembed.h)
-ARCH    := $(shell $(CC) -dumpmachine 2>/dev/null | cut -d- -f1)
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
 CFLAGS  ?= -O2 -g
@@ -42,14 +44,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-# SIMD kernels get their instruction set per file; the rest of the library is
-# baseline code that picks a kernel at run time.
-ifeq ($(ARCH),x86_64)
-$(BUILD)/obj/src/kernels/%_avx2.o:   ALL_CFLAGS += -mavx2 -mfma -mf16c
-$(BUILD)/obj/src/kernels/%_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
-endif
-
-.PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm fuzz loadtest
+.PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling amalgamation test-amalgamation fuzz loadtest
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
 
 # Rebuild everything when the compiler or flags change.
@@ -139,7 +134,8 @@ sanitize:
 tsan:
 	$(MAKE) BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
 
-# ARM: static cross builds (warnings are errors), then the golden tests,
+# ARM: static cross builds (warnings are errors), then the golden tests
+# (ARM_QUICK=1: a slice, for CI; see tests/arm.sh),
 # the kernels against the scalar reference and the CLI's vectors against
 # this build's, under user-mode emulation (tests/arm.sh). Needs
 # gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf and qemu-user. ARMv7 runs
@@ -149,7 +145,7 @@ ARMV7_CC ?= arm-linux-gnueabihf-gcc
 test-arm: all testdata
 	$(MAKE) BUILD=build/arm64 CC=$(ARM64_CC) EXTRA_LDFLAGS=-static all
 	$(MAKE) BUILD=build/armv7 CC=$(ARMV7_CC) EXTRA_LDFLAGS=-static all
-	sh tests/arm.sh $(BUILD) aarch64 qemu-aarch64 $(ARM64_CC:-gcc=-strip) build/arm64 \
+	ARM_QUICK=$(ARM_QUICK) sh tests/arm.sh $(BUILD) aarch64 qemu-aarch64 $(ARM64_CC:-gcc=-strip) build/arm64 \
 		armv7 qemu-arm $(ARMV7_CC:-gcc=-strip) build/armv7
 
 # libFuzzer targets (tests/fuzz/fuzz_NAME.c): each runs for FUZZ_SECONDS from
@@ -174,6 +170,17 @@ fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 memtest: all testdata
 	@sh tests/memtest.sh $(BUILD)
 
+# The library as one C file, the SQLite way (tools/amalgamate.py says how).
+amalgamation: $(BUILD)/amalgamation/tinyembed.c
+$(BUILD)/amalgamation/tinyembed.c: $(LIB_SRC) $(wildcard src/*.h src/kernels/*.h) include/tinyembed.h tools/amalgamate.py
+	$(PYTHON) tools/amalgamate.py $(BUILD)/amalgamation
+test-amalgamation: amalgamation testdata
+	@TE_TESTDATA=$(BUILD)/testdata TE_REF=$(REF) sh tests/amalgamation.sh $(BUILD)
+
+# docs/SCALING.md, checked: needs GNU parallel, nginx-light and wrk.
+test-scaling: all testdata
+	@TE_REF=$(REF) sh tests/scaling.sh $(BUILD)
+
 LOADTEST_SECONDS ?= 60
 loadtest: all testdata
 	sh tests/loadtest.sh $(BUILD) $(BUILD)/testdata/minilm-mean.temb $(LOADTEST_SECONDS)
@@ -183,10 +190,6 @@ loadtest: all testdata
 # the version script exports exactly the functions tinyembed.h declares.
 SO_CFLAGS = -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -pthread -Iinclude -Isrc -fPIC -fvisibility=default -MMD -MP
 SO_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
-ifeq ($(ARCH),x86_64)
-$(BUILD)/pic/src/kernels/%_avx2.o:   SO_CFLAGS += -mavx2 -mfma -mf16c
-$(BUILD)/pic/src/kernels/%_avx512.o: SO_CFLAGS += -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
-endif
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SO_CFLAGS) -c $< -o $@
