@@ -77,6 +77,14 @@ static inline const char *th_path(char *buf, size_t cap, const char *env, const 
 }
 
 #ifdef TINYEMBED_H
+/* Kernel sets a test over every set must have run: this CPU's best and
+ * scalar, or one where scalar is the best (ARMv7). */
+static inline int th_kernel_sets(void) {
+    te_sysinfo si;
+    te_error err;
+    return te_sysinfo_get(NULL, &si, &err) == TE_OK && strcmp(si.simd, "scalar") == 0 ? 1 : 2;
+}
+
 /* Opens TE_TESTDATA/NAME.temb (printing the error when it fails). */
 static inline te_model *th_open_model(const char *name) {
     char path[1300], rel[256];
