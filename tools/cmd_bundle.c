@@ -4,6 +4,7 @@
  * similarity, info, ...), mapping the model straight out of itself.
  */
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -44,7 +45,9 @@ int cmd_bundle(int argc, char **argv) {
     if (te_bundle_write(exe, model, out, (size_t)align, &err) != TE_OK) return cli_lib_error(&cmd, &err);
     uint64_t offset = 0, bytes = 0;
     if (te_bundle_locate(out, &offset, &bytes, &err) != TE_OK) return cli_lib_error(&cmd, &err);
+    struct stat st;
+    unsigned long long total = stat(out, &st) == 0 ? (unsigned long long)st.st_size : 0;
     fprintf(stderr, "wrote %s: %s with %s appended at byte %llu (%llu model bytes, %llu in all)\n", out, exe, model,
-            (unsigned long long)offset, (unsigned long long)bytes, (unsigned long long)(offset + bytes + 40));
+            (unsigned long long)offset, (unsigned long long)bytes, total);
     return 0;
 }

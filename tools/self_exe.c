@@ -4,15 +4,11 @@
  */
 #include "cli.h"
 
-#include <errno.h>
-#include <limits.h>
+#include <errno.h> /* program_invocation_name: argv[0] as glibc and musl keep it */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* argv[0] as glibc and musl keep it (program_invocation_name). */
-extern char *program_invocation_name;
 
 static int is_exec_file(const char *p) {
     struct stat st;
@@ -62,7 +58,7 @@ int cli_model_path(const cli_cmd *cmd, const cli_args *a, const char *given, cha
     te_error err;
     te_status st = self_bundle(buf, cap, &err);
     if (st == TE_OK) *out = buf;
-    else if (st != TE_ERR_NOT_FOUND) return cli_lib_error(cmd, &err); /* a bundle, damaged */
+    else if (st == TE_ERR_CHECKSUM || st == TE_ERR_FORMAT) return cli_lib_error(cmd, &err); /* a bundle, damaged */
     else cli_error(cmd, "--model is required (or run a bundle made by `tinyembed bundle`, which carries its model)");
     return *out ? CLI_OK : CLI_USAGE;
 }
