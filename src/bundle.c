@@ -166,20 +166,18 @@ te_status te_bundle_write(const char *exe_path, const char *model_path, const ch
         return te_fail(err, TE_ERR_ARG, "bundle alignment must be a power of two from 4096 to 16M (got %zu)", align);
     te_status st = check_model(model_path, err);
     if (st != TE_OK) return st;
+    /* Written beside the target and renamed over it: readers of OUT see the old file or the whole new one. */
+    size_t len = strlen(out_path) + 16;
+    char *tmp = malloc(len);
+    if (!tmp) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    snprintf(tmp, len, "%s.tmp.XXXXXX", out_path);
     source exe = {-1, 0, 0}, model = {-1, 0, 0};
+    int fd = -1;
     st = open_source(exe_path, 0, &exe, err);
     if (st == TE_OK) st = check_exe(&exe, exe_path, err);
     if (st == TE_OK) st = open_source(model_path, 1, &model, err);
-    size_t len = strlen(out_path);
-    char *tmp = st == TE_OK ? malloc(len + 16) : NULL;
-    int fd = -1;
-    if (st == TE_OK && !tmp) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
-    if (st == TE_OK) {
-        /* Written beside the target and renamed over it: readers of OUT see the old file or the whole new one. */
-        snprintf(tmp, len + 16, "%s.tmp.XXXXXX", out_path);
-        fd = mkstemp(tmp);
-        if (fd < 0) st = te_fail(err, TE_ERR_IO, "%s: cannot create: %s", out_path, strerror(errno));
-    }
+    if (st == TE_OK && (fd = mkstemp(tmp)) < 0)
+        st = te_fail(err, TE_ERR_IO, "%s: cannot create: %s", out_path, strerror(errno));
     uint64_t model_offset = te_align_up(exe.bytes, align);
     uint32_t crc = 0;
     if (st == TE_OK) st = copy_range(&exe, fd, exe_path, NULL, err);
