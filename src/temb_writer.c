@@ -21,6 +21,7 @@
 #include "format.h"
 #include "format_util.h"
 #include "internal.h"
+#include "out_file.h"
 
 typedef struct buf {
     uint8_t *p;
@@ -257,76 +258,6 @@ static void build_tensor_dir(temb_writer *w, buf *out) {
     }
 }
 
-static te_status pwrite_all(int fd, const void *data, size_t n, uint64_t off, const char *path, te_error *err) {
-    const uint8_t *p = data;
-    while (n > 0) {
-        ssize_t k = pwrite(fd, p, n, (off_t)off);
-        if (k < 0 && errno == EINTR) continue;
-        if (k <= 0) return te_fail(err, TE_ERR_IO, "%s: write failed: %s", path, k < 0 ? strerror(errno) : "no progress");
-        p += k;
-        n -= (size_t)k;
-        off += (uint64_t)k;
-    }
-    return TE_OK;
-}
-
-/* The output file while it is being written. */
-typedef struct out_file {
-    int fd;
-    int anonymous;         /* O_TMPFILE: nothing to clean up */
-    char part[4096 + 16];  /* "<path>.part" when not anonymous */
-} out_file;
-
-static te_status out_open(out_file *o, const char *path, te_error *err) {
-    o->anonymous = 0;
-    o->part[0] = '\0';
-#ifdef O_TMPFILE
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    o->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-    if (o->fd >= 0) { o->anonymous = 1; return TE_OK; }
-#endif
-    if ((size_t)snprintf(o->part, sizeof o->part, "%s.part", path) >= sizeof o->part)
-        return te_fail(err, TE_ERR_ARG, "output path too long");
-    o->fd = open(o->part, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (o->fd < 0) return te_fail(err, errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_IO, "%s: cannot create: %s", o->part, strerror(errno));
-    return TE_OK;
-}
-
-/* Makes the finished file visible under `path` atomically. */
-static te_status out_commit(out_file *o, const char *path, te_error *err) {
-    if (fsync(o->fd) != 0) return te_fail(err, TE_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
-    if (o->anonymous) {
-        /* linkat cannot replace an existing file: link under a unique name, then rename. */
-        char proc[64], tmp[4096 + 32];
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", o->fd);
-        for (int attempt = 0;; attempt++) {
-            snprintf(tmp, sizeof tmp, "%s.%ld.%d.part", path, (long)getpid(), attempt);
-            if (linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) == 0) break;
-            if (errno != EEXIST || attempt > 100)
-                return te_fail(err, TE_ERR_IO, "%s: cannot link the finished file: %s", path, strerror(errno));
-        }
-        if (rename(tmp, path) != 0) {
-            int e = errno;
-            unlink(tmp);
-            return te_fail(err, TE_ERR_IO, "%s: rename failed: %s", path, strerror(e));
-        }
-        return TE_OK;
-    }
-    if (rename(o->part, path) != 0) return te_fail(err, TE_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
-    o->part[0] = '\0';
-    return TE_OK;
-}
-
-static void out_abort(out_file *o) {
-    if (o->fd >= 0) close(o->fd);
-    if (!o->anonymous && o->part[0]) unlink(o->part);
-    o->fd = -1;
-}
-
 static void put_section(uint8_t *entry, uint32_t kind, uint32_t crc, uint64_t off, uint64_t size) {
     te_put32(entry, kind);
     te_put32(entry + 4, crc);
@@ -366,8 +297,8 @@ te_status temb_write(temb_writer *w, const char *path,
     }
     uint64_t file_size = pos;
 
-    out_file o = {.fd = -1};
-    te_status st = ok(w) ? out_open(&o, path, err) : (err ? (*err = w->err).code : w->err.code);
+    te_out_file o = {.fd = -1};
+    te_status st = ok(w) ? te_out_open(&o, path, err) : (err ? (*err = w->err).code : w->err.code);
     void *tbuf = NULL;
     uint64_t done = 0;
     for (size_t i = 0; st == TE_OK && i < w->n_tensors; i++) {
@@ -379,7 +310,7 @@ te_status temb_write(temb_writer *w, const char *path,
         st = t->fill(t->user, tbuf, (size_t)t->bytes, err);
         if (st != TE_OK) break;
         t->crc = te_crc32_update(0, tbuf, (size_t)t->bytes);
-        st = pwrite_all(o.fd, tbuf, (size_t)t->bytes, t->offset, path, err);
+        st = te_out_pwrite(&o, tbuf, (size_t)t->bytes, t->offset, path, err);
         done += t->bytes;
         if (progress) progress(progress_user, done, total);
     }
@@ -415,18 +346,14 @@ te_status temb_write(temb_writer *w, const char *path,
             memcpy(head + dir_off, dir.p, dir.n);
             memcpy(head + vocab_off, vocab.p, vocab.n);
             memcpy(head + hot_off, w->hot.p, w->hot.n);
-            st = pwrite_all(o.fd, head, (size_t)meta_end, 0, path, err);
+            st = te_out_pwrite(&o, head, (size_t)meta_end, 0, path, err);
             free(head);
         }
     }
     if (st == TE_OK && ftruncate(o.fd, (off_t)file_size) != 0)
         st = te_fail(err, TE_ERR_IO, "%s: cannot set file size: %s", path, strerror(errno));
-    if (st == TE_OK) st = out_commit(&o, path, err);
-    if (st == TE_OK) {
-        close(o.fd);
-    } else {
-        out_abort(&o);
-    }
+    if (st == TE_OK) st = te_out_commit(&o, path, err);
+    if (st != TE_OK) te_out_abort(&o);
     buf_free(&meta);
     buf_free(&vocab);
     buf_free(&added);
