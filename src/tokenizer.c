@@ -27,7 +27,7 @@
 #define TOK_MAX_PENDING 32   /* kept combining marks awaiting reordering */
 #define TOK_STACK_CHARS 256  /* models with longer max words allocate their word buffer */
 
-typedef enum tok_mode { TOK_IDS, TOK_NORMALIZED, TOK_WORDS } tok_mode;
+typedef enum tok_mode { TOK_IDS, TOK_NORMALIZED, TOK_WORDS, TOK_TERMS } tok_mode;
 
 typedef struct tok_run {
     const te_model *m;
@@ -53,6 +53,8 @@ typedef struct tok_run {
     char *text;
     size_t text_len, text_cap;
     int full;         /* an id did not fit: stop reading (unless count_all) */
+    te_term_fn on_term; /* TOK_TERMS: gets each word that is not punctuation */
+    void *term_user;
 } tok_run;
 
 /* The reference's CJK ranges (BertNormalizer::is_chinese_char). */
@@ -71,6 +73,7 @@ static void put_text(tok_run *r, const char *s, size_t n) {
 static void emit_id(tok_run *r, int32_t id) {
     switch (r->mode) {
     case TOK_NORMALIZED:
+    case TOK_TERMS:
         return; /* added tokens are not normalizer output */
     case TOK_WORDS: {
         char buf[24];
@@ -126,6 +129,10 @@ static void word_end(tok_run *r) {
         put_text(r, r->word, r->word_len);
         if (r->word_chars > r->max_chars) put_text(r, "...", 3);
         put_text(r, "\n", 1);
+    } else if (r->mode == TOK_TERMS) {
+        uint32_t cp;
+        size_t n = te_utf8_decode((const unsigned char *)r->word, r->word_len, &cp);
+        if (n != r->word_len || !(te_uc_flags(cp) & TE_UC_PUNCT)) r->on_term(r->term_user, r->word, r->word_len);
     } else {
         wordpiece(r);
     }
@@ -278,7 +285,7 @@ static void run_text(tok_run *r, const char *text, size_t len) {
     const te_model *m = r->m;
     size_t i = 0, plain_until = 0; /* bytes of a discarded single_word match are plain text */
     while (i < len && !r->full) {
-        if (i >= plain_until && (m->added_first[s[i] >> 3] & (1u << (s[i] & 7)))) {
+        if (m && i >= plain_until && (m->added_first[s[i] >> 3] & (1u << (s[i] & 7)))) {
             const te_added_token *a = match_added(m, s, i, len);
             if (a && (a->flags & TEMB_ADDED_SINGLE_WORD) &&
                 (is_word_char_before(s, i) || is_word_char_at(s, i + a->len, len))) {
@@ -457,6 +464,20 @@ size_t te_tok_normalize(const te_model *m, const char *text, size_t len, char *o
 
 size_t te_tok_words(const te_model *m, const char *text, size_t len, char *out, size_t cap) {
     return run_stage(m, TOK_WORDS, text, len, out, cap);
+}
+
+void te_tok_terms(const char *text, size_t len, te_term_fn fn, void *user) {
+    tok_run r;
+    tok_scratch stack;
+    memset(&r, 0, sizeof r);
+    r.mode = TOK_TERMS;
+    r.lowercase = r.strip_accents = r.chinese = r.clean = 1;
+    r.max_chars = TE_TERM_MAX_CHARS;
+    r.word = stack.word;
+    r.pieces = stack.pieces;
+    r.on_term = fn;
+    r.term_user = user;
+    run_text(&r, text, len);
 }
 
 size_t te_tok_wordpiece(const te_model *m, const char *word, size_t len, int32_t *ids, size_t cap) {

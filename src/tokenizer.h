@@ -18,6 +18,15 @@ size_t te_tok_normalize(const te_model *m, const char *text, size_t len, char *o
  * appear as "<id>" lines. Returns bytes written. */
 size_t te_tok_words(const te_model *m, const char *text, size_t len, char *out, size_t cap);
 
+/* The search index's words of `text` (BM25 terms): the BERT normalizer with
+ * every option on (clean text, CJK ideographs apart, accents stripped,
+ * lowercase) and its pre-tokenizer, punctuation dropped; no model needed.
+ * fn gets each word in order (UTF-8, at most TE_TERM_MAX_CHARS characters:
+ * longer words are cut there). */
+#define TE_TERM_MAX_CHARS 64
+typedef void (*te_term_fn)(void *user, const char *word, size_t len);
+void te_tok_terms(const char *text, size_t len, te_term_fn fn, void *user);
+
 /* WordPiece ids of one already-normalized word; returns the count. */
 size_t te_tok_wordpiece(const te_model *m, const char *word, size_t len, int32_t *ids, size_t cap);
 

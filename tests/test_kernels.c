@@ -4,7 +4,7 @@
  * with every kind of edge: one row, odd row counts, partial panels, k not a
  * multiple of anything, with bias, accumulation and GELU), the same for
  * int8 and f16 weights, LayerNorm, softmax, GELU, the embedding sum, the
- * panel packers and the quantizers.
+ * panel packers, the quantizers and the search dot products.
  */
 #include "gemm.h"
 #include "half.h"
@@ -387,6 +387,40 @@ TEST(ops_match_scalar) {
     }
 }
 
+/* The search scan: int8 dot products equal the scalar ones exactly (every
+ * set, every length, with extreme values); f32 ones within rounding. */
+TEST(search_dots_match_scalar) {
+    static const size_t dims[] = {1, 7, 31, 32, 63, 64, 65, 100, 384, 768, 1029};
+    enum { ROWS = 5 };
+    for (size_t di = 0; di < sizeof dims / sizeof *dims; di++) {
+        size_t dim = dims[di];
+        float *q = vec(dim), *rows = vec(dim * ROWS);
+        int8_t *qi = malloc(dim), *ri = malloc(dim * ROWS);
+        for (size_t i = 0; i < dim; i++) qi[i] = (int8_t)(i % 3 == 0 ? -128 : (int)(frand() * 127));
+        for (size_t i = 0; i < dim * ROWS; i++) ri[i] = (int8_t)(i % 5 == 0 ? -128 : i % 7 == 0 ? 127 : (int)(frand() * 127));
+        float want[ROWS], got[ROWS];
+        int32_t iwant[ROWS], igot[ROWS];
+        te_kernels_scalar.dot_f32(q, rows, dim, ROWS, want);
+        te_kernels_scalar.dot_i8(qi, ri, dim, ROWS, iwant);
+        for (size_t r = 0; r < ROWS; r++) {
+            int32_t s32 = 0;
+            for (size_t i = 0; i < dim; i++) s32 += qi[i] * ri[r * dim + i];
+            CHECK_MSG(iwant[r] == s32, "scalar dot_i8 dim=%zu", dim);
+        }
+        for (int s = 0; s < n_sets; s++) {
+            sets[s]->dot_f32(q, rows, dim, ROWS, got);
+            sets[s]->dot_i8(qi, ri, dim, ROWS, igot);
+            for (size_t r = 0; r < ROWS; r++) {
+                CHECK_MSG(fabs(got[r] - want[r]) <= 1e-5 * (1 + sqrt((double)dim)), "%s dot_f32 dim=%zu: %g vs %g",
+                          sets[s]->name, dim, got[r], want[r]);
+                CHECK_MSG(igot[r] == iwant[r], "%s dot_i8 dim=%zu row %zu: %d vs %d", sets[s]->name, dim, r, igot[r],
+                          iwant[r]);
+            }
+        }
+        free(q); free(rows); free(qi); free(ri);
+    }
+}
+
 TEST(selection_by_name) {
     CHECK(te_kernels_select(NULL) == sets[0]);
     CHECK(te_kernels_select("scalar") == &te_kernels_scalar);
@@ -407,6 +441,7 @@ int main(void) {
     RUN(f16_gemm_equals_f32_of_widened_weights);
     RUN(quantizers);
     RUN(ops_match_scalar);
+    RUN(search_dots_match_scalar);
     RUN(selection_by_name);
     return th_done();
 }

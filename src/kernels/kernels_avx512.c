@@ -294,19 +294,69 @@ static void widen_f16(float *dst, const uint16_t *src, size_t n) {
     }
 }
 
-/* Two sets that differ only in the int8 kernel. */
+/* Search dot products, one row at a time with masked tails: f32 with two
+ * FMA chains; int8 widened to int16 for VPMADDWD, or with VNNI as
+ * u8 (row ^ 0x80 = row + 128) times s8 query, less 128 * sum(query). */
+static void dot_f32(const float *q, const float *rows, size_t dim, size_t n, float *out) {
+    for (size_t i = 0; i < n; i++, rows += dim) {
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        size_t k = 0;
+        for (; k + 32 <= dim; k += 32) {
+            a0 = _mm512_fmadd_ps(_mm512_loadu_ps(q + k), _mm512_loadu_ps(rows + k), a0);
+            a1 = _mm512_fmadd_ps(_mm512_loadu_ps(q + k + 16), _mm512_loadu_ps(rows + k + 16), a1);
+        }
+        for (; k < dim; k += 16) {
+            __mmask16 m = tail_mask((int)(dim - k));
+            a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, q + k), _mm512_maskz_loadu_ps(m, rows + k), a0);
+        }
+        out[i] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    }
+}
+
+static void dot_i8(const int8_t *q, const int8_t *rows, size_t dim, size_t n, int32_t *out) {
+    for (size_t i = 0; i < n; i++, rows += dim) {
+        __m512i acc = _mm512_setzero_si512();
+        for (size_t k = 0; k < dim; k += 32) {
+            __mmask32 m = dim - k >= 32 ? 0xFFFFFFFFu : (1u << (dim - k)) - 1;
+            __m512i a = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, q + k));
+            __m512i b = _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(m, rows + k));
+            acc = _mm512_add_epi32(acc, _mm512_madd_epi16(a, b));
+        }
+        out[i] = _mm512_reduce_add_epi32(acc);
+    }
+}
+
+VNNI static void dot_i8_vnni(const int8_t *q, const int8_t *rows, size_t dim, size_t n, int32_t *out) {
+    int32_t qsum = 0;
+    for (size_t k = 0; k < dim; k++) qsum += q[k];
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (size_t i = 0; i < n; i++, rows += dim) {
+        __m512i acc = _mm512_setzero_si512();
+        for (size_t k = 0; k < dim; k += 64) {
+            /* Masked-off bytes: the row's become 128, the query's 0, so they add nothing. */
+            __mmask64 m = dim - k >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << (dim - k)) - 1;
+            __m512i r = _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, rows + k), flip);
+            acc = _mm512_dpbusd_epi32(acc, r, _mm512_maskz_loadu_epi8(m, q + k));
+        }
+        out[i] = _mm512_reduce_add_epi32(acc) - 128 * qsum;
+    }
+}
+
+/* Two sets that differ only in the int8 kernels. */
 #define AVX512_FP32 \
     .mr = MR, .max_mr = MAX_MR, .np = 2, .ukernel = ukernel, .layernorm = layernorm, .softmax = softmax, \
-    .gelu = gelu, .add3 = add3, .fma_peak = fma_peak, .widen_f16 = widen_f16, .quant_u8 = quant_u8
+    .gelu = gelu, .add3 = add3, .fma_peak = fma_peak, .widen_f16 = widen_f16, .quant_u8 = quant_u8, .dot_f32 = dot_f32
 
 const te_kernels te_kernels_avx512 = {
     .name = "avx512", AVX512_FP32,
     .q8_mr = TE_Q8_AVX2_MR, .q8_max_mr = TE_Q8_AVX2_MR, .q8_np = 1, .q8_ukernel = te_q8_ukernel_avx2,
+    .dot_i8 = dot_i8,
 };
 
 const te_kernels te_kernels_avx512vnni = {
     .name = "avx512vnni", AVX512_FP32,
     .q8_mr = TE_Q8_VNNI_MR, .q8_max_mr = TE_Q8_VNNI_MAX_MR, .q8_np = 2, .q8_ukernel = te_q8_ukernel_vnni,
+    .dot_i8 = dot_i8_vnni,
 };
 #if defined(__clang__)
 #pragma clang attribute pop

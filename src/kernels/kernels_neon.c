@@ -161,10 +161,37 @@ static double fma_peak(long iters) {
 
 /* int8 and f16 weights use the scalar reference on NEON for now (a
  * SDOT-based int8 kernel is future work). */
+/* Search dot products: four f32 lanes per FMA; int8 widened by vmull_s8 and
+ * pairwise-accumulated into int32 lanes. */
+static void dot_f32(const float *q, const float *rows, size_t dim, size_t n, float *out) {
+    for (size_t i = 0; i < n; i++, rows += dim) {
+        float32x4_t a0 = vdupq_n_f32(0.0f), a1 = vdupq_n_f32(0.0f);
+        size_t k = 0;
+        for (; k + 8 <= dim; k += 8) {
+            a0 = vfmaq_f32(a0, vld1q_f32(q + k), vld1q_f32(rows + k));
+            a1 = vfmaq_f32(a1, vld1q_f32(q + k + 4), vld1q_f32(rows + k + 4));
+        }
+        float s = vaddvq_f32(vaddq_f32(a0, a1));
+        for (; k < dim; k++) s += q[k] * rows[k];
+        out[i] = s;
+    }
+}
+
+static void dot_i8(const int8_t *q, const int8_t *rows, size_t dim, size_t n, int32_t *out) {
+    for (size_t i = 0; i < n; i++, rows += dim) {
+        int32x4_t acc = vdupq_n_s32(0);
+        size_t k = 0;
+        for (; k + 8 <= dim; k += 8) acc = vpadalq_s16(acc, vmull_s8(vld1_s8(q + k), vld1_s8(rows + k)));
+        int32_t s = vaddvq_s32(acc);
+        for (; k < dim; k++) s += (int32_t)q[k] * rows[k];
+        out[i] = s;
+    }
+}
+
 const te_kernels te_kernels_neon = {
     .name = "neon", .mr = MR, .max_mr = MR, .np = 1, .ukernel = ukernel, .layernorm = layernorm,
     .softmax = softmax, .gelu = gelu, .add3 = add3, .fma_peak = fma_peak,
     .q8_mr = 4, .q8_max_mr = 4, .q8_np = 1, .q8_ukernel = te_q8_ukernel_scalar, .quant_u8 = te_quant_u8_scalar,
-    .widen_f16 = te_widen_f16_scalar,
+    .widen_f16 = te_widen_f16_scalar, .dot_f32 = dot_f32, .dot_i8 = dot_i8,
 };
 #endif
