@@ -5,6 +5,7 @@
 #include "strbuf.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,10 +283,10 @@ void cli_rank(const float *scores, size_t n, cli_ranked *out) {
     qsort(out, n, sizeof *out, best_first);
 }
 
-size_t cli_read_lines(char **lines, size_t *caps, size_t *lens, size_t max, size_t *bytes) {
+size_t cli_read_lines(FILE *in, char **lines, size_t *caps, size_t *lens, size_t max, size_t *bytes) {
     size_t n = 0;
     while (n < max) {
-        ssize_t len = getline(&lines[n], &caps[n], stdin);
+        ssize_t len = getline(&lines[n], &caps[n], in);
         if (len < 0) break;
         *bytes += (size_t)len;
         if (len > 0 && lines[n][len - 1] == '\n') len--;
@@ -325,11 +326,22 @@ void cli_progress_done(cli_progress *p) {
     if (p->enabled && p->last_permille >= 0) fputc('\n', stderr);
 }
 
-void cli_json_str(FILE *f, const char *s) {
+void cli_json_str(FILE *f, const char *s) { cli_json_strn(f, s, strlen(s)); }
+
+void cli_json_strn(FILE *f, const char *s, size_t n) {
     strbuf b = {0};
-    sb_json_str(&b, s, strlen(s));
+    sb_json_str(&b, s, n);
     if (!b.failed) fwrite(b.p, 1, b.n, f);
     sb_free(&b);
+}
+
+const char *cli_json_id(const te_json_value *v, char *buf, size_t cap) {
+    const char *s = te_json_string(v);
+    if (s) return s;
+    double d;
+    if (!te_json_number(v, &d) || d != floor(d) || fabs(d) >= 9007199254740992.0) return NULL;
+    snprintf(buf, cap, "%.0f", d);
+    return buf;
 }
 
 void cli_fmt_float(char *out, size_t cap, float v) {

@@ -127,10 +127,10 @@ void cli_prefixed_free(cli_prefixed *p);
 size_t cli_count_truncated(const uint8_t *truncated, size_t n);
 void cli_truncation_note(const cli_cmd *cmd, const cli_session *s, size_t cut, size_t total, const char *what);
 
-/* Reads up to max lines of stdin (each without its '\n') into getline
+/* Reads up to max lines of `in` (each without its '\n') into getline
  * buffers; adds the bytes read to *bytes. Returns the count (0 at the end). */
 #define CLI_CHUNK_LINES 1024
-size_t cli_read_lines(char **lines, size_t *caps, size_t *lens, size_t max, size_t *bytes);
+size_t cli_read_lines(FILE *in, char **lines, size_t *caps, size_t *lens, size_t max, size_t *bytes);
 
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct cli_progress {
@@ -151,8 +151,12 @@ typedef struct cli_ranked {
 } cli_ranked;
 void cli_rank(const float *scores, size_t n, cli_ranked *out);
 
-/* Writes s as a JSON string literal. */
+/* Writes s (or its first n bytes) as a JSON string literal. */
 void cli_json_str(FILE *f, const char *s);
+void cli_json_strn(FILE *f, const char *s, size_t n);
+/* A document id given in JSON: a string as it is, an integer number as its
+ * decimal text (in buf); NULL for anything else. */
+const char *cli_json_id(const te_json_value *v, char *buf, size_t cap);
 /* Shortest decimal text that reads back as the same float. */
 void cli_fmt_float(char *out, size_t cap, float v);
 
@@ -171,6 +175,9 @@ int cmd_profile(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 /* The process `profile` spawns per run; t_main is when main() began (ms, CLOCK_MONOTONIC). */
 int cmd_profile_child(int argc, char **argv, double t_main);
 

@@ -81,7 +81,7 @@ static int read_texts(const cli_cmd *cmd, const char *const *args, size_t n_args
             memset(t->caps + cap, 0, (nc - cap) * sizeof *c);
             t->cap = nc;
         }
-        size_t got = cli_read_lines(t->lines + t->n, t->caps + t->n, t->lens + t->n, CLI_CHUNK_LINES, &bytes);
+        size_t got = cli_read_lines(stdin, t->lines + t->n, t->caps + t->n, t->lens + t->n, CLI_CHUNK_LINES, &bytes);
         t->n += got;
         if (got < CLI_CHUNK_LINES) break;
     }

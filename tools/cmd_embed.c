@@ -110,7 +110,7 @@ static int embed_stdin(cli_session *s, const char *prefix, out_format fmt, size_
     if ((total > 0 && total < (1u << 20)) || isatty(STDIN_FILENO)) bar.enabled = 0;
     size_t n, bytes = 0;
     int rc = 0;
-    while (rc == 0 && (n = cli_read_lines(lines, caps, lens, CHUNK_LINES, &bytes)) > 0) {
+    while (rc == 0 && (n = cli_read_lines(stdin, lines, caps, lens, CHUNK_LINES, &bytes)) > 0) {
         rc = embed_texts(s, &pre, prefix, (const char *const *)lines, lens, n, fmt, cut);
         *texts += n;
         if (total) cli_progress_update(&bar, bytes, total);

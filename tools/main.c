@@ -27,6 +27,9 @@ static const command commands[] = {
     {"serve", cmd_serve, "serve models over HTTP (OpenAI and TEI routes: embed, predict, rerank; health, metrics)"},
     {"models", cmd_models, "load a registry config (many models) and print each model's state"},
     {"bundle", cmd_bundle, "write one executable with a model appended (then no --model is needed)"},
+    {"index", cmd_index, "build a search index (.tidx) of documents: vectors and BM25"},
+    {"search", cmd_search, "search an index: vector, BM25 or hybrid; one JSON line per query"},
+    {"audit", cmd_audit, "measure retrieval quality and latency (MRR, recall, nDCG) on known queries"},
     {"profile", cmd_profile, "time a fresh process's way to its first embedding, stage by stage"},
 };
 

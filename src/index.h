@@ -1,0 +1,40 @@
+/*
+ * index.h - the opened search index, shared by index.c (opening, checks)
+ * and index_search.c (the searches). Every pointer is into the read-only
+ * mapping and every count below has been checked against the file.
+ */
+#ifndef TE_INDEX_H
+#define TE_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index_format.h"
+#include "tinyembed.h"
+
+typedef struct te_index_section {
+    uint64_t offset, bytes;
+    uint32_t crc;
+} te_index_section;
+
+struct te_index {
+    int fd;
+    const uint8_t *map;
+    size_t map_size;
+    te_index_info info;
+    te_index_section sec[TIDX_N_SECTIONS];  /* by kind - 1 */
+    const uint8_t *id_offs;     /* u64[n_docs + 1] (little-endian, read with te_le64) */
+    const char *id_blob;
+    const uint8_t *doc_words;   /* u32[n_docs] */
+    const uint8_t *term_offs;   /* u64[n_terms + 1] */
+    const char *term_blob;
+    const uint8_t *post_offs;   /* u64[n_terms + 1] */
+    const uint8_t *postings;    /* u32 pairs */
+    const void *vectors;        /* f32 or int8 [n_docs][dim]; 4-byte values aligned (sections are) */
+    const uint8_t *scales;      /* f32[n_docs] for int8 */
+};
+
+/* Term number of `word` (binary search over the sorted terms), or -1. */
+int64_t te_index_find_term(const te_index *ix, const char *word, size_t len);
+
+#endif

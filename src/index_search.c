@@ -1,0 +1,310 @@
+/*
+ * index_search.c - the searches over an opened index: exact vector top-k
+ * (every vector scored by the kernel set's dot product, blocks of documents
+ * spread over the threads, each thread keeping its own top-k heap, merged at
+ * the end), Okapi BM25 (term at a time into a score per document), and the
+ * fusion of both. A te_index_ctx owns all per-search memory; after the first
+ * searches nothing is allocated.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "index.h"
+#include "internal.h"
+#include "kernels/kernels.h"
+#include "threadpool.h"
+#include "tokenizer.h"
+
+#define BLOCK 1024          /* documents per task of the vector scan */
+#define MAX_QUERY_TERMS 256 /* distinct words of a BM25 query that count */
+
+/* The k best hits seen so far: a heap whose root is the worst of them. */
+typedef struct topk {
+    te_index_hit *h;
+    size_t n, cap;
+} topk;
+
+/* The ranking order: higher score first, then the lower document. */
+static int better(te_index_hit a, te_index_hit b) { return a.score > b.score || (a.score == b.score && a.doc < b.doc); }
+
+static void topk_push(topk *t, te_index_hit x) {
+    if (t->cap == 0) return;
+    if (x.score != x.score) x.score = -INFINITY; /* a NaN (damaged vector) ranks last, never breaks the heap */
+    size_t i;
+    if (t->n < t->cap) {
+        i = t->n++;
+        while (i > 0 && better(t->h[(i - 1) / 2], x)) {
+            t->h[i] = t->h[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+        t->h[i] = x;
+        return;
+    }
+    if (!better(x, t->h[0])) return;
+    i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= t->n) break;
+        if (c + 1 < t->n && better(t->h[c], t->h[c + 1])) c++; /* the worse child */
+        if (!better(x, t->h[c])) break;
+        t->h[i] = t->h[c];
+        i = c;
+    }
+    t->h[i] = x;
+}
+
+static int hit_cmp(const void *a, const void *b) {
+    te_index_hit x = *(const te_index_hit *)a, y = *(const te_index_hit *)b;
+    return better(x, y) ? -1 : better(y, x) ? 1 : 0;
+}
+
+struct te_index_ctx {
+    const te_index *ix;
+    const te_kernels *k;
+    te_pool *pool;
+    int threads;
+    size_t dim;
+    float *q;             /* [dim] the normalized query */
+    int8_t *qi;           /* [dim] quantized, for int8 vectors */
+    float q_scale;
+    topk *heaps;          /* [threads] */
+    size_t heap_cap;      /* entries allocated per heap */
+    float *dots;          /* [threads][BLOCK] */
+    int32_t *idots;       /* [threads][BLOCK] */
+    float *acc;           /* [n_docs] BM25 scores, all 0 between searches */
+    uint32_t *touched;    /* [n_docs] documents with a score */
+    te_index_hit *list_a, *list_b, *fused; /* hybrid: each list, and the union */
+    size_t cap_lists;
+    char words[MAX_QUERY_TERMS][TE_TERM_MAX_CHARS * 4];
+    size_t word_len[MAX_QUERY_TERMS];
+    size_t n_words;
+};
+
+te_index_ctx *te_index_ctx_new(const te_index *ix, int n_threads, const char *simd, te_error *err) {
+    const te_kernels *k = te_kernels_select(simd);
+    if (!k) {
+        te_fail(err, TE_ERR_ARG, "kernel set \"%s\" is not available on this CPU", simd);
+        return NULL;
+    }
+    if (n_threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        n_threads = n > 0 ? (int)(n > 256 ? 256 : n) : 1;
+    }
+    te_index_ctx *c = calloc(1, sizeof *c);
+    if (!c) {
+        te_fail(err, TE_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->ix = ix;
+    c->k = k;
+    c->threads = n_threads;
+    c->dim = (size_t)ix->info.dim;
+    size_t dim = c->dim ? c->dim : 1, nd = ix->info.n_docs ? (size_t)ix->info.n_docs : 1;
+    c->q = malloc(dim * sizeof *c->q);
+    c->qi = malloc(dim);
+    c->heaps = calloc((size_t)n_threads, sizeof *c->heaps);
+    c->dots = malloc((size_t)n_threads * BLOCK * sizeof *c->dots);
+    c->idots = malloc((size_t)n_threads * BLOCK * sizeof *c->idots);
+    c->acc = calloc(nd, sizeof *c->acc);
+    c->touched = malloc(nd * sizeof *c->touched);
+    if (!c->q || !c->qi || !c->heaps || !c->dots || !c->idots || !c->acc || !c->touched) {
+        te_index_ctx_free(c);
+        te_fail(err, TE_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    c->pool = te_pool_new(n_threads, err);
+    if (!c->pool) {
+        te_index_ctx_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void te_index_ctx_free(te_index_ctx *c) {
+    if (!c) return;
+    te_pool_free(c->pool);
+    for (int t = 0; c->heaps && t < c->threads; t++) free(c->heaps[t].h);
+    free(c->heaps);
+    free(c->q);
+    free(c->qi);
+    free(c->dots);
+    free(c->idots);
+    free(c->acc);
+    free(c->touched);
+    free(c->list_a);
+    free(c->list_b);
+    free(c->fused);
+    free(c);
+}
+
+const char *te_index_ctx_simd(const te_index_ctx *c) { return c->k->name; }
+
+/* Empty heaps of capacity k for every thread. */
+static te_status heaps_reset(te_index_ctx *c, size_t k, te_error *err) {
+    for (int t = 0; t < c->threads; t++) {
+        if (k > c->heap_cap) {
+            te_index_hit *h = realloc(c->heaps[t].h, k * sizeof *h);
+            if (!h) return te_fail(err, TE_ERR_NOMEM, "out of memory for %zu results", k);
+            c->heaps[t].h = h;
+        }
+        c->heaps[t].n = 0;
+        c->heaps[t].cap = k;
+    }
+    if (k > c->heap_cap) c->heap_cap = k;
+    return TE_OK;
+}
+
+/* Merges the threads' heaps into hits[0..*n), best first. */
+static void heaps_merge(te_index_ctx *c, size_t k, te_index_hit *hits, size_t *n_hits) {
+    topk *all = &c->heaps[0];
+    for (int t = 1; t < c->threads; t++)
+        for (size_t i = 0; i < c->heaps[t].n; i++) topk_push(all, c->heaps[t].h[i]);
+    qsort(all->h, all->n, sizeof *all->h, hit_cmp);
+    *n_hits = all->n < k ? all->n : k;
+    memcpy(hits, all->h, *n_hits * sizeof *hits);
+}
+
+static void scan_block(void *arg, size_t task, int thread) {
+    te_index_ctx *c = arg;
+    const te_index *ix = c->ix;
+    size_t first = task * BLOCK, n = (size_t)ix->info.n_docs - first;
+    if (n > BLOCK) n = BLOCK;
+    topk *heap = &c->heaps[thread];
+    if (ix->info.dtype == TE_DTYPE_F32) {
+        float *d = c->dots + (size_t)thread * BLOCK;
+        c->k->dot_f32(c->q, (const float *)ix->vectors + first * c->dim, c->dim, n, d);
+        for (size_t i = 0; i < n; i++) topk_push(heap, (te_index_hit){first + i, d[i]});
+    } else {
+        int32_t *d = c->idots + (size_t)thread * BLOCK;
+        c->k->dot_i8(c->qi, (const int8_t *)ix->vectors + first * c->dim, c->dim, n, d);
+        for (size_t i = 0; i < n; i++) {
+            float s;
+            memcpy(&s, ix->scales + 4 * (first + i), 4);
+            topk_push(heap, (te_index_hit){first + i, (float)d[i] * c->q_scale * s});
+        }
+    }
+}
+
+te_status te_index_search_vector(te_index_ctx *c, const float *query, size_t dim, size_t k, te_index_hit *hits,
+                                 size_t *n_hits, te_error *err) {
+    *n_hits = 0;
+    if (!c->dim) return te_fail(err, TE_ERR_ARG, "the index has no vectors (it was built with --no-vectors)");
+    if (dim != c->dim) return te_fail(err, TE_ERR_ARG, "the query has %zu values, the index's vectors %zu", dim, c->dim);
+    double ss = 0;
+    for (size_t i = 0; i < dim; i++) ss += (double)query[i] * query[i];
+    if (!isfinite(ss)) return te_fail(err, TE_ERR_ARG, "the query vector has a non-finite value");
+    float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f, amax = 0;
+    for (size_t i = 0; i < dim; i++) amax = fmaxf(amax, fabsf(c->q[i] = query[i] * inv));
+    if (c->ix->info.dtype == TE_DTYPE_I8) {
+        float q = amax > 0 ? 127.0f / amax : 0.0f;
+        for (size_t i = 0; i < dim; i++) c->qi[i] = (int8_t)nearbyintf(c->q[i] * q);
+        c->q_scale = amax / 127.0f;
+    }
+    size_t n = (size_t)c->ix->info.n_docs;
+    te_status st = heaps_reset(c, k < n ? k : n, err);
+    if (st != TE_OK) return st;
+    te_pool_run(c->pool, (n + BLOCK - 1) / BLOCK, scan_block, c);
+    heaps_merge(c, k, hits, n_hits);
+    return TE_OK;
+}
+
+/* Collects the distinct words of a query (the first MAX_QUERY_TERMS). */
+static void add_query_word(void *user, const char *w, size_t n) {
+    te_index_ctx *c = user;
+    for (size_t i = 0; i < c->n_words; i++)
+        if (c->word_len[i] == n && memcmp(c->words[i], w, n) == 0) return;
+    if (c->n_words == MAX_QUERY_TERMS) return;
+    memcpy(c->words[c->n_words], w, n);
+    c->word_len[c->n_words++] = n;
+}
+
+te_status te_index_search_bm25(te_index_ctx *c, const char *text, size_t len, size_t k, te_index_hit *hits,
+                               size_t *n_hits, te_error *err) {
+    const te_index *ix = c->ix;
+    const double k1 = TE_BM25_K1, b = TE_BM25_B, N = (double)ix->info.n_docs;
+    const double avgdl = ix->info.avg_doc_words > 0 ? ix->info.avg_doc_words : 1;
+    *n_hits = 0;
+    c->n_words = 0;
+    te_tok_terms(text, len, add_query_word, c);
+    size_t n_touched = 0;
+    te_status st = TE_OK;
+    for (size_t w = 0; w < c->n_words && st == TE_OK; w++) {
+        int64_t t = te_index_find_term(ix, c->words[w], c->word_len[w]);
+        if (t < 0) continue;
+        uint64_t p0 = te_le64(ix->post_offs + 8 * (uint64_t)t), p1 = te_le64(ix->post_offs + 8 * ((uint64_t)t + 1));
+        double df = (double)(p1 - p0);
+        /* Positive for any df <= N; the floor keeps a damaged count from making a score 0 or less
+         * (a score of 0 means "not yet touched"). */
+        float idf = fmaxf((float)log(1.0 + (N - df + 0.5) / (df + 0.5)), 1e-6f);
+        for (uint64_t j = p0; j < p1; j++) {
+            uint32_t doc = te_le32(ix->postings + 8 * j), tf = te_le32(ix->postings + 8 * j + 4);
+            if (doc >= ix->info.n_docs || tf == 0) {
+                st = te_fail(err, TE_ERR_FORMAT, "the postings section is damaged (entry %llu)", (unsigned long long)j);
+                break;
+            }
+            double dl = te_le32(ix->doc_words + 4 * (uint64_t)doc);
+            float norm = (float)(k1 * (1.0 - b + b * dl / avgdl));
+            if (c->acc[doc] == 0.0f) c->touched[n_touched++] = doc;
+            c->acc[doc] += idf * (float)tf * (float)(k1 + 1.0) / ((float)tf + norm);
+        }
+    }
+    if (st == TE_OK) st = heaps_reset(c, k < ix->info.n_docs ? k : (size_t)ix->info.n_docs, err);
+    if (st == TE_OK) {
+        for (size_t i = 0; i < n_touched; i++) topk_push(&c->heaps[0], (te_index_hit){c->touched[i], c->acc[c->touched[i]]});
+        qsort(c->heaps[0].h, c->heaps[0].n, sizeof *c->heaps[0].h, hit_cmp);
+        *n_hits = c->heaps[0].n;
+        memcpy(hits, c->heaps[0].h, *n_hits * sizeof *hits);
+    }
+    for (size_t i = 0; i < n_touched; i++) c->acc[c->touched[i]] = 0.0f;
+    return st;
+}
+
+static int doc_cmp(const void *a, const void *b) {
+    uint64_t x = ((const te_index_hit *)a)->doc, y = ((const te_index_hit *)b)->doc;
+    return (x > y) - (x < y);
+}
+
+/* Adds list[0..n)'s contribution to the union `out` (appended; summed later). */
+static size_t fuse_list(const te_index_hit *list, size_t n, float alpha, float weight, te_index_hit *out) {
+    float lo = n ? list[n - 1].score : 0, hi = n ? list[0].score : 0;
+    for (size_t i = 0; i < n; i++) {
+        float s = alpha < 0 ? 1.0f / (float)(TE_RRF_K + i + 1)
+                            : weight * (hi > lo ? (list[i].score - lo) / (hi - lo) : 1.0f);
+        out[i] = (te_index_hit){list[i].doc, s};
+    }
+    return n;
+}
+
+te_status te_index_search_hybrid(te_index_ctx *c, const float *query, size_t dim, const char *text, size_t len,
+                                 size_t k, float alpha, te_index_hit *hits, size_t *n_hits, te_error *err) {
+    *n_hits = 0;
+    if (alpha > 1 || alpha != alpha) return te_fail(err, TE_ERR_ARG, "alpha must be in [0, 1], or negative for rank fusion");
+    size_t depth = k > TE_HYBRID_DEPTH ? k : TE_HYBRID_DEPTH;
+    if (depth > c->cap_lists) {
+        te_index_hit *a = realloc(c->list_a, depth * sizeof *a), *b = a ? realloc(c->list_b, depth * sizeof *b) : NULL;
+        te_index_hit *f = b ? realloc(c->fused, 2 * depth * sizeof *f) : NULL;
+        if (a) c->list_a = a;
+        if (b) c->list_b = b;
+        if (f) c->fused = f;
+        if (!f) return te_fail(err, TE_ERR_NOMEM, "out of memory for %zu results", depth);
+        c->cap_lists = depth;
+    }
+    size_t na, nb;
+    te_status st = te_index_search_vector(c, query, dim, depth, c->list_a, &na, err);
+    if (st == TE_OK) st = te_index_search_bm25(c, text, len, depth, c->list_b, &nb, err);
+    if (st != TE_OK) return st;
+    size_t n = fuse_list(c->list_a, na, alpha, alpha, c->fused);
+    n += fuse_list(c->list_b, nb, alpha, 1 - alpha, c->fused + n);
+    qsort(c->fused, n, sizeof *c->fused, doc_cmp);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (m && c->fused[m - 1].doc == c->fused[i].doc) c->fused[m - 1].score += c->fused[i].score;
+        else c->fused[m++] = c->fused[i];
+    }
+    qsort(c->fused, m, sizeof *c->fused, hit_cmp);
+    *n_hits = m < k ? m : k;
+    memcpy(hits, c->fused, *n_hits * sizeof *hits);
+    return TE_OK;
+}

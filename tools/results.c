@@ -1,0 +1,128 @@
+/*
+ * results.c - timestamped result files in a results folder (see results.h).
+ */
+#include "results.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "tinyembed.h"
+
+static int make_dir(const char *who, const char *path) {
+    if (mkdir(path, 0755) == 0 || errno == EEXIST) {
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+        fprintf(stderr, "tinyembed %s: error: %s exists and is not a directory\n", who, path);
+        return -1;
+    }
+    fprintf(stderr, "tinyembed %s: error: cannot create %s: %s\n", who, path, strerror(errno));
+    return -1;
+}
+
+int results_open(results_file *r, const char *who, const char *dir, const char *kind) {
+    memset(r, 0, sizeof *r);
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(r->timestamp, sizeof r->timestamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    strftime(r->stamp, sizeof r->stamp, "%Y%m%d_%H%M%S", &tm);
+    if (make_dir(who, dir) != 0) return -1;
+    char sub[4097];
+    if ((size_t)snprintf(sub, sizeof sub, "%s/%s", dir, kind) >= sizeof sub) {
+        fprintf(stderr, "tinyembed %s: error: results path too long\n", who);
+        return -1;
+    }
+    if (make_dir(who, sub) != 0) return -1;
+    if ((size_t)snprintf(r->tmp, sizeof r->tmp, "%.4096s/.partial.%ld", sub, (long)getpid()) >= sizeof r->tmp) return -1;
+    snprintf(r->path, sizeof r->path, "%s", sub);
+    r->f = fopen(r->tmp, "w");
+    if (!r->f) {
+        fprintf(stderr, "tinyembed %s: error: cannot create %s: %s\n", who, r->tmp, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int results_commit(results_file *r, const char *who, const char *prefix) {
+    int bad = fflush(r->f) != 0 || ferror(r->f) || fsync(fileno(r->f)) != 0;
+    bad |= fclose(r->f) != 0;
+    r->f = NULL;
+    if (bad) {
+        fprintf(stderr, "tinyembed %s: error: cannot write %s: %s\n", who, r->tmp, strerror(errno));
+        unlink(r->tmp);
+        return -1;
+    }
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", r->path);
+    /* link() refuses an existing name, so a run never replaces another. */
+    for (int k = 1; k < 1000; k++) {
+        char suffix[16] = "";
+        if (k > 1) snprintf(suffix, sizeof suffix, "_%d", k);
+        if ((size_t)snprintf(r->path, sizeof r->path, "%s/%s_%s%s.json", dir, prefix, r->stamp, suffix) >= sizeof r->path) break;
+        if (link(r->tmp, r->path) == 0) {
+            unlink(r->tmp);
+            return 0;
+        }
+        if (errno != EEXIST) break;
+    }
+    fprintf(stderr, "tinyembed %s: error: cannot name %s: %s\n", who, r->path, strerror(errno));
+    unlink(r->tmp);
+    return -1;
+}
+
+void results_abort(results_file *r) {
+    if (r->f) {
+        fclose(r->f);
+        r->f = NULL;
+        unlink(r->tmp);
+    }
+}
+
+/* The CPU's marketing name from /proc/cpuinfo ("model name" on x86), else the architecture. */
+static void cpu_model(char *out, size_t cap) {
+    struct utsname u;
+    snprintf(out, cap, "%s", uname(&u) == 0 ? u.machine : "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) != 0) continue;
+        char *v = strchr(line, ':');
+        if (!v) continue;
+        v++;
+        while (*v == ' ' || *v == '\t') v++;
+        v[strcspn(v, "\n")] = '\0';
+        snprintf(out, cap, "%s", v);
+        break;
+    }
+    fclose(f);
+}
+
+void results_header(results_file *r, const char *schema, const char *simd, int threads) {
+    FILE *f = r->f;
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    te_sysinfo si;
+    te_error err;
+    int have_si = te_sysinfo_get(NULL, &si, &err) == TE_OK;
+    struct utsname u;
+    int have_u = uname(&u) == 0;
+    fprintf(f, "\"schema\":");
+    cli_json_str(f, schema);
+    fprintf(f, ",\"timestamp\":\"%s\",\"tinyembed_version\":\"%s\",\"machine\":{\"cpu\":", r->timestamp, TE_VERSION_STRING);
+    cli_json_str(f, cpu);
+    fprintf(f, ",\"cores\":%d,\"memory_bytes\":%llu,\"kernel_set\":", have_si ? si.online_cores : 0,
+            have_si ? (unsigned long long)si.mem_total : 0ULL);
+    cli_json_str(f, simd ? simd : (have_si ? si.simd : "unknown"));
+    fprintf(f, ",\"threads\":%d,\"os\":", threads);
+    char os[600];
+    snprintf(os, sizeof os, "%s %s %s", have_u ? u.sysname : "unknown", have_u ? u.release : "", have_u ? u.machine : "");
+    cli_json_str(f, os);
+    fputc('}', f);
+}

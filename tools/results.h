@@ -1,0 +1,45 @@
+/*
+ * results.h - the results folder (docs/RESULTS.md): runs of `audit`,
+ * `bench` and `profile` saved as timestamped JSON files, one folder per
+ * kind, so runs from different days and machines can be compared:
+ *
+ *   DIR/retrieval_audits/audit_YYYYMMDD_HHMMSS.json
+ *   DIR/benchmarks/benchmark_YYYYMMDD_HHMMSS.json
+ *   DIR/profiles/profile_YYYYMMDD_HHMMSS.json
+ *
+ * Times in names and "timestamp" fields are UTC. A file appears complete
+ * or not at all (written under a temporary name, then linked into place),
+ * and never replaces another run's: a second run within the same second
+ * gets "_2", "_3", ... after the time.
+ */
+#ifndef TE_RESULTS_H
+#define TE_RESULTS_H
+
+#include <stdio.h>
+
+typedef struct results_file {
+    FILE *f;             /* write the JSON object here */
+    char tmp[4200];
+    char path[4200];     /* the final name, known after results_commit */
+    char timestamp[32];  /* ISO 8601 UTC, e.g. "2026-11-27T18:48:51Z" */
+    char stamp[20];      /* for the name: "20261127_184851" */
+} results_file;
+
+/* Creates DIR/KIND (and DIR) if needed and opens a temporary file there.
+ * Returns 0, or -1 after printing why (prefixed by `who`). */
+int results_open(results_file *r, const char *who, const char *dir, const char *kind);
+/* Closes the file and gives it its name PREFIX_STAMP.json; returns 0 or -1 (printed). */
+int results_commit(results_file *r, const char *who, const char *prefix);
+void results_abort(results_file *r);
+
+/* The fields every results file starts with, after the opening brace:
+ * "schema", "timestamp", "tinyembed_version" and "machine" (CPU model,
+ * cores, memory, kernel set and threads in use, OS). */
+void results_header(results_file *r, const char *schema, const char *simd, int threads);
+
+/* `audit --compare`: prints the overall metrics of two saved audits side
+ * by side and, per mode, the `top` queries whose rank changed most.
+ * Returns a CLI exit code (errors printed, prefixed by `who`). */
+int results_compare_audits(const char *who, const char *a_path, const char *b_path, long top);
+
+#endif
