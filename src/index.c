@@ -237,6 +237,19 @@ te_status te_index_check_model(const te_index *ix, const te_model *m, te_error *
     return TE_OK;
 }
 
+float te_index_quantize(const float *v, size_t dim, int8_t *q) {
+    float amax = 0;
+    for (size_t i = 0; i < dim; i++) amax = fmaxf(amax, fabsf(v[i]));
+    float r = amax > 0 ? 127.0f / amax : 0.0f;
+    int64_t ss = 0;
+    for (size_t i = 0; i < dim; i++) {
+        float x = nearbyintf(v[i] * r);
+        q[i] = (int8_t)(x > 127.0f ? 127.0f : x < -127.0f ? -127.0f : x);
+        ss += (int64_t)q[i] * q[i];
+    }
+    return ss > 0 ? (float)(1.0 / sqrt((double)ss)) : 0.0f;
+}
+
 int64_t te_index_find_term(const te_index *ix, const char *word, size_t len) {
     uint64_t lo = 0, hi = ix->info.n_terms;
     while (lo < hi) {

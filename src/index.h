@@ -34,6 +34,11 @@ struct te_index {
     const uint8_t *scales;      /* f32[n_docs] for int8 */
 };
 
+/* v[0..dim) as int8: q = round(v * 127 / max|v|); returns 1 / |q| (0 for a
+ * zero vector), the scale that makes q . d * scale_q * scale_d the cosine
+ * of the int8 vectors. Used for documents and queries alike. */
+float te_index_quantize(const float *v, size_t dim, int8_t *q);
+
 /* Term number of `word` (binary search over the sorted terms), or -1. */
 int64_t te_index_find_term(const te_index *ix, const char *word, size_t len);
 

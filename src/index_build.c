@@ -14,7 +14,7 @@
 
 #include "crc32.h"
 #include "format_util.h"
-#include "index_format.h"
+#include "index.h"
 #include "internal.h"
 #include "out_file.h"
 #include "tokenizer.h"
@@ -183,7 +183,12 @@ static void add_word(void *user, const char *w, size_t n) {
     b->n_postings++;
 }
 
-/* Stores the document's vector normalized (and quantized for int8). */
+/* Stores the document's vector normalized; int8 vectors as round(x * 127 /
+ * max|x|) with the scale 1 / |q|, so that scores are the cosine of the
+ * int8 vectors themselves. (Scaling by max|x| / 127 instead would leave
+ * each vector's rounding error along the query in the score: enough to
+ * swap near-duplicate documents. Dividing by the rounded vector's own
+ * length cancels most of it, and a document's own query scores 1.) */
 static void store_vector(te_index_builder *b, size_t doc, const float *v) {
     size_t dim = (size_t)b->o.dim;
     double ss = 0;
@@ -194,15 +199,7 @@ static void store_vector(te_index_builder *b, size_t doc, const float *v) {
         for (size_t i = 0; i < dim; i++) out[i] = v[i] * inv;
         return;
     }
-    float amax = 0;
-    for (size_t i = 0; i < dim; i++) amax = fmaxf(amax, fabsf(v[i] * inv));
-    float scale = amax / 127.0f, q = amax > 0 ? 127.0f / amax : 0.0f;
-    int8_t *out = b->vec_i8 + doc * dim;
-    for (size_t i = 0; i < dim; i++) {
-        float r = nearbyintf(v[i] * inv * q);
-        out[i] = (int8_t)(r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r);
-    }
-    b->scales[doc] = scale;
+    b->scales[doc] = te_index_quantize(v, dim, b->vec_i8 + doc * dim);
 }
 
 /* Room for `need` documents in every per-document array. */

@@ -195,13 +195,9 @@ te_status te_index_search_vector(te_index_ctx *c, const float *query, size_t dim
     double ss = 0;
     for (size_t i = 0; i < dim; i++) ss += (double)query[i] * query[i];
     if (!isfinite(ss)) return te_fail(err, TE_ERR_ARG, "the query vector has a non-finite value");
-    float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f, amax = 0;
-    for (size_t i = 0; i < dim; i++) amax = fmaxf(amax, fabsf(c->q[i] = query[i] * inv));
-    if (c->ix->info.dtype == TE_DTYPE_I8) {
-        float q = amax > 0 ? 127.0f / amax : 0.0f;
-        for (size_t i = 0; i < dim; i++) c->qi[i] = (int8_t)nearbyintf(c->q[i] * q);
-        c->q_scale = amax / 127.0f;
-    }
+    float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+    for (size_t i = 0; i < dim; i++) c->q[i] = query[i] * inv;
+    if (c->ix->info.dtype == TE_DTYPE_I8) c->q_scale = te_index_quantize(query, dim, c->qi);
     size_t n = (size_t)c->ix->info.n_docs;
     te_status st = heaps_reset(c, k < n ? k : n, err);
     if (st != TE_OK) return st;

@@ -93,15 +93,17 @@ static float frand(void) {
     return (float)((rng >> 40) & 0xFFFFFF) / 16777216.0f * 2.0f - 1.0f;
 }
 
-/* The documented int8 quantization of a vector (unit length first). */
+/* The documented int8 quantization: q = round(v * 127 / max|v|), scale 1 / |q|. */
 static void quantize_ref(const float *v, int dim, int8_t *q, float *scale) {
-    double ss = 0;
-    for (int i = 0; i < dim; i++) ss += (double)v[i] * v[i];
-    float inv = (float)(1.0 / sqrt(ss)), amax = 0;
-    for (int i = 0; i < dim; i++) amax = fmaxf(amax, fabsf(v[i] * inv));
+    float amax = 0;
+    for (int i = 0; i < dim; i++) amax = fmaxf(amax, fabsf(v[i]));
     float r = 127.0f / amax;
-    for (int i = 0; i < dim; i++) q[i] = (int8_t)nearbyintf(v[i] * inv * r);
-    *scale = amax / 127.0f;
+    double ss = 0;
+    for (int i = 0; i < dim; i++) {
+        q[i] = (int8_t)nearbyintf(v[i] * r);
+        ss += q[i] * q[i];
+    }
+    *scale = (float)(1.0 / sqrt(ss));
 }
 
 typedef struct ref_hit {
