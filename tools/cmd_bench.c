@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "results.h"
 
 static const cli_opt opts[] = {
     {"model", 'm', "MODEL", "the .temb model (default: the model bundled in this executable)"},
@@ -28,6 +29,7 @@ static const cli_opt opts[] = {
     {"tokenizer", 0, NULL, "benchmark the tokenizer alone (needs --file)"},
     {"file", 0, "FILE", "--tokenizer input text, one text per line"},
     {"runs", 0, "N", "--tokenizer: timed passes, the median is reported (default 5); W2: passes over the texts (default 3)"},
+    {"save", 0, "DIR", "also write the figures to DIR/benchmarks/benchmark_YYYYMMDD_HHMMSS.json (docs/RESULTS.md)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -44,6 +46,17 @@ static const cli_cmd cmd = {
 #define W2_TEXTS 200
 #define W2_TOKENS 12
 
+/* What a run measured, for --save (a field stays 0 when its part did not run). */
+typedef struct bench_result {
+    int w1, w2, tok;
+    size_t w1_texts, w1_tokens;
+    double w1_texts_s, w1_tokens_s, w1_gflops, w1_peak, w1_seconds;
+    size_t w2_texts;
+    long w2_runs;
+    double w2_tokens_per_text, w2_median, w2_p99, w2_mean, w2_min;
+    double tok_mb, tok_mb_s, tok_tokens_s, tok_lines_s;
+} bench_result;
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -55,7 +68,7 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int bench_tokenizer(const te_model *m, const char *path, long runs) {
+static int bench_tokenizer(const te_model *m, const char *path, long runs, bench_result *res) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         cli_error(&cmd, "%s: cannot open", path);
@@ -102,6 +115,8 @@ static int bench_tokenizer(const te_model *m, const char *path, long runs) {
            tokens, runs);
     printf("  %.1f MB/s   %.2f M tokens/s   %.0f lines/s   (%.1f ms per pass; best %.1f ms)\n", len / med / 1e6,
            tokens / med / 1e6, lines / med, med * 1e3, secs[0] * 1e3);
+    *res = (bench_result){.tok = 1, .tok_mb = len / 1e6, .tok_mb_s = len / med / 1e6, .tok_tokens_s = tokens / med,
+                        .tok_lines_s = lines / med};
     free(text);
     free(ids);
     free(secs);
@@ -184,7 +199,7 @@ static double flops(const te_model_info *in, size_t S) {
     return in->num_layers * (2.0 * s * (4.0 * H * H + ffn * H * I) + 4.0 * s * s * H);
 }
 
-static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, double peak) {
+static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, double peak, bench_result *r) {
     te_model_info in;
     te_model_get_info(m, &in);
     size_t tokens = 0, dim = cli_out_floats(&in);
@@ -213,10 +228,18 @@ static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, d
            (double)tokens / (double)x->n, W1_TOKENS, batch);
     printf("    %.1f texts/s   %.0f tokens/s   %.1f GFLOP/s = %.0f%% of the %.0f GFLOP/s FMA peak measured   (%.2f s)\n",
            (double)x->n / sec, (double)tokens / sec, work / sec / 1e9, 100.0 * work / sec / 1e9 / peak, peak, sec);
+    r->w1 = 1;
+    r->w1_texts = x->n;
+    r->w1_tokens = tokens;
+    r->w1_texts_s = (double)x->n / sec;
+    r->w1_tokens_s = (double)tokens / sec;
+    r->w1_gflops = work / sec / 1e9;
+    r->w1_peak = peak;
+    r->w1_seconds = sec;
     return 0;
 }
 
-static int bench_w2(te_ctx *ctx, const te_model *m, const texts *x, long runs) {
+static int bench_w2(te_ctx *ctx, const te_model *m, const texts *x, long runs, bench_result *r) {
     te_model_info in;
     te_model_get_info(m, &in);
     float *out = malloc(cli_out_floats(&in) * sizeof *out);
@@ -244,9 +267,44 @@ static int bench_w2(te_ctx *ctx, const te_model *m, const texts *x, long runs) {
     printf("W2: %zu single texts x %ld passes, %.1f tokens per text\n", x->n, runs, (double)tokens / (double)x->n);
     printf("    median %.3f ms   p99 %.3f ms   mean %.3f ms   min %.3f ms\n", ms[n / 2], ms[(size_t)(n * 0.99)],
            sum / (double)n, ms[0]);
+    r->w2 = 1;
+    r->w2_texts = x->n;
+    r->w2_runs = runs;
+    r->w2_tokens_per_text = (double)tokens / (double)x->n;
+    r->w2_median = ms[n / 2];
+    r->w2_p99 = ms[(size_t)(n * 0.99)];
+    r->w2_mean = sum / (double)n;
+    r->w2_min = ms[0];
     free(out);
     free(ms);
     return 0;
+}
+
+static int save(const char *dir, const te_model_info *in, const char *simd, int threads, const bench_result *r) {
+    results_file f;
+    if (results_open(&f, cmd.name, dir, "benchmarks") != 0) return CLI_FAIL;
+    FILE *o = f.f;
+    fputc('{', o);
+    results_header(&f, "tinyembed.benchmark/1", simd, threads);
+    fputs(",\"model\":{\"name\":", o);
+    cli_json_str(o, in->name);
+    fprintf(o, ",\"fingerprint\":\"%08x\",\"dtype\":\"%s\",\"layers\":%d,\"hidden\":%d}", (unsigned)in->fingerprint,
+            te_dtype_name(in->dtype), in->num_layers, in->hidden_size);
+    if (r->w1)
+        fprintf(o, ",\"w1\":{\"texts\":%zu,\"tokens\":%zu,\"texts_per_s\":%.3f,\"tokens_per_s\":%.1f,\"gflops\":%.3f,"
+                   "\"fma_peak_gflops\":%.3f,\"seconds\":%.4f}",
+                r->w1_texts, r->w1_tokens, r->w1_texts_s, r->w1_tokens_s, r->w1_gflops, r->w1_peak, r->w1_seconds);
+    if (r->w2)
+        fprintf(o, ",\"w2\":{\"texts\":%zu,\"passes\":%ld,\"tokens_per_text\":%.2f,\"median_ms\":%.4f,\"p99_ms\":%.4f,"
+                   "\"mean_ms\":%.4f,\"min_ms\":%.4f}",
+                r->w2_texts, r->w2_runs, r->w2_tokens_per_text, r->w2_median, r->w2_p99, r->w2_mean, r->w2_min);
+    if (r->tok)
+        fprintf(o, ",\"tokenizer\":{\"mb\":%.3f,\"mb_per_s\":%.2f,\"tokens_per_s\":%.0f,\"lines_per_s\":%.0f}", r->tok_mb,
+                r->tok_mb_s, r->tok_tokens_s, r->tok_lines_s);
+    fputs("}\n", o);
+    if (results_commit(&f, cmd.name, "benchmark") != 0) return CLI_FAIL;
+    fprintf(stderr, "saved %s\n", f.path);
+    return CLI_OK;
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -272,13 +330,16 @@ int cmd_bench(int argc, char **argv) {
     te_error err;
     te_model *m;
     if ((rc = cli_open_model(&cmd, &a, NULL, &m)) != CLI_OK) return rc;
+    te_model_info in;
+    te_model_get_info(m, &in);
+    bench_result res = {0};
+    const char *dir = cli_get(&cmd, &a, "save");
     if (tok) {
-        rc = bench_tokenizer(m, file, runs);
+        rc = bench_tokenizer(m, file, runs, &res);
+        if (rc == 0 && dir) rc = save(dir, &in, NULL, 1, &res);
         te_close(m);
         return rc;
     }
-    te_model_info in;
-    te_model_get_info(m, &in);
     int do_w1 = !wl || strcmp(wl, "w2") != 0, do_w2 = !wl || strcmp(wl, "w1") != 0;
     te_ctx_opts o1 = {.threads = (int)threads, .batch = (int)batch, .simd = simd, .max_seq_length = W1_TOKENS};
     te_ctx_opts o2 = {.threads = (int)threads, .batch = 1, .simd = simd};
@@ -299,8 +360,9 @@ int cmd_bench(int argc, char **argv) {
     const char *f1 = cli_get(&cmd, &a, "w1"), *f2 = cli_get(&cmd, &a, "w2");
     if (do_w1) rc = f1 ? texts_read(f1, &x1) : texts_make(m, W1_TEXTS, W1_TOKENS, &x1);
     if (rc == 0 && do_w2) rc = f2 ? texts_read(f2, &x2) : texts_make(m, W2_TEXTS, W2_TOKENS, &x2);
-    if (rc == 0 && do_w1) rc = bench_w1(c1, m, &x1, (int)batch, te_ctx_peak_gflops(c1));
-    if (rc == 0 && do_w2) rc = bench_w2(c2, m, &x2, runs);
+    if (rc == 0 && do_w1) rc = bench_w1(c1, m, &x1, (int)batch, te_ctx_peak_gflops(c1), &res);
+    if (rc == 0 && do_w2) rc = bench_w2(c2, m, &x2, runs, &res);
+    if (rc == 0 && dir) rc = save(dir, &in, te_ctx_simd(any), te_ctx_threads(any), &res);
     texts_free(&x1);
     texts_free(&x2);
     te_ctx_free(c1);

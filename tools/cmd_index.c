@@ -46,6 +46,7 @@ typedef struct chunk {
     te_json *docs[CLI_CHUNK_LINES];
     const char *ids[CLI_CHUNK_LINES], *texts[CLI_CHUNK_LINES];
     size_t text_lens[CLI_CHUNK_LINES];
+    size_t line_of[CLI_CHUNK_LINES];  /* input line number of each document */
     char id_bufs[CLI_CHUNK_LINES][32];
     size_t n;
 } chunk;
@@ -72,6 +73,7 @@ static int parse_chunk(chunk *c, size_t n_lines, size_t first_line) {
             cli_error(&cmd, "line %zu: expected {\"id\": string or integer, \"text\": string}", first_line + i);
             return CLI_FAIL;
         }
+        c->line_of[c->n - 1] = first_line + i;
         c->ids[c->n - 1] = id;
         c->texts[c->n - 1] = text;
         c->text_lens[c->n - 1] = strlen(text);
@@ -154,7 +156,10 @@ int cmd_index(int argc, char **argv) {
         for (size_t i = 0; rc == CLI_OK && i < c->n; i++) {
             te_index_doc d = {c->ids[i], strlen(c->ids[i]), c->texts[i], c->text_lens[i], dim ? vecs + i * dim : NULL,
                               dim ? trunc[i] : 0};
-            if (te_index_builder_add(b, &d, &err) != TE_OK) rc = cli_lib_error(&cmd, &err);
+            if (te_index_builder_add(b, &d, &err) != TE_OK) {
+                cli_error(&cmd, "line %zu: %s", c->line_of[i], te_errmsg(&err));
+                rc = CLI_FAIL;
+            }
             cut += (size_t)d.truncated;
         }
         chunk_clear(c);

@@ -7,7 +7,8 @@
  * which times its stages and prints them on one line; the parent evicts the
  * model from the page cache first when asked (--cold) and checks it worked.
  *
- * --json FILE writes (times in milliseconds, memory in KB):
+ * --json FILE writes (times in milliseconds, memory in KB; --save DIR the same
+ * after the results folder's common fields, see docs/RESULTS.md):
  *   {"tinyembed_profile": 1, "model": M, "text": T, "runs": N, "threads": N,
  *    "configs": [{"strategy": S, "cache": "cold"|"warm", "warmup": bool,
  *                 "evicted": bool,
@@ -29,6 +30,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "results.h"
 
 extern char **environ;
 
@@ -42,6 +44,7 @@ static const cli_opt opts[] = {
     {"text", 0, "TEXT", "the text to encode (default: a short sentence)"},
     {"threads", 't', "N", "encoder threads (default: one per core)"},
     {"json", 0, "FILE", "also write the results as JSON (schema in the command's source header)"},
+    {"save", 0, "DIR", "also write the results to DIR/profiles/profile_YYYYMMDD_HHMMSS.json (docs/RESULTS.md)"},
     {"baseline", 0, "FILE", "compare stage medians with a --json file from an earlier run"},
     {"threshold", 0, "X", "with --baseline: fail (exit 1) when a stage is slower than X times the baseline (default 1.2)"},
     {NULL, 0, NULL, NULL},
@@ -253,13 +256,16 @@ static void print_table(const config *cs, int n, int compare) {
     }
 }
 
-static int write_json(const char *path, const char *model, const char *text, const config *cs, int n, int threads) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        cli_error(&cmd, "%s: cannot write: %s", path, strerror(errno));
-        return CLI_FAIL;
+/* The --json object; a saved result (r not NULL) starts with the results folder's common fields. */
+static void write_profile(FILE *f, results_file *r, const char *model, const char *text, const config *cs, int n, int threads) {
+    fputc('{', f);
+    if (r) {
+        te_sysinfo si;
+        te_error err;
+        results_header(r, "tinyembed.profile/1", te_sysinfo_get(NULL, &si, &err) == TE_OK ? si.simd : NULL, threads);
+        fputc(',', f);
     }
-    fprintf(f, "{\n  \"tinyembed_profile\": 1,\n  \"model\": ");
+    fprintf(f, "\n  \"tinyembed_profile\": 1,\n  \"model\": ");
     cli_json_str(f, model);
     fprintf(f, ",\n  \"text\": ");
     cli_json_str(f, text);
@@ -283,6 +289,15 @@ static int write_json(const char *path, const char *model, const char *text, con
         fprintf(f, "    }%s\n", i + 1 < n ? "," : "");
     }
     fprintf(f, "  ]\n}\n");
+}
+
+static int write_json(const char *path, const char *model, const char *text, const config *cs, int n, int threads) {
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        cli_error(&cmd, "%s: cannot write: %s", path, strerror(errno));
+        return CLI_FAIL;
+    }
+    write_profile(f, NULL, model, text, cs, n, threads);
     if (fclose(f) != 0) {
         cli_error(&cmd, "%s: write failed", path);
         return CLI_FAIL;
@@ -393,6 +408,13 @@ int cmd_profile(int argc, char **argv) {
     for (int i = 0; rc == 0 && i < n; i++) rc = run_config(model, &cs[i], (int)threads, text);
     if (rc == 0) print_table(cs, n, compare);
     if (rc == 0 && json) rc = write_json(json, model, text, cs, n, (int)threads);
+    const char *dir = cli_get(&cmd, &a, "save");
+    results_file r;
+    if (rc == 0 && dir && (rc = results_open(&r, cmd.name, dir, "profiles")) == 0) {
+        write_profile(r.f, &r, model, text, cs, n, (int)threads);
+        rc = results_commit(&r, cmd.name, "profile") == 0 ? 0 : CLI_FAIL;
+        if (rc == 0) fprintf(stderr, "saved %s\n", r.path);
+    }
     if (rc == 0 && baseline) rc = compare_baseline(baseline, cs, n, threshold);
     for (int i = 0; i < n; i++) free(cs[i].values);
     return rc;

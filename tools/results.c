@@ -120,7 +120,7 @@ void results_header(results_file *r, const char *schema, const char *simd, int t
     fprintf(f, ",\"cores\":%d,\"memory_bytes\":%llu,\"kernel_set\":", have_si ? si.online_cores : 0,
             have_si ? (unsigned long long)si.mem_total : 0ULL);
     cli_json_str(f, simd ? simd : (have_si ? si.simd : "unknown"));
-    fprintf(f, ",\"threads\":%d,\"os\":", threads);
+    fprintf(f, ",\"threads\":%d,\"os\":", threads > 0 ? threads : have_si ? si.online_cores : 1);
     char os[600];
     snprintf(os, sizeof os, "%s %s %s", have_u ? u.sysname : "unknown", have_u ? u.release : "", have_u ? u.machine : "");
     cli_json_str(f, os);

@@ -1,0 +1,102 @@
+#!/bin/sh
+# cli_search.sh - index, search and audit on text no one here wrote: the
+# section 7 manual pages of Debian's manpages package (tests/man_corpus.py).
+# BM25's MRR@10 is within 0.03 of SQLite FTS5's; every page, as a query,
+# finds itself first (f32 and int8); saved audits, benchmarks and profiles
+# are valid against docs/schemas/; bad input is refused by name and leaves
+# no file behind.
+. "$(dirname "$0")/cli_lib.sh"
+F32="$TE_TESTDATA/minilm-mean.temb"
+I8="$TE_TESTDATA/minilm-mean-int8.temb"
+MAN="$TE_TESTDATA/man7"
+B="$TE_BIN"
+
+# The corpus is rendered once per build directory (about 7 s).
+if [ ! -s "$MAN/queries.jsonl" ]; then
+    python3 tests/man_corpus.py "$MAN.tmp" && rm -rf "$MAN" && mv "$MAN.tmp" "$MAN"
+fi
+check "the man page corpus exists (man_corpus.py)" test -s "$MAN/queries.jsonl"
+D="$MAN/docs.jsonl"
+N=$(grep -c . "$D")
+
+# --- BM25 against SQLite FTS5 ------------------------------------------------
+expect_rc 0 "index --no-vectors builds a BM25-only index without a model" "$B" index --no-vectors -o "$WORK/bm25.tidx" "$D"
+expect_err_has "the summary counts documents and words" "indexed $N documents"
+python3 -c 'import json, sys
+for l in open(sys.argv[1]): print(json.loads(l)["query"])' "$MAN/queries.jsonl" > "$WORK/q.txt"
+"$B" search -i "$WORK/bm25.tidx" -k 10 < "$WORK/q.txt" > "$WORK/bm25.jsonl" 2>"$WORK/err"
+check "search reads queries from stdin, one JSON line each (no model needed for BM25)" \
+    test "$(grep -c '"results":\[{"id":' "$WORK/bm25.jsonl")" -ge $((N * 9 / 10))
+python3 tests/bm25_vs_fts5.py "$D" "$MAN/queries.jsonl" "$WORK/bm25.jsonl" > "$WORK/fts5.txt"
+rc=$?
+cat "$WORK/fts5.txt"
+check "BM25 MRR@10 within 0.03 of SQLite FTS5's bm25() on the same pages and queries" test "$rc" -eq 0
+
+# --- vectors: every page finds itself ---------------------------------------
+expect_rc 0 "index with the f32 model" "$B" index -m "$F32" -o "$WORK/f32.tidx" "$D"
+expect_err_has "pages longer than the model's limit are counted in the summary" "documents were cut at"
+expect_rc 0 "index with the int8 model, int8 vectors (from stdin)" sh -c "'$B' index -m '$I8' --dtype int8 -o '$WORK/i8.tidx' < '$D'"
+check "int8 vectors make a smaller index" test "$(wc -c < "$WORK/i8.tidx")" -lt "$(wc -c < "$WORK/f32.tidx")"
+python3 -c 'import json, sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    print(json.dumps({"query": d["text"].replace("\n", " "), "target": d["id"]}))' "$D" > "$WORK/self.jsonl"
+expect_rc 0 "audit: each f32 page as its own query (saved)" "$B" audit -i "$WORK/f32.tidx" -m "$F32" -q "$WORK/self.jsonl" -k 3 --save "$WORK/res"
+check "f32: every page finds itself first (vector MRR and recall@1 = 1)" grep -Eq '^vector +1\.0000 +1\.0000' "$WORK/out"
+expect_err_has "audit says where it saved" "retrieval_audits/audit_"
+expect_rc 0 "audit: each int8 page as its own query (saved)" "$B" audit -i "$WORK/i8.tidx" -m "$I8" -q "$WORK/self.jsonl" -k 3 --save "$WORK/res"
+check "int8: every page finds itself first" grep -Eq '^vector +1\.0000 +1\.0000' "$WORK/out"
+check "two runs in the same folder are two files, none replaced" test "$(ls "$WORK/res/retrieval_audits" | grep -c '^audit_[0-9]\{8\}_[0-9]\{6\}\(_[0-9]*\)\?\.json$')" -eq 2
+"$B" search -i "$WORK/i8.tidx" -m "$I8" --mode vector -k 1 < "$WORK/q.txt" > "$WORK/v.jsonl" 2>"$WORK/err"
+check "search --mode vector answers every query" test "$(grep -c '"score":' "$WORK/v.jsonl")" -eq "$N"
+expect_rc 0 "audit the real queries, hybrid by weighted fusion" "$B" audit -i "$WORK/f32.tidx" -m "$F32" -q "$MAN/queries.jsonl" --alpha 0.3 --save "$WORK/res2"
+expect_out_has "the table has the three modes" "hybrid "
+
+# --- results files against their schemas ------------------------------------
+expect_rc 0 "bench --save" "$B" bench -m "$I8" -w w2 --runs 1 --save "$WORK/res"
+expect_rc 0 "profile --save" "$B" profile -m "$I8" --runs 1 --save "$WORK/res"
+check "saved audits are valid against docs/schemas/audit.schema.json" \
+    python3 tests/validate_results.py docs/schemas/audit.schema.json "$WORK"/res/retrieval_audits/*.json "$WORK"/res2/retrieval_audits/*.json
+check "the saved benchmark is valid against docs/schemas/benchmark.schema.json" \
+    python3 tests/validate_results.py docs/schemas/benchmark.schema.json "$WORK"/res/benchmarks/benchmark_*.json
+check "the saved profile is valid against docs/schemas/profile.schema.json" \
+    python3 tests/validate_results.py docs/schemas/profile.schema.json "$WORK"/res/profiles/profile_*.json
+A1=$(ls "$WORK"/res/retrieval_audits/*.json | head -1)
+sed 's/"mrr":[0-9.]*/"mrr":1.5/' "$A1" > "$WORK/bad_audit.json"
+expect_rc 1 "the schema check can fail: an MRR of 1.5 is refused" python3 tests/validate_results.py docs/schemas/audit.schema.json "$WORK/bad_audit.json"
+A2=$(ls "$WORK"/res/retrieval_audits/*.json | tail -1)
+expect_rc 0 "audit --compare f32 against int8" "$B" audit --compare "$A1" "$A2"
+expect_out_has "compare shows the metrics side by side" "MRR@k"
+expect_out_has "compare lists rank changes per mode" "vector: "
+expect_rc 1 "compare refuses a file that is not an audit" "$B" audit --compare "$A1" "$WORK"/res/benchmarks/benchmark_*.json
+expect_err_has "... by its schema" "not a saved audit"
+
+# --- refusals -----------------------------------------------------------------
+expect_rc 1 "a query with another model is refused" "$B" search -i "$WORK/f32.tidx" -m "$I8" "signals"
+expect_err_has "... naming both models' fingerprints" "fingerprint"
+expect_rc 1 "vector search on a BM25-only index is refused" "$B" search -i "$WORK/bm25.tidx" -m "$F32" --mode vector "signals"
+expect_err_has "... saying why" "no vectors"
+head -c $(($(wc -c < "$WORK/f32.tidx") - 100)) "$WORK/f32.tidx" > "$WORK/cut.tidx"
+expect_rc 1 "a truncated index is refused" "$B" search -i "$WORK/cut.tidx" --mode bm25 "signals"
+expect_err_has "... as truncated" "truncated"
+python3 -c 'import sys
+b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 0x55
+open(sys.argv[2], "wb").write(b)' "$WORK/f32.tidx" "$WORK/dmg.tidx"
+expect_rc 1 "a damaged index is refused by search --verify" "$B" search --verify -i "$WORK/dmg.tidx" -m "$F32" "signals"
+expect_err_has "... naming the damaged section" "damaged"
+expect_rc 1 "audit always checks the whole index" "$B" audit -i "$WORK/dmg.tidx" -m "$F32" -q "$MAN/queries.jsonl"
+printf '{"id": "a", "text": "one"}\n{"id": "b", "text": 2}\n' > "$WORK/bad.jsonl"
+expect_rc 1 "a bad document line is refused" "$B" index --no-vectors -o "$WORK/never.tidx" "$WORK/bad.jsonl"
+expect_err_has "... with its line number" "line 2"
+check "... and no index (or temporary file) is left" test -z "$(ls "$WORK" | grep never)"
+printf '{"id": "a", "text": "one"}\n{"id": "a", "text": "two"}\n' > "$WORK/dup.jsonl"
+expect_rc 1 "a repeated document id is refused" "$B" index --no-vectors -o "$WORK/never.tidx" "$WORK/dup.jsonl"
+expect_err_has "... naming it" "appears twice"
+printf '{"query": "signals", "target": "no-such-page.7"}\n' > "$WORK/badq.jsonl"
+expect_rc 1 "an audit target that is not in the index is refused" "$B" audit -i "$WORK/f32.tidx" -m "$F32" -q "$WORK/badq.jsonl"
+expect_err_has "... naming it" "no-such-page.7"
+expect_rc 2 "--alpha outside [0, 1] is a usage error" "$B" search -i "$WORK/bm25.tidx" --alpha 2 x
+expect_rc 2 "--dtype f16 is not an index vector type" "$B" index -m "$F32" --dtype f16 -o "$WORK/never.tidx" "$D"
+expect_rc 0 "search -k 3 gives three results" "$B" search -i "$WORK/bm25.tidx" -k 3 "socket address families"
+check "... in one JSON line" python3 -c 'import json, sys; r = json.loads(open(sys.argv[1]).read()); assert len(r["results"]) == 3 and r["query"] == "socket address families"' "$WORK/out"
+finish
