@@ -775,6 +775,7 @@ te_status te_index_check_model(const te_index *ix, const te_model *m, te_error *
 te_index_ctx *te_index_ctx_new(const te_index *ix, int n_threads, const char *simd, te_error *err);
 void te_index_ctx_free(te_index_ctx *c);
 const char *te_index_ctx_simd(const te_index_ctx *c);
+int te_index_ctx_threads(const te_index_ctx *c);
 
 typedef struct te_index_hit {
     uint64_t doc;            /* document number (te_index_doc_id) */

@@ -29,8 +29,16 @@ typedef struct topk {
 /* The ranking order: higher score first, then the lower document. */
 static int better(te_index_hit a, te_index_hit b) { return a.score > b.score || (a.score == b.score && a.doc < b.doc); }
 
-static void topk_push(topk *t, te_index_hit x) {
-    if (t->cap == 0) return;
+static void topk_insert(topk *t, te_index_hit x);
+
+/* Offers x to the heap: the common case, a hit worse than the k kept, is
+ * decided inline without a call. */
+static inline void topk_push(topk *t, te_index_hit x) {
+    if (t->n == t->cap && (t->cap == 0 || !better(x, t->h[0]))) return;
+    topk_insert(t, x);
+}
+
+static void topk_insert(topk *t, te_index_hit x) {
     if (x.score != x.score) x.score = -INFINITY; /* a NaN (damaged vector) ranks last, never breaks the heap */
     size_t i;
     if (t->n < t->cap) {
@@ -74,6 +82,7 @@ struct te_index_ctx {
     float *dots;          /* [threads][BLOCK] */
     int32_t *idots;       /* [threads][BLOCK] */
     float *acc;           /* [n_docs] BM25 scores, all 0 between searches */
+    float *norm;          /* [n_docs] BM25's length norm k1 * (1 - b + b * words / average) */
     uint32_t *touched;    /* [n_docs] documents with a score */
     te_index_hit *list_a, *list_b, *fused; /* hybrid: each list, and the union */
     size_t cap_lists;
@@ -109,11 +118,15 @@ te_index_ctx *te_index_ctx_new(const te_index *ix, int n_threads, const char *si
     c->idots = malloc((size_t)n_threads * BLOCK * sizeof *c->idots);
     c->acc = calloc(nd, sizeof *c->acc);
     c->touched = malloc(nd * sizeof *c->touched);
-    if (!c->q || !c->qi || !c->heaps || !c->dots || !c->idots || !c->acc || !c->touched) {
+    c->norm = malloc(nd * sizeof *c->norm);
+    if (!c->q || !c->qi || !c->heaps || !c->dots || !c->idots || !c->acc || !c->touched || !c->norm) {
         te_index_ctx_free(c);
         te_fail(err, TE_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    const double avgdl = ix->info.avg_doc_words > 0 ? ix->info.avg_doc_words : 1;
+    for (uint64_t d = 0; d < ix->info.n_docs; d++)
+        c->norm[d] = (float)(TE_BM25_K1 * (1.0 - TE_BM25_B + TE_BM25_B * te_le32(ix->doc_words + 4 * d) / avgdl));
     c->pool = te_pool_new(n_threads, err);
     if (!c->pool) {
         te_index_ctx_free(c);
@@ -133,6 +146,7 @@ void te_index_ctx_free(te_index_ctx *c) {
     free(c->idots);
     free(c->acc);
     free(c->touched);
+    free(c->norm);
     free(c->list_a);
     free(c->list_b);
     free(c->fused);
@@ -140,6 +154,8 @@ void te_index_ctx_free(te_index_ctx *c) {
 }
 
 const char *te_index_ctx_simd(const te_index_ctx *c) { return c->k->name; }
+
+int te_index_ctx_threads(const te_index_ctx *c) { return c->threads; }
 
 /* Empty heaps of capacity k for every thread. */
 static te_status heaps_reset(te_index_ctx *c, size_t k, te_error *err) {
@@ -219,13 +235,16 @@ static void add_query_word(void *user, const char *w, size_t n) {
 te_status te_index_search_bm25(te_index_ctx *c, const char *text, size_t len, size_t k, te_index_hit *hits,
                                size_t *n_hits, te_error *err) {
     const te_index *ix = c->ix;
-    const double k1 = TE_BM25_K1, b = TE_BM25_B, N = (double)ix->info.n_docs;
-    const double avgdl = ix->info.avg_doc_words > 0 ? ix->info.avg_doc_words : 1;
+    const double N = (double)ix->info.n_docs;
     *n_hits = 0;
     c->n_words = 0;
     te_tok_terms(text, len, add_query_word, c);
     size_t n_touched = 0;
     te_status st = TE_OK;
+    /* Locals, so the stores into acc and touched need not reload them. */
+    float *acc = c->acc;
+    const float *norm = c->norm;
+    uint32_t *touched = c->touched;
     for (size_t w = 0; w < c->n_words && st == TE_OK; w++) {
         int64_t t = te_index_find_term(ix, c->words[w], c->word_len[w]);
         if (t < 0) continue;
@@ -234,26 +253,26 @@ te_status te_index_search_bm25(te_index_ctx *c, const char *text, size_t len, si
         /* Positive for any df <= N; the floor keeps a damaged count from making a score 0 or less
          * (a score of 0 means "not yet touched"). */
         float idf = fmaxf((float)log(1.0 + (N - df + 0.5) / (df + 0.5)), 1e-6f);
+        float weight = idf * (float)(TE_BM25_K1 + 1.0);
         for (uint64_t j = p0; j < p1; j++) {
             uint32_t doc = te_le32(ix->postings + 8 * j), tf = te_le32(ix->postings + 8 * j + 4);
             if (doc >= ix->info.n_docs || tf == 0) {
                 st = te_fail(err, TE_ERR_FORMAT, "the postings section is damaged (entry %llu)", (unsigned long long)j);
                 break;
             }
-            double dl = te_le32(ix->doc_words + 4 * (uint64_t)doc);
-            float norm = (float)(k1 * (1.0 - b + b * dl / avgdl));
-            if (c->acc[doc] == 0.0f) c->touched[n_touched++] = doc;
-            c->acc[doc] += idf * (float)tf * (float)(k1 + 1.0) / ((float)tf + norm);
+            float a = acc[doc];
+            if (a == 0.0f) touched[n_touched++] = doc;
+            acc[doc] = a + weight * (float)tf / ((float)tf + norm[doc]);
         }
     }
     if (st == TE_OK) st = heaps_reset(c, k < ix->info.n_docs ? k : (size_t)ix->info.n_docs, err);
     if (st == TE_OK) {
-        for (size_t i = 0; i < n_touched; i++) topk_push(&c->heaps[0], (te_index_hit){c->touched[i], c->acc[c->touched[i]]});
+        for (size_t i = 0; i < n_touched; i++) topk_push(&c->heaps[0], (te_index_hit){touched[i], acc[touched[i]]});
         qsort(c->heaps[0].h, c->heaps[0].n, sizeof *c->heaps[0].h, hit_cmp);
         *n_hits = c->heaps[0].n;
         memcpy(hits, c->heaps[0].h, *n_hits * sizeof *hits);
     }
-    for (size_t i = 0; i < n_touched; i++) c->acc[c->touched[i]] = 0.0f;
+    for (size_t i = 0; i < n_touched; i++) acc[touched[i]] = 0.0f;
     return st;
 }
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_search.h"
 #include "cli.h"
 #include "results.h"
 
@@ -29,6 +30,9 @@ static const cli_opt opts[] = {
     {"tokenizer", 0, NULL, "benchmark the tokenizer alone (needs --file)"},
     {"file", 0, "FILE", "--tokenizer input text, one text per line"},
     {"runs", 0, "N", "--tokenizer: timed passes, the median is reported (default 5); W2: passes over the texts (default 3)"},
+    {"index", 'i', "FILE", "measure search latency on this index instead (needs --queries; --model if it has vectors)"},
+    {"queries", 'q', "FILE", "--index: query texts, one per line"},
+    {"k", 'k', "N", "--index: results per query (default 10)"},
     {"save", 0, "DIR", "also write the figures to DIR/benchmarks/benchmark_YYYYMMDD_HHMMSS.json (docs/RESULTS.md)"},
     {NULL, 0, NULL, NULL},
 };
@@ -37,7 +41,8 @@ static const cli_cmd cmd = {
     "bench", "",
     "Measure throughput and latency on this machine.",
     "  tinyembed bench -m MODEL [--w1 FILE] [--w2 FILE]   W1 throughput, W2 latency, GFLOP/s\n"
-    "  tinyembed bench -m MODEL --tokenizer --file TEXT   tokenizer MB/s and tokens/s on one thread",
+    "  tinyembed bench -m MODEL --tokenizer --file TEXT   tokenizer MB/s and tokens/s on one thread\n"
+    "  tinyembed bench -i CORPUS.tidx -q QUERIES [-m MODEL]   search latency per mode (embedding excluded)",
     opts, 0, 0,
 };
 
@@ -326,6 +331,7 @@ int cmd_bench(int argc, char **argv) {
         cli_error(&cmd, "--tokenizer needs --file TEXT (a few MB of text, one text per line)");
         return CLI_USAGE;
     }
+    if (cli_get(&cmd, &a, "index")) return bench_search(&cmd, &a);
     if (!simd) simd = getenv("TE_SIMD");
     te_error err;
     te_model *m;
