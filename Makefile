@@ -44,7 +44,7 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling amalgamation test-amalgamation fuzz loadtest
+.PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz loadtest
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
 
 # Rebuild everything when the compiler or flags change.
@@ -180,6 +180,16 @@ test-amalgamation: amalgamation testdata
 # docs/SCALING.md, checked: needs GNU parallel, nginx-light and wrk.
 test-scaling: all testdata
 	@TE_REF=$(REF) sh tests/scaling.sh $(BUILD)
+
+# The numerical tests alone (what BLAS=openblas changes: products of 64 rows or more); CI runs
+# them on the optional OpenBLAS build instead of the whole suite again.
+test-blas: all testdata $(BUILD)/tests/test_kernels $(BUILD)/tests/test_forward $(BUILD)/tests/test_arch
+	@for t in test_kernels test_forward test_arch; do echo "== $$t"; \
+		TE_TESTDATA=$(BUILD)/testdata TE_HF=$(HF) TE_REF=$(REF) TE_BIN=$(BUILD)/tinyembed $(BUILD)/tests/$$t || exit 1; done
+
+# Search speed on 100,000 documents (by hand: about 10 minutes, 4 GB in build/bench-search).
+bench-search: all testdata
+	@sh tests/search_bench.sh $(BUILD)
 
 LOADTEST_SECONDS ?= 60
 loadtest: all testdata

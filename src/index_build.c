@@ -160,7 +160,9 @@ static void add_word(void *user, const char *w, size_t n) {
     uint32_t t;
     int added;
     if (b->oom) return;
-    if (!strtab_intern(&b->terms, w, n, &t, &added) || !grow((void **)&b->post, &b->cap_post, b->terms.n, sizeof *b->post)) {
+    /* Room for a new word's postings first, so that every interned word has them. */
+    if (!grow((void **)&b->post, &b->cap_post, b->terms.n + 1, sizeof *b->post) ||
+        !strtab_intern(&b->terms, w, n, &t, &added)) {
         b->oom = 1;
         return;
     }

@@ -71,6 +71,14 @@ expect_out_has "compare lists rank changes per mode" "vector: "
 expect_rc 1 "compare refuses a file that is not an audit" "$B" audit --compare "$A1" "$WORK"/res/benchmarks/benchmark_*.json
 expect_err_has "... by its schema" "not a saved audit"
 
+# --- the README's worked example (BM25 part verbatim; vectors with the test model) ---
+expect_rc 0 "README: index the example corpus" "$B" index -m "$F32" -o "$WORK/pets.tidx" docs/example/pets.jsonl
+expect_rc 0 "README: BM25 search" "$B" search -i "$WORK/pets.tidx" --mode bm25 -k 3 "which pet purrs" "CAFE"
+expect_out_has "README: 'which pet purrs' by words finds the vet's 'pet'" '{"query":"which pet purrs","results":[{"id":"vet","score":2.0544283}]}'
+expect_out_has "README: CAFE finds café" '{"query":"CAFE","results":[{"id":"café","score":3.0552187}]}'
+expect_rc 0 "README: audit the example queries" "$B" audit -i "$WORK/pets.tidx" -m "$F32" -q docs/example/pets-queries.jsonl
+expect_out_has "... over its 6 queries" "audit: 6 queries, 12 documents"
+
 # --- refusals -----------------------------------------------------------------
 expect_rc 1 "a query with another model is refused" "$B" search -i "$WORK/f32.tidx" -m "$I8" "signals"
 expect_err_has "... naming both models' fingerprints" "fingerprint"

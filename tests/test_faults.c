@@ -1,7 +1,7 @@
 /*
  * test_faults.c - allocation failure at every point: the allocator fails on
  * the Nth call (the test is linked with ld --wrap=malloc,...), for every N
- * that te_open, te_convert and te_quantize reach. Each run must fail with TE_ERR_NOMEM,
+ * that te_open, te_convert, te_quantize and the search index reach. Each run must fail with TE_ERR_NOMEM,
  * leak nothing (LeakSanitizer in `make sanitize`) and leave no output file.
  * The same counting allocator shows that tokenizing and embedding allocate
  * nothing per call. The counter is atomic: the registry allocates in its
@@ -33,6 +33,13 @@ void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_r
 char *__wrap_strdup(const char *s) { return should_fail() ? NULL : __real_strdup(s); }
 
 static char model[1024], hf[1024], out[] = "/tmp/te_faults_XXXXXX";
+
+/* An error of the test's own (not TE_ERR_NOMEM, so the harness reports it). */
+static te_status test_error(te_error *err, const char *msg) {
+    err->code = TE_ERR_ARG;
+    snprintf(err->msg, sizeof err->msg, "%s", msg);
+    return TE_ERR_ARG;
+}
 
 TEST(open_survives_every_allocation_failure) {
     long total;
@@ -100,6 +107,50 @@ TEST(convert_survives_every_allocation_failure) {
 
 TEST(quantize_survives_every_allocation_failure) {
     CHECK(op_survives_every_allocation_failure("quantize", quantize_int8));
+}
+
+/* Builds an index of 40 documents (int8 vectors), writes, opens (verified)
+ * and searches it every way; the file is removed in every case, so what
+ * counts is that no failure is missed or crashes (and nothing leaks). */
+static te_status index_round_trip(te_error *err) {
+    te_index_build_opts o = {8, TE_DTYPE_I8, 7, "faults"};
+    te_index_builder *b = te_index_builder_new(&o, err);
+    te_status st = b ? TE_OK : err->code;
+    for (int i = 0; st == TE_OK && i < 40; i++) {
+        char id[16], text[64];
+        float v[8];
+        snprintf(id, sizeof id, "doc%d", i);
+        snprintf(text, sizeof text, "word%d common w%d w%d", i, i % 3, i % 7);
+        for (int j = 0; j < 8; j++) v[j] = (float)((i * 7 + j * 3) % 11) - 5.0f;
+        te_index_doc d = {id, strlen(id), text, strlen(text), v, 0};
+        st = te_index_builder_add(b, &d, err);
+    }
+    if (st == TE_OK) st = te_index_builder_write(b, out, err);
+    te_index_builder_free(b);
+    te_index *ix = st == TE_OK ? te_index_open(out, TE_INDEX_VERIFY, err) : NULL;
+    if (st == TE_OK && !ix) st = err->code;
+    te_index_ctx *c = ix ? te_index_ctx_new(ix, 2, NULL, err) : NULL;
+    if (st == TE_OK && !c) st = err->code;
+    te_index_hit h[5];
+    size_t n;
+    float q[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    if (st == TE_OK) st = te_index_search_vector(c, q, 8, 5, h, &n, err);
+    if (st == TE_OK) st = te_index_search_bm25(c, "common w1", 9, 5, h, &n, err);
+    if (st == TE_OK) st = te_index_search_hybrid(c, q, 8, "common w1", 9, 5, -1, h, &n, err);
+    /* Searching again allocates nothing: the context keeps what the first searches needed. */
+    long before = n_allocs;
+    if (st == TE_OK) st = te_index_search_vector(c, q, 8, 5, h, &n, err);
+    if (st == TE_OK) st = te_index_search_bm25(c, "common w1", 9, 5, h, &n, err);
+    if (st == TE_OK) st = te_index_search_hybrid(c, q, 8, "common w1", 9, 5, 0.5f, h, &n, err);
+    if (st == TE_OK && n_allocs != before) st = test_error(err, "searching again allocated");
+    te_index_ctx_free(c);
+    te_index_close(ix);
+    unlink(out);
+    return st;
+}
+
+TEST(index_survives_every_allocation_failure) {
+    CHECK(op_survives_every_allocation_failure("index build, open and search", index_round_trip));
 }
 
 /* Ordinary sentences tokenize without touching the allocator. */
@@ -208,6 +259,7 @@ int main(void) {
     RUN(open_survives_every_allocation_failure);
     RUN(convert_survives_every_allocation_failure);
     RUN(quantize_survives_every_allocation_failure);
+    RUN(index_survives_every_allocation_failure);
     RUN(tokenize_allocates_nothing);
     RUN(context_allocations);
     RUN(registry_survives_every_allocation_failure);
