@@ -78,6 +78,7 @@ static te_status map_file(te_model *m, const char *path, te_error *err) {
 /* Says what a file that is not .temb seems to be, for a friendlier error. */
 static const char *guess_kind(const uint8_t *p, size_t n) {
     if (n >= 4 && memcmp(p, "GGUF", 4) == 0) return " (this is a GGUF file)";
+    if (n >= 8 && memcmp(p, "TEMBIDX1", 8) == 0) return " (this is a search index: query it with `tinyembed search`)";
     if (n >= 4 && memcmp(p, "\x7f" "ELF", 4) == 0) return " (this is an executable with no model bundled in it)";
     if (n >= 9 && te_le64(p) < n && p[8] == '{') return " (this looks like a safetensors file: convert its model directory with `tinyembed convert`)";
     if (n >= 1 && (p[0] == '{' || p[0] == '[')) return " (this looks like a JSON file)";
@@ -91,7 +92,8 @@ static te_status parse_header(te_model *m, section *secs, uint32_t *n_secs, te_e
     if (m->map_size < 4 && memcmp(p, TEMB_MAGIC, m->map_size) == 0)
         return te_fail(err, TE_ERR_TRUNCATED, "file is truncated: %zu bytes, shorter than the %d-byte header",
                        m->map_size, TEMB_FIXED_HEADER);
-    if (m->map_size < 4 || memcmp(p, TEMB_MAGIC, 4) != 0)
+    /* A search index's magic ("TEMBIDX1") starts with the model's: told apart before the version. */
+    if (m->map_size < 4 || memcmp(p, TEMB_MAGIC, 4) != 0 || (m->map_size >= 8 && memcmp(p, "TEMBIDX1", 8) == 0))
         return te_fail(err, TE_ERR_FORMAT, "not a .temb file (bad magic)%s", guess_kind(p, m->map_size));
     if (m->map_size < TEMB_FIXED_HEADER)
         return te_fail(err, TE_ERR_TRUNCATED, "file is truncated: %zu bytes, shorter than the %d-byte header",

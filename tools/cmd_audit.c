@@ -29,6 +29,7 @@ static const cli_opt opts[] = {
     {"queries", 'q', "FILE", "queries, one JSON object per line: {\"query\": ..., \"target\": id or [ids]}"},
     {"k", 'k', "N", "results per query (default 10)"},
     {"alpha", 0, "A", "hybrid: weighted score fusion with this vector weight instead of rank fusion"},
+    {"max-len", 0, "N", "cut queries at N tokens for embedding (default and upper bound: the model's)"},
     {"prefix", 'p', "STR", "prepend STR to every query before embedding"},
     {"save", 0, "DIR", "also write DIR/retrieval_audits/audit_YYYYMMDD_HHMMSS.json"},
     {"compare", 0, NULL, "compare two saved audits given as arguments: A.json B.json"},

@@ -29,9 +29,9 @@ static const cli_cmd info_cmd = {
 static const cli_opt verify_opts[] = {{NULL, 0, NULL, NULL}};
 
 static const cli_cmd verify_cmd = {
-    "verify", "[MODEL.temb]",
-    "Check the CRC32 of every section and tensor; report the first damaged tensor.",
-    "Without MODEL: the model bundled in this executable (`tinyembed bundle`).", verify_opts, 0, 1,
+    "verify", "[MODEL.temb | INDEX.tidx]",
+    "Check the CRC32 of every section and tensor; report the first damaged tensor (or index section).",
+    "Without a file: the model bundled in this executable (`tinyembed bundle`).", verify_opts, 0, 1,
 };
 
 static const char *onoff(int v) { return v ? "yes" : "no"; }
@@ -272,6 +272,15 @@ int cmd_info(int argc, char **argv) {
     return 0;
 }
 
+/* Whether the file starts with the search index magic (docs/FORMAT.md). */
+static int is_search_index(const char *path) {
+    char magic[8];
+    FILE *f = fopen(path, "rb");
+    int yes = f && fread(magic, 1, 8, f) == 8 && memcmp(magic, "TEMBIDX1", 8) == 0;
+    if (f) fclose(f);
+    return yes;
+}
+
 int cmd_verify(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&verify_cmd, argc, argv, &a);
@@ -280,6 +289,18 @@ int cmd_verify(int argc, char **argv) {
     const char *path;
     if ((rc = cli_model_path(&verify_cmd, &a, a.n_pos ? a.pos[0] : NULL, self, sizeof self, &path)) != CLI_OK) return rc;
     te_error err;
+    if (is_search_index(path)) {
+        te_index *ix = te_index_open(path, TE_INDEX_VERIFY, &err);
+        if (!ix) return cli_lib_error(&verify_cmd, &err);
+        te_index_info in;
+        te_index_get_info(ix, &in);
+        printf("%s: OK (search index: %llu documents, %llu words, %s, %llu bytes, all checksums match)\n", path,
+               (unsigned long long)in.n_docs, (unsigned long long)in.n_terms,
+               in.dim ? (in.dtype == TE_DTYPE_I8 ? "int8 vectors" : "f32 vectors") : "no vectors",
+               (unsigned long long)in.file_bytes);
+        te_index_close(ix);
+        return 0;
+    }
     te_model *m = te_open(path, NULL, &err);
     if (!m) return cli_lib_error(&verify_cmd, &err);
     te_status st = te_verify(m, &err);

@@ -15,6 +15,7 @@ static const cli_opt opts[] = {
     {"mode", 0, "M", "vector, bm25 or hybrid (default: hybrid, or bm25 for an index without vectors)"},
     {"k", 'k', "N", "results per query (default 10)"},
     {"alpha", 0, "A", "hybrid: alpha * vector + (1 - alpha) * BM25 on min-max scaled scores, instead of rank fusion"},
+    {"max-len", 0, "N", "cut queries at N tokens for embedding (default and upper bound: the model's)"},
     {"prefix", 'p', "STR", "prepend STR to every query before embedding, e.g. 'search_query: '"},
     {"threads", 't', "N", "threads for embedding and the vector scan (default: one per core)"},
     {"simd", 0, "LEVEL", "force a kernel set: avx512vnni, avx512, avx2, neon, scalar (default: best; env TE_SIMD)"},
