@@ -34,7 +34,8 @@ typedef struct strtab {
 
 typedef struct postings {
     uint32_t *p;        /* pairs (document, count) */
-    uint32_t n, cap;    /* pairs */
+    size_t n;           /* pairs */
+    size_t cap;         /* uint32_t entries allocated */
 } postings;
 
 struct te_index_builder {
@@ -173,12 +174,10 @@ static void add_word(void *user, const char *w, size_t n) {
         if (p->p[2 * (p->n - 1) + 1] < UINT32_MAX) p->p[2 * (p->n - 1) + 1]++;
         return;
     }
-    size_t cap = p->cap;
-    if (!grow((void **)&p->p, &cap, 2 * ((size_t)p->n + 1), sizeof *p->p)) {
+    if (!grow((void **)&p->p, &p->cap, 2 * (p->n + 1), sizeof *p->p)) {
         b->oom = 1;
         return;
     }
-    p->cap = (uint32_t)cap;
     p->p[2 * p->n] = b->cur_doc;
     p->p[2 * p->n + 1] = 1;
     p->n++;
@@ -193,24 +192,25 @@ static void add_word(void *user, const char *w, size_t n) {
  * length cancels most of it, and a document's own query scores 1.) */
 static void store_vector(te_index_builder *b, size_t doc, const float *v) {
     size_t dim = (size_t)b->o.dim;
-    double ss = 0;
-    for (size_t i = 0; i < dim; i++) ss += (double)v[i] * v[i];
-    float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
-    if (b->o.dtype == TE_DTYPE_F32) {
-        float *out = b->vec_f32 + doc * dim;
-        for (size_t i = 0; i < dim; i++) out[i] = v[i] * inv;
+    if (b->o.dtype == TE_DTYPE_I8) {
+        b->scales[doc] = te_index_quantize(v, dim, b->vec_i8 + doc * dim);
         return;
     }
-    b->scales[doc] = te_index_quantize(v, dim, b->vec_i8 + doc * dim);
+    double ss = 0;
+    for (size_t i = 0; i < dim; i++) ss += (double)v[i] * v[i];
+    float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f, *out = b->vec_f32 + doc * dim;
+    for (size_t i = 0; i < dim; i++) out[i] = v[i] * inv;
 }
 
 /* Room for `need` documents in every per-document array. */
 static int reserve_docs(te_index_builder *b, size_t need) {
     if (need <= b->cap_docs) return 1;
-    size_t cap = b->cap_docs ? b->cap_docs * 2 : 1024, dim = (size_t)b->o.dim, n;
+    size_t cap = b->cap_docs ? b->cap_docs * 2 : 1024, dim = (size_t)b->o.dim, n, words;
     while (cap < need) cap *= 2;
     void *p;
-    if (!te_mul_size(cap, dim, &n) || !(p = realloc(b->doc_words, cap * sizeof *b->doc_words))) return 0;
+    if (!te_mul_size(cap, dim, &n) || !te_mul_size(cap, sizeof *b->doc_words, &words) ||
+        !(p = realloc(b->doc_words, words)))
+        return 0;
     b->doc_words = p;
     if (dim && b->o.dtype == TE_DTYPE_F32) {
         if (!te_mul_size(n, sizeof(float), &n) || !(p = realloc(b->vec_f32, n))) return 0;
@@ -218,7 +218,7 @@ static int reserve_docs(te_index_builder *b, size_t need) {
     } else if (dim) {
         if (!(p = realloc(b->vec_i8, n))) return 0;
         b->vec_i8 = p;
-        if (!(p = realloc(b->scales, cap * sizeof *b->scales))) return 0;
+        if (!(p = realloc(b->scales, words))) return 0; /* a scale is 4 bytes, as a length is */
         b->scales = p;
     }
     b->cap_docs = cap;

@@ -52,14 +52,14 @@ check "int8: every page finds itself first" grep -Eq '^vector +1\.0000 +1\.0000'
 check "two runs in the same folder are two files, none replaced" test "$(ls "$WORK/res/retrieval_audits" | grep -c '^audit_[0-9]\{8\}_[0-9]\{6\}\(_[0-9]*\)\?\.json$')" -eq 2
 "$B" search -i "$WORK/i8.tidx" -m "$I8" --mode vector -k 1 < "$WORK/q.txt" > "$WORK/v.jsonl" 2>"$WORK/err"
 check "search --mode vector answers every query" test "$(grep -c '"score":' "$WORK/v.jsonl")" -eq "$N"
-expect_rc 0 "audit the real queries, hybrid by weighted fusion" "$B" audit -i "$WORK/f32.tidx" -m "$I8" -q "$MAN/queries.jsonl" --alpha 0.3 --save "$WORK/res2"
+expect_rc 0 "audit the real queries, hybrid by weighted fusion" "$B" audit -i "$WORK/f32.tidx" -m "$I8" -q "$MAN/queries.jsonl" --alpha 0.3 --save "$WORK/res2/a/b"
 expect_out_has "the table has the three modes" "hybrid "
 
 # --- results files against their schemas ------------------------------------
 expect_rc 0 "bench --save" "$B" bench -m "$I8" -w w2 --runs 1 --save "$WORK/res"
 expect_rc 0 "profile --save" "$B" profile -m "$I8" --runs 1 --save "$WORK/res"
 check "saved audits are valid against docs/schemas/audit.schema.json" \
-    python3 tests/validate_results.py docs/schemas/audit.schema.json "$WORK"/res/retrieval_audits/*.json "$WORK"/res2/retrieval_audits/*.json
+    python3 tests/validate_results.py docs/schemas/audit.schema.json "$WORK"/res/retrieval_audits/*.json "$WORK"/res2/a/b/retrieval_audits/*.json
 check "the saved benchmark is valid against docs/schemas/benchmark.schema.json" \
     python3 tests/validate_results.py docs/schemas/benchmark.schema.json "$WORK"/res/benchmarks/benchmark_*.json
 check "the saved profile is valid against docs/schemas/profile.schema.json" \

@@ -145,7 +145,9 @@ static int load_queries(const char *path, const te_index *ix, size_t n_docs, que
             long d = id ? id_map_find(&map, ix, id) : -1;
             if (d < 0) rc = (cli_error(&cmd, "%s line %zu: target %s%s%s is not a document of the index", path, line_no,
                                        id ? "\"" : "", id ? id : "(not a string or integer)", id ? "\"" : ""), CLI_FAIL);
-            else q->targets[q->n_targets++] = (uint32_t)d;
+            int seen = 0; /* a target listed twice counts once */
+            for (size_t j = 0; rc == CLI_OK && j < q->n_targets; j++) seen |= q->targets[j] == (uint32_t)d;
+            if (rc == CLI_OK && !seen) q->targets[q->n_targets++] = (uint32_t)d;
         }
     }
     free(line);

@@ -14,14 +14,27 @@
 #include "cli.h"
 #include "tinyembed.h"
 
-static int make_dir(const char *who, const char *path) {
-    if (mkdir(path, 0755) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-        fprintf(stderr, "tinyembed %s: error: %s exists and is not a directory\n", who, path);
+/* mkdir -p: every missing folder on the way to `path`. */
+static int make_dirs(const char *who, const char *path) {
+    char buf[4097];
+    if ((size_t)snprintf(buf, sizeof buf, "%s", path) >= sizeof buf) {
+        fprintf(stderr, "tinyembed %s: error: results path too long\n", who);
         return -1;
     }
-    fprintf(stderr, "tinyembed %s: error: cannot create %s: %s\n", who, path, strerror(errno));
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "tinyembed %s: error: cannot create %s: %s\n", who, buf, strerror(errno));
+            return -1;
+        }
+        *p = c;
+        if (!c) break;
+    }
+    struct stat st;
+    if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
+    fprintf(stderr, "tinyembed %s: error: %s is not a directory\n", who, buf);
     return -1;
 }
 
@@ -32,13 +45,12 @@ int results_open(results_file *r, const char *who, const char *dir, const char *
     gmtime_r(&t, &tm);
     strftime(r->timestamp, sizeof r->timestamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
     strftime(r->stamp, sizeof r->stamp, "%Y%m%d_%H%M%S", &tm);
-    if (make_dir(who, dir) != 0) return -1;
     char sub[4097];
     if ((size_t)snprintf(sub, sizeof sub, "%s/%s", dir, kind) >= sizeof sub) {
         fprintf(stderr, "tinyembed %s: error: results path too long\n", who);
         return -1;
     }
-    if (make_dir(who, sub) != 0) return -1;
+    if (make_dirs(who, sub) != 0) return -1;
     if ((size_t)snprintf(r->tmp, sizeof r->tmp, "%.4096s/.partial.%ld", sub, (long)getpid()) >= sizeof r->tmp) return -1;
     snprintf(r->path, sizeof r->path, "%s", sub);
     r->f = fopen(r->tmp, "w");
@@ -69,7 +81,14 @@ int results_commit(results_file *r, const char *who, const char *prefix) {
             unlink(r->tmp);
             return 0;
         }
-        if (errno != EEXIST) break;
+        int e = errno;
+        /* A filesystem without hard links: check, then rename (racy only against a run in the same second). */
+        if (e == EPERM || e == EOPNOTSUPP || e == ENOSYS) {
+            if (access(r->path, F_OK) == 0) continue;
+            if (rename(r->tmp, r->path) == 0) return 0;
+            break;
+        }
+        if (e != EEXIST) break;
     }
     fprintf(stderr, "tinyembed %s: error: cannot name %s: %s\n", who, r->path, strerror(errno));
     unlink(r->tmp);

@@ -25,7 +25,7 @@ typedef struct results_file {
     char stamp[20];      /* for the name: "20261127_184851" */
 } results_file;
 
-/* Creates DIR/KIND (and DIR) if needed and opens a temporary file there.
+/* Creates DIR/KIND (and any folder missing above it) and opens a temporary file there.
  * Returns 0, or -1 after printing why (prefixed by `who`). */
 int results_open(results_file *r, const char *who, const char *dir, const char *kind);
 /* Closes the file and gives it its name PREFIX_STAMP.json; returns 0 or -1 (printed). */
