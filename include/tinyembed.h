@@ -703,10 +703,11 @@ te_status te_quantize(const char *in_path, const char *out_path, te_dtype dtype,
  *     te_index *ix = te_index_open("corpus.tidx", 0, &err);
  *     te_index_check_model(ix, model, &err);      (vectors of another model are refused)
  *     te_index_ctx *c = te_index_ctx_new(ix, 0, NULL, &err);
- *     te_index_hit hits[10]; size_t n;
+ *     te_index_hit hits[10]; size_t n, len;
  *     te_index_search_vector(c, query_vec, dim, 10, hits, &n, &err);
  *     te_index_search_bm25(c, "query words", 11, 10, hits, &n, &err);
- *     printf("%s %g\n", te_index_doc_id(ix, hits[0].doc, NULL), hits[0].score);
+ *     const char *id = te_index_doc_id(ix, hits[0].doc, &len);   (not NUL-terminated)
+ *     printf("%.*s %g\n", (int)len, id, hits[0].score);
  *
  * The index is read-only once open and may be shared by threads; a
  * te_index_ctx holds one searcher's scratch and threads (one per thread,
@@ -735,7 +736,8 @@ typedef struct te_index_doc {
 
 te_index_builder *te_index_builder_new(const te_index_build_opts *o, te_error *err);
 /* Adds one document (copied). A repeated id, a missing or non-finite vector
- * is TE_ERR_ARG and the builder stays usable. */
+ * is TE_ERR_ARG and the builder stays usable; after TE_ERR_NOMEM it can only
+ * be freed (a half-added document cannot be taken out again). */
 te_status te_index_builder_add(te_index_builder *b, const te_index_doc *d, te_error *err);
 size_t te_index_builder_count(const te_index_builder *b);
 /* Writes the index to `path` atomically (a temporary file renamed into place). */
