@@ -13,17 +13,6 @@
 #include "results.h"
 #include "search_session.h"
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 typedef struct mode_stats {
     int ran;
     double median, p95, mean;
@@ -119,12 +108,12 @@ int bench_search(const cli_cmd *cmd, const cli_args *a) {
         for (long r = -1; r < runs && rc == CLI_OK; r++) /* pass -1 warms caches, untimed */
             for (size_t i = 0; i < nq && rc == CLI_OK; i++) {
                 if (dim) memcpy(ss.qvec, vecs + i * dim, dim * sizeof *vecs);
-                double t0 = now_ms();
+                double t0 = 1e3 * cli_now_s();
                 rc = search_run(cmd, &ss, (search_mode)m, qs[i], strlen(qs[i]), (size_t)k, -1, hits, &nh);
-                double t = now_ms() - t0;
+                double t = 1e3 * cli_now_s() - t0;
                 if (r >= 0) sum += ms[n++] = t;
             }
-        qsort(ms, n, sizeof *ms, cmp_double);
+        qsort(ms, n, sizeof *ms, cli_cmp_double);
         st[m] = (mode_stats){1, ms[n / 2], ms[(size_t)(0.95 * (double)(n - 1))], sum / (double)n};
     }
     if (rc == CLI_OK) {

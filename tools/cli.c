@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static int n_opts(const cli_cmd *cmd) {
@@ -324,6 +325,17 @@ void cli_progress_count(cli_progress *p, uint64_t done, const char *unit) {
 
 void cli_progress_done(cli_progress *p) {
     if (p->enabled && p->last_permille >= 0) fputc('\n', stderr);
+}
+
+double cli_now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int cli_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
 void cli_json_str(FILE *f, const char *s) { cli_json_strn(f, s, strlen(s)); }

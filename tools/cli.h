@@ -151,6 +151,11 @@ typedef struct cli_ranked {
 } cli_ranked;
 void cli_rank(const float *scores, size_t n, cli_ranked *out);
 
+/* Seconds on the monotonic clock (for timing). */
+double cli_now_s(void);
+/* qsort comparator for doubles, ascending. */
+int cli_cmp_double(const void *a, const void *b);
+
 /* Writes s (or its first n bytes) as a JSON string literal. */
 void cli_json_str(FILE *f, const char *s);
 void cli_json_strn(FILE *f, const char *s, size_t n);

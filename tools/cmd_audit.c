@@ -167,12 +167,6 @@ static void free_queries(query *qs, size_t n) {
     free(qs);
 }
 
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
-
 /* The metrics of one ranked list against the query's targets. */
 static void score(query *q, int mode, const te_index_hit *hits, size_t n, size_t k) {
     double dcg = 0, idcg = 0;
@@ -198,18 +192,13 @@ typedef struct stat2 {
     double mean, p95;
 } stat2;
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* Mean and 95th percentile (nearest rank) of v[0..n), which it sorts. */
 static stat2 stats(double *v, size_t n) {
     stat2 s = {0, 0};
     if (!n) return s;
     for (size_t i = 0; i < n; i++) s.mean += v[i];
     s.mean /= (double)n;
-    qsort(v, n, sizeof *v, cmp_double);
+    qsort(v, n, sizeof *v, cli_cmp_double);
     size_t r = (size_t)ceil(0.95 * (double)n);
     s.p95 = v[r ? r - 1 : 0];
     return s;
@@ -319,22 +308,22 @@ static int run_audit(const cli_args *a) {
         goto done;
     }
     te_error err;
-    double t0 = now_ms();
+    double t0 = 1e3 * cli_now_s();
     if (te_warmup(ss.s.ctx, &err) != TE_OK) {
         rc = cli_lib_error(&cmd, &err);
         goto done;
     }
-    double warmup_ms = now_ms() - t0;
+    double warmup_ms = 1e3 * cli_now_s() - t0;
     for (size_t i = 0; i < n && rc == CLI_OK; i++) {
         query *q = &qs[i];
         size_t len = strlen(q->text), nh;
-        t0 = now_ms();
+        t0 = 1e3 * cli_now_s();
         rc = search_embed(&cmd, &ss, q->text, len);
-        q->embed_ms = now_ms() - t0;
+        q->embed_ms = 1e3 * cli_now_s() - t0;
         for (int m = 0; m < N_MODES && rc == CLI_OK; m++) {
-            t0 = now_ms();
+            t0 = 1e3 * cli_now_s();
             rc = search_run(&cmd, &ss, (search_mode)m, q->text, len, (size_t)k, alpha, hits, &nh);
-            q->ms[m] = now_ms() - t0;
+            q->ms[m] = 1e3 * cli_now_s() - t0;
             score(q, m, hits, nh, (size_t)k);
         }
     }

@@ -62,17 +62,6 @@ typedef struct bench_result {
     double tok_mb, tok_mb_s, tok_tokens_s, tok_lines_s;
 } bench_result;
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static int bench_tokenizer(const te_model *m, const char *path, long runs, bench_result *res) {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -102,7 +91,7 @@ static int bench_tokenizer(const te_model *m, const char *path, long runs, bench
     te_error err;
     for (long r = 0; r < runs; r++) {
         tokens = lines = 0;
-        double t0 = now_s();
+        double t0 = cli_now_s();
         for (const char *p = text, *end = text + len; p < end;) {
             const char *nl = memchr(p, '\n', (size_t)(end - p));
             const char *stop = nl ? nl : end;
@@ -112,9 +101,9 @@ static int bench_tokenizer(const te_model *m, const char *path, long runs, bench
             lines++;
             p = stop + 1;
         }
-        secs[r] = now_s() - t0;
+        secs[r] = cli_now_s() - t0;
     }
-    qsort(secs, (size_t)runs, sizeof *secs, cmp_double);
+    qsort(secs, (size_t)runs, sizeof *secs, cli_cmp_double);
     double med = secs[runs / 2];
     printf("tokenizer: %s, %.2f MB, %zu lines, %zu tokens, 1 thread, median of %ld runs\n", path, len / 1e6, lines,
            tokens, runs);
@@ -224,9 +213,9 @@ static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, d
         free(out);
         return cli_lib_error(&cmd, &err);
     }
-    double t0 = now_s();
+    double t0 = cli_now_s();
     te_status st = cli_infer(ctx, &in, (const char *const *)x->t, x->n, out, &err);
-    double sec = now_s() - t0;
+    double sec = cli_now_s() - t0;
     free(out);
     if (st != TE_OK) return cli_lib_error(&cmd, &err);
     printf("W1: %zu texts, %zu tokens (%.1f per text, truncated at %d), batch %d\n", x->n, tokens,
@@ -260,15 +249,15 @@ static int bench_w2(te_ctx *ctx, const te_model *m, const texts *x, long runs, b
     }
     for (size_t i = 0; i < 10 && i < x->n; i++) cli_infer(ctx, &in, (const char *const *)&x->t[i], 1, out, &err);
     for (size_t i = 0; i < n; i++) {
-        double t0 = now_s();
+        double t0 = cli_now_s();
         if (cli_infer(ctx, &in, (const char *const *)&x->t[i % x->n], 1, out, &err) != TE_OK) {
             free(out); free(ms);
             return cli_lib_error(&cmd, &err);
         }
-        ms[i] = (now_s() - t0) * 1e3;
+        ms[i] = (cli_now_s() - t0) * 1e3;
         sum += ms[i];
     }
-    qsort(ms, n, sizeof *ms, cmp_double);
+    qsort(ms, n, sizeof *ms, cli_cmp_double);
     printf("W2: %zu single texts x %ld passes, %.1f tokens per text\n", x->n, runs, (double)tokens / (double)x->n);
     printf("    median %.3f ms   p99 %.3f ms   mean %.3f ms   min %.3f ms\n", ms[n / 2], ms[(size_t)(n * 0.99)],
            sum / (double)n, ms[0]);

@@ -86,12 +86,6 @@ static void chunk_clear(chunk *c) {
     c->n = 0;
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 int cmd_index(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&cmd, argc, argv, &a);
@@ -145,7 +139,7 @@ int cmd_index(int argc, char **argv) {
     cli_prefixed pre = {0};
     const char *prefix = cli_get(&cmd, &a, "prefix");
     size_t n_lines, bytes = 0, line_no = 1, cut = 0;
-    double t0 = now_s();
+    double t0 = cli_now_s();
     while (rc == CLI_OK && (n_lines = cli_read_lines(in, c->lines, c->caps, c->lens, CLI_CHUNK_LINES, &bytes)) > 0) {
         rc = parse_chunk(c, n_lines, line_no);
         line_no += n_lines;
@@ -168,13 +162,13 @@ int cmd_index(int argc, char **argv) {
     }
     cli_progress_done(&bar);
     if (rc == CLI_OK && ferror(in)) rc = (cli_error(&cmd, "cannot read the documents: %s", strerror(errno)), CLI_FAIL);
-    double t_embed = now_s() - t0;
+    double t_embed = cli_now_s() - t0;
     if (rc == CLI_OK && te_index_builder_write(b, out, &err) != TE_OK) rc = cli_lib_error(&cmd, &err);
     if (rc == CLI_OK) {
         te_index *ix = te_index_open(out, 0, &err);
         te_index_info info;
         if (ix) te_index_get_info(ix, &info);
-        double secs = now_s() - t0;
+        double secs = cli_now_s() - t0;
         size_t n = te_index_builder_count(b);
         fprintf(stderr, "indexed %zu documents in %.2f s (%.1f documents/s): %s, %.1f MB", n, secs,
                 secs > 0 ? (double)n / secs : 0.0, out, ix ? (double)info.file_bytes / 1e6 : 0.0);

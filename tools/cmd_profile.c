@@ -147,11 +147,6 @@ typedef struct summary {
     double mean, stdev, median, min, max;
 } summary;
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static summary summarize(const config *c, int value) {
     double xs[1024];
     summary s = {0, 0, 0, INFINITY, -INFINITY};
@@ -163,7 +158,7 @@ static summary summarize(const config *c, int value) {
     }
     for (int r = 0; r < c->runs; r++) s.stdev += (xs[r] - s.mean) * (xs[r] - s.mean);
     s.stdev = c->runs > 1 ? sqrt(s.stdev / (c->runs - 1)) : 0;
-    qsort(xs, (size_t)c->runs, sizeof *xs, cmp_double);
+    qsort(xs, (size_t)c->runs, sizeof *xs, cli_cmp_double);
     s.median = c->runs % 2 ? xs[c->runs / 2] : (xs[c->runs / 2 - 1] + xs[c->runs / 2]) / 2;
     return s;
 }
