@@ -43,9 +43,11 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+FUZZ_TARGETS := http temb safetensors convert json tokenizer tidx
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
 
 .PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz loadtest
-all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN)
+all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN) $(FUZZ_REPLAY)
 
 # Rebuild everything when the compiler or flags change.
 $(BUILD)/.flags: FORCE
@@ -150,22 +152,42 @@ test-arm: all testdata
 
 # libFuzzer targets (tests/fuzz/fuzz_NAME.c): each runs for FUZZ_SECONDS from
 # its committed seed corpus (tests/fuzz/corpus/NAME); what it learns goes to
-# build/fuzz/corpus/NAME, crashes to build/fuzz/ (crash-*), and fail the run.
+# build/fuzz/corpus/NAME, crashes to build/fuzz/ (crash-*), and fail the run
+# (make -j2 fuzz runs two at a time). The library is built for them with
+# FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, which makes every checksum pass
+# (crc32.h). The same entry points run over the seeds and over
+# tests/fuzz/regress/NAME (inputs that once failed) in make test, as
+# $(BUILD)/tests/test_fuzz_NAME (tests/fuzz/replay.c).
 FUZZ_SECONDS ?= 10
 FUZZ_CC ?= clang
-FUZZ_FLAGS = -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -Iinclude -Isrc -Itools
-FUZZ_TARGETS := http
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS = -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) -D_GNU_SOURCE -Iinclude -Isrc -Itools
+FUZZ_LIB = build/fuzz/lib/libtinyembed.a
+ifneq ($(BUILD),build/fuzz/lib)
+$(FUZZ_LIB): FORCE
+	@$(MAKE) --no-print-directory BUILD=build/fuzz/lib CC=$(FUZZ_CC) \
+		CFLAGS="-g -O1 -fsanitize=fuzzer-no-link $(FUZZ_SAN) -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION" $@
+endif
 build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c tools/http.c tools/http.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_http.c tools/http.c -o $@
-fuzz: $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
-	@for t in $(FUZZ_TARGETS); do \
-		mkdir -p build/fuzz/corpus/$$t; \
-		echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-		build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/ -print_final_stats=1 \
-			build/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>build/fuzz/$$t.log || { tail -40 build/fuzz/$$t.log; exit 1; }; \
-		grep -E '^stat::(number_of_executed_units|peak_rss_mb)|cov:' build/fuzz/$$t.log | tail -3; \
-	done
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_file.h $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_LIB) -pthread -lm -o $@
+fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
+fuzz-run-%: build/fuzz/fuzz_% testdata
+	@mkdir -p build/fuzz/corpus/$*
+	@TE_TESTDATA=$(BUILD)/testdata build/fuzz/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/ \
+		-print_final_stats=1 build/fuzz/corpus/$* tests/fuzz/corpus/$* 2>build/fuzz/$*.log || \
+		{ tail -40 build/fuzz/$*.log; echo "fuzz $*: FAILED (input in build/fuzz/crash-*)"; exit 1; }
+	@echo "fuzz $*: $(FUZZ_SECONDS) s, $$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/$*.log) runs," \
+		"corpus $$(ls build/fuzz/corpus/$* | wc -l) files, $$(grep -o 'cov: [0-9]*' build/fuzz/$*.log | tail -1)," \
+		"peak $$(sed -n 's/^stat::peak_rss_mb: *//p' build/fuzz/$*.log) MB"
+
+$(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_file.h $(BUILD)/libtinyembed.a $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itools -DFUZZ_NAME='"$*"' -o $@ $< tests/fuzz/replay.c $(TEST_OBJS) $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
+$(BUILD)/tests/test_fuzz_http: TEST_OBJS = $(BUILD)/obj/tools/http.o
+$(BUILD)/tests/test_fuzz_http: $(BUILD)/obj/tools/http.o
 
 memtest: all testdata
 	@sh tests/memtest.sh $(BUILD)

@@ -51,7 +51,7 @@ int te_bundle_read(int fd, uint64_t file_size, te_bundle_range *out, te_error *e
     uint8_t t[TE_BUNDLE_TRAILER];
     if (file_size < TE_BUNDLE_TRAILER || !read_tail(fd, file_size, t) || memcmp(t, TE_BUNDLE_MAGIC, 8) != 0)
         return 0;
-    if (te_crc32_update(0, t, TE_BUNDLE_TRAILER - 4) != te_le32(t + 36)) {
+    if (te_crc32_differs(te_crc32_update(0, t, TE_BUNDLE_TRAILER - 4), te_le32(t + 36))) {
         te_fail(err, TE_ERR_CHECKSUM, "the bundle's trailer is damaged (checksum mismatch)");
         return -1;
     }

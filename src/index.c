@@ -83,7 +83,7 @@ static te_status parse_header(te_index *ix, te_error *err) {
     uint8_t copy[TIDX_FIXED_HEADER + TIDX_N_SECTIONS * TIDX_SECTION_ENTRY];
     memcpy(copy, h, sizeof copy);
     memset(copy + TIDX_OFF_HEADER_CRC, 0, 4);
-    if (te_crc32_update(0, copy, sizeof copy) != te_le32(h + TIDX_OFF_HEADER_CRC))
+    if (te_crc32_differs(te_crc32_update(0, copy, sizeof copy), te_le32(h + TIDX_OFF_HEADER_CRC)))
         return te_fail(err, TE_ERR_CHECKSUM, "header checksum mismatch: the header is damaged");
     uint64_t declared = te_le64(h + TIDX_OFF_FILE_SIZE);
     if (declared > ix->map_size)
@@ -133,7 +133,7 @@ static te_status parse_header(te_index *ix, te_error *err) {
 
 static te_status check_crc(const te_index *ix, int kind, te_error *err) {
     const te_index_section *s = &ix->sec[kind - 1];
-    if (te_crc32_update(0, ix->map + s->offset, (size_t)s->bytes) != s->crc)
+    if (te_crc32_differs(te_crc32_update(0, ix->map + s->offset, (size_t)s->bytes), s->crc))
         return te_fail(err, TE_ERR_CHECKSUM, "the %s section is damaged (checksum mismatch)", section_names[kind - 1]);
     return TE_OK;
 }

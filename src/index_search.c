@@ -283,10 +283,17 @@ static int doc_cmp(const void *a, const void *b) {
 
 /* Adds list[0..n)'s contribution to the union `out` (appended; summed later). */
 static size_t fuse_list(const te_index_hit *list, size_t n, float alpha, float weight, te_index_hit *out) {
-    float lo = n ? list[n - 1].score : 0, hi = n ? list[0].score : 0;
+    /* Min-max over the finite scores, in double so that no difference overflows; a
+     * damaged index's -Inf (from NaN) or +Inf scores take the ends of the range. */
+    double lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
-        float s = alpha < 0 ? 1.0f / (float)(TE_RRF_K + i + 1)
-                            : weight * (hi > lo ? (list[i].score - lo) / (hi - lo) : 1.0f);
+        if (!isfinite(list[i].score)) continue;
+        lo = list[i].score < lo ? list[i].score : lo;
+        hi = list[i].score > hi ? list[i].score : hi;
+    }
+    for (size_t i = 0; i < n; i++) {
+        double x = list[i].score, scaled = !isfinite(x) ? (x > 0) : hi > lo ? (x - lo) / (hi - lo) : 1.0;
+        float s = alpha < 0 ? 1.0f / (float)(TE_RRF_K + i + 1) : weight * (float)scaled;
         out[i] = (te_index_hit){list[i].doc, s};
     }
     return n;

@@ -123,7 +123,7 @@ static te_status parse_header(te_model *m, section *secs, uint32_t *n_secs, te_e
     uint32_t crc = te_crc32_update(0, p, 28);
     crc = te_crc32_update(crc, zero4, 4);
     crc = te_crc32_update(crc, p + TEMB_FIXED_HEADER, header_size - TEMB_FIXED_HEADER);
-    if (crc != want) return te_fail(err, TE_ERR_CHECKSUM, "header checksum mismatch: the header is damaged");
+    if (te_crc32_differs(crc, want)) return te_fail(err, TE_ERR_CHECKSUM, "header checksum mismatch: the header is damaged");
     m->info.fingerprint = want;
     for (uint32_t i = 0; i < n; i++) {
         const uint8_t *e = p + TEMB_FIXED_HEADER + (size_t)i * TEMB_SECTION_ENTRY;
@@ -148,7 +148,7 @@ static const section *find_section(const section *secs, uint32_t n, uint32_t kin
 }
 
 static te_status check_section_crc(const te_model *m, const section *s, const char *what, te_error *err) {
-    if (te_crc32_update(0, m->map + s->offset, (size_t)s->size) != s->crc)
+    if (te_crc32_differs(te_crc32_update(0, m->map + s->offset, (size_t)s->size), s->crc))
         return te_fail(err, TE_ERR_CHECKSUM, "%s section checksum mismatch: the file is damaged", what);
     return TE_OK;
 }
@@ -519,19 +519,19 @@ int te_model_tensor(const te_model *m, size_t i, te_tensor_info *out) {
 }
 
 te_status te_verify(const te_model *m, te_error *err) {
-    if (te_crc32_update(0, m->map + m->vocab_offset, (size_t)m->vocab_size) != m->vocab_crc)
+    if (te_crc32_differs(te_crc32_update(0, m->map + m->vocab_offset, (size_t)m->vocab_size), m->vocab_crc))
         return te_fail(err, TE_ERR_CHECKSUM, "%s: the vocabulary section is damaged (checksum mismatch)", m->path);
-    if (m->hot && te_crc32_update(0, m->map + m->hot_offset, (size_t)m->hot_size) != m->hot_crc)
+    if (m->hot && te_crc32_differs(te_crc32_update(0, m->map + m->hot_offset, (size_t)m->hot_size), m->hot_crc))
         return te_fail(err, TE_ERR_CHECKSUM, "%s: the hot-row section is damaged (checksum mismatch)", m->path);
     for (size_t i = 0; i < m->n_tensors; i++) {
         const te_tensor *t = &m->tensors[i];
         uint32_t crc = te_crc32_update(0, t->data, (size_t)t->bytes);
-        if (crc != t->crc)
+        if (te_crc32_differs(crc, t->crc))
             return te_fail(err, TE_ERR_CHECKSUM, "%s: tensor %s is damaged (CRC32 %08x, expected %08x)",
                            m->path, t->name, crc, t->crc);
     }
     /* Last, so that damage inside a tensor is named; this catches the bytes between them. */
-    if (m->info.file_offset && te_crc32_update(0, m->map, m->map_size) != m->bundle_crc)
+    if (m->info.file_offset && te_crc32_differs(te_crc32_update(0, m->map, m->map_size), m->bundle_crc))
         return te_fail(err, TE_ERR_CHECKSUM, "%s: the bundled model is damaged (its CRC32 does not match the bundle's trailer)", m->path);
     return TE_OK;
 }

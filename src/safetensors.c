@@ -68,7 +68,7 @@ static te_status parse_entry(const uint8_t *data_base, uint64_t data_size, const
     return TE_OK;
 }
 
-te_status st_open(st_file *f, const char *path, te_error *err) {
+static te_status open_file(st_file *f, const char *path, te_error *err) {
     memset(f, 0, sizeof *f);
     f->fd = -1;
     f->path = strdup(path);
@@ -108,6 +108,12 @@ te_status st_open(st_file *f, const char *path, te_error *err) {
         f->n++;
     }
     return TE_OK;
+}
+
+te_status st_open(st_file *f, const char *path, te_error *err) {
+    te_status st = open_file(f, path, err);
+    if (st != TE_OK) st_close(f);
+    return st;
 }
 
 void st_close(st_file *f) {

@@ -35,7 +35,9 @@ typedef struct st_file {
     size_t n;
 } st_file;
 
+/* On failure f holds nothing (as after st_close), so st_close is optional then. */
 te_status st_open(st_file *f, const char *path, te_error *err);
+/* Releases everything; safe on a closed or failed st_file. */
 void st_close(st_file *f);
 st_tensor *st_find(st_file *f, const char *name);
 

@@ -103,7 +103,7 @@ void te_quant_u8_scalar(const float *x, size_t k, size_t k4, uint8_t *q, float *
 void te_quant_u8_params(float lo, float hi, float *scale, float *inv, float *zero);
 static inline uint8_t te_quant_u8_one(float x, float inv, float zero) {
     float v = __builtin_nearbyintf(x * inv) + zero;
-    return (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+    return (uint8_t)(v > 0.0f ? (v < 255.0f ? v : 255.0f) : 0.0f); /* NaN: 0 */
 }
 void te_widen_f16_scalar(float *dst, const uint16_t *src, size_t n);
 void te_dot_f32_scalar(const float *q, const float *rows, size_t dim, size_t n, float *out);

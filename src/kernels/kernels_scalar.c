@@ -3,6 +3,7 @@
  * Every SIMD kernel set must agree with these (tests/test_kernels.c); they
  * also run on any CPU.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -87,7 +88,13 @@ void te_q8_ukernel_scalar(const te_q8_args *u) {
 }
 
 void te_quant_u8_params(float lo, float hi, float *scale, float *inv, float *zero) {
-    *scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+    if (!(hi - lo <= FLT_MAX)) { /* an Inf or NaN activation (a model with such weights): NaN out, no UB */
+        *scale = NAN;
+        *inv = *zero = 0.0f;
+        return;
+    }
+    /* A range too narrow for a normal scale (zero, or denormal) would make inv infinite. */
+    *scale = (hi - lo) / 255.0f >= FLT_MIN ? (hi - lo) / 255.0f : 1.0f;
     *inv = 1.0f / *scale;
     *zero = nearbyintf(-lo * *inv); /* 0..255 since lo <= 0 <= hi */
 }
