@@ -46,8 +46,8 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 FUZZ_TARGETS := http temb safetensors convert json tokenizer tidx
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
 
-.PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz loadtest
-all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN) $(FUZZ_REPLAY)
+.PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz tokdiff loadtest
+all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/tokdiff
 
 # Rebuild everything when the compiler or flags change.
 $(BUILD)/.flags: FORCE
@@ -188,6 +188,16 @@ $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/f
 	$(CC) $(ALL_CFLAGS) -Itools -DFUZZ_NAME='"$*"' -o $@ $< tests/fuzz/replay.c $(TEST_OBJS) $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
 $(BUILD)/tests/test_fuzz_http: TEST_OBJS = $(BUILD)/obj/tools/http.o
 $(BUILD)/tests/test_fuzz_http: $(BUILD)/obj/tools/http.o
+
+# The tokenizer against the Hugging Face tokenizers library on TOKDIFF_N generated
+# inputs (make test runs 20,000 through tests/cli_tokdiff.sh). Needs node and
+# npm install --prefix tests/tokdiff.
+TOKDIFF_N ?= 1000000
+$(BUILD)/tests/tokdiff: tests/tokdiff/compare.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
+tokdiff: all testdata
+	@sh tests/tokdiff/run.sh $(BUILD)/tests/tokdiff $(BUILD)/testdata/tiny-mean.temb $(REF)/minilm-tokenizer/tokenizer.json $(TOKDIFF_N)
 
 memtest: all testdata
 	@sh tests/memtest.sh $(BUILD)

@@ -15,7 +15,8 @@ and an unassigned code point is never "other". Lowercase and whitespace come
 from Rust's standard library (current Unicode) and NFD from
 `unicode-normalization`. So the category flags below use the 15.0 category
 only for code points that DerivedAge.txt says existed in 8.0
-(REFERENCE_CATEGORY_AGE); everything else is plain Unicode 15.0. Probing the
+(REFERENCE_CATEGORY_AGE), with their 8.0 category where it has changed since
+(CATEGORY_8_0); everything else is plain Unicode 15.0. Probing the
 reference confirms both halves: 9.0+ punctuation is not split and 9.0+ Mn is
 not stripped, while the Georgian Mtavruli capitals (11.0) are lowercased.
 
@@ -35,6 +36,18 @@ import sys
 
 UCD = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/unicode"
 REFERENCE_CATEGORY_AGE = (8, 0)
+# Code points that existed in 8.0 under another general category than 15.0
+# gives them, with their 8.0 category: the reference uses these. Found by
+# tokenizing every code point between two letters with both tokenizers
+# (tests/tokdiff/, the differential) -- these six are all that differ.
+CATEGORY_8_0 = {
+    0x166D: "Po",   # CANADIAN SYLLABICS CHI SIGN (So since 12.0): split as punctuation
+    0x1734: "Mn",   # HANUNOO SIGN PAMUDPOD (Mc since 14.0): stripped as an accent
+    0x1885: "Lo",   # MONGOLIAN LETTER ALI GALI BALUDA (Mn since 9.0): kept
+    0x1886: "Lo",   # MONGOLIAN LETTER ALI GALI THREE BALUDA (Mn since 9.0): kept
+    0xA9BD: "Mc",   # JAVANESE CONSONANT SIGN KERET (Mn since 12.0): kept
+    0x111C9: "Po",  # SHARADA SANDHI MARK (Mn since 11.0): split as punctuation
+}
 MAX_CP = 0x110000
 BLOCK = 128
 
@@ -115,8 +128,8 @@ def main():
     ascii_punct = set(map(ord, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"))
     flags = bytearray(MAX_CP)
     for c in range(MAX_CP):
-        g = gc[c]
         old = age.get(c, (99, 0)) <= REFERENCE_CATEGORY_AGE  # the reference's category tables know it
+        g = CATEGORY_8_0.get(c, gc[c]) if old else gc[c]
         v = 0
         if old and g in ("Cc", "Cf", "Cs", "Co"):
             v |= F_OTHER
@@ -132,7 +145,7 @@ def main():
             v |= F_LOWER
         if c in decomp or 0xAC00 <= c <= 0xD7A3:
             v |= F_DECOMP
-        if c in alphabetic or g.startswith("M") or g in ("Nd", "Pc") or c in join_control:
+        if c in alphabetic or gc[c].startswith("M") or gc[c] in ("Nd", "Pc") or c in join_control:  # regex \w: current Unicode
             v |= F_WORD
         flags[c] = v
 

@@ -1,0 +1,33 @@
+#!/bin/sh
+# run.sh - the tokenizer differential: N generated inputs (tests/tokdiff/gen.py)
+# tokenized by tinyembed (TOKDIFF, tests/tokdiff/compare.c) and by the Hugging
+# Face tokenizers library (tests/tokdiff/ref.js), in chunks of 50,000 with
+# seeds FIRST_SEED, FIRST_SEED+1, ... Prints each chunk's result and a total.
+#   sh tests/tokdiff/run.sh TOKDIFF MODEL.temb TOKENIZER.json N [FIRST_SEED]
+# Needs node and `npm install --prefix tests/tokdiff` (the reference binding).
+set -u
+tokdiff=$1 model=$2 tokjson=$3 total=$4 seed=${5:-1000}
+here=$(dirname "$0")
+if [ ! -d "$here/node_modules/@anush008/tokenizers" ] || ! command -v node >/dev/null 2>&1; then
+    echo "FAIL tokenizer differential: the reference is not installed (needs node; run npm install --prefix tests/tokdiff)"
+    exit 1
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+done_n=0 bad=0 start=$(date +%s)
+while [ "$done_n" -lt "$total" ]; do
+    n=$((total - done_n)); [ "$n" -gt 50000 ] && n=50000
+    python3 "$here/gen.py" "$seed" "$n" "$work/cases.bin" &&
+        node "$here/ref.js" "$tokjson" "$work/cases.bin" "$work/ref.txt" &&
+        "$tokdiff" "$model" "$work/cases.bin" "$work/ref.txt" > "$work/out"
+    rc=$?
+    [ "$rc" -ne 0 ] && bad=$((bad + 1))
+    [ "$total" -gt 50000 ] && echo "seed $seed: $(tail -1 "$work/out" 2>/dev/null)"
+    [ "$total" -le 50000 ] || [ "$rc" -ne 0 ] && cat "$work/out" 2>/dev/null
+    done_n=$((done_n + n)) seed=$((seed + 1))
+done
+if [ "$total" -gt 50000 ]; then
+    if [ "$bad" -eq 0 ]; then echo "PASS tokenizer differential: $total inputs in $(($(date +%s) - start)) s, 0 differences"
+    else echo "FAIL tokenizer differential: $bad of the chunks differ"; fi
+fi
+[ "$bad" -eq 0 ]
