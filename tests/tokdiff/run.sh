@@ -1,8 +1,9 @@
 #!/bin/sh
-# run.sh - the tokenizer differential: N generated inputs (tests/tokdiff/gen.py)
-# tokenized by tinyembed (TOKDIFF, tests/tokdiff/compare.c) and by the Hugging
-# Face tokenizers library (tests/tokdiff/ref.js), in chunks of 50,000 with
-# seeds FIRST_SEED, FIRST_SEED+1, ... Prints each chunk's result and a total.
+# run.sh - the tokenizer differential: tinyembed (TOKDIFF, tests/tokdiff/compare.c)
+# against the Hugging Face tokenizers library (tests/tokdiff/ref.js) on every
+# code point between two letters (planes 0-1; every plane when N > 50,000),
+# then on N generated inputs (tests/tokdiff/gen.py) in chunks of 50,000 with
+# seeds FIRST_SEED, FIRST_SEED+1, ... Prints each part's result and a total.
 #   sh tests/tokdiff/run.sh TOKDIFF MODEL.temb TOKENIZER.json N [FIRST_SEED]
 # Needs node and `npm install --prefix tests/tokdiff` (the reference binding).
 set -u
@@ -15,6 +16,14 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 done_n=0 bad=0 start=$(date +%s)
+last=1FFFF
+[ "$total" -gt 50000 ] && last=10FFFF
+python3 "$here/gen.py" --sweep 0 "$last" "$work/cases.bin" &&
+    node "$here/ref.js" "$tokjson" "$work/cases.bin" "$work/ref.txt" &&
+    "$tokdiff" "$model" "$work/cases.bin" "$work/ref.txt" > "$work/out"
+rc=$?
+sed "s/^\(PASS\|FAIL\) tokenizer differential/\1 tokenizer differential, code points U+0000..U+$last/" "$work/out"
+[ "$rc" -ne 0 ] && bad=$((bad + 1))
 while [ "$done_n" -lt "$total" ]; do
     n=$((total - done_n)); [ "$n" -gt 50000 ] && n=50000
     python3 "$here/gen.py" "$seed" "$n" "$work/cases.bin" &&
@@ -28,6 +37,6 @@ while [ "$done_n" -lt "$total" ]; do
 done
 if [ "$total" -gt 50000 ]; then
     if [ "$bad" -eq 0 ]; then echo "PASS tokenizer differential: $total inputs in $(($(date +%s) - start)) s, 0 differences"
-    else echo "FAIL tokenizer differential: $bad of the chunks differ"; fi
+    else echo "FAIL tokenizer differential: $bad of the parts differ"; fi
 fi
 [ "$bad" -eq 0 ]
