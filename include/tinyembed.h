@@ -240,7 +240,15 @@ typedef struct te_open_opts {
  * hyper-parameters. Touches no tensor page. `opts` may be NULL. Returns NULL
  * and fills `err` on failure. `path` may also be a bundle (an executable
  * with a model appended, see te_bundle_write): the appended model is mapped
- * in place and behaves exactly like a separate file. */
+ * in place and behaves exactly like a separate file.
+ * The file must stay whole while it is open: replace a model by writing a new
+ * file and renaming it over the old (as every tinyembed writer does), never by
+ * truncating or rewriting it in place. If another process truncates it anyway,
+ * reading a page past the new end raises SIGBUS on Linux, which a library cannot
+ * catch without taking over the process's signal handling: te_verify and the
+ * loader check first and fail with TE_ERR_TRUNCATED / TE_LOAD_FAILED, and
+ * te_model_get_status reports file_bytes_present < file_bytes, but an encode
+ * that reads a lost page is killed. */
 te_model *te_open(const char *path, const te_open_opts *opts, te_error *err);
 
 /* Unmaps and frees. NULL is a no-op. */
@@ -283,6 +291,8 @@ typedef struct te_model_status {
     double warmup_ms;              /* the last te_warmup */
     int warmed_up, warmup_ok;
     te_error last_error;           /* why loading or warmup failed */
+    uint64_t file_bytes_present;   /* of file_bytes, how many the file still holds: less only when it was
+                                      truncated after te_open (see te_open; the rest cannot be read) */
 } te_model_status;
 
 te_status te_model_get_status(const te_model *m, te_model_status *out);
@@ -322,7 +332,8 @@ te_status te_bundle_locate(const char *path, uint64_t *offset, uint64_t *bytes, 
 /* Recomputes the CRC32 of every section and tensor (and, in a bundle, of the
  * whole appended model); on a mismatch returns
  * TE_ERR_CHECKSUM naming the first damaged tensor (in file order). Reads the
- * whole file. */
+ * whole file -- after checking that it still has all its bytes: a file
+ * truncated since te_open is TE_ERR_TRUNCATED, and no lost page is read. */
 te_status te_verify(const te_model *m, te_error *err);
 
 /* ---------------------------------------------------------------------------

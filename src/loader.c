@@ -4,7 +4,8 @@
  * "Loading" a range means getting its pages into the page cache and this
  * process's page tables: MADV_WILLNEED starts the reads, MADV_POPULATE_READ
  * (Linux 5.14+) maps the pages and reports I/O errors instead of raising
- * SIGBUS; older kernels fall back to touching one byte per page. A loader
+ * SIGBUS; older kernels fall back to touching one byte per page. Each chunk
+ * first checks that the file still holds it (see te_open on truncation). A loader
  * thread works in 1 MB chunks so te_close can stop it between two.
  */
 #include "loader.h"
@@ -58,6 +59,10 @@ static te_status populate(te_model *m, uint64_t begin, uint64_t end, te_loader *
         if (atomic_load_explicit(&L->cancel, memory_order_relaxed))
             return te_fail(err, TE_ERR_ARG, "loading was cancelled by te_close");
         size_t n = (size_t)(end - off < CHUNK ? end - off : CHUNK);
+        /* A file truncated under us: fail here instead of faulting on the lost pages. */
+        if (te_model_bytes_present(m) < off + n)
+            return te_fail(err, TE_ERR_TRUNCATED, "%s: the file was truncated after it was opened (%llu of %zu bytes "
+                           "remain)", m->path, (unsigned long long)te_model_bytes_present(m), m->map_size);
         void *p = (void *)(m->map + off);
 #ifdef MADV_POPULATE_READ
         if (madvise(p, n, MADV_POPULATE_READ) != 0) {

@@ -118,4 +118,16 @@ expect_err_has "verify names the damaged tensor" "tensor layer.1.ffn.down.weight
 expect_rc 1 "info on a non-model file" "$TE_BIN" info "$TE_HF/tiny-mean/config.json"
 expect_err_has "bad magic reported" "not a .temb file"
 
+# A full disk (the file-size limit stands in for it): a clear error, exit 1, no file and no
+# temporary file left; the CLI ignores SIGXFSZ so that the write fails instead of killing it.
+mkdir "$WORK/full"
+( ulimit -f 1000; exec "$TE_BIN" convert "$TE_HF/tiny-mean" "$WORK/full/m.temb" ) >"$WORK/out" 2>"$WORK/err"
+check "convert past the file-size limit exits 1" test $? -eq 1
+expect_err_has "and says the file is too large" "File too large"
+check "and leaves nothing in the output folder" test -z "$(ls -A "$WORK/full")"
+( ulimit -f 1000; exec "$TE_BIN" quantize --dtype int8 "$TE_TESTDATA/minilm-mean.temb" "$WORK/full/q.temb" ) >"$WORK/out" 2>"$WORK/err"
+check "quantize past the file-size limit exits 1" test $? -eq 1
+expect_err_has "and says the file is too large" "File too large"
+check "and leaves nothing in the output folder" test -z "$(ls -A "$WORK/full")"
+
 finish

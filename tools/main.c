@@ -1,6 +1,7 @@
 /*
  * main.c - the `tinyembed` binary: dispatches to one subcommand per file.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +45,10 @@ static void usage(FILE *f) {
 int main(int argc, char **argv) {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start); /* for `profile`: spawn to main */
+    /* Past a file-size limit (ulimit -f) a write then fails with EFBIG, which the
+     * writers report and clean up after, instead of the process being killed
+     * mid-file. */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return CLI_USAGE;
