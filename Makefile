@@ -3,7 +3,7 @@
 #   make                  library, binary and test programs (gcc; CC=clang works too)
 #   make test             build, make test models, run every test
 #   make sanitize         the same tests under AddressSanitizer + UBSan
-#   make tsan             the same tests under ThreadSanitizer (clang)
+#   make tsan             the same tests under ThreadSanitizer (clang); 8 contexts on one model for a minute
 #   make static           a fully static build/tinyembed
 #   make memtest          embed under ulimit -v (model + 24 MB) with --max-memory 16M
 #   make shared           build/libtinyembed.so (only the public te_* API exported), for bindings/python
@@ -133,8 +133,9 @@ sanitize:
 	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
+# test_concurrency runs 30 s per model here (8 contexts on one shared model).
 tsan:
-	$(MAKE) BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
+	TE_STRESS_SECONDS=30 $(MAKE) BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
 
 # ARM: static cross builds (warnings are errors), then the golden tests
 # (ARM_QUICK=1: a slice, for CI; see tests/arm.sh),
