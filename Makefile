@@ -11,7 +11,10 @@
 #   make amalgamation     build/amalgamation/tinyembed.c + tinyembed.h: the library as one C file
 #   make test-amalgamation  it compiles alone (gcc, clang) and passes the embedding goldens
 #   make test-scaling     parallel --pipe byte-identical; two servers behind nginx, one killed mid-load
-#   make fuzz             run every libFuzzer target for FUZZ_SECONDS each (clang)
+#   make fuzz             run every libFuzzer target for FUZZ_SECONDS each (clang; -j2: two at a time)
+#   make tokdiff          the tokenizer against Hugging Face tokenizers on TOKDIFF_N (1,000,000) inputs
+#   make valgrind         every C test program under valgrind memcheck
+#   make soak             RSS flat over SOAK_N (1,000,000) texts in process and server requests
 #   make loadtest         the server under wrk (64 connections, reloads meanwhile), RSS, idle CPU
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make model NAME=sentence-transformers/all-MiniLM-L6-v2   download + convert (needs network)
@@ -46,8 +49,8 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 FUZZ_TARGETS := http temb safetensors convert json tokenizer tidx
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
 
-.PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz tokdiff loadtest
-all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/tokdiff
+.PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz tokdiff valgrind soak loadtest
+all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/tokdiff $(BUILD)/tests/soak
 
 # Rebuild everything when the compiler or flags change.
 $(BUILD)/.flags: FORCE
@@ -137,6 +140,14 @@ sanitize:
 tsan:
 	TE_STRESS_SECONDS=30 $(MAKE) BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
 
+# Every C test program under valgrind's memcheck (by hand: about N minutes; needs
+# valgrind). Any error or definitely/indirectly lost block fails the program.
+# Valgrind runs the AVX2 kernels (it hides AVX-512 from CPUID).
+VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect
+valgrind: all testdata
+	@TE_WRAP="$(VALGRIND)" TE_STRESS_SECONDS=5 sh tests/run.sh $(BUILD) $(HF) $(REF)
+
 # ARM: static cross builds (warnings are errors), then the golden tests
 # (ARM_QUICK=1: a slice, for CI; see tests/arm.sh),
 # the kernels against the scalar reference and the CLI's vectors against
@@ -199,6 +210,15 @@ $(BUILD)/tests/tokdiff: tests/tokdiff/compare.c tests/harness.h $(BUILD)/libtiny
 	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
 tokdiff: all testdata
 	@sh tests/tokdiff/run.sh $(BUILD)/tests/tokdiff $(BUILD)/testdata/tiny-mean.temb $(REF)/minilm-tokenizer/tokenizer.json $(TOKDIFF_N)
+
+# Flat memory over SOAK_N texts in process and SOAK_N server requests (by hand).
+SOAK_N ?= 1000000
+SOAK_MODEL ?= $(BUILD)/testdata/minilm-mean-int8.temb
+$(BUILD)/tests/soak: tests/soak.c $(BUILD)/libtinyembed.a $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
+soak: all testdata
+	sh tests/soak.sh $(BUILD) $(SOAK_MODEL) $(SOAK_N)
 
 memtest: all testdata
 	@sh tests/memtest.sh $(BUILD)

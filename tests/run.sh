@@ -2,6 +2,8 @@
 # Runs every test program and shell test; prints each result and ends with
 # "N passed, N failed". Exit status 1 if anything failed.
 #   sh tests/run.sh BUILD_DIR HF_DIR REF_DIR
+# With TE_WRAP set (make valgrind), runs only the C test programs, each
+# under that command, e.g. TE_WRAP="valgrind --error-exitcode=99".
 BUILD=$1
 export TE_TESTDATA="$BUILD/testdata" TE_HF="$2" TE_REF="$3" TE_BIN="$BUILD/tinyembed"
 pass=0
@@ -26,9 +28,9 @@ for t in "$BUILD"/tests/test_*; do
     case "$t" in *.d) continue ;; esac
     [ -x "$t" ] || continue
     echo "== $(basename "$t")"
-    run "$(basename "$t")" "$t"
+    run "$(basename "$t")" ${TE_WRAP:-} "$t"
 done
-for s in tests/cli_[!l]*.sh; do
+[ -n "${TE_WRAP:-}" ] || for s in tests/cli_[!l]*.sh; do
     [ -f "$s" ] || continue
     echo "== $(basename "$s")"
     run "$(basename "$s")" sh "$s"
