@@ -18,17 +18,10 @@ WORK=$(mktemp -d)
 trap 'kill "$SPID" 2>/dev/null; rm -rf "$WORK"' EXIT
 command -v wrk >/dev/null || { echo "loadtest: wrk is missing (apt-get install wrk)" >&2; exit 1; }
 
-"$BIN" serve -m "$MODEL" --port 0 2>"$WORK/serve.log" &
-SPID=$!
-for _ in $(seq 100); do
-    PORT=$(sed -n 's|.*listening on http://[^:]*:\([0-9]*\).*|\1|p' "$WORK/serve.log")
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
-BASE="http://127.0.0.1:$PORT"
+TE_BIN=$BIN
+. "$(dirname "$0")/serve_lib.sh"
+start_server -m "$MODEL" || exit 1
 until curl -sf -o /dev/null "$BASE/health"; do sleep 0.1; done
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$SPID/status"; }
-served() { curl -s "$BASE/metrics" | awk -F' ' '/^tinyembed_http_requests_total\{route="\/v1\/embeddings"/ {n += $2} END {print n + 0}'; }
 
 echo "== in process, one text at a time (bench W2)"
 "$BIN" bench -m "$MODEL" --workload w2 | tee "$WORK/w2.txt"
@@ -50,10 +43,10 @@ grep -q "Socket errors" "$WORK/wrk.txt" && { echo "FAIL: socket errors (dropped 
 [ "$(grep -c '^200$' "$WORK/reloads")" -eq 20 ] || { echo "FAIL: a reload did not answer 200"; bad=1; }
 
 echo "== RSS over 200,000 requests"
-while [ "$(served)" -lt 10000 ]; do wrk -t2 -c64 -d2s -s "$LUA" "$BASE" >/dev/null; done
-r1=$(rss); n1=$(served)
-while [ "$(served)" -lt 200000 ]; do wrk -t2 -c64 -d10s -s "$LUA" "$BASE" >/dev/null; done
-r2=$(rss); n2=$(served)
+while [ "$(served_embeddings)" -lt 10000 ]; do wrk -t2 -c64 -d2s -s "$LUA" "$BASE" >/dev/null; done
+r1=$(server_rss); n1=$(served_embeddings)
+while [ "$(served_embeddings)" -lt 200000 ]; do wrk -t2 -c64 -d10s -s "$LUA" "$BASE" >/dev/null; done
+r2=$(server_rss); n2=$(served_embeddings)
 echo "RSS after $n1 requests: $r1 kB; after $n2: $r2 kB (difference $((r2 - r1)) kB)"
 
 echo "== idle CPU over 30 s"

@@ -1,6 +1,7 @@
 # serve_lib.sh - helpers for the server's shell tests (sourced after
-# cli_lib.sh): start and stop `tinyembed serve` on a free port, send
-# requests with curl, check bodies.
+# cli_lib.sh; loadtest.sh and soak.sh set TE_BIN and WORK themselves): start
+# and stop `tinyembed serve` on a free port, send requests with curl, check
+# bodies, read its memory and request count.
 
 # start_server ARGS... : starts the server on a port it picks; sets PORT and SPID.
 start_server() {
@@ -14,6 +15,12 @@ start_server() {
     done
     [ -n "$PORT" ] || { echo "  server did not start: $(cat "$WORK/serve.log")"; return 1; }
     BASE="http://127.0.0.1:$PORT"
+}
+
+# The server's resident memory in kB, and the /v1/embeddings requests it has answered.
+server_rss() { awk '/^VmRSS/ {print $2}' "/proc/$SPID/status"; }
+served_embeddings() {
+    curl -s "$BASE/metrics" | awk -F' ' '/^tinyembed_http_requests_total\{route="\/v1\/embeddings"/ {n += $2} END {print n + 0}'
 }
 
 # stop_server NAME : SIGTERM; the server must exit 0.

@@ -21,27 +21,20 @@ echo "== in process: $N texts through one context"
 awk 'NR % 10 == 0 || /soak/' "$WORK/inproc.txt"
 
 echo "== the server: $N requests"
-"$BIN" serve -m "$MODEL" --port 0 2>"$WORK/serve.log" &
-SPID=$!
-for _ in $(seq 100); do
-    PORT=$(sed -n 's|.*listening on http://[^:]*:\([0-9]*\).*|\1|p' "$WORK/serve.log")
-    [ -n "$PORT" ] && break
-    sleep 0.1
-done
-BASE="http://127.0.0.1:$PORT"
+TE_BIN=$BIN
+. "$(dirname "$0")/serve_lib.sh"
+start_server -m "$MODEL" || exit 1
 until curl -sf -o /dev/null "$BASE/health"; do sleep 0.1; done
-rss() { awk '/^VmRSS/ {print $2}' "/proc/$SPID/status"; }
-served() { curl -s "$BASE/metrics" | awk -F' ' '/^tinyembed_http_requests_total\{route="\/v1\/embeddings"/ {n += $2} END {print n + 0}'; }
 # A round long enough for about 10,000 requests at the rate of a first 2-second one.
 wrk -t2 -c16 -d2s -s tests/soak.lua "$BASE" >/dev/null
-round=$(awk -v n="$(served)" 'BEGIN { s = 10000 / (n / 2); print (s < 1 ? 1 : int(s + 0.5)) }')
+round=$(awk -v n="$(served_embeddings)" 'BEGIN { s = 10000 / (n / 2); print (s < 1 ? 1 : int(s + 0.5)) }')
 lo= hi= rounds=0
 while :; do
-    n=$(served)
+    n=$(served_embeddings)
     [ "$n" -ge "$N" ] && break
     wrk -t2 -c16 -d"${round}s" -s tests/soak.lua "$BASE" > "$WORK/wrk.txt"
     grep -qE "Non-2xx|Socket errors" "$WORK/wrk.txt" && { echo "FAIL soak: errors under load"; cat "$WORK/wrk.txt"; bad=1; }
-    r=$(rss) n=$(served) rounds=$((rounds + 1))
+    r=$(server_rss) n=$(served_embeddings) rounds=$((rounds + 1))
     echo "$n $r" >> "$WORK/server.txt"
     if [ "$n" -gt 10000 ]; then
         { [ -z "$lo" ] || [ "$r" -lt "$lo" ]; } && lo=$r
@@ -50,7 +43,7 @@ while :; do
 done
 awk 'NR % 10 == 0' "$WORK/server.txt"
 if [ -n "$lo" ] && [ $((hi - lo)) -le 1024 ]; then
-    echo "PASS soak server: $(served) requests in $rounds rounds of ${round} s, RSS after the first 10,000: min $lo kB, max $hi kB (spread $((hi - lo)) kB, limit 1024)"
+    echo "PASS soak server: $(served_embeddings) requests in $rounds rounds of ${round} s, RSS after the first 10,000: min $lo kB, max $hi kB (spread $((hi - lo)) kB, limit 1024)"
 else
     echo "FAIL soak server: RSS after the first 10,000: min $lo kB, max $hi kB"; bad=1
 fi
