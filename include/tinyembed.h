@@ -648,6 +648,8 @@ typedef struct te_reg_status {
     te_dtype dtype;
     int hidden_size;               /* output dimension */
     uint64_t file_bytes, resident_bytes; /* of the current file; resident: in the page cache */
+    uint64_t file_bytes_present;   /* of file_bytes, how many the file still holds (less: truncated in place
+                                      since it was opened; see te_open) */
     uint64_t loads;                /* load and reload attempts, failed ones included */
     uint64_t reloads;              /* successful reloads */
     uint64_t calls;                /* gets this model served (as itself or as a fallback) */

@@ -742,6 +742,7 @@ te_status te_registry_status(te_registry *r, size_t i, te_reg_status *out) {
     out->hidden_size = in.hidden_size;
     out->file_bytes = ms.file_bytes;
     out->resident_bytes = ms.file_resident;
+    out->file_bytes_present = ms.file_bytes_present;
     out->strategy = ms.strategy;
     out->warmed_up = ms.warmed_up && ms.warmup_ok;
     out->warmup_ms = ms.warmup_ms;

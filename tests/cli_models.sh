@@ -35,6 +35,7 @@ for x in d["models"]:
 a = m["minilm"]
 assert a["state"] == "ready" and a["strategy"] == "progressive" and a["warmed_up"] is True
 assert a["dtype"] == "f32" and a["file_bytes"] == 8875264 and 0 < a["resident_bytes"] <= a["file_bytes"]
+assert a["file_bytes_present"] == a["file_bytes"]
 assert a["loaded_at"] > 1.6e9 and a["load_ms"] >= 0 and a["fallback"] is None and a["error"] is None
 assert len(a["version"]["fingerprint"]) == 8 and a["version"]["converter"].startswith("tinyembed ")
 assert a["path"] == work + "/minilm.temb"

@@ -191,6 +191,7 @@ static void print_status(const te_model_status *st, const te_sysinfo *si, int js
         printf("  \"warmed_up\": %s,\n  \"warmup_ok\": %s,\n  \"warmup_ms\": %.3f,\n  \"hot_rows\": %llu,\n",
                st->warmed_up ? "true" : "false", st->warmup_ok ? "true" : "false", st->warmup_ms,
                (unsigned long long)st->hot_rows);
+        printf("  \"file_bytes_present\": %llu,\n", (unsigned long long)st->file_bytes_present);
         printf("  \"last_error\": ");
         cli_json_str(stdout, st->last_error.code ? st->last_error.msg : "");
         printf(",\n  \"resident\": {");
@@ -212,6 +213,9 @@ static void print_status(const te_model_status *st, const te_sysinfo *si, int js
     if (st->warmed_up) printf("warmup:       %s in %.1f ms\n", st->warmup_ok ? "done" : "FAILED", st->warmup_ms);
     else printf("warmup:       not run (%llu hot rows listed)\n", (unsigned long long)st->hot_rows);
     if (st->last_error.code) printf("last error:   %s\n", st->last_error.msg);
+    if (st->file_bytes_present < st->file_bytes)
+        printf("TRUNCATED:    the file holds %llu of its %llu bytes (it was cut while open)\n",
+               (unsigned long long)st->file_bytes_present, (unsigned long long)st->file_bytes);
     printf("resident in the page cache:\n");
     for (size_t i = 0; i < np; i++)
         printf("  %-17s %10.1f of %10.1f KB  %5.1f%%\n", parts[i].name, parts[i].res / 1024.0, parts[i].bytes / 1024.0,

@@ -53,14 +53,14 @@ void registry_model_json(const te_reg_status *s, strbuf *o) {
         json_str_or_null(o, s->converter);
         sb_puts(o, ", \"model_name\": ");
         json_str_or_null(o, s->model_name);
-        sb_printf(o, "},\n     \"dtype\": \"%s\", \"hidden_size\": %d, \"file_bytes\": %llu, \"resident_bytes\": %llu,\n",
-                  te_dtype_name(s->dtype), s->hidden_size, (unsigned long long)s->file_bytes,
-                  (unsigned long long)s->resident_bytes);
+        sb_printf(o, "},\n     \"dtype\": \"%s\", \"hidden_size\": %d, \"file_bytes\": %llu, \"file_bytes_present\": %llu, "
+                  "\"resident_bytes\": %llu,\n", te_dtype_name(s->dtype), s->hidden_size, (unsigned long long)s->file_bytes,
+                  (unsigned long long)s->file_bytes_present, (unsigned long long)s->resident_bytes);
     } else {
         sb_puts(o, "     \"version\": null, \"dtype\": null, \"hidden_size\": ");
         if (s->hidden_size) sb_printf(o, "%d", s->hidden_size); /* known from the header, though not loaded */
         else sb_puts(o, "null");
-        sb_puts(o, ", \"file_bytes\": null, \"resident_bytes\": null,\n");
+        sb_puts(o, ", \"file_bytes\": null, \"file_bytes_present\": null, \"resident_bytes\": null,\n");
     }
     sb_printf(o, "     \"loads\": %llu, \"reloads\": %llu, \"calls\": %llu, \"fallback_calls\": %llu, \"live_versions\": %d,\n",
               (unsigned long long)s->loads, (unsigned long long)s->reloads, (unsigned long long)s->calls,
