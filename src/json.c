@@ -7,7 +7,9 @@
  */
 #include "json.h"
 
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +199,26 @@ static int parse_string(parser *ps, const char **out, size_t *out_len) {
 
 /* value = mantissa * 10^exp10, computed in long double so the result is
  * within an ulp of the exact value; independent of the C locale. */
+static locale_t c_locale; /* "C", for strtod; (locale_t)0 if it could not be made */
+static void make_c_locale(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
+/* The correctly rounded double of the n characters at s (a JSON number without
+ * its sign), read by strtod in the C locale whatever the process's locale is
+ * (uselocale changes this thread's only). Returns 0 when out of memory. */
+static int parse_double_c(const char *s, size_t n, double *out) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    char stack[64], *buf = n < sizeof stack ? stack : malloc(n + 1);
+    if (!buf) return 0;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    pthread_once(&once, make_c_locale);
+    locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
+    *out = strtod(buf, NULL);
+    if (old) uselocale(old);
+    if (buf != stack) free(buf);
+    return 1;
+}
+
 static int parse_number(parser *ps, json_value *v) {
     const char *s = ps->p;
     int neg = 0;
@@ -240,13 +262,19 @@ static int parse_number(parser *ps, json_value *v) {
         }
         exp10 += eneg ? -e : e;
     }
-    long double x = (long double)mant;
-    if (mant != 0) {
-        if (exp10 > 0 && exp10 <= 27) { for (int i = 0; i < exp10; i++) x *= 10.0L; }
-        else if (exp10 < 0 && exp10 >= -27) { long double p = 1; for (int i = 0; i < -exp10; i++) p *= 10.0L; x /= p; }
-        else if (exp10 != 0) x *= powl(10.0L, (long double)exp10);
+    double d;
+    if (mant < (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
+        /* Exact mantissa (so no digit was dropped) and power of ten: one correctly
+         * rounded operation (Clinger's fast path). Else strtod, which rounds
+         * correctly too; long double is not wider than double everywhere (ARMv7,
+         * valgrind), so it cannot be trusted with the slow path. */
+        static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                       1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+        d = exp10 >= 0 ? (double)mant * pow10[exp10] : (double)mant / pow10[-exp10];
+    } else if (!parse_double_c(ps->p + neg, (size_t)(s - ps->p) - (size_t)neg, &d)) {
+        fail(ps, "out of memory");
+        return 0;
     }
-    double d = (double)x;
     if (isinf(d)) { fail(ps, "number out of range"); return 0; }
     v->num = neg ? -d : d;
     if (is_int && !int_overflow && ival <= (uint64_t)INT64_MAX + (uint64_t)neg) {
