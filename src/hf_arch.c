@@ -210,8 +210,9 @@ te_status hf_read_arch(hf_model *hf, const json_value *c, te_error *err) {
         return te_fail(err, TE_ERR_FORMAT, "config.json: %s %d is not a multiple of %s %d", a->k_hidden, hf->hidden,
                        a->k_heads, hf->heads);
     double eps = 1e-12; /* DistilBERT's, fixed in its code */
-    if (a->k_eps && (json_get_num(c, a->k_eps, &eps) < 0 || !(eps > 0 && eps < 1)))
-        return bad(err, a->k_eps, "must be a number in (0, 1)");
+    /* Checked as the float the file stores (what te_open checks): 1e-50 is 0 there. */
+    if (a->k_eps && (json_get_num(c, a->k_eps, &eps) < 0 || !((float)eps > 0 && (float)eps < 1)))
+        return bad(err, a->k_eps, "must be a number in (0, 1) that a float can hold (at least about 1.4e-45)");
     hf->eps = (float)eps;
     if ((st = read_activation(hf, c, a->k_act, err)) != TE_OK) return st;
     hf->position = a->position;
