@@ -236,10 +236,11 @@ test-scaling: all testdata
 	@TE_REF=$(REF) sh tests/scaling.sh $(BUILD)
 
 # The numerical tests alone (what BLAS=openblas changes: products of 64 rows or more); CI runs
-# them on the optional OpenBLAS build instead of the whole suite again.
-test-blas: all testdata $(BUILD)/tests/test_kernels $(BUILD)/tests/test_forward $(BUILD)/tests/test_arch
+# them on the optional OpenBLAS build instead of the whole suite again. MODELS_FROM=DIR tests
+# the models another build converted (CI: the gcc build's; converting involves no BLAS).
+test-blas: $(BUILD)/tinyembed $(if $(MODELS_FROM),,testdata) $(BUILD)/tests/test_kernels $(BUILD)/tests/test_forward $(BUILD)/tests/test_arch
 	@for t in test_kernels test_forward test_arch; do echo "== $$t"; \
-		TE_TESTDATA=$(BUILD)/testdata TE_HF=$(HF) TE_REF=$(REF) TE_BIN=$(BUILD)/tinyembed $(BUILD)/tests/$$t || exit 1; done
+		TE_TESTDATA=$(or $(MODELS_FROM),$(BUILD)/testdata) TE_HF=$(HF) TE_REF=$(REF) TE_BIN=$(BUILD)/tinyembed $(BUILD)/tests/$$t || exit 1; done
 
 # Search speed on 100,000 documents (by hand: about 10 minutes, 4 GB in build/bench-search).
 bench-search: all testdata
