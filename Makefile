@@ -3,7 +3,7 @@
 #   make                  library, binary and test programs (gcc; CC=clang works too)
 #   make test             build, make test models, run every test
 #   make sanitize         the same tests under AddressSanitizer + UBSan
-#   make tsan             the same tests under ThreadSanitizer (clang); 8 contexts on one model for a minute
+#   make tsan             the C tests and the server's and embed's shell tests under ThreadSanitizer (clang)
 #   make static           a fully static build/tinyembed
 #   make memtest          embed under ulimit -v (model + 24 MB) with --max-memory 16M
 #   make shared           build/libtinyembed.so (only the public te_* API exported), for bindings/python
@@ -136,9 +136,13 @@ sanitize:
 	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
-# test_concurrency runs 30 s per model here (8 contexts on one shared model).
+# Races live where threads are: every C test program (test_concurrency runs 30 s
+# per model here: 8 contexts on one shared model) and the shell tests of the
+# server and of embedding (worker pools, batching threads, reloads).
+TSAN_SHELL_TESTS = cli_serve cli_serve_score cli_models cli_embed
 tsan:
-	TE_STRESS_SECONDS=30 $(MAKE) BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
+	TE_STRESS_SECONDS=30 TE_SHELL_TESTS="$(TSAN_SHELL_TESTS)" $(MAKE) BUILD=build/tsan CC=clang \
+		CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
 
 # Every C test program under valgrind's memcheck (by hand; needs valgrind). Any
 # error or definitely/indirectly lost block fails the program. Valgrind runs the

@@ -3,7 +3,8 @@
 # "N passed, N failed". Exit status 1 if anything failed.
 #   sh tests/run.sh BUILD_DIR HF_DIR REF_DIR
 # TE_ONLY_C=1 runs only the C test programs (CI's clang build: the shell tests
-# drive the CLI, which the gcc, ASan and TSan runs cover). TE_WRAP (make
+# drive the CLI, which the gcc, ASan and TSan runs cover); TE_SHELL_TESTS="a b"
+# runs only those shell tests (tests/a.sh, tests/b.sh) after them. TE_WRAP (make
 # valgrind) runs each C test program under that command, e.g.
 # TE_WRAP="valgrind --error-exitcode=99", and implies TE_ONLY_C.
 BUILD=$1
@@ -33,8 +34,10 @@ for t in "$BUILD"/tests/test_*; do
     run "$(basename "$t")" ${TE_WRAP:-} "$t"
 done
 [ -n "${TE_WRAP:-}" ] && TE_ONLY_C=1
-[ "${TE_ONLY_C:-0}" = 1 ] || for s in tests/cli_[!l]*.sh; do
-    [ -f "$s" ] || continue
+shell_tests=tests/cli_[!l]*.sh
+[ -n "${TE_SHELL_TESTS:-}" ] && shell_tests=$(for t in $TE_SHELL_TESTS; do echo "tests/$t.sh"; done)
+[ "${TE_ONLY_C:-0}" = 1 ] || for s in $shell_tests; do
+    [ -f "$s" ] || { echo "FAIL $s: no such test"; fail=$((fail + 1)); continue; }
     echo "== $(basename "$s")"
     run "$(basename "$s")" sh "$s"
 done
