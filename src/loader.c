@@ -60,9 +60,10 @@ static te_status populate(te_model *m, uint64_t begin, uint64_t end, te_loader *
             return te_fail(err, TE_ERR_ARG, "loading was cancelled by te_close");
         size_t n = (size_t)(end - off < CHUNK ? end - off : CHUNK);
         /* A file truncated under us: fail here instead of faulting on the lost pages. */
-        if (te_model_bytes_present(m) < off + n)
+        uint64_t present = te_model_bytes_present(m);
+        if (present < off + n)
             return te_fail(err, TE_ERR_TRUNCATED, "%s: the file was truncated after it was opened (%llu of %zu bytes "
-                           "remain)", m->path, (unsigned long long)te_model_bytes_present(m), m->map_size);
+                           "remain)", m->path, (unsigned long long)present, m->map_size);
         void *p = (void *)(m->map + off);
 #ifdef MADV_POPULATE_READ
         if (madvise(p, n, MADV_POPULATE_READ) != 0) {
