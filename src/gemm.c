@@ -46,22 +46,14 @@ static void pack_block(const te_kernels *kn, const float *a, size_t lda, size_t 
     pack_range(kn, a, lda, rows, kc, 0, kc, out);
 }
 
-/* The weights of panels [p, p + np) for k in [k0, k0 + kc), as the
- * micro-kernel reads them: in place for f32; widened into `wide` for f16
- * (kc <= TE_GEMM_KC). Returns the first panel; *stride gets the distance
- * between panels. */
-static const float *weights_at(const te_kernels *kn, const te_gemm *g, size_t p, size_t np, size_t k0, size_t kc,
-                               float *wide, size_t *stride) {
-    if (g->w.dtype == TE_DTYPE_F32) {
-        *stride = g->k * TE_PANEL;
-        return (const float *)g->w.data + p * g->k * TE_PANEL + k0 * TE_PANEL;
-    }
-    const uint16_t *h = g->w.data;
-    size_t n_panels = (g->n + TE_PANEL - 1) / TE_PANEL;
-    for (size_t q = 0; q < np && p + q < n_panels; q++)
-        kn->widen_f16(wide + q * kc * TE_PANEL, h + (p + q) * g->k * TE_PANEL + k0 * TE_PANEL, kc * TE_PANEL);
-    *stride = kc * TE_PANEL;
-    return wide;
+/* How the micro-kernel reads a weight matrix's elements. */
+static te_welem welem_of(te_dtype d) { return d == TE_DTYPE_F16 ? TE_WELEM_F16 : TE_WELEM_F32; }
+
+/* Panel p of W at k0: the micro-kernels read f32 and half weights in place. */
+static const void *weights_at(const te_gemm *g, size_t p, size_t k0) {
+    size_t at = p * g->k * TE_PANEL + k0 * TE_PANEL;
+    if (g->w.dtype == TE_DTYPE_F32) return (const float *)g->w.data + at;
+    return (const uint16_t *)g->w.data + at;
 }
 
 /* Where a block's packed A is: groups of [k][h] for `lda_k` k, of which
@@ -74,14 +66,15 @@ typedef struct packed_a {
 /* Multiplies one packed block (rows r0.., k0..k0+kc) by panels [p0, p1);
  * prefetch: see te_ukr_args. */
 static void compute_block(const te_kernels *kn, const te_gemm *g, packed_a pa, size_t r0, size_t rows, size_t k0,
-                          size_t kc, size_t p0, size_t p1, int prefetch, float *wide) {
+                          size_t kc, size_t p0, size_t p1, int prefetch) {
     const size_t np = (size_t)kn->np;
     int first = k0 == 0, last = k0 + kc == g->k;
     for (size_t p = p0; p < p1; p += np) {
-        size_t col = p * TE_PANEL, stride;
+        size_t col = p * TE_PANEL;
         te_ukr_args u = {
-            .b = weights_at(kn, g, p, np, k0, kc, wide, &stride),
-            .b_stride = stride,
+            .b = weights_at(g, p, k0),
+            .b_type = welem_of(g->w.dtype),
+            .b_stride = g->k * TE_PANEL,
             .kc = kc,
             .ldc = g->ldc,
             .cols = (int)min_sz(min_sz(np, p1 - p) * TE_PANEL, g->n - col),
@@ -111,7 +104,7 @@ void te_gemm_tile(const te_kernels *kn, const te_gemm *g, size_t m0, size_t m1, 
         for (size_t r0 = m0; r0 < m1; r0 += TE_GEMM_MC) {
             size_t rows = min_sz(TE_GEMM_MC, m1 - r0);
             pack_block(kn, g->a + r0 * g->lda + k0, g->lda, rows, kc, s->pack);
-            compute_block(kn, g, (packed_a){s->pack, kc, 0}, r0, rows, k0, kc, p0, p1, 0, s->wide);
+            compute_block(kn, g, (packed_a){s->pack, kc, 0}, r0, rows, k0, kc, p0, p1, 0);
         }
     }
 }
@@ -144,17 +137,11 @@ static void run_pack(void *arg, size_t task, int thread) {
 }
 
 static void run_panels(void *arg, size_t task, int thread) {
+    (void)thread;
     const split *s = arg;
     size_t p0 = task * s->panel_tile, p1 = min_sz(p0 + s->panel_tile, s->n_panels);
-    if (s->g->w.dtype == TE_DTYPE_F32) {
-        compute_block(s->ex->k, s->g, (packed_a){s->ex->shared, s->g->k, 0}, 0, s->g->m, 0, s->g->k, p0, p1,
-                      STREAM_PREFETCH, NULL);
-        return;
-    }
-    /* f16: a k block at a time, so the widened micro-panel stays small. */
-    for (size_t k0 = 0; k0 < s->g->k; k0 += TE_GEMM_KC)
-        compute_block(s->ex->k, s->g, (packed_a){s->ex->shared, s->g->k, k0}, 0, s->g->m, k0,
-                      min_sz(TE_GEMM_KC, s->g->k - k0), p0, p1, 0, s->ex->scratch[thread].wide);
+    compute_block(s->ex->k, s->g, (packed_a){s->ex->shared, s->g->k, 0}, 0, s->g->m, 0, s->g->k, p0, p1,
+                  STREAM_PREFETCH);
 }
 
 #ifdef TE_BLAS

@@ -2,7 +2,7 @@
  * gemm.h - C = A W^T (+ bias) (+ C) (GELU), with W in 16-column panels:
  * the packing and blocking around the per-ISA micro-kernels (kernels.h),
  * serial for one tile and parallel over a thread pool. W is f32, f16
- * (widened to f32 a micro-panel at a time) or int8 (gemm_q8.c).
+ * (widened to f32 in the micro-kernels' registers) or int8 (gemm_q8.c).
  */
 #ifndef TE_GEMM_H
 #define TE_GEMM_H
@@ -36,16 +36,14 @@ typedef struct te_gemm {
     int gelu;          /* GELU(erf) on the result */
 } te_gemm;
 
-/* What a parallel step needs: the pool, the kernels, scratch. */
 /* One thread's scratch for te_gemm_tile. */
 typedef struct te_gemm_scratch {
     float *pack;        /* TE_GEMM_PACK_FLOATS, 64-byte aligned: packed or quantized A */
-    float *wide;        /* TE_GEMM_WIDE_FLOATS: an f16 micro-panel widened to f32 */
 } te_gemm_scratch;
 
 #define TE_GEMM_PACK_FLOATS ((size_t)TE_GEMM_MC * TE_GEMM_KC)
-#define TE_GEMM_WIDE_FLOATS ((size_t)2 * TE_PANEL * TE_GEMM_KC)
 
+/* What a parallel step needs: the pool, the kernels, scratch. */
 typedef struct te_exec {
     te_pool *pool;
     const te_kernels *k;

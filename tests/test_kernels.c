@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "kernels/kernels.h"
 #include "quant.h"
+#include "threadpool.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Du;
 static float frand(void) {
@@ -42,15 +43,11 @@ static int n_sets;
 
 /* One thread's GEMM scratch, as a context allocates it. */
 static te_gemm_scratch scratch_new(void) {
-    te_gemm_scratch s = {aligned_alloc(64, TE_GEMM_PACK_FLOATS * sizeof(float)),
-                         aligned_alloc(64, TE_GEMM_WIDE_FLOATS * sizeof(float))};
+    te_gemm_scratch s = {aligned_alloc(64, TE_GEMM_PACK_FLOATS * sizeof(float))};
     return s;
 }
 
-static void scratch_free(te_gemm_scratch *s) {
-    free(s->pack);
-    free(s->wide);
-}
+static void scratch_free(te_gemm_scratch *s) { free(s->pack); }
 
 TEST(pack_panels_layouts) {
     size_t rows = 37, cols = 23;
@@ -280,30 +277,54 @@ TEST(q8_gemm_pieces_equal_whole) {
 }
 
 /* f16 weights give exactly what f32 weights holding the same (widened)
- * values give: the widening is the only difference. */
+ * values give, through one tile and through te_gemm_run on two threads (few
+ * rows: A packed once and the weights streamed with prefetch; many rows:
+ * row blocks): the widening in registers is the only difference. */
+static void run_both(const te_kernels *kn, te_pool *pool, te_gemm *g, float *c_tile, float *c_run) {
+    te_gemm_scratch sc[2] = {scratch_new(), scratch_new()};
+    size_t max_k = 600;
+    float *shared = aligned_alloc(64, TE_GEMM_MC * max_k * sizeof(float));
+    g->c = c_tile;
+    te_gemm_tile(kn, g, 0, g->m, 0, (g->n + 15) / 16, &sc[0]);
+    te_exec ex = {.pool = pool, .k = kn, .scratch = sc, .shared = shared, .max_k = max_k};
+    g->c = c_run;
+    te_gemm_run(&ex, g);
+    free(shared); scratch_free(&sc[0]); scratch_free(&sc[1]);
+}
+
 TEST(f16_gemm_equals_f32_of_widened_weights) {
-    static const size_t ks[] = {5, 256, 600};
-    te_gemm_scratch sc = scratch_new();
-    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
-        size_t m = 13, n = 40, k = ks[ki], np = 3;
-        float *a = vec(m * k), *w = vec(n * k), *panels = vec(np * 16 * k), *want = vec(m * n), *got = vec(m * n);
-        uint16_t *half = malloc(np * 16 * k * 2);
-        te_pack_panels(w, k, n, k, panels);
-        for (size_t i = 0; i < np * 16 * k; i++) {
-            half[i] = te_f32_to_f16(panels[i]);
-            panels[i] = te_f16_to_f32(half[i]);
+    static const size_t ks[] = {5, 256, 600}, ms[] = {1, 3, 13, 130};
+    te_error err;
+    te_pool *pool = te_pool_new(2, &err);
+    CHECK(pool != NULL);
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++)
+        for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++) {
+            size_t m = ms[mi], n = 40, k = ks[ki], np = 3;
+            float *a = vec(m * k), *w = vec(n * k), *bias = vec(n), *panels = vec(np * 16 * k);
+            float *want = vec(m * n), *want_run = vec(m * n), *got = vec(m * n), *got_run = vec(m * n);
+            uint16_t *half = malloc(np * 16 * k * 2);
+            te_pack_panels(w, k, n, k, panels);
+            for (size_t i = 0; i < np * 16 * k; i++) {
+                half[i] = te_f32_to_f16(panels[i]);
+                panels[i] = te_f16_to_f32(half[i]);
+            }
+            for (int s = 0; s < n_sets; s++) {
+                te_gemm g = {.a = a, .lda = k, .w = {.data = panels}, .bias = bias, .ldc = n, .m = m, .n = n, .k = k,
+                             .gelu = (int)(k & 1)};
+                run_both(sets[s], pool, &g, want, want_run);
+                g.w = (te_wmat){.dtype = TE_DTYPE_F16, .data = half};
+                run_both(sets[s], pool, &g, got, got_run);
+                CHECK_MSG(memcmp(want, got, m * n * sizeof *got) == 0, "%s: f16 tile m=%zu k=%zu differs",
+                          sets[s]->name, m, k);
+                CHECK_MSG(memcmp(want_run, got_run, m * n * sizeof *got) == 0, "%s: f16 run m=%zu k=%zu differs",
+                          sets[s]->name, m, k);
+                CHECK_MSG(memcmp(want, want_run, m * n * sizeof *got) == 0, "%s: run differs from tile m=%zu k=%zu",
+                          sets[s]->name, m, k);
+            }
+            free(a); free(w); free(bias); free(panels); free(want); free(want_run); free(got); free(got_run);
+            free(half);
         }
-        for (int s = 0; s < n_sets; s++) {
-            te_gemm g = {.a = a, .lda = k, .w = {.data = panels}, .c = want, .ldc = n, .m = m, .n = n, .k = k};
-            te_gemm_tile(sets[s], &g, 0, m, 0, np, &sc);
-            g.w = (te_wmat){.dtype = TE_DTYPE_F16, .data = half};
-            g.c = got;
-            te_gemm_tile(sets[s], &g, 0, m, 0, np, &sc);
-            CHECK_MSG(memcmp(want, got, m * n * sizeof *got) == 0, "%s: f16 k=%zu differs", sets[s]->name, k);
-        }
-        free(a); free(w); free(panels); free(want); free(got); free(half);
-    }
-    scratch_free(&sc);
+    te_pool_free(pool);
 }
 
 /* The activation quantizer: zero is exact, every value within half a step,

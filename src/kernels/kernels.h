@@ -6,7 +6,10 @@
  *
  * The GEMM micro-kernel computes a tile of C = A * W^T (+ bias) (+ C) and
  * optionally GELU, where A is packed by gemm.c into [k][mr] order and W is
- * stored in 16-column panels ([k][16] per panel, see docs/FORMAT.md).
+ * stored in 16-column panels ([k][16] per panel, see docs/FORMAT.md) of
+ * f32, IEEE half or bfloat16 values. Half and bfloat16 weights are widened
+ * to f32 in registers as they are loaded (exactly: every half and bfloat16
+ * is a float), so they cost half the memory traffic and no scratch.
  *
  * The int8 micro-kernel does the same for int8 weights (panel16x4: per
  * panel, groups of 4 k for each of its 16 columns) and activations
@@ -25,11 +28,19 @@
 
 #define TE_PANEL 16
 
+/* How the weight panels' elements are stored. */
+typedef enum te_welem {
+    TE_WELEM_F32,
+    TE_WELEM_F16,  /* IEEE half */
+    TE_WELEM_BF16, /* bfloat16: the top 16 bits of a float */
+} te_welem;
+
 /* One micro-tile: rows x (n_panels * 16) of C over kc steps of k. */
 typedef struct te_ukr_args {
     const float *a;        /* packed A: kc groups of `rows` values ([k][rows]) */
-    const float *b;        /* first panel, already offset to the tile's first k */
-    size_t b_stride;       /* floats between consecutive panels (K * 16) */
+    const void *b;         /* first panel, already offset to the tile's first k: float or uint16_t by b_type */
+    te_welem b_type;
+    size_t b_stride;       /* elements between consecutive panels (K * 16) */
     size_t kc;             /* k steps */
     float *c;              /* C at the tile's first row and column */
     size_t ldc;

@@ -2,9 +2,10 @@
  * kernels_avx2.c - AVX2 + FMA kernels (chosen at run time only on CPUs
  * that have them).
  *
- * GEMM micro-kernel: up to 6 rows x 16 columns (one weight panel as two ymm)
- * in 12 ymm accumulators, leaving registers for the panel row and one
- * broadcast; compiled for every height 1..6.
+ * GEMM micro-kernel: up to 6 rows x 16 columns (one weight panel as two ymm,
+ * half and bfloat16 weights widened as loaded) in 12 ymm accumulators,
+ * leaving registers for the panel row and one broadcast; compiled for every
+ * height 1..6 and weight type.
  *
  * int8 micro-kernel (no VNNI here): weights are widened to 16 bits and
  * multiplied with VPMADDWD, which cannot saturate (unlike VPMADDUBSW on u8 x
@@ -78,7 +79,15 @@ static inline __m256 gelu256(__m256 x) {
     return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), x), _mm256_add_ps(_mm256_set1_ps(1.0f), erf));
 }
 
-static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args *u, const int mr) {
+/* 8 weights at b + at, widened to f32 in the register (as in kernels_avx512.c). */
+static inline __attribute__((always_inline)) __m256 load_w(const void *b, size_t at, const te_welem t) {
+    if (t == TE_WELEM_F32) return _mm256_loadu_ps((const float *)b + at);
+    __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)b + at));
+    if (t == TE_WELEM_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args *u, const int mr, const te_welem t) {
     __m256 acc[MR][2];
     const int c0 = u->cols, c1 = u->cols - 8;
     const __m256 bias0 = u->bias ? load_n(u->bias, c0) : _mm256_setzero_ps();
@@ -92,9 +101,9 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
             acc[i][1] = _mm256_add_ps(load_n(c + 8, c1), bias1);
         }
     }
-    const float *a = u->a, *b = u->b;
-    for (size_t k = 0; k < u->kc; k++, a += mr, b += TE_PANEL) {
-        __m256 w0 = _mm256_loadu_ps(b), w1 = _mm256_loadu_ps(b + 8);
+    const float *a = u->a;
+    for (size_t k = 0; k < u->kc; k++, a += mr) {
+        __m256 w0 = load_w(u->b, k * TE_PANEL, t), w1 = load_w(u->b, k * TE_PANEL + 8, t);
 #pragma GCC unroll 6
         for (int i = 0; i < mr; i++) {
             __m256 x = _mm256_broadcast_ss(a + i);
@@ -109,15 +118,26 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
     }
 }
 
-#define UKERNEL(mr) \
-    static void ukernel_avx2_##mr(const te_ukr_args *u) { ukernel_tile(u, mr); }
-UKERNEL(1) UKERNEL(2) UKERNEL(3) UKERNEL(4) UKERNEL(5) UKERNEL(6)
+/* Every height 1..6 for one weight type, and the table NAME[rows]. */
+#define UKERNEL(name, t, mr) \
+    static void name##_##mr(const te_ukr_args *u) { ukernel_tile(u, mr, t); }
+#define UKERNELS(name, t) \
+    UKERNEL(name, t, 1) UKERNEL(name, t, 2) UKERNEL(name, t, 3) UKERNEL(name, t, 4) UKERNEL(name, t, 5) \
+    UKERNEL(name, t, 6) \
+    static void (*const name[MR + 1])(const te_ukr_args *) = { \
+        NULL, name##_1, name##_2, name##_3, name##_4, name##_5, name##_6, \
+    };
+UKERNELS(ukernels_f32, TE_WELEM_F32)
+UKERNELS(ukernels_f16, TE_WELEM_F16)
+UKERNELS(ukernels_bf16, TE_WELEM_BF16)
 
-static void (*const ukernels_avx2[MR + 1])(const te_ukr_args *) = {
-    NULL, ukernel_avx2_1, ukernel_avx2_2, ukernel_avx2_3, ukernel_avx2_4, ukernel_avx2_5, ukernel_avx2_6,
-};
-
-static void ukernel(const te_ukr_args *u) { ukernels_avx2[u->rows](u); }
+static void ukernel(const te_ukr_args *u) {
+    switch (u->b_type) {
+    case TE_WELEM_F16: ukernels_f16[u->rows](u); break;
+    case TE_WELEM_BF16: ukernels_bf16[u->rows](u); break;
+    default: ukernels_f32[u->rows](u); break;
+    }
+}
 
 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

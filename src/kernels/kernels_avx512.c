@@ -4,9 +4,10 @@
  *
  * GEMM micro-kernel: up to 14 rows x 32 columns (two weight panels), one
  * zmm accumulator per row and panel (28 of the 32 registers at 14 rows); per
- * k it loads two panel rows and broadcasts one packed A value per row, so
- * the FMA units, not the loads, set the pace. It is compiled for every
- * height 1..14, so a short input (13 tokens) is one exact tile, not 12 + 12.
+ * k it loads two panel rows (f32, or half / bfloat16 widened as loaded) and
+ * broadcasts one packed A value per row, so the FMA units, not the loads,
+ * set the pace. It is compiled for every height 1..14 and weight type, so a
+ * short input (13 tokens) is one exact tile, not 12 + 12.
  *
  * The int8 micro-kernel has the same shape with VPDPBUSD (AVX-512 VNNI): per
  * group of 4 k, one 64-byte weight load holds 4 k for 16 columns, and 4
@@ -73,10 +74,20 @@ static inline __m512 gelu512(__m512 x) {
 
 static inline __mmask16 tail_mask(int n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n > 0 ? n : 0)) - 1); }
 
-/* The micro-kernel for `mr` rows and `np` panels (1 or 2); always inlined
- * with constant arguments, so each specialization keeps its accumulators in
- * registers. */
-static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args *u, const int mr, const int np) {
+/* 16 weights of a panel row, widened to f32 in the register: half with
+ * VCVTPH2PS, bfloat16 by moving its bits to the top of each lane. */
+static inline __attribute__((always_inline)) __m512 load_w(const void *b, size_t at, const te_welem t) {
+    if (t == TE_WELEM_F32) return _mm512_loadu_ps((const float *)b + at);
+    __m256i h = _mm256_loadu_si256((const __m256i *)((const uint16_t *)b + at));
+    if (t == TE_WELEM_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* The micro-kernel for `mr` rows, `np` panels (1 or 2) and weight type `t`;
+ * always inlined with constant arguments, so each specialization keeps its
+ * accumulators in registers. */
+static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args *u, const int mr, const int np,
+                                                               const te_welem t) {
     __m512 acc[MAX_MR][2];
     const __mmask16 m0 = tail_mask(u->cols), m1 = tail_mask(u->cols - 16);
     const __m512 bias0 = u->bias ? _mm512_maskz_loadu_ps(m0, u->bias) : _mm512_setzero_ps();
@@ -90,16 +101,18 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
             if (np == 2) acc[i][1] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), bias1);
         }
     }
-    const float *a = u->a, *b0 = u->b, *b1 = u->b + u->b_stride;
-    const size_t ahead = (size_t)u->prefetch / sizeof(float);
-    for (size_t k = 0; k < u->kc; k++, a += mr, b0 += TE_PANEL, b1 += TE_PANEL) {
+    const float *a = u->a;
+    const size_t elem = t == TE_WELEM_F32 ? sizeof(float) : sizeof(uint16_t);
+    const char *b0 = u->b, *b1 = b0 + u->b_stride * elem;
+    const size_t ahead = (size_t)u->prefetch;
+    for (size_t k = 0; k < u->kc; k++, a += mr, b0 += TE_PANEL * elem, b1 += TE_PANEL * elem) {
         if (ahead) {
             /* Weights read once (few rows) come from DRAM: ask for them early. */
-            _mm_prefetch((const char *)(b0 + ahead), _MM_HINT_T0);
-            if (np == 2) _mm_prefetch((const char *)(b1 + ahead), _MM_HINT_T0);
+            _mm_prefetch(b0 + ahead, _MM_HINT_T0);
+            if (np == 2) _mm_prefetch(b1 + ahead, _MM_HINT_T0);
         }
-        __m512 w0 = _mm512_loadu_ps(b0);
-        __m512 w1 = np == 2 ? _mm512_loadu_ps(b1) : w0;
+        __m512 w0 = load_w(b0, 0, t);
+        __m512 w1 = np == 2 ? load_w(b1, 0, t) : w0;
 #pragma GCC unroll 14
         for (int i = 0; i < mr; i++) {
             __m512 x = _mm512_set1_ps(a[i]);
@@ -134,9 +147,25 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
         name##_8, name##_9, name##_10, name##_11, name##_12, name##_13, name##_14, \
     };
 
-SPECIALIZE_ALL(ukernel_avx512, , te_ukr_args, ukernel_tile)
+#define WEIGHT_TILE(t, elem) \
+    static inline __attribute__((always_inline)) void ukernel_tile_##t(const te_ukr_args *u, const int mr, \
+                                                                       const int np) { \
+        ukernel_tile(u, mr, np, elem); \
+    }
+WEIGHT_TILE(f32, TE_WELEM_F32)
+WEIGHT_TILE(f16, TE_WELEM_F16)
+WEIGHT_TILE(bf16, TE_WELEM_BF16)
+SPECIALIZE_ALL(ukernel_f32, , te_ukr_args, ukernel_tile_f32)
+SPECIALIZE_ALL(ukernel_f16, , te_ukr_args, ukernel_tile_f16)
+SPECIALIZE_ALL(ukernel_bf16, , te_ukr_args, ukernel_tile_bf16)
 
-static void ukernel(const te_ukr_args *u) { ukernel_avx512s[u->rows](u); }
+static void ukernel(const te_ukr_args *u) {
+    switch (u->b_type) {
+    case TE_WELEM_F16: ukernel_f16s[u->rows](u); break;
+    case TE_WELEM_BF16: ukernel_bf16s[u->rows](u); break;
+    default: ukernel_f32s[u->rows](u); break;
+    }
+}
 
 static inline float hsum(__m512 v) { return _mm512_reduce_add_ps(v); }
 

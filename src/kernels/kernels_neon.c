@@ -4,7 +4,8 @@
  *
  * GEMM micro-kernel: up to 6 rows x 16 columns (one weight panel as four
  * 128-bit registers) in 24 accumulators, leaving registers for the panel row
- * and one broadcast; compiled for every height 1..6.
+ * and one broadcast (half and bfloat16 weights widened as loaded); compiled
+ * for every height 1..6 and weight type.
  */
 #if defined(__aarch64__)
 #include <arm_neon.h>
@@ -65,7 +66,15 @@ static inline float32x4_t gelu4(float32x4_t x) {
     return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), x), vaddq_f32(vdupq_n_f32(1.0f), erf));
 }
 
-static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args *u, const int mr) {
+/* 4 weights at b + at as f32: half widened with FCVTL, bfloat16 by shifting its bits to the top. */
+static inline __attribute__((always_inline)) float32x4_t load_w(const void *b, size_t at, const te_welem t) {
+    if (t == TE_WELEM_F32) return vld1q_f32((const float *)b + at);
+    uint16x4_t h = vld1_u16((const uint16_t *)b + at);
+    if (t == TE_WELEM_F16) return vcvt_f32_f16(vreinterpret_f16_u16(h));
+    return vreinterpretq_f32_u32(vshll_n_u16(h, 16));
+}
+
+static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args *u, const int mr, const te_welem t) {
     float32x4_t acc[MR][4];
     float32x4_t bias[4];
     for (int q = 0; q < 4; q++) bias[q] = u->bias ? load_n(u->bias + 4 * q, u->cols - 4 * q) : vdupq_n_f32(0);
@@ -74,9 +83,11 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
             acc[i][q] = bias[q];
             if (u->load_c) acc[i][q] = vaddq_f32(load_n(u->c + (size_t)i * u->ldc + 4 * q, u->cols - 4 * q), bias[q]);
         }
-    const float *a = u->a, *b = u->b;
-    for (size_t k = 0; k < u->kc; k++, a += mr, b += TE_PANEL) {
-        float32x4_t w0 = vld1q_f32(b), w1 = vld1q_f32(b + 4), w2 = vld1q_f32(b + 8), w3 = vld1q_f32(b + 12);
+    const float *a = u->a;
+    for (size_t k = 0; k < u->kc; k++, a += mr) {
+        size_t at = k * TE_PANEL;
+        float32x4_t w0 = load_w(u->b, at, t), w1 = load_w(u->b, at + 4, t), w2 = load_w(u->b, at + 8, t),
+                    w3 = load_w(u->b, at + 12, t);
         for (int i = 0; i < mr; i++) {
             float32x4_t x = vld1q_dup_f32(a + i);
             acc[i][0] = vfmaq_f32(acc[i][0], x, w0);
@@ -90,15 +101,26 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
             store_n(u->c + (size_t)i * u->ldc + 4 * q, u->cols - 4 * q, u->gelu ? gelu4(acc[i][q]) : acc[i][q]);
 }
 
-#define UKERNEL(mr) \
-    static void ukernel_neon_##mr(const te_ukr_args *u) { ukernel_tile(u, mr); }
-UKERNEL(1) UKERNEL(2) UKERNEL(3) UKERNEL(4) UKERNEL(5) UKERNEL(6)
+/* Every height 1..6 for one weight type, and the table NAME[rows]. */
+#define UKERNEL(name, t, mr) \
+    static void name##_##mr(const te_ukr_args *u) { ukernel_tile(u, mr, t); }
+#define UKERNELS(name, t) \
+    UKERNEL(name, t, 1) UKERNEL(name, t, 2) UKERNEL(name, t, 3) UKERNEL(name, t, 4) UKERNEL(name, t, 5) \
+    UKERNEL(name, t, 6) \
+    static void (*const name[MR + 1])(const te_ukr_args *) = { \
+        NULL, name##_1, name##_2, name##_3, name##_4, name##_5, name##_6, \
+    };
+UKERNELS(ukernels_f32, TE_WELEM_F32)
+UKERNELS(ukernels_f16, TE_WELEM_F16)
+UKERNELS(ukernels_bf16, TE_WELEM_BF16)
 
-static void (*const ukernels_neon[MR + 1])(const te_ukr_args *) = {
-    NULL, ukernel_neon_1, ukernel_neon_2, ukernel_neon_3, ukernel_neon_4, ukernel_neon_5, ukernel_neon_6,
-};
-
-static void ukernel(const te_ukr_args *u) { ukernels_neon[u->rows](u); }
+static void ukernel(const te_ukr_args *u) {
+    switch (u->b_type) {
+    case TE_WELEM_F16: ukernels_f16[u->rows](u); break;
+    case TE_WELEM_BF16: ukernels_bf16[u->rows](u); break;
+    default: ukernels_f32[u->rows](u); break;
+    }
+}
 
 static void layernorm(float *x, size_t n, const float *w, const float *b, float eps) {
     float32x4_t s = vdupq_n_f32(0);

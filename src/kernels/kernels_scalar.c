@@ -17,14 +17,23 @@ static float gelu1(float x) { return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_
 /* Each element: start from C (or 0), add the bias, then a[k] * w[k] for k in
  * order, then GELU -- the order every SIMD version keeps, so they differ from
  * this one only by FMA rounding. */
+static float weight(const te_ukr_args *u, size_t at) {
+    switch (u->b_type) {
+    case TE_WELEM_F16: return te_f16_to_f32(((const uint16_t *)u->b)[at]);
+    case TE_WELEM_BF16: return te_bf16_to_f32(((const uint16_t *)u->b)[at]);
+    default: return ((const float *)u->b)[at];
+    }
+}
+
 static void ukernel(const te_ukr_args *u) {
     for (int i = 0; i < u->rows; i++) {
         float *c = u->c + (size_t)i * u->ldc;
         for (int j = 0; j < u->cols; j++) {
-            const float *w = u->b + (size_t)(j / TE_PANEL) * u->b_stride + j % TE_PANEL;
+            size_t w = (size_t)(j / TE_PANEL) * u->b_stride + (size_t)(j % TE_PANEL);
             float acc = u->load_c ? c[j] : 0.0f;
             if (u->bias) acc += u->bias[j];
-            for (size_t k = 0; k < u->kc; k++) acc += u->a[k * (size_t)u->rows + (size_t)i] * w[k * TE_PANEL];
+            for (size_t k = 0; k < u->kc; k++)
+                acc += u->a[k * (size_t)u->rows + (size_t)i] * weight(u, w + k * TE_PANEL);
             c[j] = u->gelu ? gelu1(acc) : acc;
         }
     }
