@@ -116,7 +116,8 @@ $(HF)/nomic-long/model.safetensors:
 MODELS := tiny-mean tiny-cls minilm-mean
 ARCH_MODELS := distilbert-sst2 ce-minilm mpnet-mean nomic-mean mpnet-long nomic-long
 testdata: $(MODELS:%=$(BUILD)/testdata/%.temb) $(MODELS:%=$(BUILD)/testdata/%-int8.temb) \
-          $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors \
+          $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(MODELS:%=$(BUILD)/testdata/%-bf16.temb) \
+          $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors \
           $(ARCH_MODELS:%=$(BUILD)/testdata/%.temb) $(ARCH_MODELS:%=$(BUILD)/testdata/%-int8.temb)
 
 $(BUILD)/testdata/%.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
@@ -128,6 +129,9 @@ $(BUILD)/testdata/%-int8.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 $(BUILD)/testdata/%-f16.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 	@mkdir -p $(dir $@)
 	$(BUILD)/tinyembed convert --dtype f16 $(HF)/$* $@
+$(BUILD)/testdata/%-bf16.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
+	@mkdir -p $(dir $@)
+	$(BUILD)/tinyembed convert --dtype bf16 $(HF)/$* $@
 
 test: all shared testdata
 	@sh tests/run.sh $(BUILD) $(HF) $(REF)

@@ -84,7 +84,8 @@ const char *te_status_name(te_status code);
 typedef enum te_dtype {
     TE_DTYPE_F32 = 0,
     TE_DTYPE_F16 = 1,
-    TE_DTYPE_I8 = 2
+    TE_DTYPE_I8 = 2,
+    TE_DTYPE_BF16 = 3 /* bfloat16: a float's top 16 bits (8-bit exponent, 7-bit mantissa) */
 } te_dtype;
 
 typedef enum te_pooling {
@@ -669,7 +670,7 @@ te_status te_registry_status(te_registry *r, size_t i, te_reg_status *out);
  * ------------------------------------------------------------------------- */
 
 typedef struct te_convert_opts {
-    te_dtype dtype;          /* weight dtype to write: f32, f16, or int8 (linear weights and the word table) */
+    te_dtype dtype;          /* weight dtype to write: f32, f16, bf16 or int8 (linear weights and the word table) */
     const char *name;        /* model name to record; NULL: the directory name */
     int pooling;             /* -1: from 1_Pooling/config.json (mean if absent), else te_pooling */
     int normalize;           /* -1: from modules.json (off if absent), else 0/1 */
@@ -693,7 +694,7 @@ te_status te_convert(const char *hf_dir, const char *out_path,
                      const te_convert_opts *opts, te_error *err);
 
 /* Rewrites an f32 .temb file with its linear weights and word table in
- * `dtype` (TE_DTYPE_F16 or TE_DTYPE_I8); everything else is copied. The
+ * `dtype` (TE_DTYPE_F16, TE_DTYPE_BF16 or TE_DTYPE_I8); everything else is copied. The
  * result is byte for byte what te_convert writes with that dtype from the
  * same weights. Atomic like te_convert; `progress` may be NULL. */
 te_status te_quantize(const char *in_path, const char *out_path, te_dtype dtype,

@@ -394,7 +394,8 @@ te_status te_convert(const char *hf_dir, const char *out_path, const te_convert_
         opts = &defaults;
     }
     if (!hf_dir || !out_path) return te_fail(err, TE_ERR_ARG, "te_convert: directory and output path are required");
-    if (opts->dtype != TE_DTYPE_F32 && opts->dtype != TE_DTYPE_F16 && opts->dtype != TE_DTYPE_I8)
+    if (opts->dtype != TE_DTYPE_F32 && opts->dtype != TE_DTYPE_F16 && opts->dtype != TE_DTYPE_I8 &&
+        opts->dtype != TE_DTYPE_BF16)
         return te_fail(err, TE_ERR_ARG, "unknown output dtype %d", (int)opts->dtype);
     hf_model hf;
     converter c = {.opts = opts, .err = err};

@@ -89,12 +89,13 @@ const char *te_dtype_name(te_dtype d) {
     case TE_DTYPE_F32: return "f32";
     case TE_DTYPE_F16: return "f16";
     case TE_DTYPE_I8: return "int8";
+    case TE_DTYPE_BF16: return "bf16";
     }
     return "unknown";
 }
 
 int te_dtype_parse(const char *name, te_dtype *out) {
-    for (int d = TE_DTYPE_F32; d <= TE_DTYPE_I8; d++)
+    for (int d = TE_DTYPE_F32; d <= TE_DTYPE_BF16; d++)
         if (name && strcmp(name, te_dtype_name((te_dtype)d)) == 0) {
             *out = (te_dtype)d;
             return 0;

@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "context.h"
+#include "half.h"
 #include "loader.h"
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
@@ -34,13 +35,16 @@ typedef struct embed_job {
 } embed_job;
 
 /* Row `id` of the word table as f32: in place for f32 files, else
- * converted into dst. */
+ * converted into dst (bfloat16: its bits are a float's top half). */
 static const float *word_row(const te_ctx *c, int32_t id, float *dst) {
     const te_model *m = c->m;
     size_t H = (size_t)m->info.hidden_size, at = (size_t)id * H;
     if (m->word_dtype == TE_DTYPE_F32) return (const float *)m->word_emb + at;
     if (m->word_dtype == TE_DTYPE_F16) {
         c->k->widen_f16(dst, (const uint16_t *)m->word_emb + at, H);
+    } else if (m->word_dtype == TE_DTYPE_BF16) {
+        const uint16_t *b = (const uint16_t *)m->word_emb + at;
+        for (size_t i = 0; i < H; i++) dst[i] = te_bf16_to_f32(b[i]);
     } else {
         const int8_t *q = (const int8_t *)m->word_emb + at;
         for (size_t i = 0; i < H; i++) dst[i] = (float)q[i] * m->word_scale[id];

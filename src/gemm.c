@@ -47,9 +47,11 @@ static void pack_block(const te_kernels *kn, const float *a, size_t lda, size_t 
 }
 
 /* How the micro-kernel reads a weight matrix's elements. */
-static te_welem welem_of(te_dtype d) { return d == TE_DTYPE_F16 ? TE_WELEM_F16 : TE_WELEM_F32; }
+static te_welem welem_of(te_dtype d) {
+    return d == TE_DTYPE_F16 ? TE_WELEM_F16 : d == TE_DTYPE_BF16 ? TE_WELEM_BF16 : TE_WELEM_F32;
+}
 
-/* Panel p of W at k0: the micro-kernels read f32 and half weights in place. */
+/* Panel p of W at k0: the micro-kernels read f32, half and bfloat16 weights in place. */
 static const void *weights_at(const te_gemm *g, size_t p, size_t k0) {
     size_t at = p * g->k * TE_PANEL + k0 * TE_PANEL;
     if (g->w.dtype == TE_DTYPE_F32) return (const float *)g->w.data + at;

@@ -1,8 +1,8 @@
 /*
  * gemm.h - C = A W^T (+ bias) (+ C) (GELU), with W in 16-column panels:
  * the packing and blocking around the per-ISA micro-kernels (kernels.h),
- * serial for one tile and parallel over a thread pool. W is f32, f16
- * (widened to f32 in the micro-kernels' registers) or int8 (gemm_q8.c).
+ * serial for one tile and parallel over a thread pool. W is f32, f16 or
+ * bf16 (widened to f32 in the micro-kernels' registers) or int8 (gemm_q8.c).
  */
 #ifndef TE_GEMM_H
 #define TE_GEMM_H
@@ -19,7 +19,7 @@
 /* A weight matrix W [n][k] in one of the stored dtypes (docs/FORMAT.md). */
 typedef struct te_wmat {
     te_dtype dtype;     /* TE_DTYPE_F32 (0) for activations used as weights */
-    const void *data;   /* f32 / f16: ceil(n/16) panels of [k][16]; int8: panels of ceil(k/4) x [16][4] */
+    const void *data;   /* f32 / f16 / bf16: ceil(n/16) panels of [k][16]; int8: panels of ceil(k/4) x [16][4] */
     const float *scale; /* int8: [n] scale of each row of W */
     const float *sum;   /* int8: [n] sum of each row's int8 values */
 } te_wmat;

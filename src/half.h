@@ -1,7 +1,7 @@
 /*
  * half.h - scalar conversions between float and IEEE half / bfloat16.
- * Exact for every input (subnormals, infinities, NaN); rounding to half is
- * round-to-nearest-even, as numpy and PyTorch do.
+ * Exact for every input (subnormals, infinities, NaN); rounding to half and
+ * bfloat16 is round-to-nearest-even, as numpy and PyTorch do.
  */
 #ifndef TE_HALF_H
 #define TE_HALF_H
@@ -53,5 +53,14 @@ static inline uint16_t te_f32_to_f16(float f) {
 }
 
 static inline float te_bf16_to_f32(uint16_t b) { return te_bits_to_f32((uint32_t)b << 16); }
+
+/* Round to nearest even, as PyTorch does; a carry into the exponent gives
+ * the next binade or infinity, which is right; NaN stays a (quiet) NaN. */
+static inline uint16_t te_f32_to_bf16(float f) {
+    uint32_t u = te_f32_to_bits(f);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7FFFu + ((u >> 16) & 1);
+    return (uint16_t)(u >> 16);
+}
 
 #endif

@@ -172,7 +172,7 @@ static te_status parse_tensors(te_model *m, const section *s, const section *dat
         memcpy(t->name, e, TEMB_TENSOR_NAME);
         uint32_t dtype = te_le32(e + 64), layout = te_le32(e + 68), nd = te_le32(e + 72);
         t->crc = te_le32(e + 76);
-        if (dtype > TE_DTYPE_I8) return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: unknown dtype %u", t->name, dtype);
+        if (dtype > TE_DTYPE_BF16) return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: unknown dtype %u", t->name, dtype);
         if (layout > TE_LAYOUT_PANEL16X4) return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: unknown layout %u", t->name, layout);
         if (nd < 1 || nd > TEMB_MAX_DIMS) return te_fail(err, TE_ERR_FORMAT, "tensor %s: %u dimensions", t->name, nd);
         t->dtype = (te_dtype)dtype;

@@ -84,7 +84,7 @@ static const char *const kinds[] = {"embedding", "classifier", "reranker"};
 static const char *const positions[] = {"absolute", "relative", "rotary"};
 static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu"};
 static const char *const poolings[] = {"mean", "cls", "head"}; /* "head": a classifier's (old readers refuse it) */
-static const char *const dtypes[] = {"f32", "f16", "int8"};
+static const char *const dtypes[] = {"f32", "f16", "int8", "bf16"}; /* by te_dtype value */
 static const char *const scores[] = {"softmax", "sigmoid", "identity"};
 static const char *const head_acts[] = {"tanh", "relu"};
 

@@ -72,8 +72,11 @@ static void row_buf_free(row_buf *b) {
     free(b->q);
 }
 
-/* f32 and f16 panels: out[(r/16)*k*16 + c*16 + r%16] = W[r][c]. */
-static te_status fill_panels(const te_row_source *s, void *dst, size_t bytes, int half, te_error *err) {
+/* One value in a 16-bit dtype. */
+static uint16_t to_16(float f, te_dtype dtype) { return dtype == TE_DTYPE_BF16 ? te_f32_to_bf16(f) : te_f32_to_f16(f); }
+
+/* f32, f16 and bf16 panels: out[(r/16)*k*16 + c*16 + r%16] = W[r][c]. */
+static te_status fill_panels(const te_row_source *s, void *dst, size_t bytes, te_dtype dtype, te_error *err) {
     row_buf b;
     if (row_buf_init(&b, s->k, err) != TE_OK) return TE_ERR_NOMEM;
     memset(dst, 0, bytes); /* padding lanes of the last panel stay zero */
@@ -81,8 +84,8 @@ static te_status fill_panels(const te_row_source *s, void *dst, size_t bytes, in
         s->get(s->user, r, b.f);
         size_t at = (r / TEMB_PANEL) * s->k * TEMB_PANEL + r % TEMB_PANEL;
         for (size_t c = 0; c < s->k; c++, at += TEMB_PANEL) {
-            if (half) ((uint16_t *)dst)[at] = te_f32_to_f16(b.f[c]);
-            else ((float *)dst)[at] = b.f[c];
+            if (dtype == TE_DTYPE_F32) ((float *)dst)[at] = b.f[c];
+            else ((uint16_t *)dst)[at] = to_16(b.f[c], dtype);
         }
     }
     row_buf_free(&b);
@@ -90,11 +93,15 @@ static te_status fill_panels(const te_row_source *s, void *dst, size_t bytes, in
 }
 
 static te_status fill_f32_panels(void *user, void *dst, size_t bytes, te_error *err) {
-    return fill_panels(user, dst, bytes, 0, err);
+    return fill_panels(user, dst, bytes, TE_DTYPE_F32, err);
 }
 
 static te_status fill_f16_panels(void *user, void *dst, size_t bytes, te_error *err) {
-    return fill_panels(user, dst, bytes, 1, err);
+    return fill_panels(user, dst, bytes, TE_DTYPE_F16, err);
+}
+
+static te_status fill_bf16_panels(void *user, void *dst, size_t bytes, te_error *err) {
+    return fill_panels(user, dst, bytes, TE_DTYPE_BF16, err);
 }
 
 /* int8 panels of G = ceil(k/4) groups: W[r][c] at byte (r/16)*G*64 + (c/4)*64 + (r%16)*4 + c%4. */
@@ -142,7 +149,7 @@ static te_status fill_q8_sum(void *user, void *dst, size_t bytes, te_error *err)
     return fill_q8_stat(user, dst, 1, err);
 }
 
-/* Rows in f32, f16 or int8 (the int8 scales come from fill_q8_scale). */
+/* Rows in f32, f16, bf16 or int8 (the int8 scales come from fill_q8_scale). */
 static te_status fill_rows(const te_row_source *s, void *dst, te_dtype dtype, te_error *err) {
     row_buf b;
     if (row_buf_init(&b, s->k, err) != TE_OK) return TE_ERR_NOMEM;
@@ -150,8 +157,8 @@ static te_status fill_rows(const te_row_source *s, void *dst, te_dtype dtype, te
         s->get(s->user, r, b.f);
         if (dtype == TE_DTYPE_F32) {
             memcpy((float *)dst + r * s->k, b.f, s->k * sizeof *b.f);
-        } else if (dtype == TE_DTYPE_F16) {
-            for (size_t c = 0; c < s->k; c++) ((uint16_t *)dst)[r * s->k + c] = te_f32_to_f16(b.f[c]);
+        } else if (dtype == TE_DTYPE_F16 || dtype == TE_DTYPE_BF16) {
+            for (size_t c = 0; c < s->k; c++) ((uint16_t *)dst)[r * s->k + c] = to_16(b.f[c], dtype);
         } else {
             te_quant_row_i8(b.f, s->k, (int8_t *)dst + r * s->k);
         }
@@ -168,6 +175,11 @@ static te_status fill_f32_rows(void *user, void *dst, size_t bytes, te_error *er
 static te_status fill_f16_rows(void *user, void *dst, size_t bytes, te_error *err) {
     (void)bytes;
     return fill_rows(user, dst, TE_DTYPE_F16, err);
+}
+
+static te_status fill_bf16_rows(void *user, void *dst, size_t bytes, te_error *err) {
+    (void)bytes;
+    return fill_rows(user, dst, TE_DTYPE_BF16, err);
 }
 
 static te_status fill_q8_rows(void *user, void *dst, size_t bytes, te_error *err) {
@@ -195,8 +207,9 @@ void te_quant_add_linear(temb_writer *w, const char *name, te_dtype dtype, const
         add_per_row(w, name, "scale", src, fill_q8_scale);
         add_per_row(w, name, "sum", src, fill_q8_sum);
     } else {
-        temb_add_tensor(w, name, dtype, TE_LAYOUT_PANEL16, 2, dims, new_block,
-                        dtype == TE_DTYPE_F16 ? fill_f16_panels : fill_f32_panels, user);
+        temb_fill_fn fill = dtype == TE_DTYPE_F16 ? fill_f16_panels : dtype == TE_DTYPE_BF16 ? fill_bf16_panels
+                                                                                             : fill_f32_panels;
+        temb_add_tensor(w, name, dtype, TE_LAYOUT_PANEL16, 2, dims, new_block, fill, user);
     }
 }
 
@@ -204,7 +217,10 @@ void te_quant_add_rows(temb_writer *w, const char *name, te_dtype dtype, int n_d
                        int new_block) {
     uint64_t dims[2] = {src->n, src->k};
     if (n_dims == 1) dims[0] = src->k;
-    temb_fill_fn fill = dtype == TE_DTYPE_I8 ? fill_q8_rows : dtype == TE_DTYPE_F16 ? fill_f16_rows : fill_f32_rows;
+    temb_fill_fn fill = dtype == TE_DTYPE_I8     ? fill_q8_rows
+                        : dtype == TE_DTYPE_F16  ? fill_f16_rows
+                        : dtype == TE_DTYPE_BF16 ? fill_bf16_rows
+                                                 : fill_f32_rows;
     temb_add_tensor(w, name, dtype, TE_LAYOUT_ROWS, n_dims, dims, new_block, fill, (void *)src);
     if (dtype == TE_DTYPE_I8) add_per_row(w, name, "scale", src, fill_q8_scale);
 }

@@ -1,6 +1,6 @@
 /*
  * quant.h - how weights are stored in each dtype (docs/FORMAT.md, "Weight
- * dtypes"): f32 and f16 panels, int8 panels with per-row scales and sums,
+ * dtypes"): f32, f16 and bf16 panels, int8 panels with per-row scales and sums,
  * and embedding tables as rows. The converter and `quantize` both declare
  * their tensors through here, so the two paths write identical bytes.
  */
@@ -21,12 +21,12 @@ typedef struct te_row_source {
 } te_row_source;
 
 /* Declares the tensors of a linear weight [n, k] in `dtype`:
- *   f32, f16: NAME (panel16)
+ *   f32, f16, bf16: NAME (panel16)
  *   int8:     NAME (panel16x4), NAME_scale [n] f32, NAME_sum [n] f32
  * `src` must stay valid until temb_write returns. */
 void te_quant_add_linear(temb_writer *w, const char *name, te_dtype dtype, const te_row_source *src, int new_block);
 
-/* Declares a table stored as rows: f32, f16: NAME; int8: NAME + NAME_scale [n].
+/* Declares a table stored as rows: f32, f16, bf16: NAME; int8: NAME + NAME_scale [n].
  * Tensors of one dimension are a source with n = 1. */
 void te_quant_add_rows(temb_writer *w, const char *name, te_dtype dtype, int n_dims, const te_row_source *src,
                        int new_block);

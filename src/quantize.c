@@ -138,8 +138,9 @@ te_status te_quantize(const char *in_path, const char *out_path, te_dtype dtype,
                       void (*progress)(void *user, uint64_t done, uint64_t total), void *user, te_error *err) {
     te_error_clear(err);
     if (!in_path || !out_path) return te_fail(err, TE_ERR_ARG, "te_quantize: input and output paths are required");
-    if (dtype != TE_DTYPE_F16 && dtype != TE_DTYPE_I8)
-        return te_fail(err, TE_ERR_ARG, "te_quantize: the output dtype must be f16 or int8 (got %s)", te_dtype_name(dtype));
+    if (dtype != TE_DTYPE_F16 && dtype != TE_DTYPE_BF16 && dtype != TE_DTYPE_I8)
+        return te_fail(err, TE_ERR_ARG, "te_quantize: the output dtype must be f16, bf16 or int8 (got %s)",
+                       te_dtype_name(dtype));
     te_open_opts o = {.verify_checksums = 1}; /* quantizing damaged weights would hide the damage */
     te_model *m = te_open(in_path, &o, err);
     if (!m) return err ? err->code : TE_ERR_IO;

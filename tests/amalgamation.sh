@@ -1,7 +1,7 @@
 #!/bin/sh
 # amalgamation.sh - the one-file library (make amalgamation) builds alone,
 # with exactly the command its header comment gives, on gcc and clang, and
-# the embedding goldens (f32, int8, f16, every kernel set this CPU has) pass
+# the embedding goldens (f32, int8, f16, bf16, every kernel set this CPU has) pass
 # through it: tests/test_forward.c linked against it instead of the library.
 #   sh tests/amalgamation.sh BUILD_DIR
 . "$(dirname "$0")/cli_lib.sh"
@@ -17,10 +17,10 @@ for cc in gcc clang; do
     expect_rc 0 "$cc: tests/test_forward.c links against it" \
         $cc -std=c11 -O2 -Wall -Werror -D_GNU_SOURCE -I"$A" -Isrc -Itests tests/test_forward.c "$WORK/$cc/tinyembed.o" \
         -o "$WORK/$cc/test_forward" -lm -pthread
-    TH_ONLY=golden_tiny_mean,golden_tiny_cls,golden_minilm_mean,int8_goldens,f16_goldens \
+    TH_ONLY=golden_tiny_mean,golden_tiny_cls,golden_minilm_mean,int8_goldens,f16_goldens,bf16_goldens \
         "$WORK/$cc/test_forward" > "$WORK/$cc/log" 2>&1
-    check "$cc: the embedding goldens pass through the amalgamation ($(grep -c '^PASS' "$WORK/$cc/log") of 5)" \
-        test "$(grep -c '^PASS' "$WORK/$cc/log")" -eq 5
+    check "$cc: the embedding goldens pass through the amalgamation ($(grep -c '^PASS' "$WORK/$cc/log") of 6)" \
+        test "$(grep -c '^PASS' "$WORK/$cc/log")" -eq 6
     grep -q '^FAIL' "$WORK/$cc/log" && cat "$WORK/$cc/log"
 done
 finish

@@ -1,6 +1,6 @@
 #!/bin/sh
 # arm.sh - the ARM builds on their target under user-mode emulation: the
-# golden tests (tokenizer ids, embeddings of every test model in f32, f16
+# golden tests (tokenizer ids, embeddings of every test model in f32, f16, bf16
 # and int8; kernels against the scalar reference) run as they do on x86,
 # the CLI's vectors match the x86 build's within the fp32 tolerance, and
 # the binary's size and the peak RSS of one int8 embedding are reported.
@@ -23,7 +23,7 @@ if [ -n "${ARM_QUICK:-}" ]; then
 else
     texts=98
     only_tokenizer=""
-    only_forward=golden_tiny_mean,golden_tiny_cls,golden_minilm_mean,int8_goldens,f16_goldens
+    only_forward=golden_tiny_mean,golden_tiny_cls,golden_minilm_mean,int8_goldens,f16_goldens,bf16_goldens
     only_arch=tokenizer_matches_goldens,f32_matches_goldens,int8_within_bars
 fi
 head -n "$texts" "$TE_REF/cases.txt" > "$WORK/cases.txt"

@@ -1,11 +1,11 @@
 #!/bin/sh
-# cli_quantize.sh - int8 and f16 files as a user makes and inspects them:
+# cli_quantize.sh - int8, f16 and bf16 files as a user makes and inspects them:
 # convert --dtype and quantize agree byte for byte, the int8 file is small,
 # info reports dtype and sizes, embed/bench run on it, errors are clear.
 . "$(dirname "$0")/cli_lib.sh"
 F32="$TE_TESTDATA/minilm-mean.temb"
 
-for d in int8 f16; do
+for d in int8 f16 bf16; do
     expect_rc 0 "quantize --dtype $d" "$TE_BIN" quantize "$F32" "$WORK/q-$d.temb" --dtype $d
     check "quantize --dtype $d == convert --dtype $d, byte for byte" cmp -s "$WORK/q-$d.temb" "$TE_TESTDATA/minilm-mean-$d.temb"
 done
@@ -48,12 +48,30 @@ expect_rc 1 "quantize refuses a file that is not f32" "$TE_BIN" quantize "$TE_TE
 expect_err_has "and says what it reads" "reads f32 files"
 check "a refused quantize leaves no output" test ! -e "$WORK/x.temb"
 expect_rc 2 "quantize --dtype f32 is refused" "$TE_BIN" quantize "$F32" "$WORK/x.temb" --dtype f32
-expect_err_has "the dtype error lists the choices" "int8 or f16"
+expect_err_has "the dtype error lists the choices" "int8, f16 or bf16"
 expect_rc 1 "quantize of a missing file" "$TE_BIN" quantize "$WORK/none.temb" "$WORK/x.temb"
 expect_err_has "the missing file is named" "none.temb"
 head -c 100000 "$F32" > "$WORK/cut.temb"
 expect_rc 1 "quantize of a truncated file" "$TE_BIN" quantize "$WORK/cut.temb" "$WORK/x.temb"
 expect_err_has "truncation is reported" "truncated"
 expect_rc 2 "convert --dtype must be known" "$TE_BIN" convert "$TE_HF/tiny-mean" "$WORK/x.temb" --dtype int4
-expect_err_has "convert lists the dtypes" "f32, f16 or int8"
+expect_err_has "convert lists the dtypes" "f32, f16, bf16 or int8"
+
+# A bfloat16 checkpoint converted to bf16 keeps every weight's bits: the
+# round trip through f32 is exact (no second rounding).
+expect_rc 0 "convert a BF16 checkpoint to bf16" "$TE_BIN" convert --dtype bf16 "$TE_HF/tiny-bf16" "$WORK/bf.temb"
+check "every bf16 weight equals the checkpoint's bits" python3 - "$TE_HF/tiny-bf16/model.safetensors" "$WORK/bf.temb" <<'PY'
+import json, struct, sys
+raw = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+head = json.loads(raw[8:8 + n])
+t = head["bert.embeddings.word_embeddings.weight"]
+assert t["dtype"] == "BF16", t["dtype"]
+a, b = t["data_offsets"]
+want = raw[8 + n + a:8 + n + b]
+temb = open(sys.argv[2], "rb").read()
+assert want in temb, "the word table's bf16 bytes are not in the file verbatim"
+PY
+expect_rc 0 "info names the bf16 dtype" "$TE_BIN" info "$WORK/bf.temb"
+expect_out_has "bf16 reported" "bf16"
 finish

@@ -157,7 +157,7 @@ TEST(golden_tiny_mean) { int ok; check_model("tiny-mean", 1, &ok); CHECK(ok); }
 TEST(golden_tiny_cls) { int ok; check_model("tiny-cls", 1, &ok); CHECK(ok); }
 TEST(golden_minilm_mean) { int ok; check_model("minilm-mean", 0, &ok); CHECK(ok); }
 
-/* Thresholds from the issue: int8 each >= 0.99 and mean >= 0.995; f16 >= 0.9999. */
+/* Thresholds from the issues: int8 each >= 0.99 and mean >= 0.995; f16 and bf16 >= 0.9999. */
 static void check_all_quantized(const char *dtype, double per_min, double mean_min, int *ok) {
     static const char *const names[] = {"tiny-mean", "tiny-cls", "minilm-mean"};
     *ok = 1;
@@ -166,6 +166,7 @@ static void check_all_quantized(const char *dtype, double per_min, double mean_m
 
 TEST(int8_goldens) { int ok; check_all_quantized("int8", 0.99, 0.995, &ok); CHECK(ok); }
 TEST(f16_goldens) { int ok; check_all_quantized("f16", 0.9999, 0.9999, &ok); CHECK(ok); }
+TEST(bf16_goldens) { int ok; check_all_quantized("bf16", 0.9999, 0.9999, &ok); CHECK(ok); }
 
 static golden cases;
 static te_model *minilm;
@@ -366,6 +367,7 @@ int main(void) {
     RUN(golden_minilm_mean);
     RUN(int8_goldens);
     RUN(f16_goldens);
+    RUN(bf16_goldens);
     minilm = th_open_model("minilm-mean");
     minilm_int8 = th_open_model("minilm-mean-int8");
     if (!minilm || !minilm_int8 || !golden_load("minilm-mean", &cases)) return 2;

@@ -3,7 +3,7 @@
  * reference: the GEMM (through the same driver the model uses, over shapes
  * with every kind of edge: one row, odd row counts, partial panels, k not a
  * multiple of anything, with bias, accumulation and GELU), the same for
- * int8 and f16 weights, LayerNorm, softmax, GELU, the embedding sum, the
+ * int8, f16 and bf16 weights, LayerNorm, softmax, GELU, the embedding sum, the
  * panel packers, the quantizers and the search dot products.
  */
 #include "gemm.h"
@@ -276,7 +276,7 @@ TEST(q8_gemm_pieces_equal_whole) {
     free(a); free(w); free(bias);
 }
 
-/* f16 weights give exactly what f32 weights holding the same (widened)
+/* f16 and bf16 weights give exactly what f32 weights holding the same (widened)
  * values give, through one tile and through te_gemm_run on two threads (few
  * rows: A packed once and the weights streamed with prefetch; many rows:
  * row blocks): the widening in registers is the only difference. */
@@ -292,7 +292,14 @@ static void run_both(const te_kernels *kn, te_pool *pool, te_gemm *g, float *c_t
     free(shared); scratch_free(&sc[0]); scratch_free(&sc[1]);
 }
 
-TEST(f16_gemm_equals_f32_of_widened_weights) {
+/* A weight dtype of 16 bits and its scalar conversions. */
+typedef struct half_type {
+    te_dtype dtype;
+    uint16_t (*from)(float);
+    float (*to)(uint16_t);
+} half_type;
+
+static void half_gemm_equals_f32_of_widened(const half_type *h) {
     static const size_t ks[] = {5, 256, 600}, ms[] = {1, 3, 13, 130};
     te_error err;
     te_pool *pool = te_pool_new(2, &err);
@@ -305,19 +312,20 @@ TEST(f16_gemm_equals_f32_of_widened_weights) {
             uint16_t *half = malloc(np * 16 * k * 2);
             te_pack_panels(w, k, n, k, panels);
             for (size_t i = 0; i < np * 16 * k; i++) {
-                half[i] = te_f32_to_f16(panels[i]);
-                panels[i] = te_f16_to_f32(half[i]);
+                half[i] = h->from(panels[i]);
+                panels[i] = h->to(half[i]);
             }
             for (int s = 0; s < n_sets; s++) {
                 te_gemm g = {.a = a, .lda = k, .w = {.data = panels}, .bias = bias, .ldc = n, .m = m, .n = n, .k = k,
                              .gelu = (int)(k & 1)};
                 run_both(sets[s], pool, &g, want, want_run);
-                g.w = (te_wmat){.dtype = TE_DTYPE_F16, .data = half};
+                g.w = (te_wmat){.dtype = h->dtype, .data = half};
                 run_both(sets[s], pool, &g, got, got_run);
-                CHECK_MSG(memcmp(want, got, m * n * sizeof *got) == 0, "%s: f16 tile m=%zu k=%zu differs",
-                          sets[s]->name, m, k);
-                CHECK_MSG(memcmp(want_run, got_run, m * n * sizeof *got) == 0, "%s: f16 run m=%zu k=%zu differs",
-                          sets[s]->name, m, k);
+                const char *dt = te_dtype_name(h->dtype);
+                CHECK_MSG(memcmp(want, got, m * n * sizeof *got) == 0, "%s: %s tile m=%zu k=%zu differs",
+                          sets[s]->name, dt, m, k);
+                CHECK_MSG(memcmp(want_run, got_run, m * n * sizeof *got) == 0, "%s: %s run m=%zu k=%zu differs",
+                          sets[s]->name, dt, m, k);
                 CHECK_MSG(memcmp(want, want_run, m * n * sizeof *got) == 0, "%s: run differs from tile m=%zu k=%zu",
                           sets[s]->name, m, k);
             }
@@ -325,6 +333,37 @@ TEST(f16_gemm_equals_f32_of_widened_weights) {
             free(half);
         }
     te_pool_free(pool);
+}
+
+TEST(f16_gemm_equals_f32_of_widened_weights) {
+    half_type h = {TE_DTYPE_F16, te_f32_to_f16, te_f16_to_f32};
+    half_gemm_equals_f32_of_widened(&h);
+}
+
+TEST(bf16_gemm_equals_f32_of_widened_weights) {
+    half_type h = {TE_DTYPE_BF16, te_f32_to_bf16, te_bf16_to_f32};
+    half_gemm_equals_f32_of_widened(&h);
+}
+
+/* bfloat16 rounding: to nearest, ties to even, overflow to infinity, NaN stays NaN. */
+TEST(bf16_rounding) {
+    static const struct { uint32_t f; uint16_t b; } cases[] = {
+        {0x3F800000u, 0x3F80}, /* 1 */
+        {0x3F808000u, 0x3F80}, /* 1 + 2^-8: a tie, to the even 1 */
+        {0x3F818000u, 0x3F82}, /* 1 + 3 * 2^-8: a tie, to the even neighbour above */
+        {0x3F808001u, 0x3F81}, /* just above the tie */
+        {0xBFC00000u, 0xBFC0}, /* -1.5 */
+        {0x7F7FFFFFu, 0x7F80}, /* FLT_MAX rounds to infinity */
+        {0x7F800000u, 0x7F80}, /* infinity */
+        {0x00000001u, 0x0000}, /* the smallest subnormal */
+        {0x80000000u, 0x8000}, /* -0 */
+        {0x7F800001u, 0x7FC0}, /* a signalling NaN whose payload is in the low bits stays NaN */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        CHECK_MSG(te_f32_to_bf16(te_bits_to_f32(cases[i].f)) == cases[i].b, "bf16 of 0x%08x: 0x%04x, want 0x%04x",
+                  (unsigned)cases[i].f, te_f32_to_bf16(te_bits_to_f32(cases[i].f)), cases[i].b);
+    for (uint32_t b = 0; b < 0x10000; b++)
+        if (((b >> 7) & 0xFF) != 0xFF) CHECK(te_f32_to_bf16(te_bf16_to_f32((uint16_t)b)) == b); /* exact round trip */
 }
 
 /* The activation quantizer: zero is exact, every value within half a step,
@@ -460,6 +499,8 @@ int main(void) {
     RUN(q8_gemm_matches_scalar_and_reference);
     RUN(q8_gemm_pieces_equal_whole);
     RUN(f16_gemm_equals_f32_of_widened_weights);
+    RUN(bf16_gemm_equals_f32_of_widened_weights);
+    RUN(bf16_rounding);
     RUN(quantizers);
     RUN(ops_match_scalar);
     RUN(search_dots_match_scalar);

@@ -10,7 +10,7 @@
 #include "cli.h"
 
 static const cli_opt opts[] = {
-    {"dtype", 0, "TYPE", "weight dtype to write: f32 (default), f16, int8 (linear weights and word table)"},
+    {"dtype", 0, "TYPE", "weight dtype to write: f32 (default), f16, bf16, int8 (linear weights and word table)"},
     {"name", 0, "NAME", "model name to record (default: the directory name)"},
     {"pooling", 0, "MODE", "override pooling: mean or cls (default: from 1_Pooling/config.json)"},
     {"normalize", 0, NULL, "L2-normalize embeddings (default: if modules.json has Normalize)"},
@@ -54,7 +54,7 @@ int cmd_convert(int argc, char **argv) {
     te_convert_opts_default(&o);
     const char *dtype = cli_get(&cmd, &a, "dtype"), *pool = cli_get(&cmd, &a, "pooling");
     if (dtype && te_dtype_parse(dtype, &o.dtype) != 0) {
-        cli_error(&cmd, "--dtype must be f32, f16 or int8 (got '%s')", dtype);
+        cli_error(&cmd, "--dtype must be f32, f16, bf16 or int8 (got '%s')", dtype);
         return CLI_USAGE;
     }
     if (pool) {

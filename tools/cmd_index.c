@@ -97,7 +97,7 @@ int cmd_index(int argc, char **argv) {
         cli_error(&cmd, "--output FILE is required");
         return CLI_USAGE;
     }
-    if (dt && (te_dtype_parse(dt, &dtype) != 0 || dtype == TE_DTYPE_F16)) {
+    if (dt && (te_dtype_parse(dt, &dtype) != 0 || dtype == TE_DTYPE_F16 || dtype == TE_DTYPE_BF16)) {
         cli_error(&cmd, "--dtype must be f32 or int8 (got '%s')", dt);
         return CLI_USAGE;
     }

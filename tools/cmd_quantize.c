@@ -1,19 +1,19 @@
 /*
  * cmd_quantize.c - `tinyembed quantize IN.temb OUT.temb --dtype int8`: an
- * existing f32 model file rewritten with int8 (or f16) weights.
+ * existing f32 model file rewritten with int8 (or f16 / bf16) weights.
  */
 #include <stdio.h>
 
 #include "cli.h"
 
 static const cli_opt opts[] = {
-    {"dtype", 0, "TYPE", "int8 (default) or f16"},
+    {"dtype", 0, "TYPE", "int8 (default), f16 or bf16"},
     {NULL, 0, NULL, NULL},
 };
 
 static const cli_cmd cmd = {
     "quantize", "IN.temb OUT.temb",
-    "Rewrite an f32 .temb file with int8 (or f16) linear weights and word table.",
+    "Rewrite an f32 .temb file with int8 (or f16 / bf16) linear weights and word table.",
     "int8: one scale per output row (symmetric); LayerNorm parameters and biases stay f32.\n"
     "The result is the same file `convert --dtype` makes from the Hugging Face model.",
     opts, 2, 2,
@@ -28,7 +28,7 @@ int cmd_quantize(int argc, char **argv) {
     const char *name = cli_get(&cmd, &a, "dtype");
     te_dtype dtype = TE_DTYPE_I8;
     if (name && (te_dtype_parse(name, &dtype) != 0 || dtype == TE_DTYPE_F32)) {
-        cli_error(&cmd, "--dtype must be int8 or f16 (got '%s')", name);
+        cli_error(&cmd, "--dtype must be int8, f16 or bf16 (got '%s')", name);
         return CLI_USAGE;
     }
     cli_progress bar;
