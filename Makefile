@@ -27,6 +27,9 @@ PREFIX   ?= /usr/local
 PYTHON   ?= python3
 
 VERSION := $(shell sed -n 's/^\#define TE_VERSION_STRING "\(.*\)"/\1/p' include/tinyembed.h)
+# The commit results files name (docs/RESULTS.md): 12 hex digits, "-dirty" with
+# uncommitted changes, empty outside a git checkout.
+GIT_COMMIT := $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git diff --quiet HEAD -- 2>/dev/null || c="$$c-dirty"; echo "$$c"; })
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
 CFLAGS  ?= -O2 -g
@@ -61,6 +64,14 @@ FORCE:
 $(BUILD)/obj/%.o: %.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# results.c alone knows the commit, so a new commit rebuilds one file.
+$(BUILD)/.commit: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
+$(BUILD)/obj/tools/results.o: tools/results.c $(BUILD)/.flags $(BUILD)/.commit
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DTE_GIT_COMMIT='"$(GIT_COMMIT)"' -c $< -o $@
 
 $(BUILD)/libtinyembed.a: $(LIB_OBJ)
 	@rm -f $@

@@ -64,6 +64,25 @@ check "the saved benchmark is valid against docs/schemas/benchmark.schema.json" 
     python3 tests/validate_results.py docs/schemas/benchmark.schema.json "$WORK"/res/benchmarks/benchmark_*.json
 check "the saved profile is valid against docs/schemas/profile.schema.json" \
     python3 tests/validate_results.py docs/schemas/profile.schema.json "$WORK"/res/profiles/profile_*.json
+expect_rc 0 "bench --json FILE" "$B" bench -m "$I8" -w w2 --runs 1 --json "$WORK/bench.json"
+expect_rc 0 "profile --json FILE" "$B" profile -m "$I8" --runs 1 --json "$WORK/profile.json"
+check "bench --json and profile --json follow the same schemas" sh -c \
+    "python3 tests/validate_results.py docs/schemas/benchmark.schema.json '$WORK/bench.json' &&
+     python3 tests/validate_results.py docs/schemas/profile.schema.json '$WORK/profile.json'"
+"$B" info --json "$I8" > "$WORK/info.json"
+check "results carry the build's commit, the kernel set and the model's fingerprint" python3 - "$WORK/bench.json" \
+    "$WORK/profile.json" "$WORK/info.json" "$(git rev-parse HEAD 2>/dev/null)" <<'PY'
+import json, sys
+b, p, info = (json.load(open(f)) for f in sys.argv[1:4])
+head = sys.argv[4]
+for d in (b, p):
+    c = d["tinyembed_commit"]
+    if head:  # built from this checkout: its commit, perhaps marked dirty
+        assert c is not None and head.startswith(c.split("-")[0]), (c, head)
+    assert d["machine"]["kernel_set"] and d["machine"]["threads"] >= 1 and d["timestamp"].endswith("Z")
+fp = "%08x" % info["fingerprint"] if isinstance(info["fingerprint"], int) else info["fingerprint"]
+assert b["model"]["fingerprint"] == p["model_info"]["fingerprint"] == fp, (b["model"], p["model_info"], fp)
+PY
 A1=$(ls "$WORK"/res/retrieval_audits/*.json | head -1)
 sed 's/"mrr":[0-9.]*/"mrr":1.5/' "$A1" > "$WORK/bad_audit.json"
 expect_rc 1 "the schema check can fail: an MRR of 1.5 is refused" python3 tests/validate_results.py docs/schemas/audit.schema.json "$WORK/bad_audit.json"

@@ -49,18 +49,18 @@ static int read_lines(const cli_cmd *cmd, const char *path, char ***out, size_t 
     return CLI_OK;
 }
 
-static int save(const cli_cmd *cmd, const char *dir, const search_session *ss, size_t nq, long runs, long k,
-                const mode_stats *st) {
+/* Writes the figures to DIR/benchmarks/... (--save) or to FILE (--json, dir NULL). */
+static int save(const cli_cmd *cmd, const char *dir, const char *file, const search_session *ss, size_t nq, long runs,
+                long k, const mode_stats *st) {
     results_file r;
-    if (results_open(&r, cmd->name, dir, "benchmarks") != 0) return CLI_FAIL;
+    if ((dir ? results_open(&r, cmd->name, dir, "benchmarks") : results_open_path(&r, cmd->name, file)) != 0)
+        return CLI_FAIL;
     FILE *f = r.f;
     fputc('{', f);
     results_header(&r, "tinyembed.benchmark/1", te_index_ctx_simd(ss->sc), te_index_ctx_threads(ss->sc));
     if (ss->s.m) {
-        fputs(",\"model\":{\"name\":", f);
-        cli_json_str(f, ss->s.info.name);
-        fprintf(f, ",\"fingerprint\":\"%08x\",\"dtype\":\"%s\",\"layers\":%d,\"hidden\":%d}", (unsigned)ss->s.info.fingerprint,
-                te_dtype_name(ss->s.info.dtype), ss->s.info.num_layers, ss->s.info.hidden_size);
+        fputs(",\"model\":", f);
+        cli_json_model_info(f, &ss->s.info);
     }
     fprintf(f, ",\"search\":{\"documents\":%llu,\"dim\":%d,\"vectors\":", (unsigned long long)ss->info.n_docs, ss->info.dim);
     if (ss->info.dim) fprintf(f, "\"%s\"", te_dtype_name(ss->info.dtype));
@@ -72,7 +72,7 @@ static int save(const cli_cmd *cmd, const char *dir, const search_session *ss, s
                     st[m].p95, st[m].mean);
     fputs("}}\n", f);
     if (results_commit(&r, cmd->name, "benchmark") != 0) return CLI_FAIL;
-    fprintf(stderr, "saved %s\n", r.path);
+    if (dir) fprintf(stderr, "saved %s\n", r.path);
     return CLI_OK;
 }
 
@@ -126,8 +126,9 @@ int bench_search(const cli_cmd *cmd, const cli_args *a) {
             if (st[m].ran)
                 printf("  %-7s median %.3f ms   p95 %.3f ms   mean %.3f ms%s\n", search_mode_names[m], st[m].median,
                        st[m].p95, st[m].mean, m == MODE_BM25 ? "" : "   (query embedding excluded)");
-        const char *dir = cli_get(cmd, a, "save");
-        if (dir) rc = save(cmd, dir, &ss, nq, runs, k, st);
+        const char *dir = cli_get(cmd, a, "save"), *json = cli_get(cmd, a, "json");
+        if (json) rc = save(cmd, NULL, json, &ss, nq, runs, k, st);
+        if (rc == CLI_OK && dir) rc = save(cmd, dir, NULL, &ss, nq, runs, k, st);
     }
     free(vecs);
     free(ms);

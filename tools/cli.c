@@ -347,6 +347,13 @@ void cli_json_strn(FILE *f, const char *s, size_t n) {
     sb_free(&b);
 }
 
+void cli_json_model_info(FILE *f, const te_model_info *in) {
+    fputs("{\"name\":", f);
+    cli_json_str(f, in->name);
+    fprintf(f, ",\"fingerprint\":\"%08x\",\"dtype\":\"%s\",\"layers\":%d,\"hidden\":%d}", (unsigned)in->fingerprint,
+            te_dtype_name(in->dtype), in->num_layers, in->hidden_size);
+}
+
 const char *cli_json_id(const te_json_value *v, char *buf, size_t cap) {
     const char *s = te_json_string(v);
     if (s) return s;

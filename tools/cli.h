@@ -159,6 +159,8 @@ int cli_cmp_double(const void *a, const void *b);
 /* Writes s (or its first n bytes) as a JSON string literal. */
 void cli_json_str(FILE *f, const char *s);
 void cli_json_strn(FILE *f, const char *s, size_t n);
+/* {"name", "fingerprint" (8 hex digits), "dtype", "layers", "hidden"}: which model a result is of. */
+void cli_json_model_info(FILE *f, const te_model_info *in);
 /* A document id given in JSON: a string as it is, an integer number as its
  * decimal text (in buf); NULL for anything else. */
 const char *cli_json_id(const te_json_value *v, char *buf, size_t cap);

@@ -33,6 +33,7 @@ static const cli_opt opts[] = {
     {"index", 'i', "FILE", "measure search latency on this index instead (needs --queries; --model if it has vectors)"},
     {"queries", 'q', "FILE", "--index: query texts, one per line"},
     {"k", 'k', "N", "--index: results per query (default 10)"},
+    {"json", 0, "FILE", "also write the figures to FILE as JSON (the --save object: timestamp, commit, CPU, kernels, threads, model fingerprint)"},
     {"save", 0, "DIR", "also write the figures to DIR/benchmarks/benchmark_YYYYMMDD_HHMMSS.json (docs/RESULTS.md)"},
     {NULL, 0, NULL, NULL},
 };
@@ -274,16 +275,17 @@ static int bench_w2(te_ctx *ctx, const te_model *m, const texts *x, long runs, b
     return 0;
 }
 
-static int save(const char *dir, const te_model_info *in, const char *simd, int threads, const bench_result *r) {
+/* Writes the figures to DIR/benchmarks/... (--save) or to FILE (--json, dir NULL). */
+static int save(const char *dir, const char *file, const te_model_info *in, const char *simd, int threads,
+                const bench_result *r) {
     results_file f;
-    if (results_open(&f, cmd.name, dir, "benchmarks") != 0) return CLI_FAIL;
+    if ((dir ? results_open(&f, cmd.name, dir, "benchmarks") : results_open_path(&f, cmd.name, file)) != 0)
+        return CLI_FAIL;
     FILE *o = f.f;
     fputc('{', o);
     results_header(&f, "tinyembed.benchmark/1", simd, threads);
-    fputs(",\"model\":{\"name\":", o);
-    cli_json_str(o, in->name);
-    fprintf(o, ",\"fingerprint\":\"%08x\",\"dtype\":\"%s\",\"layers\":%d,\"hidden\":%d}", (unsigned)in->fingerprint,
-            te_dtype_name(in->dtype), in->num_layers, in->hidden_size);
+    fputs(",\"model\":", o);
+    cli_json_model_info(o, in);
     if (r->w1)
         fprintf(o, ",\"w1\":{\"texts\":%zu,\"tokens\":%zu,\"texts_per_s\":%.3f,\"tokens_per_s\":%.1f,\"gflops\":%.3f,"
                    "\"fma_peak_gflops\":%.3f,\"seconds\":%.4f}",
@@ -297,8 +299,16 @@ static int save(const char *dir, const te_model_info *in, const char *simd, int 
                 r->tok_mb_s, r->tok_tokens_s, r->tok_lines_s);
     fputs("}\n", o);
     if (results_commit(&f, cmd.name, "benchmark") != 0) return CLI_FAIL;
-    fprintf(stderr, "saved %s\n", f.path);
+    if (dir) fprintf(stderr, "saved %s\n", f.path);
     return CLI_OK;
+}
+
+/* --json FILE and --save DIR, each when given. */
+static int save_all(const cli_args *a, const te_model_info *in, const char *simd, int threads, const bench_result *r) {
+    const char *json = cli_get(&cmd, a, "json"), *dir = cli_get(&cmd, a, "save");
+    int rc = json ? save(NULL, json, in, simd, threads, r) : CLI_OK;
+    if (rc == CLI_OK && dir) rc = save(dir, NULL, in, simd, threads, r);
+    return rc;
 }
 
 int cmd_bench(int argc, char **argv) {
@@ -328,10 +338,9 @@ int cmd_bench(int argc, char **argv) {
     te_model_info in;
     te_model_get_info(m, &in);
     bench_result res = {0};
-    const char *dir = cli_get(&cmd, &a, "save");
     if (tok) {
         rc = bench_tokenizer(m, file, runs, &res);
-        if (rc == 0 && dir) rc = save(dir, &in, NULL, 1, &res);
+        if (rc == 0) rc = save_all(&a, &in, NULL, 1, &res);
         te_close(m);
         return rc;
     }
@@ -357,7 +366,7 @@ int cmd_bench(int argc, char **argv) {
     if (rc == 0 && do_w2) rc = f2 ? texts_read(f2, &x2) : texts_make(m, W2_TEXTS, W2_TOKENS, &x2);
     if (rc == 0 && do_w1) rc = bench_w1(c1, m, &x1, (int)batch, te_ctx_peak_gflops(c1), &res);
     if (rc == 0 && do_w2) rc = bench_w2(c2, m, &x2, runs, &res);
-    if (rc == 0 && dir) rc = save(dir, &in, te_ctx_simd(any), te_ctx_threads(any), &res);
+    if (rc == 0) rc = save_all(&a, &in, te_ctx_simd(any), te_ctx_threads(any), &res);
     texts_free(&x1);
     texts_free(&x2);
     te_ctx_free(c1);

@@ -7,9 +7,11 @@
  * which times its stages and prints them on one line; the parent evicts the
  * model from the page cache first when asked (--cold) and checks it worked.
  *
- * --json FILE writes (times in milliseconds, memory in KB; --save DIR the same
- * after the results folder's common fields, see docs/RESULTS.md):
- *   {"tinyembed_profile": 1, "model": M, "text": T, "runs": N, "threads": N,
+ * --json FILE and --save DIR write, after the results folder's common fields
+ * (docs/RESULTS.md: timestamp, commit, CPU, kernel set, threads), times in
+ * milliseconds and memory in KB:
+ *   {"tinyembed_profile": 1, "model": M, "model_info": {"name", "fingerprint",
+ *    "dtype", "layers", "hidden"}, "text": T, "runs": N, "threads": N,
  *    "configs": [{"strategy": S, "cache": "cold"|"warm", "warmup": bool,
  *                 "evicted": bool,
  *                 "stages": {STAGE: {"mean", "stdev", "median", "min", "max"}},
@@ -251,17 +253,18 @@ static void print_table(const config *cs, int n, int compare) {
     }
 }
 
-/* The --json object; a saved result (r not NULL) starts with the results folder's common fields. */
-static void write_profile(FILE *f, results_file *r, const char *model, const char *text, const config *cs, int n, int threads) {
+/* The --json / --save object, starting with the results folder's common fields. */
+static void write_profile(results_file *r, const char *model, const te_model_info *in, const char *text,
+                          const config *cs, int n, int threads) {
+    FILE *f = r->f;
+    te_sysinfo si;
+    te_error err;
     fputc('{', f);
-    if (r) {
-        te_sysinfo si;
-        te_error err;
-        results_header(r, "tinyembed.profile/1", te_sysinfo_get(NULL, &si, &err) == TE_OK ? si.simd : NULL, threads);
-        fputc(',', f);
-    }
-    fprintf(f, "\n  \"tinyembed_profile\": 1,\n  \"model\": ");
+    results_header(r, "tinyembed.profile/1", te_sysinfo_get(NULL, &si, &err) == TE_OK ? si.simd : NULL, threads);
+    fprintf(f, ",\n  \"tinyembed_profile\": 1,\n  \"model\": ");
     cli_json_str(f, model);
+    fprintf(f, ",\n  \"model_info\": ");
+    cli_json_model_info(f, in);
     fprintf(f, ",\n  \"text\": ");
     cli_json_str(f, text);
     fprintf(f, ",\n  \"runs\": %d,\n  \"threads\": %d,\n  \"configs\": [\n", cs[0].runs, threads);
@@ -286,19 +289,6 @@ static void write_profile(FILE *f, results_file *r, const char *model, const cha
     fprintf(f, "  ]\n}\n");
 }
 
-static int write_json(const char *path, const char *model, const char *text, const config *cs, int n, int threads) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        cli_error(&cmd, "%s: cannot write: %s", path, strerror(errno));
-        return CLI_FAIL;
-    }
-    write_profile(f, NULL, model, text, cs, n, threads);
-    if (fclose(f) != 0) {
-        cli_error(&cmd, "%s: write failed", path);
-        return CLI_FAIL;
-    }
-    return 0;
-}
 
 /* Compares medians with a baseline file; returns 1 if a stage regressed. */
 static int compare_baseline(const char *path, const config *cs, int n, double threshold) {
@@ -391,7 +381,15 @@ int cmd_profile(int argc, char **argv) {
     te_error err;
     te_model *probe = te_open(model, NULL, &err);
     if (!probe) return cli_lib_error(&cmd, &err);
+    te_model_info info;
+    te_model_get_info(probe, &info);
+    char *name = strdup(info.name); /* the results name the model after it is closed */
+    info.name = name;
     te_close(probe);
+    if (!name) {
+        cli_error(&cmd, "out of memory");
+        return CLI_FAIL;
+    }
 
     int compare = cli_flag(&cmd, &a, "compare"), n = compare ? 8 : 1, warmup = cli_flag(&cmd, &a, "warmup");
     config cs[8];
@@ -402,15 +400,20 @@ int cmd_profile(int argc, char **argv) {
     }
     for (int i = 0; rc == 0 && i < n; i++) rc = run_config(model, &cs[i], (int)threads, text);
     if (rc == 0) print_table(cs, n, compare);
-    if (rc == 0 && json) rc = write_json(json, model, text, cs, n, (int)threads);
-    const char *dir = cli_get(&cmd, &a, "save");
     results_file r;
+    if (rc == 0 && json) {
+        rc = results_open_path(&r, cmd.name, json) == 0 ? 0 : CLI_FAIL;
+        if (rc == 0) write_profile(&r, model, &info, text, cs, n, (int)threads);
+        if (rc == 0) rc = results_commit(&r, cmd.name, NULL) == 0 ? 0 : CLI_FAIL;
+    }
+    const char *dir = cli_get(&cmd, &a, "save");
     if (rc == 0 && dir && (rc = results_open(&r, cmd.name, dir, "profiles")) == 0) {
-        write_profile(r.f, &r, model, text, cs, n, (int)threads);
+        write_profile(&r, model, &info, text, cs, n, (int)threads);
         rc = results_commit(&r, cmd.name, "profile") == 0 ? 0 : CLI_FAIL;
         if (rc == 0) fprintf(stderr, "saved %s\n", r.path);
     }
     if (rc == 0 && baseline) rc = compare_baseline(baseline, cs, n, threshold);
     for (int i = 0; i < n; i++) free(cs[i].values);
+    free(name);
     return rc;
 }

@@ -14,6 +14,10 @@
 #include "cli.h"
 #include "tinyembed.h"
 
+#ifndef TE_GIT_COMMIT
+#define TE_GIT_COMMIT "" /* the Makefile passes it; other builds report null */
+#endif
+
 /* mkdir -p: every missing folder on the way to `path`. */
 static int make_dirs(const char *who, const char *path) {
     char buf[4097];
@@ -38,13 +42,17 @@ static int make_dirs(const char *who, const char *path) {
     return -1;
 }
 
-int results_open(results_file *r, const char *who, const char *dir, const char *kind) {
-    memset(r, 0, sizeof *r);
+static void stamp_now(results_file *r) {
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(r->timestamp, sizeof r->timestamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
     strftime(r->stamp, sizeof r->stamp, "%Y%m%d_%H%M%S", &tm);
+}
+
+int results_open(results_file *r, const char *who, const char *dir, const char *kind) {
+    memset(r, 0, sizeof *r);
+    stamp_now(r);
     char sub[4097];
     if ((size_t)snprintf(sub, sizeof sub, "%s/%s", dir, kind) >= sizeof sub) {
         fprintf(stderr, "tinyembed %s: error: results path too long\n", who);
@@ -61,12 +69,35 @@ int results_open(results_file *r, const char *who, const char *dir, const char *
     return 0;
 }
 
+int results_open_path(results_file *r, const char *who, const char *path) {
+    memset(r, 0, sizeof *r);
+    stamp_now(r);
+    r->named = 1;
+    if ((size_t)snprintf(r->path, sizeof r->path, "%s", path) >= sizeof r->path ||
+        (size_t)snprintf(r->tmp, sizeof r->tmp, "%.4096s.partial.%ld", path, (long)getpid()) >= sizeof r->tmp) {
+        fprintf(stderr, "tinyembed %s: error: results path too long\n", who);
+        return -1;
+    }
+    r->f = fopen(r->tmp, "w");
+    if (!r->f) {
+        fprintf(stderr, "tinyembed %s: error: cannot create %s: %s\n", who, r->tmp, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int results_commit(results_file *r, const char *who, const char *prefix) {
     int bad = fflush(r->f) != 0 || ferror(r->f) || fsync(fileno(r->f)) != 0;
     bad |= fclose(r->f) != 0;
     r->f = NULL;
     if (bad) {
         fprintf(stderr, "tinyembed %s: error: cannot write %s: %s\n", who, r->tmp, strerror(errno));
+        unlink(r->tmp);
+        return -1;
+    }
+    if (r->named) {
+        if (rename(r->tmp, r->path) == 0) return 0;
+        fprintf(stderr, "tinyembed %s: error: cannot write %s: %s\n", who, r->path, strerror(errno));
         unlink(r->tmp);
         return -1;
     }
@@ -134,7 +165,10 @@ void results_header(results_file *r, const char *schema, const char *simd, int t
     int have_u = uname(&u) == 0;
     fprintf(f, "\"schema\":");
     cli_json_str(f, schema);
-    fprintf(f, ",\"timestamp\":\"%s\",\"tinyembed_version\":\"%s\",\"machine\":{\"cpu\":", r->timestamp, TE_VERSION_STRING);
+    fprintf(f, ",\"timestamp\":\"%s\",\"tinyembed_version\":\"%s\",\"tinyembed_commit\":", r->timestamp, TE_VERSION_STRING);
+    if (TE_GIT_COMMIT[0]) cli_json_str(f, TE_GIT_COMMIT);
+    else fputs("null", f);
+    fputs(",\"machine\":{\"cpu\":", f);
     cli_json_str(f, cpu);
     fprintf(f, ",\"cores\":%d,\"memory_bytes\":%llu,\"kernel_set\":", have_si ? si.online_cores : 0,
             have_si ? (unsigned long long)si.mem_total : 0ULL);
