@@ -88,7 +88,7 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.fl
 
 $(BUILD)/tests/test_http: TEST_OBJS = $(BUILD)/obj/tools/http.o
 $(BUILD)/tests/test_http: $(BUILD)/obj/tools/http.o
-SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/,serve_api.o serve_batch.o serve_score.o serve_metrics.o registry_json.o strbuf.o http.o cli.o self_exe.o)
+SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/,serve_api.o serve_batch.o serve_score.o serve_metrics.o serve_status.o svg.o results.o registry_json.o strbuf.o http.o cli.o self_exe.o)
 $(BUILD)/tests/test_serve_api: TEST_OBJS = $(SERVE_OBJS)
 $(BUILD)/tests/test_serve_api: $(SERVE_OBJS)
 

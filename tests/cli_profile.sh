@@ -58,7 +58,30 @@ expect_err_has "bad baseline is explained" "not a profile --json file"
 expect_rc 2 "an unknown strategy is refused" "$TE_BIN" profile -m "$M" --strategy sideways
 expect_err_has "unknown strategy lists the choices" "progressive"
 
-expect_rc 0 "profile --compare runs every strategy" "$TE_BIN" profile -m "$M" --runs 1 --compare --json "$WORK/cmp.json"
+expect_rc 0 "profile --compare runs every strategy" "$TE_BIN" profile -m "$M" --runs 1 --compare --json "$WORK/cmp.json" \
+    --svg "$WORK/cmp.svg"
+check "--svg draws each start: its stages on the time axis, then residency lines" python3 - "$WORK/cmp.svg" "$WORK/cmp.json" <<'PY'
+import json, sys
+import xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()  # well-formed XML, or this raises
+assert root.tag == ns + "svg", root.tag
+cfgs = json.load(open(sys.argv[2]))["configs"]
+texts = [t.text for t in root.iter(ns + "text")]
+for c in cfgs:  # a row per configuration, labelled
+    assert "%s, %s" % (c["strategy"], c["cache"]) in texts or "%s, cold (not evicted)" % c["strategy"] in texts, c
+# every segment says its stage and time; with one run, each row's segment is that run's stage
+titles = [r.find(ns + "title").text for r in root.iter(ns + "rect") if r.find(ns + "title") is not None]
+firsts = [t for t in titles if t.startswith("first encode: ")]
+assert len(firsts) == len(cfgs), titles
+for c, t in zip(cfgs, firsts):
+    ms = float(t.split(": ")[1].split()[0])
+    assert abs(ms - c["stages"]["first_encode"]["median"]) <= 0.01 * ms + 0.01, (t, c["stages"]["first_encode"])
+lines = list(root.iter(ns + "polyline"))
+assert len(lines) == 4 * len(cfgs), len(lines)  # four sections per row
+for l in lines:  # residency samples at open, tokenizer, first vector and after ten more
+    assert len(l.get("points").split()) == 4, l.get("points")
+PY
 check "--compare covers every strategy cold and warm" python3 - "$WORK/cmp.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))["configs"]

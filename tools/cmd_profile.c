@@ -19,6 +19,11 @@
  * STAGE is exec (spawn to main), open, tokenizer, warmup, first_encode,
  * encode_mean (of 10 more), total_first (spawn to first vector); METRIC is
  * peak_rss_kb, major_faults, minor_faults, file_resident_kb.
+ *
+ * --svg FILE draws each configuration's median start (by total_first) as a
+ * waterfall of its stages on one time axis, over the page residency of the
+ * model's sections at each stage boundary (te_model_get_status, which the
+ * child then calls between stages: the stage times do not include it).
  */
 #include <errno.h>
 #include <math.h>
@@ -33,6 +38,7 @@
 
 #include "cli.h"
 #include "results.h"
+#include "svg.h"
 
 extern char **environ;
 
@@ -46,6 +52,7 @@ static const cli_opt opts[] = {
     {"text", 0, "TEXT", "the text to encode (default: a short sentence)"},
     {"threads", 't', "N", "encoder threads (default: one per core)"},
     {"json", 0, "FILE", "also write the results as JSON (schema in the command's source header)"},
+    {"svg", 0, "FILE", "also draw each configuration's median start: stages on one time axis, page residency over it"},
     {"save", 0, "DIR", "also write the results to DIR/profiles/profile_YYYYMMDD_HHMMSS.json (docs/RESULTS.md)"},
     {"baseline", 0, "FILE", "compare stage medians with a --json file from an earlier run"},
     {"threshold", 0, "X", "with --baseline: fail (exit 1) when a stage is slower than X times the baseline (default 1.2)"},
@@ -78,9 +85,26 @@ static double mono_ms(void) {
 
 /* ---- the child ----------------------------------------------------------- */
 
-/* argv: __profile-child MODEL STRATEGY WARMUP THREADS SPAWN_MS TEXT */
+/* Residency of each section now, at t_ms from the spawn. */
+static void sample_residency(const te_model *m, double t_ms, svg_sample *out) {
+    te_model_status st;
+    memset(out, 0, sizeof *out);
+    out->t_ms = t_ms;
+    if (te_model_get_status(m, &st) != TE_OK) return;
+    const uint64_t res[SVG_N_SECTIONS] = {st.meta_resident, st.word_emb_resident, st.other_emb_resident,
+                                          st.layers_resident};
+    const uint64_t all[SVG_N_SECTIONS] = {st.meta_bytes, st.word_emb_bytes, st.other_emb_bytes, st.layers_bytes};
+    for (int k = 0; k < SVG_N_SECTIONS; k++) out->resident[k] = all[k] ? (double)res[k] / (double)all[k] : 0;
+}
+
+/* argv: __profile-child MODEL STRATEGY WARMUP THREADS SPAWN_MS TEXT SAMPLE
+ * Prints the values on one line and, when SAMPLE is 1, the residency
+ * samples on a second: "N t meta word other layers ..." */
 int cmd_profile_child(int argc, char **argv, double t_main) {
-    if (argc != 7) return CLI_USAGE;
+    if (argc != 8) return CLI_USAGE;
+    int sample = atoi(argv[7]);
+    svg_sample samples[SVG_MAX_SAMPLES];
+    int n_samples = 0;
     te_open_opts o = {0};
     if (te_strategy_parse(argv[2], &o.strategy) != 0) return CLI_USAGE;
     int warmup = atoi(argv[3]);
@@ -96,16 +120,22 @@ int cmd_profile_child(int argc, char **argv, double t_main) {
         fprintf(stderr, "%s\n", te_errmsg(&err));
         return CLI_FAIL;
     }
+    /* Samples are taken between stages, so no stage time includes them. */
+#define SAMPLE() \
+    if (sample) sample_residency(m, mono_ms() - spawn, &samples[n_samples++])
+    SAMPLE();
     t = mono_ms();
     int32_t ids[64];
     size_t n;
     te_tokenize(m, text, strlen(text), ids, 64, &n, &err);
     v[S_TOKENIZER] = mono_ms() - t;
+    SAMPLE();
     t = mono_ms();
     te_ctx *c = te_ctx_new(m, &co, &err);
     if (c && warmup) {
         if (te_warmup(c, &err) != TE_OK) c = NULL;
         v[S_WARMUP] = mono_ms() - t;
+        SAMPLE();
         t = mono_ms();
     }
     te_model_info in;
@@ -117,9 +147,12 @@ int cmd_profile_child(int argc, char **argv, double t_main) {
     }
     v[S_FIRST] = mono_ms() - t;
     v[S_TOTAL] = mono_ms() - spawn;
+    SAMPLE();
     t = mono_ms();
     for (int i = 0; i < 10; i++) cli_infer(c, &in, &text, 1, out, &err);
     v[S_MEAN] = (mono_ms() - t) / 10;
+    SAMPLE();
+#undef SAMPLE
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     v[M_RSS] = (double)ru.ru_maxrss;
@@ -130,6 +163,14 @@ int cmd_profile_child(int argc, char **argv, double t_main) {
     v[M_RES] = (double)st.file_resident / 1024.0;
     for (int i = 0; i < N_VALUES; i++) printf("%s%.6f", i ? " " : "", v[i]);
     printf("\n");
+    if (sample) {
+        printf("%d", n_samples);
+        for (int i = 0; i < n_samples; i++) {
+            printf(" %.6f", samples[i].t_ms);
+            for (int k = 0; k < SVG_N_SECTIONS; k++) printf(" %.6f", samples[i].resident[k]);
+        }
+        printf("\n");
+    }
     free(out);
     te_ctx_free(c);
     te_close(m);
@@ -143,6 +184,7 @@ typedef struct config {
     int cold, warmup, evicted;
     double *values; /* runs x N_VALUES */
     int runs;
+    svg_start *starts; /* runs, with --svg: each run's stages and residency samples */
 } config;
 
 typedef struct summary {
@@ -165,15 +207,28 @@ static summary summarize(const config *c, int value) {
     return s;
 }
 
-/* One fresh process; its values go to `v`. */
-static int run_child(const char *model, const config *c, int threads, const char *text, double *v) {
+/* Reads the child's residency line into s (the stages come from its values). */
+static int read_samples(const char *line, svg_start *s) {
+    char *p;
+    long n = strtol(line, &p, 10);
+    if (n < 1 || n > SVG_MAX_SAMPLES) return -1;
+    s->n_samples = (int)n;
+    for (int i = 0; i < s->n_samples; i++) {
+        s->samples[i].t_ms = strtod(p, &p);
+        for (int k = 0; k < SVG_N_SECTIONS; k++) s->samples[i].resident[k] = strtod(p, &p);
+    }
+    return 0;
+}
+
+/* One fresh process; its values go to `v` and, when s is not NULL, its residency samples to s. */
+static int run_child(const char *model, const config *c, int threads, const char *text, double *v, svg_start *s) {
     int fd[2];
     if (pipe(fd) != 0) return -1;
-    char strat[32], warm[4], thr[16], spawn_ms[64];
+    char strat[32], warm[4], thr[16], spawn_ms[64], sample[2] = {s ? '1' : '0', 0};
     snprintf(strat, sizeof strat, "%s", te_strategy_name(c->strategy));
     snprintf(warm, sizeof warm, "%d", c->warmup);
     snprintf(thr, sizeof thr, "%d", threads);
-    char *argv[] = {"tinyembed", "__profile-child", (char *)model, strat, warm, thr, spawn_ms, (char *)text, NULL};
+    char *argv[] = {"tinyembed", "__profile-child", (char *)model, strat, warm, thr, spawn_ms, (char *)text, sample, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fd[1], STDOUT_FILENO);
@@ -188,16 +243,17 @@ static int run_child(const char *model, const config *c, int threads, const char
         errno = rc;
         return -1;
     }
-    char line[2048];
+    char line[2048], res[2048];
     FILE *f = fdopen(fd[0], "r");
-    int got = f && fgets(line, sizeof line, f) != NULL;
+    int got = f && fgets(line, sizeof line, f) != NULL && (!s || fgets(res, sizeof res, f) != NULL);
     if (f) fclose(f);
+    else close(fd[0]);
     int status;
     waitpid(pid, &status, 0);
     if (!got || !WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
     char *p = line;
     for (int i = 0; i < N_VALUES; i++) v[i] = strtod(p, &p);
-    return 0;
+    return s ? read_samples(res, s) : 0;
 }
 
 /* Reads the file through the page cache. Plain reads, not a mapping: a
@@ -218,7 +274,7 @@ static int run_config(const char *model, config *c, int threads, const char *tex
             c->evicted = 0; /* said once, and shown as "not evicted" in the table */
         }
         if (!c->cold) warm_file(model); /* warm: the whole file in the page cache */
-        if (run_child(model, c, threads, text, c->values + r * N_VALUES) != 0) {
+        if (run_child(model, c, threads, text, c->values + r * N_VALUES, c->starts ? &c->starts[r] : NULL) != 0) {
             cli_error(&cmd, "run %d (%s, %s) failed", r + 1, te_strategy_name(c->strategy), c->cold ? "cold" : "warm");
             return CLI_FAIL;
         }
@@ -290,6 +346,42 @@ static void write_profile(results_file *r, const char *model, const te_model_inf
 }
 
 
+/* --svg: each configuration's run with the median total_first, drawn. */
+static int write_svg(const char *path, const te_model_info *in, const config *cs, int n, int threads) {
+    svg_start starts[8];
+    for (int i = 0; i < n; i++) {
+        const config *c = &cs[i];
+        double median = summarize(c, S_TOTAL).median, best = INFINITY;
+        int pick = 0;
+        for (int r = 0; r < c->runs; r++) {
+            double d = fabs(c->values[r * N_VALUES + S_TOTAL] - median);
+            if (d < best) best = d, pick = r;
+        }
+        starts[i] = c->starts[pick];
+        const double *v = c->values + pick * N_VALUES;
+        const int from[SVG_N_STAGES] = {S_EXEC, S_OPEN, S_TOKENIZER, S_WARMUP, S_FIRST};
+        for (int k = 0; k < SVG_N_STAGES; k++) starts[i].stage_ms[k] = v[from[k]];
+        snprintf(starts[i].label, sizeof starts[i].label, "%s, %s%s", te_strategy_name(c->strategy),
+                 c->cold ? (c->evicted ? "cold" : "cold (not evicted)") : "warm", c->warmup ? ", warmup" : "");
+    }
+    char title[512], caption[600], sub[900];
+    snprintf(title, sizeof title, "tinyembed: fresh process to first vector, %s (%s, %d layers, fingerprint %08x)",
+             in->name, te_dtype_name(in->dtype), in->num_layers, (unsigned)in->fingerprint);
+    results_caption(caption, sizeof caption, NULL, threads);
+    snprintf(sub, sizeof sub, "%s; the median of %d runs per row", caption, cs[0].runs);
+    strbuf b = {0};
+    svg_profile(&b, title, sub, starts, n);
+    results_file r;
+    int rc = b.failed ? -1 : results_open_path(&r, cmd.name, path);
+    if (rc == 0) {
+        fwrite(b.p, 1, b.n, r.f);
+        rc = results_commit(&r, cmd.name, NULL);
+    }
+    sb_free(&b);
+    if (rc == 0) fprintf(stderr, "wrote %s\n", path);
+    return rc == 0 ? 0 : CLI_FAIL;
+}
+
 /* Compares medians with a baseline file; returns 1 if a stage regressed. */
 static int compare_baseline(const char *path, const config *cs, int n, double threshold) {
     FILE *f = fopen(path, "rb");
@@ -360,6 +452,7 @@ int cmd_profile(int argc, char **argv) {
     char self[CLI_PATH_MAX];
     const char *model, *text = cli_get(&cmd, &a, "text");
     const char *json = cli_get(&cmd, &a, "json"), *baseline = cli_get(&cmd, &a, "baseline");
+    const char *svg = cli_get(&cmd, &a, "svg");
     const char *thr_s = cli_get(&cmd, &a, "threshold");
     long runs, threads;
     if ((rc = cli_get_int(&cmd, &a, "runs", 1, 1000, 5, &runs)) != CLI_OK) return rc;
@@ -395,7 +488,8 @@ int cmd_profile(int argc, char **argv) {
     config cs[8];
     for (int i = 0; i < n; i++) {
         cs[i] = (config){compare ? (te_strategy)(i / 2) : s, compare ? i % 2 == 0 : cli_flag(&cmd, &a, "cold"), warmup, 1,
-                         calloc((size_t)runs * N_VALUES, sizeof(double)), (int)runs};
+                         calloc((size_t)runs * N_VALUES, sizeof(double)), (int)runs, NULL};
+        if (svg && !(cs[i].starts = calloc((size_t)runs, sizeof *cs[i].starts))) rc = CLI_FAIL;
         if (!cs[i].values) rc = CLI_FAIL;
     }
     for (int i = 0; rc == 0 && i < n; i++) rc = run_config(model, &cs[i], (int)threads, text);
@@ -412,8 +506,12 @@ int cmd_profile(int argc, char **argv) {
         rc = results_commit(&r, cmd.name, "profile") == 0 ? 0 : CLI_FAIL;
         if (rc == 0) fprintf(stderr, "saved %s\n", r.path);
     }
+    if (rc == 0 && svg) rc = write_svg(svg, &info, cs, n, (int)threads);
     if (rc == 0 && baseline) rc = compare_baseline(baseline, cs, n, threshold);
-    for (int i = 0; i < n; i++) free(cs[i].values);
+    for (int i = 0; i < n; i++) {
+        free(cs[i].values);
+        free(cs[i].starts);
+    }
     free(name);
     return rc;
 }

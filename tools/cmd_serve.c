@@ -59,7 +59,7 @@ static const cli_cmd serve_cmd = {
     "Serve embeddings over HTTP: OpenAI /v1/embeddings, TEI /embed, /predict, /rerank, /health, /metrics, ...",
     "Routes: POST /v1/embeddings, POST /embed, POST /predict (classifiers), POST /rerank\n"
     "(cross-encoders), GET /health, GET /v1/models, GET /models, POST /admin/reload,\n"
-    "GET /metrics (README \"Serving\"). Embedding requests from all connections are\n"
+    "GET /metrics, GET / (a status page) (README \"Serving\"). Embedding requests from all connections are\n"
     "batched into shared forward passes. /health is 503 until every start-up model is loaded\n"
     "and warmed up.",
     serve_opts, 0, 0,

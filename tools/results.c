@@ -154,6 +154,21 @@ static void cpu_model(char *out, size_t cap) {
     fclose(f);
 }
 
+void results_caption(char *out, size_t cap, const char *simd, int threads) {
+    char cpu[256], when[32];
+    cpu_model(cpu, sizeof cpu);
+    te_sysinfo si;
+    te_error err;
+    int have_si = te_sysinfo_get(NULL, &si, &err) == TE_OK;
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
+    snprintf(out, cap, "%s, %s, %d threads, tinyembed %s%s%s%s, %s", cpu, simd ? simd : have_si ? si.simd : "unknown",
+             threads > 0 ? threads : have_si ? si.online_cores : 1, TE_VERSION_STRING, TE_GIT_COMMIT[0] ? " (" : "",
+             TE_GIT_COMMIT, TE_GIT_COMMIT[0] ? ")" : "", when);
+}
+
 void results_header(results_file *r, const char *schema, const char *simd, int threads) {
     FILE *f = r->f;
     char cpu[256];

@@ -44,6 +44,10 @@ void results_abort(results_file *r);
  * set and threads in use, OS). */
 void results_header(results_file *r, const char *schema, const char *simd, int threads);
 
+/* The same facts on one line, for a picture's caption: "CPU, kernel set,
+ * N threads, tinyembed VERSION (commit), TIMESTAMP". */
+void results_caption(char *out, size_t cap, const char *simd, int threads);
+
 /* `audit --compare`: prints the overall metrics of two saved audits side
  * by side and, per mode, the `top` queries whose rank changed most.
  * Returns a CLI exit code (errors printed, prefixed by `who`). */

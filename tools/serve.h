@@ -9,6 +9,7 @@
  *   serve_batch.c    the job queue and the workers that batch jobs into forward passes
  *   serve_score.c    classifier and reranker jobs (TEI's /predict and /rerank)
  *   serve_metrics.c  counters and histograms in Prometheus text format
+ *   serve_status.c   the status page (GET /): models, load, residency, traffic
  */
 #ifndef TE_SERVE_H
 #define TE_SERVE_H
@@ -50,6 +51,20 @@ void metrics_queue_depth(srv_metrics *m, long delta);
 void metrics_reload(srv_metrics *m, int ok);
 /* The whole exposition (text format 0.0.4), with per-model gauges from r. */
 void metrics_render(srv_metrics *m, te_registry *r, strbuf *out);
+
+#define METRICS_HISTORY 120 /* seconds of per-second history */
+
+/* What the status page shows of the traffic. */
+typedef struct metrics_snapshot {
+    double per_second[METRICS_HISTORY]; /* requests answered in each of the last seconds, oldest first */
+    double latency_ms[METRICS_HISTORY]; /* their mean latency (0: none) */
+    uint64_t requests, texts, tokens;
+    double mean_ms, p50_ms, p99_ms;     /* since start; quantiles as histogram bucket bounds */
+    long queue_depth;
+} metrics_snapshot;
+
+void metrics_view(srv_metrics *m, metrics_snapshot *out);
+
 
 /* ---- embedding jobs (serve_batch.c) ---- */
 
@@ -142,5 +157,10 @@ void reload_answer(te_registry *r, te_status st, const te_error *err, route_resu
 
 /* Error bodies in the route's API shape. */
 void api_error(job_api api, int status, const char *type, const char *msg, strbuf *out);
+
+/* ---- the status page (serve_status.c) ---- */
+
+/* The HTML status page: inline SVG, no script, no external asset. */
+void status_page(const srv_ctx *s, strbuf *out);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * serve_api.c - the routes of `tinyembed serve`: OpenAI's /v1/embeddings
  * and /v1/models, TEI's /embed, /predict and /rerank, /health for readiness probes, the registry
- * view, /admin/reload and /metrics. Requests are checked here (auth, method,
+ * view, /admin/reload, /metrics and the status page (GET /). Requests are checked here (auth, method,
  * media type, JSON shape, limits) and turned into jobs for the batch
  * workers; every refusal is a 4xx in the shape of the API it came to.
  */
@@ -430,6 +430,7 @@ static const route routes[] = {
     {"/models", "GET", "/models", API_TEI, 0, 0, 1},
     {"/admin/reload", "POST", "/admin/reload", API_TEI, 1, 0, 1},
     {"/metrics", "GET", "/metrics", API_TEI, 0, 1, 1},
+    {"/", "GET", "/", API_TEI, 0, 1, 1},
 };
 
 static int key_ok(const srv_ctx *s, const http_request *req) {
@@ -476,7 +477,12 @@ void route_request(const srv_ctx *s, const http_request *req, int loopback_peer,
         out->status = 200;
         registry_json(s->reg, &out->body);
     } else if (strcmp(r->path, "/admin/reload") == 0) reload_route(s, req, out);
-    else {
+    else if (strcmp(r->path, "/") == 0) {
+        out->kind = ROUTE_ANSWER;
+        out->status = 200;
+        out->content_type = "text/html; charset=utf-8";
+        status_page(s, &out->body);
+    } else {
         out->kind = ROUTE_ANSWER;
         out->status = 200;
         out->content_type = "text/plain; version=0.0.4";

@@ -2,12 +2,14 @@
  * serve_metrics.c - the server's Prometheus metrics: requests by route and
  * status, request latency, batch sizes in texts and tokens, queue depth,
  * texts and tokens embedded, reloads, and per-model load, warmup and
- * residency read from the registry when scraped. One mutex; every update is
- * a few additions.
+ * residency read from the registry when scraped; and the last minutes'
+ * requests and latency second by second, for the status page. One mutex;
+ * every update is a few additions.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "registry_json.h"
 #include "serve.h"
@@ -35,8 +37,16 @@ typedef struct series {
     uint64_t count;
 } series;
 
+/* Requests answered in one second of the monotonic clock. */
+typedef struct second {
+    long t;
+    uint64_t count;
+    double latency_sum;
+} second;
+
 struct srv_metrics {
     pthread_mutex_t mu;
+    second recent[METRICS_HISTORY]; /* ring: second t at t % METRICS_HISTORY */
     series requests[MAX_SERIES];
     size_t n_requests;
     histogram latency, batch_texts, batch_tokens;
@@ -68,8 +78,19 @@ static void observe(histogram *h, double v) {
     h->count++;
 }
 
+static long now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long)ts.tv_sec;
+}
+
 void metrics_request(srv_metrics *m, const char *route, int status, double seconds) {
+    long t = now_s();
     pthread_mutex_lock(&m->mu);
+    second *sec = &m->recent[t % METRICS_HISTORY];
+    if (sec->t != t) *sec = (second){t, 0, 0};
+    sec->count++;
+    sec->latency_sum += seconds;
     size_t i = 0;
     while (i < m->n_requests && !(m->requests[i].route == route && m->requests[i].code == status)) i++;
     if (i == m->n_requests && i < MAX_SERIES) m->requests[m->n_requests++] = (series){route, status, 0};
@@ -97,6 +118,36 @@ void metrics_reload(srv_metrics *m, int ok) {
     pthread_mutex_lock(&m->mu);
     if (ok) m->reloads_ok++;
     else m->reloads_failed++;
+    pthread_mutex_unlock(&m->mu);
+}
+
+/* The bound of the bucket holding quantile q (0 when empty; the last finite bound for +Inf). */
+static double quantile(const histogram *h, double q) {
+    if (!h->count) return 0;
+    uint64_t want = (uint64_t)(q * (double)h->count), cum = 0;
+    for (size_t b = 0; b < h->n_bounds; b++)
+        if ((cum += h->counts[b]) > want) return h->bounds[b];
+    return h->bounds[h->n_bounds - 1];
+}
+
+void metrics_view(srv_metrics *m, metrics_snapshot *out) {
+    long t = now_s();
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&m->mu);
+    for (int i = 0; i < METRICS_HISTORY; i++) { /* oldest first; the current second is still filling */
+        long s = t - METRICS_HISTORY + i;
+        const second *sec = &m->recent[((s % METRICS_HISTORY) + METRICS_HISTORY) % METRICS_HISTORY];
+        if (s < 0 || sec->t != s) continue;
+        out->per_second[i] = (double)sec->count;
+        out->latency_ms[i] = sec->count ? 1e3 * sec->latency_sum / (double)sec->count : 0;
+    }
+    out->requests = m->latency.count;
+    out->mean_ms = m->latency.count ? 1e3 * m->latency.sum / (double)m->latency.count : 0;
+    out->p50_ms = 1e3 * quantile(&m->latency, 0.5);
+    out->p99_ms = 1e3 * quantile(&m->latency, 0.99);
+    out->texts = m->texts;
+    out->tokens = m->tokens;
+    out->queue_depth = m->queue_depth;
     pthread_mutex_unlock(&m->mu);
 }
 
