@@ -50,7 +50,7 @@ static const cli_opt serve_opts[] = {
     {"idle-timeout", 0, "MS", "close keep-alive connections idle this long (default 60000)"},
     {"auto-truncate", 0, NULL, "/embed truncates long inputs unless the request says \"truncate\": false"},
     {"log-format", 0, "FMT", "request log lines: text (default) or json"},
-    {"log-all", 0, NULL, "also log /health and /metrics requests"},
+    {"log-all", 0, NULL, "also log /health, /metrics and / (status page) requests"},
     {NULL, 0, NULL, NULL},
 };
 

@@ -28,6 +28,13 @@ static int has_avx512(void) {
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
 static int has_avx512vnni(void) { return has_avx512() && __builtin_cpu_supports("avx512vnni"); }
+/* AVX-VNNI: CPUID.(7,1):EAX bit 4 (the OS check is AVX2's: same registers). */
+static int has_avxvnni(void) {
+    unsigned a, b, c, d;
+    return has_avx2() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 4));
+}
+/* No AVX-VNNI, but the EVEX form of the same ymm instruction. */
+static int has_vnni256_evex_only(void) { return !has_avxvnni() && has_avx512vnni(); }
 #endif
 
 static const struct {
@@ -37,6 +44,8 @@ static const struct {
 #if defined(__x86_64__) || defined(_M_X64)
     {&te_kernels_avx512vnni, has_avx512vnni},
     {&te_kernels_avx512, has_avx512},
+    {&te_kernels_avxvnni, has_avxvnni},
+    {&te_kernels_avxvnni_evex, has_vnni256_evex_only},
     {&te_kernels_avx2, has_avx2},
 #endif
 #if defined(__aarch64__)

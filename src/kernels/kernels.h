@@ -123,6 +123,7 @@ void te_dot_i8_scalar(const int8_t *q, const int8_t *rows, size_t dim, size_t n,
 void te_q8_ukernel_avx2(const te_q8_args *u);
 void te_q8_ukernel_vnni(const te_q8_args *u);
 #define TE_Q8_AVX2_MR 2
+#define TE_Q8_VNNI256_MR 6
 #define TE_Q8_VNNI_MR 12
 #define TE_Q8_VNNI_MAX_MR 14
 #endif
@@ -130,6 +131,8 @@ void te_q8_ukernel_vnni(const te_q8_args *u);
 extern const te_kernels te_kernels_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const te_kernels te_kernels_avx2;
+extern const te_kernels te_kernels_avxvnni;      /* avx2 with a 256-bit VNNI int8 kernel (AVX-VNNI, VEX) */
+extern const te_kernels te_kernels_avxvnni_evex; /* the same, encoded for AVX512-VNNI + VL CPUs without AVX-VNNI */
 extern const te_kernels te_kernels_avx512;
 extern const te_kernels te_kernels_avx512vnni; /* avx512 with the VNNI int8 kernel */
 #endif
@@ -138,7 +141,7 @@ extern const te_kernels te_kernels_neon;
 #endif
 
 /* The best kernel set this CPU runs, or the one named by `want` ("scalar",
- * "avx2", "avx512", "avx512vnni", "neon") if the CPU supports it; NULL if it does not.
+ * "avx2", "avxvnni", "avx512", "avx512vnni", "neon") if the CPU supports it; NULL if it does not.
  * want == NULL or "" means the best. */
 const te_kernels *te_kernels_select(const char *want);
 

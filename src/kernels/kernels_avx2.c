@@ -10,6 +10,7 @@
  * int8 micro-kernel (no VNNI here): weights are widened to 16 bits and
  * multiplied with VPMADDWD, which cannot saturate (unlike VPMADDUBSW on u8 x
  * s8); each int32 lane sums two k, and the pairs are added once at the end.
+ * The avxvnni set is this one with a VPDPBUSD kernel on ymm instead.
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -249,6 +250,57 @@ void te_q8_ukernel_avx2(const te_q8_args *u) {
     else q8_tile(u, 1);
 }
 
+/* acc += a (u8) . w (s8), 4 bytes per lane, on ymm: VPDPBUSD as AVX-VNNI
+ * encodes it ({vex}: Alder Lake and later client CPUs, Zen 5), or as
+ * AVX512-VNNI with AVX512VL encodes it (EVEX), for CPUs that have only that:
+ * the same instruction on the same registers (ymm0-15 either way), so the
+ * EVEX build tests the kernel on AVX-512 machines. In asm, so one C body
+ * serves both encodings without a function target for each. */
+static inline __attribute__((always_inline)) __m256i dpbusd256(__m256i acc, __m256i a, __m256i w, const int vex) {
+    if (vex) __asm__("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(w)); /* %{ %}: literal braces */
+    else __asm__("vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(w));
+    return acc;
+}
+
+/* The 256-bit VNNI micro-kernel: up to 6 rows x 16 columns in 12 ymm
+ * accumulators; per group of 4 k, two 32-byte weight loads (columns 0-7 and
+ * 8-15 of the panel16x4 group) and one 4-byte broadcast per row. */
+static inline __attribute__((always_inline)) void q8_vnni256_tile(const te_q8_args *u, const int mr, const int vex) {
+    __m256i acc[TE_Q8_VNNI256_MR][2];
+    for (int i = 0; i < mr; i++) acc[i][0] = acc[i][1] = _mm256_setzero_si256();
+    const int8_t *b = u->b;
+    for (size_t g = 0; g < u->k4; g++, b += 64) {
+        __m256i w0 = _mm256_loadu_si256((const __m256i *)b), w1 = _mm256_loadu_si256((const __m256i *)(b + 32));
+#pragma GCC unroll 6
+        for (int i = 0; i < mr; i++) {
+            int32_t a4;
+            memcpy(&a4, u->a + (size_t)i * u->lda + 4 * g, 4);
+            __m256i x = _mm256_set1_epi32(a4);
+            acc[i][0] = dpbusd256(acc[i][0], x, w0, vex);
+            acc[i][1] = dpbusd256(acc[i][1], x, w1, vex);
+        }
+    }
+    for (int i = 0; i < mr; i++) {
+        q8_store(u, i, 0, acc[i][0]);
+        if (u->cols > 8) q8_store(u, i, 8, acc[i][1]);
+    }
+}
+
+/* Every height 1..6, for each encoding, and the tables that pick one. */
+#define Q8_VNNI256(name, vex, mr) \
+    static void name##_##mr(const te_q8_args *u) { q8_vnni256_tile(u, mr, vex); }
+#define Q8_VNNI256_ALL(name, vex) \
+    Q8_VNNI256(name, vex, 1) Q8_VNNI256(name, vex, 2) Q8_VNNI256(name, vex, 3) Q8_VNNI256(name, vex, 4) \
+    Q8_VNNI256(name, vex, 5) Q8_VNNI256(name, vex, 6) \
+    static void (*const name[TE_Q8_VNNI256_MR + 1])(const te_q8_args *) = { \
+        NULL, name##_1, name##_2, name##_3, name##_4, name##_5, name##_6, \
+    };
+Q8_VNNI256_ALL(q8_avxvnni, 1)
+Q8_VNNI256_ALL(q8_vnni256_evex, 0)
+
+static void q8_ukernel_avxvnni(const te_q8_args *u) { q8_avxvnni[u->rows](u); }
+static void q8_ukernel_vnni256_evex(const te_q8_args *u) { q8_vnni256_evex[u->rows](u); }
+
 static void quant_u8(const float *x, size_t k, size_t k4, uint8_t *q, float *scale, int32_t *zero) {
     __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
     for (size_t i = 0; i < k; i += 8) {
@@ -322,11 +374,25 @@ static void dot_i8(const int8_t *q, const int8_t *rows, size_t dim, size_t n, in
     }
 }
 
+/* Three sets that differ only in the int8 micro-kernel. */
+#define AVX2_FP32 \
+    .mr = MR, .max_mr = MR, .np = 1, .ukernel = ukernel, .layernorm = layernorm, .softmax = softmax, .gelu = gelu, \
+    .add3 = add3, .fma_peak = fma_peak, .quant_u8 = quant_u8, .widen_f16 = widen_f16, .dot_f32 = dot_f32, \
+    .dot_i8 = dot_i8
+
 const te_kernels te_kernels_avx2 = {
-    .name = "avx2", .mr = MR, .max_mr = MR, .np = 1, .ukernel = ukernel, .layernorm = layernorm,
-    .softmax = softmax, .gelu = gelu, .add3 = add3, .fma_peak = fma_peak,
+    .name = "avx2", AVX2_FP32,
     .q8_mr = TE_Q8_AVX2_MR, .q8_max_mr = TE_Q8_AVX2_MR, .q8_np = 1, .q8_ukernel = te_q8_ukernel_avx2,
-    .quant_u8 = quant_u8, .widen_f16 = widen_f16, .dot_f32 = dot_f32, .dot_i8 = dot_i8,
+};
+
+const te_kernels te_kernels_avxvnni = {
+    .name = "avxvnni", AVX2_FP32,
+    .q8_mr = TE_Q8_VNNI256_MR, .q8_max_mr = TE_Q8_VNNI256_MR, .q8_np = 1, .q8_ukernel = q8_ukernel_avxvnni,
+};
+
+const te_kernels te_kernels_avxvnni_evex = {
+    .name = "avxvnni", AVX2_FP32,
+    .q8_mr = TE_Q8_VNNI256_MR, .q8_max_mr = TE_Q8_VNNI256_MR, .q8_np = 1, .q8_ukernel = q8_ukernel_vnni256_evex,
 };
 #if defined(__clang__)
 #pragma clang attribute pop
