@@ -407,7 +407,8 @@ typedef struct te_ctx_opts {
     int threads;           /* 0: one per online core */
     int batch;             /* texts per forward pass; 0: 32 */
     int max_batch_tokens;  /* tokens per forward pass; 0: 4096 (never less than max_seq_length) */
-    const char *simd;      /* NULL: the best this CPU has; or "avx512vnni", "avx512", "avxvnni", "avx2", "neon", "scalar" */
+    const char *simd;      /* NULL: the best this CPU has; or "avx512bf16", "avx512vnni", "avx512",
+                              "avxvnni", "avx2", "neon", "scalar" */
     int max_seq_length;    /* truncate texts to this many tokens; 0: the model's max_seq_length (also the upper bound) */
     size_t max_memory;     /* 0, or a bound on scratch bytes (te_ctx_scratch_bytes): tokens per batch, then if
                               need be max_seq_length, are lowered until the formula above fits it (at least 16

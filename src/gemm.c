@@ -14,6 +14,8 @@
 
 #include <string.h>
 
+#include "half.h"
+
 #ifdef TE_BLAS
 #include <cblas.h>
 #endif
@@ -27,23 +29,42 @@ static size_t group_rows(const te_kernels *kn, size_t left) {
     return left <= (size_t)kn->max_mr ? left : (size_t)kn->mr;
 }
 
+/* Whether g runs on the bf16 dot-product kernel: bf16 weights, and a CPU
+ * with one. A is then packed as bf16 pairs, two k in 32 bits. */
+static int bf16_dot(const te_kernels *kn, const te_gemm *g) {
+    return g->w.dtype == TE_DTYPE_BF16 && kn->ukernel_bf16_dot;
+}
+
+/* Packed A's length per row in 32-bit units: kc floats, or ceil(kc/2) pairs. */
+static size_t packed_k(int pairs, size_t kc) { return pairs ? (kc + 1) / 2 : kc; }
+
 /* Packs columns [k0, k1) of rows x kc of A into `out`, laid out as
- * consecutive groups of [k][h] (h = group height): disjoint k ranges write
- * disjoint bytes, so threads can pack one block together. */
-static void pack_range(const te_kernels *kn, const float *a, size_t lda, size_t rows, size_t kc, size_t k0, size_t k1,
-                       float *out) {
+ * consecutive groups of [k][h] (h = group height), or with `pairs` as
+ * groups of [k/2][h] bf16 pairs (k0 even; an odd kc's last pair is (x, 0)):
+ * disjoint k ranges write disjoint bytes, so threads can pack one block
+ * together. */
+static void pack_range(const te_kernels *kn, int pairs, const float *a, size_t lda, size_t rows, size_t kc, size_t k0,
+                       size_t k1, float *out) {
     for (size_t g = 0, h; g < rows; g += h) {
         h = group_rows(kn, rows - g);
-        float *dst = out + g * kc;
+        float *dst = out + g * packed_k(pairs, kc);
+        uint32_t *dst2 = (uint32_t *)dst;
         for (size_t i = 0; i < h; i++) {
             const float *src = a + (g + i) * lda;
-            for (size_t k = k0; k < k1; k++) dst[k * h + i] = src[k];
+            if (!pairs) {
+                for (size_t k = k0; k < k1; k++) dst[k * h + i] = src[k];
+                continue;
+            }
+            for (size_t k = k0; k < k1; k += 2) {
+                uint32_t hi = k + 1 < k1 ? te_f32_to_bf16(src[k + 1]) : 0;
+                dst2[k / 2 * h + i] = hi << 16 | te_f32_to_bf16(src[k]);
+            }
         }
     }
 }
 
-static void pack_block(const te_kernels *kn, const float *a, size_t lda, size_t rows, size_t kc, float *out) {
-    pack_range(kn, a, lda, rows, kc, 0, kc, out);
+static void pack_block(const te_kernels *kn, int pairs, const float *a, size_t lda, size_t rows, size_t kc, float *out) {
+    pack_range(kn, pairs, a, lda, rows, kc, 0, kc, out);
 }
 
 /* How the micro-kernel reads a weight matrix's elements. */
@@ -58,11 +79,11 @@ static const void *weights_at(const te_gemm *g, size_t p, size_t k0) {
     return (const uint16_t *)g->w.data + at;
 }
 
-/* Where a block's packed A is: groups of [k][h] for `lda_k` k, of which
- * the block uses k from `a_k0` on. */
+/* Where a block's packed A is: groups of [k][h] for `lda_k` k (or bf16
+ * pairs: k/2). */
 typedef struct packed_a {
     const float *p;
-    size_t lda_k, a_k0;
+    size_t lda_k;
 } packed_a;
 
 /* Multiplies one packed block (rows r0.., k0..k0+kc) by panels [p0, p1);
@@ -70,7 +91,8 @@ typedef struct packed_a {
 static void compute_block(const te_kernels *kn, const te_gemm *g, packed_a pa, size_t r0, size_t rows, size_t k0,
                           size_t kc, size_t p0, size_t p1, int prefetch) {
     const size_t np = (size_t)kn->np;
-    int first = k0 == 0, last = k0 + kc == g->k;
+    int first = k0 == 0, last = k0 + kc == g->k, pairs = bf16_dot(kn, g);
+    void (*ukernel)(const te_ukr_args *) = pairs ? kn->ukernel_bf16_dot : kn->ukernel;
     for (size_t p = p0; p < p1; p += np) {
         size_t col = p * TE_PANEL;
         te_ukr_args u = {
@@ -87,10 +109,10 @@ static void compute_block(const te_kernels *kn, const te_gemm *g, packed_a pa, s
         };
         for (size_t i = 0, h; i < rows; i += h) {
             h = group_rows(kn, rows - i);
-            u.a = pa.p + i * pa.lda_k + pa.a_k0 * h;
+            u.a = pa.p + i * pa.lda_k;
             u.c = g->c + (r0 + i) * g->ldc + col;
             u.rows = (int)h;
-            kn->ukernel(&u);
+            ukernel(&u);
         }
     }
 }
@@ -105,8 +127,9 @@ void te_gemm_tile(const te_kernels *kn, const te_gemm *g, size_t m0, size_t m1, 
         size_t kc = min_sz(TE_GEMM_KC, g->k - k0);
         for (size_t r0 = m0; r0 < m1; r0 += TE_GEMM_MC) {
             size_t rows = min_sz(TE_GEMM_MC, m1 - r0);
-            pack_block(kn, g->a + r0 * g->lda + k0, g->lda, rows, kc, s->pack);
-            compute_block(kn, g, (packed_a){s->pack, kc, 0}, r0, rows, k0, kc, p0, p1, 0);
+            int pairs = bf16_dot(kn, g);
+            pack_block(kn, pairs, g->a + r0 * g->lda + k0, g->lda, rows, kc, s->pack);
+            compute_block(kn, g, (packed_a){s->pack, packed_k(pairs, kc)}, r0, rows, k0, kc, p0, p1, 0);
         }
     }
 }
@@ -135,15 +158,16 @@ static void run_pack(void *arg, size_t task, int thread) {
     (void)thread;
     const split *s = arg;
     size_t k0 = task * s->k_per_task;
-    pack_range(s->ex->k, s->g->a, s->g->lda, s->g->m, s->g->k, k0, min_sz(k0 + s->k_per_task, s->g->k), s->ex->shared);
+    pack_range(s->ex->k, bf16_dot(s->ex->k, s->g), s->g->a, s->g->lda, s->g->m, s->g->k, k0,
+               min_sz(k0 + s->k_per_task, s->g->k), s->ex->shared);
 }
 
 static void run_panels(void *arg, size_t task, int thread) {
     (void)thread;
     const split *s = arg;
     size_t p0 = task * s->panel_tile, p1 = min_sz(p0 + s->panel_tile, s->n_panels);
-    compute_block(s->ex->k, s->g, (packed_a){s->ex->shared, s->g->k, 0}, 0, s->g->m, 0, s->g->k, p0, p1,
-                  STREAM_PREFETCH);
+    compute_block(s->ex->k, s->g, (packed_a){s->ex->shared, packed_k(bf16_dot(s->ex->k, s->g), s->g->k)}, 0,
+                  s->g->m, 0, s->g->k, p0, p1, STREAM_PREFETCH);
 }
 
 #ifdef TE_BLAS
@@ -200,7 +224,7 @@ void te_gemm_run(const te_exec *ex, const te_gemm *g) {
         te_pool_run(ex->pool, (g->m + s.row_tile - 1) / s.row_tile, run_rows, &s);
         return;
     }
-    s.k_per_task = (g->k + threads - 1) / threads;
+    s.k_per_task = ((g->k + threads - 1) / threads + 1) / 2 * 2; /* even: bf16 pairs never straddle two tasks */
     te_pool_run(ex->pool, (g->k + s.k_per_task - 1) / s.k_per_task, run_pack, &s);
     /* One contiguous share per thread: each thread's weights are one long
      * stream for the prefetcher (measured faster than finer, dynamic tasks). */

@@ -200,7 +200,7 @@ TEST(tokenizer_matches_goldens) {
 /* f32 on every kernel set from text, then the same outputs (bit for bit)
  * from the golden ids across thread counts and batch shapes. */
 TEST(f32_matches_goldens) {
-    static const char *const simd[] = {"avx512vnni", "avx512", "avxvnni", "avx2", "neon", "scalar"};
+    static const char *const simd[] = {"avx512bf16", "avx512vnni", "avx512", "avxvnni", "avx2", "neon", "scalar"};
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         golden g;
         CHECK(golden_load(cases[c].golden, &g));

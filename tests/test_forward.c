@@ -85,7 +85,7 @@ static void check_model(const char *name, int all_kernels, int *ok) {
     te_model *m = th_open_model(name);
     if (!m || !golden_load(name, &g)) { te_close(m); return; }
     float *out = malloc(g.n * g.dim * sizeof *out);
-    static const char *const simd[] = {"avx512vnni", "avx512", "avxvnni", "avx2", "neon", "scalar"};
+    static const char *const simd[] = {"avx512bf16", "avx512vnni", "avx512", "avxvnni", "avx2", "neon", "scalar"};
     int good = 1, ran = 0;
     for (size_t s = 0; s < sizeof simd / sizeof *simd; s++) {
         if (!all_kernels && ran && strcmp(simd[s], "scalar") == 0) continue; /* slow on the larger model */
@@ -122,7 +122,7 @@ static void check_quantized(const char *name, const char *dtype, int all_kernels
     te_model *m = th_open_model(file);
     if (!m || !golden_load(name, &g)) { te_close(m); return; }
     float *out = malloc(g.n * g.dim * sizeof *out);
-    static const char *const simd[] = {"avx512vnni", "avx512", "avxvnni", "avx2", "neon", "scalar"};
+    static const char *const simd[] = {"avx512bf16", "avx512vnni", "avx512", "avxvnni", "avx2", "neon", "scalar"};
     int good = 1, ran = 0;
     for (size_t s = 0; s < sizeof simd / sizeof *simd; s++) {
         if (!all_kernels && ran && strcmp(simd[s], "scalar") == 0) continue;

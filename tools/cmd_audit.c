@@ -35,7 +35,7 @@ static const cli_opt opts[] = {
     {"compare", 0, NULL, "compare two saved audits given as arguments: A.json B.json"},
     {"top", 0, "N", "--compare: list the N queries whose rank changed most per mode (default 10)"},
     {"threads", 't', "N", "threads for embedding and the vector scan (default: one per core)"},
-    {"simd", 0, "LEVEL", "force a kernel set: avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
+    {"simd", 0, "LEVEL", "force a kernel set: avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {NULL, 0, NULL, NULL},
 };

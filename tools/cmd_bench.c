@@ -25,7 +25,7 @@ static const cli_opt opts[] = {
     {"workload", 'w', "W", "w1, w2 or all (default)"},
     {"w1", 0, "FILE", "W1 texts, one per line (default: 512 made from the vocabulary)"},
     {"w2", 0, "FILE", "W2 texts, one per line (default: 200 made from the vocabulary)"},
-    {"simd", 0, "LEVEL", "force a kernel set: avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
+    {"simd", 0, "LEVEL", "force a kernel set: avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {"tokenizer", 0, NULL, "benchmark the tokenizer alone (needs --file)"},
     {"file", 0, "FILE", "--tokenizer input text, one text per line"},

@@ -24,7 +24,7 @@ static const cli_opt embed_opts[] = {
     {"prefix", 'p', "STR", "prepend STR to every text, e.g. 'search_query: ' for nomic-embed-text"},
     {"max-len", 0, "N", "cut texts at N tokens, special tokens included (default and upper bound: the model's)"},
     {"max-memory", 0, "SIZE", "bound the scratch memory (e.g. 16M): fewer tokens per pass, shorter texts if need be"},
-    {"simd", 0, "LEVEL", "force a kernel set: avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
+    {"simd", 0, "LEVEL", "force a kernel set: avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {NULL, 0, NULL, NULL},
 };

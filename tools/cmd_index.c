@@ -25,7 +25,7 @@ static const cli_opt opts[] = {
     {"batch", 'b', "N", "texts per forward pass (default 32)"},
     {"max-len", 0, "N", "cut documents at N tokens for embedding (default and upper bound: the model's)"},
     {"max-memory", 0, "SIZE", "bound the scratch memory (e.g. 16M)"},
-    {"simd", 0, "LEVEL", "force a kernel set: avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
+    {"simd", 0, "LEVEL", "force a kernel set: avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {NULL, 0, NULL, NULL},
 };

@@ -18,7 +18,7 @@ static const cli_opt opts[] = {
     {"max-len", 0, "N", "cut queries at N tokens for embedding (default and upper bound: the model's)"},
     {"prefix", 'p', "STR", "prepend STR to every query before embedding, e.g. 'search_query: '"},
     {"threads", 't', "N", "threads for embedding and the vector scan (default: one per core)"},
-    {"simd", 0, "LEVEL", "force a kernel set: avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
+    {"simd", 0, "LEVEL", "force a kernel set: avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
     {"verify", 0, NULL, "check every checksum of the index first (reads the whole file)"},
     {NULL, 0, NULL, NULL},

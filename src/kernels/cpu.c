@@ -28,6 +28,11 @@ static int has_avx512(void) {
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
 }
 static int has_avx512vnni(void) { return has_avx512() && __builtin_cpu_supports("avx512vnni"); }
+/* AVX512-BF16: CPUID.(7,1):EAX bit 5. */
+static int has_avx512bf16(void) {
+    unsigned a, b, c, d;
+    return has_avx512vnni() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
 /* AVX-VNNI: CPUID.(7,1):EAX bit 4 (the OS check is AVX2's: same registers). */
 static int has_avxvnni(void) {
     unsigned a, b, c, d;
@@ -42,6 +47,7 @@ static const struct {
     int (*supported)(void);
 } sets[] = {
 #if defined(__x86_64__) || defined(_M_X64)
+    {&te_kernels_avx512bf16, has_avx512bf16},
     {&te_kernels_avx512vnni, has_avx512vnni},
     {&te_kernels_avx512, has_avx512},
     {&te_kernels_avxvnni, has_avxvnni},

@@ -37,7 +37,8 @@ typedef enum te_welem {
 
 /* One micro-tile: rows x (n_panels * 16) of C over kc steps of k. */
 typedef struct te_ukr_args {
-    const float *a;        /* packed A: kc groups of `rows` values ([k][rows]) */
+    const float *a;        /* packed A: kc groups of `rows` values ([k][rows]); for ukernel_bf16_dot,
+                              ceil(kc/2) groups of `rows` bfloat16 pairs (k even in the low half, 0 past kc) */
     const void *b;         /* first panel, already offset to the tile's first k: float or uint16_t by b_type */
     te_welem b_type;
     size_t b_stride;       /* elements between consecutive panels (K * 16) */
@@ -78,6 +79,10 @@ typedef struct te_kernels {
     int max_mr;            /* the most rows a micro-tile can take (for the last, merged group) */
     int np;                /* 16-column panels per micro-tile */
     void (*ukernel)(const te_ukr_args *u);
+    /* bf16 weights times A rounded to bf16, two k per instruction (AVX512-BF16
+     * VDPBF16PS, products summed in f32): twice the FMA rate, for
+     * A packed as bf16 pairs. NULL where the CPU has no such instruction. */
+    void (*ukernel_bf16_dot)(const te_ukr_args *u);
     /* x[0..n) = (x - mean) / sqrt(var + eps) * w + b */
     void (*layernorm)(float *x, size_t n, const float *w, const float *b, float eps);
     /* x[0..n) = softmax(x * scale) */
@@ -135,13 +140,14 @@ extern const te_kernels te_kernels_avxvnni;      /* avx2 with a 256-bit VNNI int
 extern const te_kernels te_kernels_avxvnni_evex; /* the same, encoded for AVX512-VNNI + VL CPUs without AVX-VNNI */
 extern const te_kernels te_kernels_avx512;
 extern const te_kernels te_kernels_avx512vnni; /* avx512 with the VNNI int8 kernel */
+extern const te_kernels te_kernels_avx512bf16; /* avx512vnni with the VDPBF16PS kernel for bf16 weights */
 #endif
 #if defined(__aarch64__)
 extern const te_kernels te_kernels_neon;
 #endif
 
 /* The best kernel set this CPU runs, or the one named by `want` ("scalar",
- * "avx2", "avxvnni", "avx512", "avx512vnni", "neon") if the CPU supports it; NULL if it does not.
+ * "avx2", "avxvnni", "avx512", "avx512vnni", "avx512bf16", "neon") if the CPU supports it; NULL if it does not.
  * want == NULL or "" means the best. */
 const te_kernels *te_kernels_select(const char *want);
 

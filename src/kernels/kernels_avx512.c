@@ -83,12 +83,9 @@ static inline __attribute__((always_inline)) __m512 load_w(const void *b, size_t
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-/* The micro-kernel for `mr` rows, `np` panels (1 or 2) and weight type `t`;
- * always inlined with constant arguments, so each specialization keeps its
- * accumulators in registers. */
-static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args *u, const int mr, const int np,
-                                                               const te_welem t) {
-    __m512 acc[MAX_MR][2];
+/* A tile's accumulators before the sum: C (when accumulating) plus the bias. */
+static inline __attribute__((always_inline)) void tile_start(const te_ukr_args *u, const int mr, const int np,
+                                                             __m512 acc[][2]) {
     const __mmask16 m0 = tail_mask(u->cols), m1 = tail_mask(u->cols - 16);
     const __m512 bias0 = u->bias ? _mm512_maskz_loadu_ps(m0, u->bias) : _mm512_setzero_ps();
     const __m512 bias1 = (u->bias && np == 2) ? _mm512_maskz_loadu_ps(m1, u->bias + 16) : _mm512_setzero_ps();
@@ -101,6 +98,26 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
             if (np == 2) acc[i][1] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + 16), bias1);
         }
     }
+}
+
+/* ... and after it: GELU when asked, then the valid columns stored. */
+static inline __attribute__((always_inline)) void tile_store(const te_ukr_args *u, const int mr, const int np,
+                                                             __m512 acc[][2]) {
+    const __mmask16 m0 = tail_mask(u->cols), m1 = tail_mask(u->cols - 16);
+    for (int i = 0; i < mr; i++) {
+        float *c = u->c + (size_t)i * u->ldc;
+        _mm512_mask_storeu_ps(c, m0, u->gelu ? gelu512(acc[i][0]) : acc[i][0]);
+        if (np == 2) _mm512_mask_storeu_ps(c + 16, m1, u->gelu ? gelu512(acc[i][1]) : acc[i][1]);
+    }
+}
+
+/* The micro-kernel for `mr` rows, `np` panels (1 or 2) and weight type `t`;
+ * always inlined with constant arguments, so each specialization keeps its
+ * accumulators in registers. */
+static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args *u, const int mr, const int np,
+                                                               const te_welem t) {
+    __m512 acc[MAX_MR][2];
+    tile_start(u, mr, np, acc);
     const float *a = u->a;
     const size_t elem = t == TE_WELEM_F32 ? sizeof(float) : sizeof(uint16_t);
     const char *b0 = u->b, *b1 = b0 + u->b_stride * elem;
@@ -120,11 +137,7 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
             if (np == 2) acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
         }
     }
-    for (int i = 0; i < mr; i++) {
-        float *c = u->c + (size_t)i * u->ldc;
-        _mm512_mask_storeu_ps(c, m0, u->gelu ? gelu512(acc[i][0]) : acc[i][0]);
-        if (np == 2) _mm512_mask_storeu_ps(c + 16, m1, u->gelu ? gelu512(acc[i][1]) : acc[i][1]);
-    }
+    tile_store(u, mr, np, acc);
 }
 
 /* A tile function specialized for every height 1..14 and 1 or 2 panels,
@@ -323,6 +336,55 @@ static void widen_f16(float *dst, const uint16_t *src, size_t n) {
     }
 }
 
+/* ---- bf16 dot products (AVX512-BF16) ---- */
+
+#define BF16DP __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c,avx512bf16")))
+
+/* acc += a.w over bf16 pairs, per lane; asm for the same reason as dpbusd. */
+static inline __attribute__((always_inline)) BF16DP __m512 dpbf16(__m512 acc, __m512i a, __m512i w) {
+    __asm__("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(a), "v"(w));
+    return acc;
+}
+
+/* Panel rows k and k+1 (32 consecutive bf16) interleaved into 16 pairs:
+ * lane j = (row k+1, column j) << 16 | (row k, column j). */
+static inline __attribute__((always_inline)) BF16DP __m512i pair_rows(const uint16_t *rows) {
+    const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+                                         6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(rows));
+}
+
+/* The last, odd k: its row alone, the pair's other half 0. */
+static inline __attribute__((always_inline)) BF16DP __m512i last_row(const uint16_t *row) {
+    return _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)row));
+}
+
+/* The same tile as ukernel_tile, two k per step: A as bf16 pairs (see
+ * te_ukr_args.a), the weights' rows k, k+1 paired in registers. */
+static inline __attribute__((always_inline)) BF16DP void bf16_dot_tile(const te_ukr_args *u, const int mr,
+                                                                       const int np) {
+    __m512 acc[MAX_MR][2];
+    tile_start(u, mr, np, acc);
+    const uint32_t *a = (const uint32_t *)u->a;
+    const uint16_t *b0 = u->b, *b1 = b0 + u->b_stride;
+    for (size_t k = 0; k < u->kc; k += 2, a += mr, b0 += 2 * TE_PANEL, b1 += 2 * TE_PANEL) {
+        const int pair = k + 1 < u->kc;
+        __m512i w0 = pair ? pair_rows(b0) : last_row(b0);
+        __m512i w1 = np == 2 ? (pair ? pair_rows(b1) : last_row(b1)) : w0;
+#pragma GCC unroll 14
+        for (int i = 0; i < mr; i++) {
+            __m512i x = _mm512_set1_epi32((int)a[i]);
+            acc[i][0] = dpbf16(acc[i][0], x, w0);
+            if (np == 2) acc[i][1] = dpbf16(acc[i][1], x, w1);
+        }
+    }
+    tile_store(u, mr, np, acc);
+}
+
+SPECIALIZE_ALL(bf16_dot, BF16DP, te_ukr_args, bf16_dot_tile)
+
+static void ukernel_bf16_dot(const te_ukr_args *u) { bf16_dots[u->rows](u); }
+
 /* Search dot products, one row at a time with masked tails: f32 with two
  * FMA chains; int8 widened to int16 for VPMADDWD, or with VNNI as
  * u8 (row ^ 0x80 = row + 128) times s8 query, less 128 * sum(query). */
@@ -371,7 +433,7 @@ VNNI static void dot_i8_vnni(const int8_t *q, const int8_t *rows, size_t dim, si
     }
 }
 
-/* Two sets that differ only in the int8 kernels. */
+/* Sets that differ only in the int8 kernels and the bf16 dot kernel. */
 #define AVX512_FP32 \
     .mr = MR, .max_mr = MAX_MR, .np = 2, .ukernel = ukernel, .layernorm = layernorm, .softmax = softmax, \
     .gelu = gelu, .add3 = add3, .fma_peak = fma_peak, .widen_f16 = widen_f16, .quant_u8 = quant_u8, .dot_f32 = dot_f32
@@ -384,6 +446,12 @@ const te_kernels te_kernels_avx512 = {
 
 const te_kernels te_kernels_avx512vnni = {
     .name = "avx512vnni", AVX512_FP32,
+    .q8_mr = TE_Q8_VNNI_MR, .q8_max_mr = TE_Q8_VNNI_MAX_MR, .q8_np = 2, .q8_ukernel = te_q8_ukernel_vnni,
+    .dot_i8 = dot_i8_vnni,
+};
+
+const te_kernels te_kernels_avx512bf16 = {
+    .name = "avx512bf16", AVX512_FP32, .ukernel_bf16_dot = ukernel_bf16_dot,
     .q8_mr = TE_Q8_VNNI_MR, .q8_max_mr = TE_Q8_VNNI_MAX_MR, .q8_np = 2, .q8_ukernel = te_q8_ukernel_vnni,
     .dot_i8 = dot_i8_vnni,
 };
