@@ -133,6 +133,26 @@ void te_q8_ukernel_vnni(const te_q8_args *u);
 #define TE_Q8_VNNI_MAX_MR 14
 #endif
 
+/* For sets whose tile is tile(u, mr, t) for 1..6 rows (AVX2, NEON): a
+ * function per height and weight type, and `ukernel` picking one. */
+#define TE_UKERNEL_(tile, name, t, mr) \
+    static void name##_##mr(const te_ukr_args *u) { tile(u, mr, t); }
+#define TE_UKERNELS_TYPE_(tile, name, t) \
+    TE_UKERNEL_(tile, name, t, 1) TE_UKERNEL_(tile, name, t, 2) TE_UKERNEL_(tile, name, t, 3) \
+    TE_UKERNEL_(tile, name, t, 4) TE_UKERNEL_(tile, name, t, 5) TE_UKERNEL_(tile, name, t, 6) \
+    static void (*const name[7])(const te_ukr_args *) = {NULL, name##_1, name##_2, name##_3, name##_4, name##_5, name##_6};
+#define TE_UKERNELS_6(tile) \
+    TE_UKERNELS_TYPE_(tile, ukernels_f32, TE_WELEM_F32) \
+    TE_UKERNELS_TYPE_(tile, ukernels_f16, TE_WELEM_F16) \
+    TE_UKERNELS_TYPE_(tile, ukernels_bf16, TE_WELEM_BF16) \
+    static void ukernel(const te_ukr_args *u) { \
+        switch (u->b_type) { \
+        case TE_WELEM_F16: ukernels_f16[u->rows](u); break; \
+        case TE_WELEM_BF16: ukernels_bf16[u->rows](u); break; \
+        default: ukernels_f32[u->rows](u); break; \
+        } \
+    }
+
 extern const te_kernels te_kernels_scalar;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const te_kernels te_kernels_avx2;

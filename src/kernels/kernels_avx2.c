@@ -119,26 +119,7 @@ static inline __attribute__((always_inline)) void ukernel_tile(const te_ukr_args
     }
 }
 
-/* Every height 1..6 for one weight type, and the table NAME[rows]. */
-#define UKERNEL(name, t, mr) \
-    static void name##_##mr(const te_ukr_args *u) { ukernel_tile(u, mr, t); }
-#define UKERNELS(name, t) \
-    UKERNEL(name, t, 1) UKERNEL(name, t, 2) UKERNEL(name, t, 3) UKERNEL(name, t, 4) UKERNEL(name, t, 5) \
-    UKERNEL(name, t, 6) \
-    static void (*const name[MR + 1])(const te_ukr_args *) = { \
-        NULL, name##_1, name##_2, name##_3, name##_4, name##_5, name##_6, \
-    };
-UKERNELS(ukernels_f32, TE_WELEM_F32)
-UKERNELS(ukernels_f16, TE_WELEM_F16)
-UKERNELS(ukernels_bf16, TE_WELEM_BF16)
-
-static void ukernel(const te_ukr_args *u) {
-    switch (u->b_type) {
-    case TE_WELEM_F16: ukernels_f16[u->rows](u); break;
-    case TE_WELEM_BF16: ukernels_bf16[u->rows](u); break;
-    default: ukernels_f32[u->rows](u); break;
-    }
-}
+TE_UKERNELS_6(ukernel_tile)
 
 static inline float hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
