@@ -105,6 +105,8 @@ static int alloc_scratch(te_ctx *c) {
     c->att = alloc_zero(c, nt, sizeof *c->att, &ok);
     for (size_t t = 0; ok && t < nt; t++) {
         c->scratch[t].pack = alloc_floats(c, TE_GEMM_PACK_FLOATS, &ok);
+        if (in->dtype == TE_DTYPE_F16 || in->dtype == TE_DTYPE_BF16)
+            c->scratch[t].wide = alloc_floats(c, TE_GEMM_WIDE_FLOATS, &ok);
         c->att[t] = alloc_floats(c, S_pad * d + d_pad * S_pad + TE_ATT_BLOCK * S_pad, &ok);
     }
     c->ids = alloc_zero(c, T, sizeof *c->ids, &ok);
@@ -120,7 +122,10 @@ static int alloc_scratch(te_ctx *c) {
 
 static void free_scratch(te_ctx *c) {
     for (int t = 0; t < c->threads; t++) {
-        if (c->scratch) free(c->scratch[t].pack);
+        if (c->scratch) {
+            free(c->scratch[t].pack);
+            free(c->scratch[t].wide);
+        }
         if (c->att) free(c->att[t]);
     }
     void *bufs[] = {c->scratch, c->att, c->ex.shared, c->x, c->qkv, c->ffn, c->pos, (void *)c->zero, c->rope_cos,

@@ -21,7 +21,6 @@
 #include <math.h>
 
 #include "context.h"
-#include "half.h"
 #include "loader.h"
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
@@ -43,8 +42,7 @@ static const float *word_row(const te_ctx *c, int32_t id, float *dst) {
     if (m->word_dtype == TE_DTYPE_F16) {
         c->k->widen_f16(dst, (const uint16_t *)m->word_emb + at, H);
     } else if (m->word_dtype == TE_DTYPE_BF16) {
-        const uint16_t *b = (const uint16_t *)m->word_emb + at;
-        for (size_t i = 0; i < H; i++) dst[i] = te_bf16_to_f32(b[i]);
+        c->k->widen_bf16(dst, (const uint16_t *)m->word_emb + at, H);
     } else {
         const int8_t *q = (const int8_t *)m->word_emb + at;
         for (size_t i = 0; i < H; i++) dst[i] = (float)q[i] * m->word_scale[id];

@@ -86,19 +86,36 @@ typedef struct packed_a {
     size_t lda_k;
 } packed_a;
 
+/* Half-precision panels [p, p + np) at k0..k0+kc widened into `wide` (a
+ * micro-panel: np * kc * 16 floats), for a block with enough rows that
+ * widening once beats widening in registers for every group of rows. */
+static void widen_panels(const te_kernels *kn, const te_gemm *g, size_t p, size_t np, size_t k0, size_t kc,
+                         float *wide) {
+    size_t n_panels = (g->n + TE_PANEL - 1) / TE_PANEL;
+    for (size_t q = 0; q < np && p + q < n_panels; q++) {
+        const uint16_t *src = weights_at(g, p + q, k0);
+        float *dst = wide + q * kc * TE_PANEL;
+        if (g->w.dtype == TE_DTYPE_F16) kn->widen_f16(dst, src, kc * TE_PANEL);
+        else kn->widen_bf16(dst, src, kc * TE_PANEL);
+    }
+}
+
 /* Multiplies one packed block (rows r0.., k0..k0+kc) by panels [p0, p1);
- * prefetch: see te_ukr_args. */
+ * prefetch: see te_ukr_args. `wide` (may be NULL): scratch for widened
+ * half-precision panels, used when the block has more rows than one group. */
 static void compute_block(const te_kernels *kn, const te_gemm *g, packed_a pa, size_t r0, size_t rows, size_t k0,
-                          size_t kc, size_t p0, size_t p1, int prefetch) {
+                          size_t kc, size_t p0, size_t p1, int prefetch, float *wide) {
     const size_t np = (size_t)kn->np;
     int first = k0 == 0, last = k0 + kc == g->k, pairs = bf16_dot(kn, g);
+    int widen = wide && !pairs && g->w.dtype != TE_DTYPE_F32 && rows > (size_t)kn->max_mr;
     void (*ukernel)(const te_ukr_args *) = pairs ? kn->ukernel_bf16_dot : kn->ukernel;
     for (size_t p = p0; p < p1; p += np) {
         size_t col = p * TE_PANEL;
+        if (widen) widen_panels(kn, g, p, min_sz(np, p1 - p), k0, kc, wide);
         te_ukr_args u = {
-            .b = weights_at(g, p, k0),
-            .b_type = welem_of(g->w.dtype),
-            .b_stride = g->k * TE_PANEL,
+            .b = widen ? wide : weights_at(g, p, k0),
+            .b_type = widen ? TE_WELEM_F32 : welem_of(g->w.dtype),
+            .b_stride = widen ? kc * TE_PANEL : g->k * TE_PANEL,
             .kc = kc,
             .ldc = g->ldc,
             .cols = (int)min_sz(min_sz(np, p1 - p) * TE_PANEL, g->n - col),
@@ -129,7 +146,7 @@ void te_gemm_tile(const te_kernels *kn, const te_gemm *g, size_t m0, size_t m1, 
             size_t rows = min_sz(TE_GEMM_MC, m1 - r0);
             int pairs = bf16_dot(kn, g);
             pack_block(kn, pairs, g->a + r0 * g->lda + k0, g->lda, rows, kc, s->pack);
-            compute_block(kn, g, (packed_a){s->pack, packed_k(pairs, kc)}, r0, rows, k0, kc, p0, p1, 0);
+            compute_block(kn, g, (packed_a){s->pack, packed_k(pairs, kc)}, r0, rows, k0, kc, p0, p1, 0, s->wide);
         }
     }
 }
@@ -167,7 +184,7 @@ static void run_panels(void *arg, size_t task, int thread) {
     const split *s = arg;
     size_t p0 = task * s->panel_tile, p1 = min_sz(p0 + s->panel_tile, s->n_panels);
     compute_block(s->ex->k, s->g, (packed_a){s->ex->shared, packed_k(bf16_dot(s->ex->k, s->g), s->g->k)}, 0,
-                  s->g->m, 0, s->g->k, p0, p1, STREAM_PREFETCH);
+                  s->g->m, 0, s->g->k, p0, p1, STREAM_PREFETCH, NULL);
 }
 
 #ifdef TE_BLAS

@@ -2,7 +2,8 @@
  * gemm.h - C = A W^T (+ bias) (+ C) (GELU), with W in 16-column panels:
  * the packing and blocking around the per-ISA micro-kernels (kernels.h),
  * serial for one tile and parallel over a thread pool. W is f32, f16 or
- * bf16 (widened to f32 in the micro-kernels' registers) or int8 (gemm_q8.c).
+ * bf16 (widened to f32: in the micro-kernels' registers for a few rows, a
+ * micro-panel at a time into scratch for many) or int8 (gemm_q8.c).
  */
 #ifndef TE_GEMM_H
 #define TE_GEMM_H
@@ -39,9 +40,11 @@ typedef struct te_gemm {
 /* One thread's scratch for te_gemm_tile. */
 typedef struct te_gemm_scratch {
     float *pack;        /* TE_GEMM_PACK_FLOATS, 64-byte aligned: packed or quantized A */
+    float *wide;        /* TE_GEMM_WIDE_FLOATS: half-precision weights widened to f32, or NULL (f32 models) */
 } te_gemm_scratch;
 
 #define TE_GEMM_PACK_FLOATS ((size_t)TE_GEMM_MC * TE_GEMM_KC)
+#define TE_GEMM_WIDE_FLOATS ((size_t)2 * TE_PANEL * TE_GEMM_KC)
 
 /* What a parallel step needs: the pool, the kernels, scratch. */
 typedef struct te_exec {

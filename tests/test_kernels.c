@@ -43,11 +43,15 @@ static int n_sets;
 
 /* One thread's GEMM scratch, as a context allocates it. */
 static te_gemm_scratch scratch_new(void) {
-    te_gemm_scratch s = {aligned_alloc(64, TE_GEMM_PACK_FLOATS * sizeof(float))};
+    te_gemm_scratch s = {aligned_alloc(64, TE_GEMM_PACK_FLOATS * sizeof(float)),
+                         aligned_alloc(64, TE_GEMM_WIDE_FLOATS * sizeof(float))};
     return s;
 }
 
-static void scratch_free(te_gemm_scratch *s) { free(s->pack); }
+static void scratch_free(te_gemm_scratch *s) {
+    free(s->pack);
+    free(s->wide);
+}
 
 TEST(pack_panels_layouts) {
     size_t rows = 37, cols = 23;
@@ -468,9 +472,14 @@ TEST(quantizers) {
     for (int i = 0; i < 70; i++) h[i] = (uint16_t)(i * 937 + 11);
     h[0] = 0x7C00; h[1] = 0x0001; h[2] = 0x8000; /* inf, smallest subnormal, -0 */
     te_widen_f16_scalar(want, h, 70);
+    float want_b[70], got_b[70];
+    te_widen_bf16_scalar(want_b, h, 70);
+    for (int i = 0; i < 70; i++) CHECK(memcmp(&want_b[i], &(float){te_bf16_to_f32(h[i])}, 4) == 0);
     for (int s = 0; s < n_sets; s++) {
         sets[s]->widen_f16(got, h, 70);
         CHECK_MSG(memcmp(want, got, sizeof got) == 0, "%s widen_f16", sets[s]->name);
+        sets[s]->widen_bf16(got_b, h, 70);
+        CHECK_MSG(memcmp(want_b, got_b, sizeof got_b) == 0, "%s widen_bf16", sets[s]->name);
     }
 }
 

@@ -104,6 +104,8 @@ typedef struct te_kernels {
     void (*quant_u8)(const float *x, size_t k, size_t k4, uint8_t *q, float *scale, int32_t *zero);
     /* dst[0..n) = the IEEE half values src[0..n) as floats */
     void (*widen_f16)(float *dst, const uint16_t *src, size_t n);
+    /* dst[0..n) = the bfloat16 values src[0..n) as floats (exact: a shift) */
+    void (*widen_bf16)(float *dst, const uint16_t *src, size_t n);
     /* Search: out[i] = dot(q, rows + i * dim) for i in 0..n (f32: summation
      * order differs between sets; int8: exact in int32 for dim < 2^17). */
     void (*dot_f32)(const float *q, const float *rows, size_t dim, size_t n, float *out);
@@ -122,6 +124,7 @@ static inline uint8_t te_quant_u8_one(float x, float inv, float zero) {
     return (uint8_t)(v > 0.0f ? (v < 255.0f ? v : 255.0f) : 0.0f); /* NaN: 0 */
 }
 void te_widen_f16_scalar(float *dst, const uint16_t *src, size_t n);
+void te_widen_bf16_scalar(float *dst, const uint16_t *src, size_t n);
 void te_dot_f32_scalar(const float *q, const float *rows, size_t dim, size_t n, float *out);
 void te_dot_i8_scalar(const int8_t *q, const int8_t *rows, size_t dim, size_t n, int32_t *out);
 #if defined(__x86_64__) || defined(_M_X64)

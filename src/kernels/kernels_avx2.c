@@ -312,6 +312,12 @@ static void quant_u8(const float *x, size_t k, size_t k4, uint8_t *q, float *sca
     *zero = (int32_t)z;
 }
 
+static void widen_bf16(float *dst, const uint16_t *src, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load_w(src, i, TE_WELEM_BF16));
+    te_widen_bf16_scalar(dst + i, src + i, n - i);
+}
+
 static void widen_f16(float *dst, const uint16_t *src, size_t n) {
     size_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
@@ -358,7 +364,7 @@ static void dot_i8(const int8_t *q, const int8_t *rows, size_t dim, size_t n, in
 /* Three sets that differ only in the int8 micro-kernel. */
 #define AVX2_FP32 \
     .mr = MR, .max_mr = MR, .np = 1, .ukernel = ukernel, .layernorm = layernorm, .softmax = softmax, .gelu = gelu, \
-    .add3 = add3, .fma_peak = fma_peak, .quant_u8 = quant_u8, .widen_f16 = widen_f16, .dot_f32 = dot_f32, \
+    .add3 = add3, .fma_peak = fma_peak, .quant_u8 = quant_u8, .widen_f16 = widen_f16, .widen_bf16 = widen_bf16, .dot_f32 = dot_f32, \
     .dot_i8 = dot_i8
 
 const te_kernels te_kernels_avx2 = {

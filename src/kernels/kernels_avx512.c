@@ -329,6 +329,14 @@ static void quant_u8(const float *x, size_t k, size_t k4, uint8_t *q, float *sca
     *zero = (int32_t)z;
 }
 
+static void widen_bf16(float *dst, const uint16_t *src, size_t n) {
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = tail_mask((int)(n - i));
+        __m512i h = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, src + i));
+        _mm512_mask_storeu_ps(dst + i, m, _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)));
+    }
+}
+
 static void widen_f16(float *dst, const uint16_t *src, size_t n) {
     for (size_t i = 0; i < n; i += 16) {
         __mmask16 m = tail_mask((int)(n - i));
@@ -436,7 +444,7 @@ VNNI static void dot_i8_vnni(const int8_t *q, const int8_t *rows, size_t dim, si
 /* Sets that differ only in the int8 kernels and the bf16 dot kernel. */
 #define AVX512_FP32 \
     .mr = MR, .max_mr = MAX_MR, .np = 2, .ukernel = ukernel, .layernorm = layernorm, .softmax = softmax, \
-    .gelu = gelu, .add3 = add3, .fma_peak = fma_peak, .widen_f16 = widen_f16, .quant_u8 = quant_u8, .dot_f32 = dot_f32
+    .gelu = gelu, .add3 = add3, .fma_peak = fma_peak, .widen_f16 = widen_f16, .widen_bf16 = widen_bf16, .quant_u8 = quant_u8, .dot_f32 = dot_f32
 
 const te_kernels te_kernels_avx512 = {
     .name = "avx512", AVX512_FP32,

@@ -195,6 +195,6 @@ const te_kernels te_kernels_neon = {
     .name = "neon", .mr = MR, .max_mr = MR, .np = 1, .ukernel = ukernel, .layernorm = layernorm,
     .softmax = softmax, .gelu = gelu, .add3 = add3, .fma_peak = fma_peak,
     .q8_mr = 4, .q8_max_mr = 4, .q8_np = 1, .q8_ukernel = te_q8_ukernel_scalar, .quant_u8 = te_quant_u8_scalar,
-    .widen_f16 = te_widen_f16_scalar, .dot_f32 = dot_f32, .dot_i8 = dot_i8,
+    .widen_f16 = te_widen_f16_scalar, .widen_bf16 = te_widen_bf16_scalar, .dot_f32 = dot_f32, .dot_i8 = dot_i8,
 };
 #endif

@@ -124,6 +124,10 @@ void te_widen_f16_scalar(float *dst, const uint16_t *src, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = te_f16_to_f32(src[i]);
 }
 
+void te_widen_bf16_scalar(float *dst, const uint16_t *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] = te_bf16_to_f32(src[i]);
+}
+
 void te_dot_f32_scalar(const float *q, const float *rows, size_t dim, size_t n, float *out) {
     for (size_t i = 0; i < n; i++, rows += dim) {
         float s = 0.0f;
@@ -144,5 +148,5 @@ const te_kernels te_kernels_scalar = {
     .name = "scalar", .mr = MR, .max_mr = MR, .np = 1, .ukernel = ukernel, .layernorm = layernorm,
     .softmax = softmax, .gelu = gelu, .add3 = add3, .fma_peak = fma_peak,
     .q8_mr = 4, .q8_max_mr = 4, .q8_np = 1, .q8_ukernel = te_q8_ukernel_scalar, .quant_u8 = te_quant_u8_scalar,
-    .widen_f16 = te_widen_f16_scalar, .dot_f32 = te_dot_f32_scalar, .dot_i8 = te_dot_i8_scalar,
+    .widen_f16 = te_widen_f16_scalar, .widen_bf16 = te_widen_bf16_scalar, .dot_f32 = te_dot_f32_scalar, .dot_i8 = te_dot_i8_scalar,
 };
