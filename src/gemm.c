@@ -49,12 +49,14 @@ static void pack_range(const te_kernels *kn, int pairs, const float *a, size_t l
         h = group_rows(kn, rows - g);
         float *dst = out + g * packed_k(pairs, kc);
         uint32_t *dst2 = (uint32_t *)dst;
+        const float *rows_g = a + g * lda;
+        if (!pairs) { /* in write order: the h source rows stay in L1 */
+            for (size_t k = k0; k < k1; k++)
+                for (size_t i = 0; i < h; i++) dst[k * h + i] = rows_g[i * lda + k];
+            continue;
+        }
         for (size_t i = 0; i < h; i++) {
-            const float *src = a + (g + i) * lda;
-            if (!pairs) {
-                for (size_t k = k0; k < k1; k++) dst[k * h + i] = src[k];
-                continue;
-            }
+            const float *src = rows_g + i * lda;
             for (size_t k = k0; k < k1; k += 2) {
                 uint32_t hi = k + 1 < k1 ? te_f32_to_bf16(src[k + 1]) : 0;
                 dst2[k / 2 * h + i] = hi << 16 | te_f32_to_bf16(src[k]);
