@@ -69,7 +69,7 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser)
 if [ -z "$CHROMIUM" ]; then
     fail "headless Chromium is installed (Debian: apt-get install chromium)"
 else
-    "$CHROMIUM" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,900 \
+    "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --window-size=1400,900 \
         --user-data-dir="$WORK/chromium" --screenshot="$WORK/status.png" "$BASE/" > "$WORK/chromium.log" 2>&1
     check "Chromium took a screenshot of the page" test -s "$WORK/status.png"
     python3 tests/png_colors.py "$WORK/status.png" 1f77b4 e15759 > "$WORK/colors" 2>&1
