@@ -650,6 +650,9 @@ typedef struct te_reg_status {
     te_dtype dtype;
     int hidden_size;               /* output dimension */
     uint64_t file_bytes, resident_bytes; /* of the current file; resident: in the page cache */
+    /* ... and of its sections, as te_model_status splits them */
+    uint64_t meta_bytes, meta_resident, word_emb_bytes, word_emb_resident;
+    uint64_t other_emb_bytes, other_emb_resident, layers_bytes, layers_resident;
     uint64_t file_bytes_present;   /* of file_bytes, how many the file still holds (less: truncated in place
                                       since it was opened; see te_open) */
     uint64_t loads;                /* load and reload attempts, failed ones included */

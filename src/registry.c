@@ -742,6 +742,10 @@ te_status te_registry_status(te_registry *r, size_t i, te_reg_status *out) {
     out->hidden_size = in.hidden_size;
     out->file_bytes = ms.file_bytes;
     out->resident_bytes = ms.file_resident;
+    out->meta_bytes = ms.meta_bytes, out->meta_resident = ms.meta_resident;
+    out->word_emb_bytes = ms.word_emb_bytes, out->word_emb_resident = ms.word_emb_resident;
+    out->other_emb_bytes = ms.other_emb_bytes, out->other_emb_resident = ms.other_emb_resident;
+    out->layers_bytes = ms.layers_bytes, out->layers_resident = ms.layers_resident;
     out->file_bytes_present = ms.file_bytes_present;
     out->strategy = ms.strategy;
     out->warmed_up = ms.warmed_up && ms.warmup_ok;

@@ -85,7 +85,9 @@ static int job_done(te_pool *p, unsigned unused) {
 }
 
 /* Whether the thread a waiter waits for runs on the waiter's CPU: a worker
- * waiting for the caller's next job, the caller waiting for busy workers. */
+ * waiting for the caller's next job, the caller waiting for busy workers.
+ * The CPUs are the last ones seen, so a stale one can only cost a sleep
+ * where a spin would have done. */
 static int caller_shares_cpu(te_pool *p) {
     return sched_getcpu() == atomic_load_explicit(&p->caller_cpu, memory_order_relaxed);
 }

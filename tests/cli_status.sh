@@ -53,6 +53,15 @@ assert m and int(m.group(1)) >= 5, m
 assert "5 texts" in text and "warmup" in html
 PY
 req "HEAD / answers" 200 -I "$BASE/"
+curl -s "$BASE/models" > "$WORK/models1.json"
+for i in 1 2 3; do curl -s -o /dev/null "$BASE/"; done
+curl -s "$BASE/models" > "$WORK/models2.json"
+check "looking at the page counts no call and loads nothing" python3 - "$WORK/models1.json" "$WORK/models2.json" <<'PY'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+calls = lambda d: {m["name"]: (m["calls"], m["loads"]) for m in (d["models"] if isinstance(d, dict) else d)}
+assert calls(a) == calls(b), (calls(a), calls(b))
+PY
 stop_server "the server stops cleanly"
 
 start_server -m "$T" --api-key sekret || { fail "server with a key starts"; finish; }

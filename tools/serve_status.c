@@ -21,25 +21,18 @@ static const char *const style =
     "font-size:13px;vertical-align:top}.ready{color:#2a7d2a;font-weight:bold}.failed{color:#b00;font-weight:bold}"
     ".loading,.declared,.unloaded{color:#a60;font-weight:bold}.err{color:#b00;font-size:12px}";
 
-/* The page residency of each section of the model serving `name`, when it
- * is loaded (never loads one: a first-use model shows no bars). */
-static int section_residency(const srv_ctx *s, const te_reg_status *st, double resident[SVG_N_SECTIONS],
-                             double bytes[SVG_N_SECTIONS]) {
-    if (st->state != TE_REG_READY) return 0;
-    te_model_ref ref;
-    te_error err;
-    if (te_registry_get(s->reg, st->name, &ref, &err) != TE_OK) return 0;
-    te_model_status ms;
-    int ok = !ref.fallback && te_model_get_status(ref.model, &ms) == TE_OK;
-    te_registry_release(s->reg, &ref);
-    if (!ok) return 0;
-    const uint64_t r[SVG_N_SECTIONS] = {ms.meta_resident, ms.word_emb_resident, ms.other_emb_resident, ms.layers_resident};
-    const uint64_t b[SVG_N_SECTIONS] = {ms.meta_bytes, ms.word_emb_bytes, ms.other_emb_bytes, ms.layers_bytes};
+/* The page residency of each section of a model's current file (none
+ * when no version is loaded). Read from its status, not through
+ * te_registry_get: looking must not count as a call or load a model. */
+static int section_residency(const te_reg_status *st, double resident[SVG_N_SECTIONS], double bytes[SVG_N_SECTIONS]) {
+    const uint64_t r[SVG_N_SECTIONS] = {st->meta_resident, st->word_emb_resident, st->other_emb_resident,
+                                        st->layers_resident};
+    const uint64_t b[SVG_N_SECTIONS] = {st->meta_bytes, st->word_emb_bytes, st->other_emb_bytes, st->layers_bytes};
     for (int k = 0; k < SVG_N_SECTIONS; k++) resident[k] = (double)r[k], bytes[k] = (double)b[k];
-    return 1;
+    return st->file_bytes > 0;
 }
 
-static void model_row(const srv_ctx *s, const te_reg_status *st, double t_max, strbuf *o) {
+static void model_row(const te_reg_status *st, double t_max, strbuf *o) {
     const char *state = te_reg_state_name(st->state);
     sb_puts(o, "<tr><td><b>");
     svg_text(o, st->name);
@@ -64,9 +57,8 @@ static void model_row(const srv_ctx *s, const te_reg_status *st, double t_max, s
     else sb_puts(o, "<span class=\"sub\">not loaded</span>");
     sb_puts(o, "</td><td>");
     double resident[SVG_N_SECTIONS], bytes[SVG_N_SECTIONS];
-    if (section_residency(s, st, resident, bytes)) svg_residency_bars(o, resident, bytes, 430);
-    else sb_printf(o, "<span class=\"sub\">%.1f of %.1f MB resident</span>", (double)st->resident_bytes / 1048576.0,
-                   (double)st->file_bytes / 1048576.0);
+    if (section_residency(st, resident, bytes)) svg_residency_bars(o, resident, bytes, 430);
+    else sb_puts(o, "<span class=\"sub\">no file loaded</span>");
     sb_puts(o, "</td></tr>");
 }
 
@@ -89,7 +81,7 @@ void status_page(const srv_ctx *s, strbuf *o) {
     sb_puts(o, "<table><tr><th>model</th><th>state</th><th>fingerprint</th><th>load "
                "<span style=\"color:#4e79a7\">&#9632;</span> open to fully read, "
                "<span style=\"color:#e15759\">&#9632;</span> warmup</th><th>page residency</th></tr>");
-    for (size_t i = 0; i < n; i++) model_row(s, &st[i], t_max, o);
+    for (size_t i = 0; i < n; i++) model_row(&st[i], t_max, o);
     sb_puts(o, "</table>");
     free(st);
 
