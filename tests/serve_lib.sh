@@ -5,6 +5,9 @@
 
 # start_server ARGS... : starts the server on a port it picks; sets PORT and SPID.
 start_server() {
+    # Emptied here, not only by the redirection below: that happens in the
+    # background child, maybe after the loop has read the last server's port.
+    : > "$WORK/serve.log"
     "$TE_BIN" serve --port 0 "$@" 2>"$WORK/serve.log" &
     SPID=$!
     PORT=""
