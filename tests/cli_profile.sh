@@ -100,7 +100,8 @@ assert s["strategy"] == "progressive" and s["layers_ready"] == s["layers_total"]
 assert s["warmed_up"] is True and s["warmup_ok"] is True and s["warmup_ms"] > 0, s
 # warmup touched every dense layer, and --wait read the whole file in
 assert all(r > 0 for r in s["layer_resident"]), s["layer_resident"]
-assert s["resident"]["file"]["resident"] == s["resident"]["file"]["bytes"]
+f = s["resident"]["file"]  # 99%: the kernel may page out a cold page at any time (see test_loading.c)
+assert f["resident"] * 100 >= f["bytes"] * 99, f
 PY
 TE_STRATEGY=eager "$TE_BIN" info --status --json "$M" > "$WORK/env.json" 2>&1
 check "TE_STRATEGY sets the default strategy" grep -q '"strategy": *"eager"' "$WORK/env.json"

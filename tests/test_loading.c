@@ -129,6 +129,12 @@ TEST(status_reports_layers_becoming_ready) {
     te_close(m);
 }
 
+/* At least 99% of a section resident. Not 100%: a kernel may page out
+ * cold page-cache pages at any moment (this CI's VM runs DAMON's proactive
+ * "pageout" scheme), and one page lost between an encode and the check
+ * must not fail the test; a section that was not read fails it. */
+static int mostly(uint64_t resident, uint64_t bytes) { return resident * 100 >= bytes * 99; }
+
 static int evict_or_say(void) {
     te_error err;
     if (te_page_cache_evict(path, &err) == TE_OK) return 1;
@@ -152,10 +158,10 @@ TEST(lazy_reads_few_embedding_rows) {
     printf("  after one short encode: word table %.1f%% resident, layers %.1f%%\n",
            100.0 * (double)st.word_emb_resident / (double)st.word_emb_bytes,
            100.0 * (double)st.layers_resident / (double)st.layers_bytes);
-    CHECK(st.word_emb_resident * 2 < st.word_emb_bytes);
-    CHECK(st.layers_resident == st.layers_bytes);
     te_ctx_free(c);
-    te_close(m);
+    te_close(m); /* before the checks: a failed one must not leave the file mapped for the next test */
+    CHECK(st.word_emb_resident * 2 < st.word_emb_bytes);
+    CHECK(mostly(st.layers_resident, st.layers_bytes));
 }
 
 /* Warmup pages in every dense weight and the hot rows, not the whole table. */
@@ -172,13 +178,13 @@ TEST(warmup_touches_the_hot_pages_only) {
     double word = 100.0 * (double)st.word_emb_resident / (double)st.word_emb_bytes;
     printf("  after warmup: layers %llu of %llu bytes, word table %.1f%%, %.1f ms\n",
            (unsigned long long)st.layers_resident, (unsigned long long)st.layers_bytes, word, st.warmup_ms);
-    CHECK(st.warmed_up && st.warmup_ok && st.warmup_ms > 0);
-    CHECK(st.layers_resident == st.layers_bytes);
-    CHECK(st.other_emb_resident == st.other_emb_bytes);
-    CHECK(st.hot_rows == 8192);
-    CHECK(word >= 20 && word < 50); /* the hot quarter, plus read-around of the encode's rows */
     te_ctx_free(c);
     te_close(m);
+    CHECK(st.warmed_up && st.warmup_ok && st.warmup_ms > 0);
+    CHECK(mostly(st.layers_resident, st.layers_bytes));
+    CHECK(mostly(st.other_emb_resident, st.other_emb_bytes));
+    CHECK(st.hot_rows == 8192);
+    CHECK(word >= 20 && word < 50); /* the hot quarter, plus read-around of the encode's rows */
 }
 
 TEST(eager_and_auto) {
@@ -187,8 +193,8 @@ TEST(eager_and_auto) {
     CHECK(m);
     te_model_status st;
     te_model_get_status(m, &st);
-    CHECK(st.state == TE_LOAD_READY && st.file_resident == st.file_bytes);
     te_close(m);
+    CHECK(st.state == TE_LOAD_READY && mostly(st.file_resident, st.file_bytes));
     /* Cached now: AUTO sees it and stays lazy. */
     m = open_slow(TE_STRATEGY_AUTO, 0);
     CHECK(m);
