@@ -85,6 +85,16 @@ static inline int th_kernel_sets(void) {
     return te_sysinfo_get(NULL, &si, &err) == TE_OK && strcmp(si.simd, "scalar") == 0 ? 1 : 2;
 }
 
+/* Whether the golden tests run kernel set `simd` for weights of `dtype`:
+ * avxvnni differs from avx2 only in its int8 kernel, and avx512bf16 from
+ * avx512vnni only in its bf16 one, so each runs for that dtype alone (their
+ * other kernels are the same functions, which the other sets run). */
+static inline int th_set_differs_for(const char *simd, const char *dtype) {
+    if (strcmp(simd, "avxvnni") == 0) return strcmp(dtype, "int8") == 0;
+    if (strcmp(simd, "avx512bf16") == 0) return strcmp(dtype, "bf16") == 0;
+    return 1;
+}
+
 /* Opens TE_TESTDATA/NAME.temb (printing the error when it fails). */
 static inline te_model *th_open_model(const char *name) {
     char path[1300], rel[256];
