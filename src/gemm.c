@@ -142,11 +142,11 @@ void te_gemm_tile(const te_kernels *kn, const te_gemm *g, size_t m0, size_t m1, 
         te_gemm_q8_tile(kn, g, m0, m1, p0, p1, s->pack, TE_GEMM_PACK_FLOATS * sizeof(float));
         return;
     }
+    int pairs = bf16_dot(kn, g);
     for (size_t k0 = 0; k0 < g->k; k0 += TE_GEMM_KC) {
         size_t kc = min_sz(TE_GEMM_KC, g->k - k0);
         for (size_t r0 = m0; r0 < m1; r0 += TE_GEMM_MC) {
             size_t rows = min_sz(TE_GEMM_MC, m1 - r0);
-            int pairs = bf16_dot(kn, g);
             pack_block(kn, pairs, g->a + r0 * g->lda + k0, g->lda, rows, kc, s->pack);
             compute_block(kn, g, (packed_a){s->pack, packed_k(pairs, kc)}, r0, rows, k0, kc, p0, p1, 0, s->wide);
         }

@@ -154,28 +154,44 @@ static void cpu_model(char *out, size_t cap) {
     fclose(f);
 }
 
-void results_caption(char *out, size_t cap, const char *simd, int threads) {
-    char cpu[256], when[32];
-    cpu_model(cpu, sizeof cpu);
+/* The facts both the header and the caption give: the CPU, the kernel set
+ * (the one given, else the best this CPU runs), the threads (0: one per
+ * core) and the cores and memory. */
+typedef struct machine {
+    char cpu[256];
+    const char *simd;
+    int threads, cores;
+    unsigned long long memory;
+} machine;
+
+static machine machine_now(const char *simd, int threads) {
+    machine m = {.simd = simd ? simd : "unknown"};
+    cpu_model(m.cpu, sizeof m.cpu);
     te_sysinfo si;
     te_error err;
-    int have_si = te_sysinfo_get(NULL, &si, &err) == TE_OK;
+    if (te_sysinfo_get(NULL, &si, &err) == TE_OK) {
+        if (!simd) m.simd = si.simd;
+        m.cores = si.online_cores;
+        m.memory = (unsigned long long)si.mem_total;
+    }
+    m.threads = threads > 0 ? threads : m.cores > 0 ? m.cores : 1;
+    return m;
+}
+
+void results_caption(char *out, size_t cap, const char *simd, int threads) {
+    machine m = machine_now(simd, threads);
+    char when[32];
     time_t t = time(NULL);
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", &tm);
-    snprintf(out, cap, "%s, %s, %d threads, tinyembed %s%s%s%s, %s", cpu, simd ? simd : have_si ? si.simd : "unknown",
-             threads > 0 ? threads : have_si ? si.online_cores : 1, TE_VERSION_STRING, TE_GIT_COMMIT[0] ? " (" : "",
-             TE_GIT_COMMIT, TE_GIT_COMMIT[0] ? ")" : "", when);
+    snprintf(out, cap, "%s, %s, %d threads, tinyembed %s%s%s%s, %s", m.cpu, m.simd, m.threads, TE_VERSION_STRING,
+             TE_GIT_COMMIT[0] ? " (" : "", TE_GIT_COMMIT, TE_GIT_COMMIT[0] ? ")" : "", when);
 }
 
 void results_header(results_file *r, const char *schema, const char *simd, int threads) {
     FILE *f = r->f;
-    char cpu[256];
-    cpu_model(cpu, sizeof cpu);
-    te_sysinfo si;
-    te_error err;
-    int have_si = te_sysinfo_get(NULL, &si, &err) == TE_OK;
+    machine m = machine_now(simd, threads);
     struct utsname u;
     int have_u = uname(&u) == 0;
     fprintf(f, "\"schema\":");
@@ -184,11 +200,10 @@ void results_header(results_file *r, const char *schema, const char *simd, int t
     if (TE_GIT_COMMIT[0]) cli_json_str(f, TE_GIT_COMMIT);
     else fputs("null", f);
     fputs(",\"machine\":{\"cpu\":", f);
-    cli_json_str(f, cpu);
-    fprintf(f, ",\"cores\":%d,\"memory_bytes\":%llu,\"kernel_set\":", have_si ? si.online_cores : 0,
-            have_si ? (unsigned long long)si.mem_total : 0ULL);
-    cli_json_str(f, simd ? simd : (have_si ? si.simd : "unknown"));
-    fprintf(f, ",\"threads\":%d,\"os\":", threads > 0 ? threads : have_si ? si.online_cores : 1);
+    cli_json_str(f, m.cpu);
+    fprintf(f, ",\"cores\":%d,\"memory_bytes\":%llu,\"kernel_set\":", m.cores, m.memory);
+    cli_json_str(f, m.simd);
+    fprintf(f, ",\"threads\":%d,\"os\":", m.threads);
     char os[600];
     snprintf(os, sizeof os, "%s %s %s", have_u ? u.sysname : "unknown", have_u ? u.release : "", have_u ? u.machine : "");
     cli_json_str(f, os);
