@@ -380,11 +380,20 @@ const char *te_token_text(const te_model *m, int32_t id, size_t *len);
  * ------------------------------------------------------------------------- */
 
 /* A context holds what one caller needs to run a model: worker threads, the
- * SIMD kernel set chosen for this CPU, and scratch memory sized once here
- * and reused by every call (no allocation per call). Use one context per
- * calling thread; any number of contexts can share one model.
+ * SIMD kernel set chosen for this CPU, and scratch memory reused by every
+ * call. Use one context per calling thread; any number of contexts can share
+ * one model.
  *
- * Scratch, in floats, with T = max_batch_tokens, H = hidden size,
+ * Scratch grows with the calls: the buffers for a batch's tokens and for
+ * attention over its longest text are allocated by the first call that needs
+ * them, at least doubled when a larger call comes, and kept (the high-water
+ * mark: te_ctx_scratch_in_use). Calls no larger than one already made
+ * allocate nothing. A call that needs more memory than the system gives fails
+ * with TE_ERR_NOMEM and leaves the context usable. The bound below, which
+ * max_memory limits, is what it can grow to (te_ctx_scratch_bytes); a
+ * context whose calls embed a few short texts costs a small part of it.
+ *
+ * That bound, in floats, with T = max_batch_tokens, H = hidden size,
  * I' = the feed-forward's width (intermediate size; twice it for a gated
  * feed-forward), S = the context's max_seq_length rounded up to 16, d = head
  * size rounded up to 16, n = threads:
@@ -421,7 +430,8 @@ void te_ctx_free(te_ctx *c);
 
 const char *te_ctx_simd(const te_ctx *c);    /* kernel set in use, e.g. "avx512" */
 int te_ctx_threads(const te_ctx *c);
-size_t te_ctx_scratch_bytes(const te_ctx *c);
+size_t te_ctx_scratch_bytes(const te_ctx *c);  /* the most scratch can grow to (the formula above) */
+size_t te_ctx_scratch_in_use(const te_ctx *c); /* scratch allocated now: grown to the largest call so far */
 int te_ctx_max_seq_length(const te_ctx *c);   /* in effect: after max_seq_length and max_memory */
 int te_ctx_max_batch_tokens(const te_ctx *c); /* in effect: after max_memory */
 

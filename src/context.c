@@ -1,7 +1,10 @@
 /*
- * context.c - te_ctx_new / te_ctx_free: sizes every buffer once, from the
- * model and the batch capacity (see the scratch formula in tinyembed.h),
- * within max_memory if asked, and starts the thread pool.
+ * context.c - te_ctx_new / te_ctx_free: the thread pool and scratch memory.
+ * Buffers whose size does not depend on the call are allocated here; those
+ * that grow with the batch (hidden states, Q|K|V, the batch's ids) and with
+ * the longest sequence (attention) are allocated by te_ctx_reserve when a
+ * call needs them, and kept: a context costs what its largest call needed,
+ * within the bound of the scratch formula in tinyembed.h and max_memory.
  */
 #include "context.h"
 
@@ -16,6 +19,7 @@
 #define DEFAULT_BATCH 32
 #define DEFAULT_BATCH_TOKENS 4096
 #define TE_MIN_TOKENS 16 /* max_memory lowers tokens per batch no further */
+#define MAX_THREADS 256
 
 /* 64-byte aligned, size rounded up; counted into c->scratch_bytes. */
 static void *alloc_floats(te_ctx *c, size_t n, int *ok) {
@@ -81,19 +85,32 @@ static int relative_table(te_ctx *c, const te_model *m) {
     return ok;
 }
 
-/* Every scratch buffer for the context's max_tokens and max_seq (ok = 0 if
- * any allocation failed; free_scratch undoes a partial one). */
-static int alloc_scratch(te_ctx *c) {
+/* Bytes of the buffers that grow with the call, for batches of T tokens and
+ * sequences of up to S: what te_ctx_reserve allocates (both use these sizes).
+ * 0 if it overflows. */
+static size_t grow_bytes(const te_ctx *c, size_t T, size_t S, size_t *x, size_t *att) {
+    size_t H = (size_t)c->m->info.hidden_size, d = H / (size_t)c->m->info.num_heads, x_bytes, qkv_floats, att_bytes;
+    if (!te_mul_size(T, H * sizeof(float), &x_bytes) || !te_mul_size(T, 3 * H, &qkv_floats) ||
+        !te_mul_size(te_att_floats(S, d), sizeof(float), &att_bytes))
+        return 0;
+    *x = (size_t)te_align_up(x_bytes, 64);
+    *att = (size_t)te_align_up(att_bytes, 64);
+    /* x, qkv (3 x), pos and ids (int32), types (bytes); one attention buffer per thread */
+    size_t per_thread, total = 4 * *x + T * (2 * sizeof(int32_t) + 1);
+    if (!te_mul_size(*att, (size_t)c->threads, &per_thread) || total + per_thread < total) return 0;
+    return total + per_thread;
+}
+
+/* The buffers that do not grow with the call (ok = 0 if any allocation
+ * failed; free_scratch undoes a partial one). */
+static int alloc_fixed(te_ctx *c) {
     const te_model *m = c->m;
     const te_model_info *in = &m->info;
-    size_t H = (size_t)in->hidden_size, I = (size_t)in->intermediate_size, d = H / (size_t)in->num_heads;
+    size_t H = (size_t)in->hidden_size, I = (size_t)in->intermediate_size;
     int ok = 1;
-    size_t T = c->max_tokens, nt = (size_t)c->threads, S_pad = (c->max_seq + 15) / 16 * 16, d_pad = (d + 15) / 16 * 16;
+    size_t nt = (size_t)c->threads;
     c->scratch_bytes = 0;
-    c->x = alloc_floats(c, T * H, &ok);
-    c->qkv = alloc_floats(c, T * 3 * H, &ok);
     c->ffn = alloc_floats(c, nt * c->ffn_rows * c->ffn_width, &ok);
-    c->pos = alloc_zero(c, T, sizeof *c->pos, &ok);
     float *zero = alloc_zero(c, H, sizeof *zero, &ok);
     c->zero = zero;
     if (ok && in->position == TE_POS_ROTARY) ok = rotary_tables(c, &m->arch);
@@ -107,10 +124,7 @@ static int alloc_scratch(te_ctx *c) {
         c->scratch[t].pack = alloc_floats(c, TE_GEMM_PACK_FLOATS, &ok);
         if (in->dtype == TE_DTYPE_F16 || in->dtype == TE_DTYPE_BF16)
             c->scratch[t].wide = alloc_floats(c, TE_GEMM_WIDE_FLOATS, &ok);
-        c->att[t] = alloc_floats(c, S_pad * d + d_pad * S_pad + TE_ATT_BLOCK * S_pad, &ok);
     }
-    c->ids = alloc_zero(c, T, sizeof *c->ids, &ok);
-    c->types = alloc_zero(c, T, sizeof *c->types, &ok);
     c->one = alloc_zero(c, c->max_seq, sizeof *c->one, &ok);
     c->one_types = alloc_zero(c, c->max_seq, sizeof *c->one_types, &ok);
     c->pair_tmp = alloc_zero(c, c->max_seq, sizeof *c->pair_tmp, &ok);
@@ -135,18 +149,24 @@ static void free_scratch(te_ctx *c) {
     c->scratch = NULL, c->att = NULL, c->ex.shared = NULL, c->x = c->qkv = c->ffn = NULL, c->pos = NULL;
     c->zero = NULL, c->rope_cos = c->rope_sin = c->relb = NULL, c->ids = NULL, c->types = NULL, c->one = NULL;
     c->one_types = NULL, c->pair_tmp = NULL, c->head = NULL, c->start = c->len = NULL;
-    c->scratch_bytes = 0;
+    c->scratch_bytes = c->fixed_bytes = c->cap_tokens = c->cap_seq = 0;
 }
 
 /* Scratch within max_memory bytes: fewer tokens per batch until it fits,
- * and if one text of max_seq tokens does not, a lower max_seq. Sizes are
- * measured by allocating (the allocation code is the formula); big buffers
- * come from mmap, so a try that does not fit costs no page. */
+ * and if one text of max_seq tokens does not, a lower max_seq. The fixed
+ * part is measured by allocating it (the allocation code is the formula),
+ * the growing part by grow_bytes, at the most the context may grow to. */
 static te_status fit_scratch(te_ctx *c, size_t max_memory, te_error *err) {
     for (;;) {
-        int ok = alloc_scratch(c);
-        size_t bytes = c->scratch_bytes;
-        if (ok && (max_memory == 0 || bytes <= max_memory)) return TE_OK;
+        int ok = alloc_fixed(c);
+        size_t x, att, grow = grow_bytes(c, c->max_tokens, c->max_seq, &x, &att);
+        size_t bytes = c->scratch_bytes + grow;
+        ok = ok && grow && bytes > grow;
+        if (ok && (max_memory == 0 || bytes <= max_memory)) {
+            c->fixed_bytes = c->scratch_bytes;
+            c->scratch_bytes = bytes;
+            return TE_OK;
+        }
         free_scratch(c);
         if (max_memory == 0 || c->max_tokens <= TE_MIN_TOKENS)
             return max_memory ? te_fail(err, TE_ERR_NOMEM, "max_memory %zu bytes is too little for this model: even %zu "
@@ -159,6 +179,60 @@ static te_status fit_scratch(te_ctx *c, size_t max_memory, te_error *err) {
         c->max_tokens = want < TE_MIN_TOKENS ? TE_MIN_TOKENS : want;
         if (c->max_seq > c->max_tokens) c->max_seq = c->max_tokens;
     }
+}
+
+/* A capacity that covers `need`: at least double the old one (so a context
+ * grows a handful of times, not at every call), at least 64, at most `max`. */
+static size_t grown(size_t cap, size_t need, size_t max) {
+    size_t n = cap > max / 2 ? max : 2 * cap;
+    if (n < need) n = need;
+    if (n < 64) n = 64;
+    return n < max ? n : max;
+}
+
+te_status te_ctx_reserve(te_ctx *c, size_t tokens, size_t seq, te_error *err) {
+    if (tokens <= c->cap_tokens && seq <= c->cap_seq) return TE_OK;
+    size_t T = tokens <= c->cap_tokens ? c->cap_tokens : grown(c->cap_tokens, tokens, c->max_tokens);
+    size_t S = seq <= c->cap_seq ? c->cap_seq : grown(c->cap_seq, seq, c->max_seq);
+    size_t x_bytes, att_bytes, nt = (size_t)c->threads;
+    size_t bytes = grow_bytes(c, T, S, &x_bytes, &att_bytes); /* within scratch_bytes: T, S <= the maxima */
+    float *x = NULL, *qkv = NULL, *att[MAX_THREADS] = {0};
+    int32_t *pos = NULL, *ids = NULL;
+    uint8_t *types = NULL;
+    int ok = 1;
+    if (T > c->cap_tokens) {
+        x = aligned_alloc(64, x_bytes);
+        qkv = aligned_alloc(64, 3 * x_bytes);
+        pos = malloc(T * sizeof *pos);
+        ids = malloc(T * sizeof *ids);
+        types = malloc(T);
+        ok = x && qkv && pos && ids && types;
+    }
+    for (size_t t = 0; ok && S > c->cap_seq && t < nt; t++) ok = (att[t] = aligned_alloc(64, att_bytes)) != NULL;
+    if (!ok) {
+        free(x), free(qkv), free(pos), free(ids), free(types);
+        for (size_t t = 0; t < nt; t++) free(att[t]);
+        return te_fail(err, TE_ERR_NOMEM, "out of memory growing the context's scratch to %zu tokens per batch (%zu "
+                       "bytes)", T, c->fixed_bytes + bytes);
+    }
+    if (T > c->cap_tokens) {
+        /* The batch being built is in ids and types; the rest is rewritten by every pass. */
+        if (c->cap_tokens) {
+            memcpy(ids, c->ids, c->cap_tokens * sizeof *ids);
+            memcpy(types, c->types, c->cap_tokens);
+        }
+        free(c->x), free(c->qkv), free(c->pos), free(c->ids), free(c->types);
+        c->x = x, c->qkv = qkv, c->pos = pos, c->ids = ids, c->types = types;
+        c->cap_tokens = T;
+    }
+    if (S > c->cap_seq) {
+        for (size_t t = 0; t < nt; t++) {
+            free(c->att[t]);
+            c->att[t] = att[t];
+        }
+        c->cap_seq = S;
+    }
+    return TE_OK;
 }
 
 te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
@@ -182,7 +256,7 @@ te_ctx *te_ctx_new(const te_model *m, const te_ctx_opts *opts, te_error *err) {
     c->m = m;
     c->k = k;
     c->threads = o.threads ? o.threads : (online > 0 ? (int)online : 1);
-    if (c->threads > 256) c->threads = 256;
+    if (c->threads > MAX_THREADS) c->threads = MAX_THREADS;
     c->max_seq = (size_t)in->max_seq_length;
     if (o.max_seq_length > 0 && (size_t)o.max_seq_length < c->max_seq) c->max_seq = (size_t)o.max_seq_length;
     c->max_texts = o.batch ? (size_t)o.batch : DEFAULT_BATCH;
@@ -215,6 +289,11 @@ int te_ctx_threads(const te_ctx *c) { return c->threads; }
 int te_ctx_max_seq_length(const te_ctx *c) { return (int)c->max_seq; }
 int te_ctx_max_batch_tokens(const te_ctx *c) { return (int)c->max_tokens; }
 size_t te_ctx_scratch_bytes(const te_ctx *c) { return c->scratch_bytes; }
+
+size_t te_ctx_scratch_in_use(const te_ctx *c) {
+    size_t x = 0, att = 0;
+    return c->fixed_bytes + (c->cap_tokens || c->cap_seq ? grow_bytes(c, c->cap_tokens, c->cap_seq, &x, &att) : 0);
+}
 
 typedef struct peak_job {
     const te_kernels *k;

@@ -1,7 +1,7 @@
 /*
  * context.h - te_ctx: everything one caller needs to run the model: the
- * thread pool, the kernel set, and all scratch memory, sized once at
- * creation from the batch capacity and reused by every call. A model can be
+ * thread pool, the kernel set, and all scratch memory: grown to the
+ * largest call so far (never past the batch capacity) and reused. A model can be
  * shared by many contexts; a context serves one call at a time.
  */
 #ifndef TE_CONTEXT_H
@@ -27,6 +27,15 @@ typedef struct te_batch {
 /* Query rows per attention block: the scores take TE_ATT_BLOCK x S floats. */
 #define TE_ATT_BLOCK 64
 
+static inline size_t te_round_panel(size_t n) { return (n + TE_PANEL - 1) / TE_PANEL * TE_PANEL; }
+
+/* Floats of one thread's attention buffer for sequences of up to S tokens
+ * and heads of size d: one head's key panels [S16 x d], its value panels
+ * [d16 x S16] and one block's scores [TE_ATT_BLOCK x S16] (16 = TE_PANEL). */
+static inline size_t te_att_floats(size_t S, size_t d) {
+    return te_round_panel(S) * (d + te_round_panel(d) + TE_ATT_BLOCK);
+}
+
 struct te_ctx {
     const te_model *m;
     te_pool *pool;
@@ -38,22 +47,25 @@ struct te_ctx {
     size_t max_seq;         /* longest sequence: the model's max_seq_length */
     size_t ffn_rows;        /* rows per feed-forward chunk */
     size_t ffn_width;       /* floats per intermediate row: I, or 2I when gated (value | gate) */
-    size_t scratch_bytes;
+    size_t scratch_bytes;   /* the most the scratch can grow to (the formula in tinyembed.h) */
+    size_t fixed_bytes;     /* of it, the buffers allocated by te_ctx_new */
+    size_t cap_tokens;      /* tokens the batch buffers (x, qkv, pos, ids, types) hold now: <= max_tokens */
+    size_t cap_seq;         /* tokens per sequence the attention buffers hold now: <= max_seq */
 
-    /* Activations of one batch. */
-    float *x;               /* [max_tokens, H] hidden states */
-    float *qkv;             /* [max_tokens, 3H] Q | K | V; the attention output overwrites Q */
+    /* Activations of one batch: grown by te_ctx_reserve. */
+    float *x;               /* [cap_tokens, H] hidden states */
+    float *qkv;             /* [cap_tokens, 3H] Q | K | V; the attention output overwrites Q */
+    int32_t *pos;           /* [cap_tokens] position id of each token of the batch */
     float *ffn;             /* [threads * ffn_rows, ffn_width] feed-forward intermediate */
-    int32_t *pos;           /* [max_tokens] position id of each token of the batch */
     const float *zero;      /* [H] zeros: what an absent position or token-type table adds */
     float *rope_cos, *rope_sin; /* rotary: [max_seq, rotary_dims / 2] */
     float *relb;            /* relative bias: [heads, 2 max_seq - 1], by key - query distance */
     /* Per thread. */
     te_gemm_scratch *scratch; /* [threads] packed A blocks and widened f16 weights (gemm.h) */
-    float **att;            /* [threads] attention: key panels, value panels, one block's scores */
+    float **att;            /* [threads][te_att_floats(cap_seq, d)]: grown by te_ctx_reserve */
     /* The batch being built. */
-    int32_t *ids;           /* [max_tokens] */
-    uint8_t *types;         /* [max_tokens] */
+    int32_t *ids;           /* [cap_tokens] */
+    uint8_t *types;         /* [cap_tokens] */
     int32_t *one;           /* [max_seq] one tokenized text (or pair) */
     uint8_t *one_types;     /* [max_seq] its token types */
     int32_t *pair_tmp;      /* [max_seq] the second text of a pair while it is cut to fit */
@@ -61,7 +73,13 @@ struct te_ctx {
     size_t *start, *len;    /* [max_texts] */
 };
 
-/* Runs the encoder on b; the final hidden states are in c->x. */
+/* Makes room for a batch of `tokens` tokens whose longest sequence has `seq`
+ * (at most max_tokens and max_seq): grows the batch and attention buffers if
+ * they are smaller, keeping the ids and types already placed. On failure
+ * (TE_ERR_NOMEM) the context is unchanged and still usable. */
+te_status te_ctx_reserve(te_ctx *c, size_t tokens, size_t seq, te_error *err);
+
+/* Runs the encoder on b (room reserved); the final hidden states are in c->x. */
 void te_forward(te_ctx *c, const te_batch *b);
 
 #endif

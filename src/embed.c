@@ -141,7 +141,7 @@ static te_status run(te_ctx *c, call_kind kind, const source *src, size_t n, int
     size_t i = 0, len = 0;
     int pending = 0; /* c->one holds sequence i, read but not yet placed */
     while (i < n) {
-        te_batch b = {0, 0, c->ids, c->start, c->len, c->types};
+        te_batch b = {.start = c->start, .len = c->len};
         size_t first = i;
         while (i < n && b.n_seq < c->max_texts) {
             if (!pending) {
@@ -149,6 +149,7 @@ static te_status run(te_ctx *c, call_kind kind, const source *src, size_t n, int
                 pending = 1;
             }
             if (b.n_tokens + len > c->max_tokens) break;
+            if ((st = te_ctx_reserve(c, b.n_tokens + len, len, err)) != TE_OK) return st;
             memcpy(c->ids + b.n_tokens, c->one, len * sizeof *c->ids);
             memcpy(c->types + b.n_tokens, c->one_types, len);
             c->start[b.n_seq] = b.n_tokens;
@@ -158,6 +159,7 @@ static te_status run(te_ctx *c, call_kind kind, const source *src, size_t n, int
             pending = 0;
             i++;
         }
+        b.ids = c->ids, b.types = c->types; /* reserving may have moved them */
         te_forward(c, &b);
         for (size_t s = 0; s < b.n_seq; s++) {
             if (kind == CALL_EMBED) pool_seq(c, &b, s, out + (first + s) * stride);

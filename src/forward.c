@@ -139,11 +139,12 @@ static void attend(void *arg, size_t task, int thread) {
     const te_model *m = c->m;
     size_t heads = (size_t)m->info.num_heads, H = (size_t)m->info.hidden_size, d = H / heads;
     size_t s = task / heads, h = task % heads;
-    size_t S = j->b->len[s], ld = 3 * H, S_pad = (c->max_seq + TE_PANEL - 1) / TE_PANEL * TE_PANEL;
+    size_t S = j->b->len[s], ld = 3 * H, S_pad = te_round_panel(S);
     float *q = c->qkv + j->b->start[s] * ld + h * d, *k = q + H, *v = q + 2 * H;
+    /* The layout te_att_floats sizes: key panels, value panels, one block's scores. */
     float *k_panels = c->att[thread];
     float *v_panels = k_panels + S_pad * d;
-    float *scores = v_panels + (d + TE_PANEL - 1) / TE_PANEL * TE_PANEL * S_pad;
+    float *scores = v_panels + te_round_panel(d) * S_pad;
 
     if (m->info.position == TE_POS_ROTARY)
         for (size_t t = 0; t < S; t++) {

@@ -72,11 +72,13 @@ te_status te_sysinfo_get(const char *path, te_sysinfo *out, te_error *err) {
     return TE_OK;
 }
 
-/* Resident pages of [offset, offset + size) of an open file (offset page-aligned), via a read-only mapping. */
+/* Resident pages of [offset, offset + size) of an open file (offset page-aligned), via a
+ * mapping made only for mincore: PROT_NONE, so that nothing, not even a tool such as
+ * valgrind that reads the head of every readable file mapping, pages anything in. */
 static te_status resident_fd(int fd, const char *path, uint64_t offset, uint64_t size, uint64_t *resident, te_error *err) {
     *resident = 0;
     if (size == 0) return TE_OK;
-    void *p = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd, (off_t)offset);
+    void *p = mmap(NULL, (size_t)size, PROT_NONE, MAP_SHARED, fd, (off_t)offset);
     if (p == MAP_FAILED) return te_fail(err, TE_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
     size_t page = (size_t)sysconf(_SC_PAGESIZE), n = ((size_t)size + page - 1) / page;
     unsigned char *vec = malloc(n);

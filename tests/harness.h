@@ -68,6 +68,14 @@ static inline int th_done(void) { return th_n_fail ? 1 : 0; }
 #define CHECK_NEAR(a, b, tol) do { double th_a = (a), th_b = (b); \
     if (!(fabs(th_a - th_b) <= (tol))) { th_fail(__FILE__, __LINE__, "%s ~ %s: %.9g vs %.9g (tol %g)", #a, #b, th_a, th_b, (double)(tol)); return; } } while (0)
 
+/* Every how many inputs a test over many takes: TE_SLICE=N (make valgrind,
+ * where each costs a hundred times more); 1, all of them, otherwise. */
+static inline size_t th_slice(void) {
+    const char *s = getenv("TE_SLICE");
+    long n = s ? atol(s) : 1;
+    return n > 1 ? (size_t)n : 1;
+}
+
 /* A path under an environment-given directory: th_path(buf, "TE_TESTDATA", "tiny-mean.temb"). */
 static inline const char *th_path(char *buf, size_t cap, const char *env, const char *rel) {
     const char *dir = getenv(env);

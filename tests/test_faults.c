@@ -19,10 +19,12 @@ void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
 char *__real_strdup(const char *s);
+void *__real_aligned_alloc(size_t align, size_t n);
 void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t n, size_t size);
 void *__wrap_realloc(void *p, size_t n);
 char *__wrap_strdup(const char *s);
+void *__wrap_aligned_alloc(size_t align, size_t n);
 
 static atomic_long n_allocs, fail_at = -1;
 
@@ -31,6 +33,7 @@ void *__wrap_malloc(size_t n) { return should_fail() ? NULL : __real_malloc(n); 
 void *__wrap_calloc(size_t n, size_t size) { return should_fail() ? NULL : __real_calloc(n, size); }
 void *__wrap_realloc(void *p, size_t n) { return should_fail() ? NULL : __real_realloc(p, n); }
 char *__wrap_strdup(const char *s) { return should_fail() ? NULL : __real_strdup(s); }
+void *__wrap_aligned_alloc(size_t align, size_t n) { return should_fail() ? NULL : __real_aligned_alloc(align, n); }
 
 static char model[1024], hf[1024], out[] = "/tmp/te_faults_XXXXXX";
 
@@ -179,8 +182,9 @@ TEST(tokenize_allocates_nothing) {
     te_close(m);
 }
 
-/* Contexts: every allocation of te_ctx_new can fail cleanly; afterwards
- * te_embed allocates nothing, however many calls (scratch is sized once). */
+/* Contexts: every allocation of te_ctx_new can fail cleanly; so can each
+ * one of the first call's, which grows the scratch, and the context then
+ * still works. Once grown, calls no larger allocate nothing, however many. */
 TEST(context_allocations) {
     te_error err;
     te_model *m = te_open(model, NULL, &err);
@@ -199,13 +203,35 @@ TEST(context_allocations) {
         CHECK_MSG(!c, "allocation %ld of %ld failed but te_ctx_new succeeded", k, total);
         CHECK_MSG(err.code == TE_ERR_NOMEM, "allocation %ld: %s", k, err.msg);
     }
-    c = te_ctx_new(m, &o, &err);
-    CHECK(c);
     static const char *const texts[] = {"Hello world", "A longer sentence, with punctuation; and more words to embed.",
                                         "中文 and 한국어", ""};
-    float vecs[4 * 64];
+    float want[4 * 64], vecs[4 * 64];
+    c = te_ctx_new(m, &o, &err);
+    CHECK(c);
+    size_t before = te_ctx_scratch_in_use(c);
     n_allocs = 0;
-    for (int i = 0; i < 50; i++) CHECK(te_embed(c, texts, NULL, 4, vecs, &err) == TE_OK);
+    CHECK(te_embed(c, texts, NULL, 4, want, &err) == TE_OK);
+    long grow = n_allocs;
+    CHECK(grow >= 7); /* x, qkv, pos, ids, types and one attention buffer per thread */
+    CHECK(te_ctx_scratch_in_use(c) > before && te_ctx_scratch_in_use(c) < te_ctx_scratch_bytes(c));
+    te_ctx_free(c);
+    for (long k = 1; k <= grow; k++) {
+        c = te_ctx_new(m, &o, &err);
+        CHECK(c);
+        n_allocs = 0;
+        fail_at = k;
+        te_status st = te_embed(c, texts, NULL, 4, vecs, &err);
+        fail_at = -1;
+        CHECK_MSG(st == TE_ERR_NOMEM, "allocation %ld of the first call's %ld failed: %s", k, grow, err.msg);
+        CHECK_HAS(err.msg, "growing the context's scratch");
+        CHECK_EQ_INT(te_ctx_scratch_in_use(c), before);
+        CHECK(te_embed(c, texts, NULL, 4, vecs, &err) == TE_OK && memcmp(vecs, want, sizeof want) == 0);
+        te_ctx_free(c);
+    }
+    c = te_ctx_new(m, &o, &err);
+    CHECK(c && te_embed(c, texts, NULL, 4, vecs, &err) == TE_OK);
+    n_allocs = 0;
+    for (int i = 0; i < 50; i++) CHECK(te_embed(c, texts + i % 4, NULL, 1 + (i & 1) * (3 - i % 4), vecs, &err) == TE_OK);
     CHECK_EQ_INT(n_allocs, 0);
     te_ctx_free(c);
     te_close(m);
