@@ -29,10 +29,11 @@ static size_t group_rows(const te_kernels *kn, size_t left) {
     return left <= (size_t)kn->max_mr ? left : (size_t)kn->mr;
 }
 
-/* Whether g runs on the bf16 dot-product kernel: bf16 weights, and a CPU
- * with one. A is then packed as bf16 pairs, two k in 32 bits. */
+/* Whether g runs on the bf16 dot-product kernel: half-precision weights
+ * (f16 ones are rounded to bf16 in registers), and a CPU with one. A is
+ * then packed as bf16 pairs, two k in 32 bits. */
 static int bf16_dot(const te_kernels *kn, const te_gemm *g) {
-    return g->w.dtype == TE_DTYPE_BF16 && kn->ukernel_bf16_dot;
+    return (g->w.dtype == TE_DTYPE_BF16 || g->w.dtype == TE_DTYPE_F16) && kn->ukernel_bf16_dot;
 }
 
 /* Packed A's length per row in 32-bit units: kc floats, or ceil(kc/2) pairs. */

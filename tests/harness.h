@@ -95,11 +95,12 @@ static inline int th_kernel_sets(void) {
 
 /* Whether the golden tests run kernel set `simd` for weights of `dtype`:
  * avxvnni differs from avx2 only in its int8 kernel, and avx512bf16 from
- * avx512vnni only in its bf16 one, so each runs for that dtype alone (their
- * other kernels are the same functions, which the other sets run). */
+ * avx512vnni only in its half-precision (bf16 dot) one, so each runs for
+ * those dtypes alone (their other kernels are the same functions, which the
+ * other sets run). */
 static inline int th_set_differs_for(const char *simd, const char *dtype) {
     if (strcmp(simd, "avxvnni") == 0) return strcmp(dtype, "int8") == 0;
-    if (strcmp(simd, "avx512bf16") == 0) return strcmp(dtype, "bf16") == 0;
+    if (strcmp(simd, "avx512bf16") == 0) return strcmp(dtype, "bf16") == 0 || strcmp(dtype, "f16") == 0;
     return 1;
 }
 

@@ -328,7 +328,7 @@ static void half_gemm_equals_f32_of_widened(const half_type *h) {
                 const char *dt = te_dtype_name(h->dtype);
                 CHECK_MSG(memcmp(got, got_run, m * n * sizeof *got) == 0, "%s: %s run differs from tile m=%zu k=%zu",
                           sets[s]->name, dt, m, k);
-                if (h->dtype == TE_DTYPE_BF16 && sets[s]->ukernel_bf16_dot) continue; /* A rounded: see bf16_dot_* */
+                if (sets[s]->ukernel_bf16_dot) continue; /* A rounded to bf16: see bf16_dot_matches_reference */
                 CHECK_MSG(memcmp(want, got, m * n * sizeof *got) == 0, "%s: %s tile m=%zu k=%zu differs",
                           sets[s]->name, dt, m, k);
 #ifndef TE_BLAS /* with BLAS=openblas a big f32 product (want_run) is cblas_sgemm's: equal only to 1e-6 */
@@ -355,10 +355,11 @@ TEST(bf16_gemm_equals_f32_of_widened_weights) {
 }
 
 /* The bf16 dot-product kernel (VDPBF16PS) multiplies A rounded to bf16 by
- * the bf16 weights, two k at a time: against a double reference over the
- * same rounded values, on every edge of the shapes (odd k: the last pair is
- * half empty), with bias, accumulation and GELU, through one tile and
- * through te_gemm_run; sentinels catch stray writes. */
+ * the bf16 weights (or f16 weights rounded to bf16), two k at a time:
+ * against a double reference over the same rounded values, on every edge of
+ * the shapes (odd k: the last pair is half empty), with bias, accumulation
+ * and GELU, through one tile and through te_gemm_run; sentinels catch stray
+ * writes. */
 TEST(bf16_dot_matches_reference) {
     static const size_t ms[] = {1, 3, 13, 14, 15, 130}, ns[] = {1, 17, 40}, ks[] = {1, 2, 5, 255, 256, 257, 600};
     te_error err;
@@ -367,6 +368,7 @@ TEST(bf16_dot_matches_reference) {
     for (int s = 0; s < n_sets; s++) {
         if (!sets[s]->ukernel_bf16_dot) continue;
         sets_with++;
+        for (int f16 = 0; f16 < 2; f16++)
         for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
             for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++)
                 for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
@@ -376,13 +378,14 @@ TEST(bf16_dot_matches_reference) {
                     float *ar = vec(m * k), *want = vec(m * n), *got = vec(m * n + GUARD), *got_run = vec(m * n);
                     uint16_t *half = calloc(np * 16 * k, 2);
                     te_pack_panels(w, k, n, k, panels);
-                    for (size_t i = 0; i < np * 16 * k; i++) half[i] = te_f32_to_bf16(panels[i]);
-                    for (size_t i = 0; i < n * k; i++) w[i] = te_bf16_to_f32(te_f32_to_bf16(w[i]));
+                    for (size_t i = 0; i < np * 16 * k; i++) half[i] = f16 ? te_f32_to_f16(panels[i]) : te_f32_to_bf16(panels[i]);
+                    for (size_t i = 0; i < n * k; i++)
+                        w[i] = te_bf16_to_f32(te_f32_to_bf16(f16 ? te_f16_to_f32(te_f32_to_f16(w[i])) : w[i]));
                     for (size_t i = 0; i < m * k; i++) ar[i] = te_bf16_to_f32(te_f32_to_bf16(a[i]));
                     gemm_ref(ar, w, (flags & 1) ? bias : NULL, (flags & 2) ? c0 : NULL, want, m, n, k, flags & 4);
                     for (size_t i = 0; i < m * n + GUARD; i++) got[i] = i < m * n ? c0[i] : SENTINEL;
                     memcpy(got_run, c0, m * n * sizeof *got);
-                    te_gemm g = {.a = a, .lda = k, .w = {.dtype = TE_DTYPE_BF16, .data = half},
+                    te_gemm g = {.a = a, .lda = k, .w = {.dtype = f16 ? TE_DTYPE_F16 : TE_DTYPE_BF16, .data = half},
                                  .bias = (flags & 1) ? bias : NULL, .c = got, .ldc = n, .m = m, .n = n, .k = k,
                                  .accumulate = (flags & 2) != 0, .gelu = (flags & 4) != 0};
                     te_gemm_scratch sc[2] = {scratch_new(), scratch_new()};
@@ -394,8 +397,8 @@ TEST(bf16_dot_matches_reference) {
                     for (size_t i = 0; i < m * n; i++) {
                         double tol = 2e-6 * sqrt((double)k) * 4 + 1e-6 * fabs(want[i]);
                         CHECK_MSG(fabs(got[i] - want[i]) <= tol && fabs(got_run[i] - want[i]) <= tol,
-                                  "%s bf16 dot m=%zu n=%zu k=%zu flags=%d at %zu: %g / %g vs %g", sets[s]->name, m, n, k,
-                                  flags, i, got[i], got_run[i], want[i]);
+                                  "%s bf16 dot, %s weights, m=%zu n=%zu k=%zu flags=%d at %zu: %g / %g vs %g",
+                                  sets[s]->name, f16 ? "f16" : "bf16", m, n, k, flags, i, got[i], got_run[i], want[i]);
                     }
                     for (size_t i = m * n; i < m * n + GUARD; i++) CHECK(got[i] == SENTINEL);
                     cases++;
@@ -405,7 +408,7 @@ TEST(bf16_dot_matches_reference) {
                 }
     }
     te_pool_free(pool);
-    printf("  %d shapes on %d sets with a bf16 dot kernel\n", cases, sets_with);
+    printf("  %d shapes (bf16 and f16 weights) on %d sets with a bf16 dot kernel\n", cases, sets_with);
 }
 
 /* bfloat16 rounding: to nearest, ties to even, overflow to infinity, NaN stays NaN. */

@@ -79,9 +79,10 @@ typedef struct te_kernels {
     int max_mr;            /* the most rows a micro-tile can take (for the last, merged group) */
     int np;                /* 16-column panels per micro-tile */
     void (*ukernel)(const te_ukr_args *u);
-    /* bf16 weights times A rounded to bf16, two k per instruction (AVX512-BF16
-     * VDPBF16PS, products summed in f32): twice the FMA rate, for
-     * A packed as bf16 pairs. NULL where the CPU has no such instruction. */
+    /* bf16 weights (or f16 ones, rounded to bf16 as loaded) times A rounded
+     * to bf16, two k per instruction (AVX512-BF16 VDPBF16PS, products summed
+     * in f32): twice the FMA rate, for A packed as bf16 pairs. NULL where
+     * the CPU has no such instruction. */
     void (*ukernel_bf16_dot)(const te_ukr_args *u);
     /* x[0..n) = (x - mean) / sqrt(var + eps) * w + b */
     void (*layernorm)(float *x, size_t n, const float *w, const float *b, float eps);

@@ -354,31 +354,43 @@ static inline __attribute__((always_inline)) BF16DP __m512 dpbf16(__m512 acc, __
     return acc;
 }
 
-/* Panel rows k and k+1 (32 consecutive bf16) interleaved into 16 pairs:
+/* 32 bf16, rows k and k+1 of a panel, interleaved into 16 pairs:
  * lane j = (row k+1, column j) << 16 | (row k, column j). */
-static inline __attribute__((always_inline)) BF16DP __m512i pair_rows(const uint16_t *rows) {
+static inline __attribute__((always_inline)) BF16DP __m512i pair_up(__m512i rows) {
     const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
                                          6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(idx, _mm512_loadu_si512(rows));
+    return _mm512_permutexvar_epi16(idx, rows);
 }
 
-/* The last, odd k: its row alone, the pair's other half 0. */
-static inline __attribute__((always_inline)) BF16DP __m512i last_row(const uint16_t *row) {
-    return _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)row));
+/* bf16 panel rows k and k+1 as pairs; the last, odd k alone (its pair's other half 0). */
+static inline __attribute__((always_inline)) BF16DP __m512i bf16_pair(const uint16_t *rows, int pair) {
+    if (!pair) return _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)rows));
+    return pair_up(_mm512_loadu_si512(rows));
+}
+
+/* The same from f16 panels: widened exactly, rounded to bf16 (nearest even,
+ * VCVTNE2PS2BF16, asm as dpbf16 is), then paired. */
+static inline __attribute__((always_inline)) BF16DP __m512i f16_pair(const uint16_t *rows, int pair) {
+    __m512 lo = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)rows));
+    __m512 hi = pair ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(rows + TE_PANEL))) : _mm512_setzero_ps();
+    __m512i both;
+    __asm__("vcvtne2ps2bf16 %2, %1, %0" : "=v"(both) : "v"(hi), "v"(lo));
+    return pair_up(both);
 }
 
 /* The same tile as ukernel_tile, two k per step: A as bf16 pairs (see
- * te_ukr_args.a), the weights' rows k, k+1 paired in registers. */
+ * te_ukr_args.a), the weights' rows k, k+1 paired in registers (f16
+ * weights rounded to bf16 first). */
 static inline __attribute__((always_inline)) BF16DP void bf16_dot_tile(const te_ukr_args *u, const int mr,
-                                                                       const int np) {
+                                                                       const int np, const te_welem elem) {
     __m512 acc[MAX_MR][2];
     tile_start(u, mr, np, acc);
     const uint32_t *a = (const uint32_t *)u->a;
     const uint16_t *b0 = u->b, *b1 = b0 + u->b_stride;
     for (size_t k = 0; k < u->kc; k += 2, a += mr, b0 += 2 * TE_PANEL, b1 += 2 * TE_PANEL) {
         const int pair = k + 1 < u->kc;
-        __m512i w0 = pair ? pair_rows(b0) : last_row(b0);
-        __m512i w1 = np == 2 ? (pair ? pair_rows(b1) : last_row(b1)) : w0;
+        __m512i w0 = elem == TE_WELEM_F16 ? f16_pair(b0, pair) : bf16_pair(b0, pair);
+        __m512i w1 = np == 2 ? (elem == TE_WELEM_F16 ? f16_pair(b1, pair) : bf16_pair(b1, pair)) : w0;
 #pragma GCC unroll 14
         for (int i = 0; i < mr; i++) {
             __m512i x = _mm512_set1_epi32((int)a[i]);
@@ -389,9 +401,23 @@ static inline __attribute__((always_inline)) BF16DP void bf16_dot_tile(const te_
     tile_store(u, mr, np, acc);
 }
 
-SPECIALIZE_ALL(bf16_dot, BF16DP, te_ukr_args, bf16_dot_tile)
+static inline __attribute__((always_inline)) BF16DP void bf16_dot_tile_bf16(const te_ukr_args *u, const int mr,
+                                                                            const int np) {
+    bf16_dot_tile(u, mr, np, TE_WELEM_BF16);
+}
 
-static void ukernel_bf16_dot(const te_ukr_args *u) { bf16_dots[u->rows](u); }
+static inline __attribute__((always_inline)) BF16DP void bf16_dot_tile_f16(const te_ukr_args *u, const int mr,
+                                                                           const int np) {
+    bf16_dot_tile(u, mr, np, TE_WELEM_F16);
+}
+
+SPECIALIZE_ALL(bf16_dot, BF16DP, te_ukr_args, bf16_dot_tile_bf16)
+SPECIALIZE_ALL(f16_dot, BF16DP, te_ukr_args, bf16_dot_tile_f16)
+
+static void ukernel_bf16_dot(const te_ukr_args *u) {
+    if (u->b_type == TE_WELEM_F16) f16_dots[u->rows](u);
+    else bf16_dots[u->rows](u);
+}
 
 /* Search dot products, one row at a time with masked tails: f32 with two
  * FMA chains; int8 widened to int16 for VPMADDWD, or with VNNI as
