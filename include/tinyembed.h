@@ -388,8 +388,10 @@ const char *te_token_text(const te_model *m, int32_t id, size_t *len);
  * attention over its longest text are allocated by the first call that needs
  * them, at least doubled when a larger call comes, and kept (the high-water
  * mark: te_ctx_scratch_in_use). Calls no larger than one already made
- * allocate nothing. A call that needs more memory than the system gives fails
- * with TE_ERR_NOMEM and leaves the context usable. The bound below, which
+ * allocate nothing. A buffer is freed before its larger replacement is
+ * allocated, so the scratch never exceeds its bound while it grows. A call
+ * that needs more memory than the system gives fails with TE_ERR_NOMEM; the
+ * context stays usable (it drops what it had grown and grows again). The bound below, which
  * max_memory limits, is what it can grow to (te_ctx_scratch_bytes); a
  * context whose calls embed a few short texts costs a small part of it.
  *

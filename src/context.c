@@ -190,48 +190,49 @@ static size_t grown(size_t cap, size_t need, size_t max) {
     return n < max ? n : max;
 }
 
+/* Drops the buffers te_ctx_reserve grows (after a failed growth: the next call grows them again). */
+static void drop_grown(te_ctx *c) {
+    free(c->x), free(c->qkv), free(c->pos), free(c->ids), free(c->types);
+    c->x = c->qkv = NULL, c->pos = c->ids = NULL, c->types = NULL;
+    for (int t = 0; c->att && t < c->threads; t++) {
+        free(c->att[t]);
+        c->att[t] = NULL;
+    }
+    c->cap_tokens = c->cap_seq = 0;
+}
+
+/* Old buffers are freed before the new ones are allocated, so growing never
+ * holds both: the scratch stays within its bound (max_memory) all along. Only
+ * ids and types, which hold the batch being built, are kept (realloc). */
 te_status te_ctx_reserve(te_ctx *c, size_t tokens, size_t seq, te_error *err) {
     if (tokens <= c->cap_tokens && seq <= c->cap_seq) return TE_OK;
     size_t T = tokens <= c->cap_tokens ? c->cap_tokens : grown(c->cap_tokens, tokens, c->max_tokens);
     size_t S = seq <= c->cap_seq ? c->cap_seq : grown(c->cap_seq, seq, c->max_seq);
-    size_t x_bytes, att_bytes, nt = (size_t)c->threads;
+    size_t x_bytes, att_bytes;
     size_t bytes = grow_bytes(c, T, S, &x_bytes, &att_bytes); /* within scratch_bytes: T, S <= the maxima */
-    float *x = NULL, *qkv = NULL, *att[MAX_THREADS] = {0};
-    int32_t *pos = NULL, *ids = NULL;
-    uint8_t *types = NULL;
     int ok = 1;
     if (T > c->cap_tokens) {
-        x = aligned_alloc(64, x_bytes);
-        qkv = aligned_alloc(64, 3 * x_bytes);
-        pos = malloc(T * sizeof *pos);
-        ids = malloc(T * sizeof *ids);
-        types = malloc(T);
-        ok = x && qkv && pos && ids && types;
+        int32_t *ids = realloc(c->ids, T * sizeof *ids);
+        if (ids) c->ids = ids;
+        uint8_t *types = ids ? realloc(c->types, T) : NULL;
+        if (types) c->types = types;
+        free(c->x), free(c->qkv), free(c->pos);
+        c->x = aligned_alloc(64, x_bytes);
+        c->qkv = aligned_alloc(64, 3 * x_bytes);
+        c->pos = malloc(T * sizeof *c->pos);
+        ok = ids && types && c->x && c->qkv && c->pos;
     }
-    for (size_t t = 0; ok && S > c->cap_seq && t < nt; t++) ok = (att[t] = aligned_alloc(64, att_bytes)) != NULL;
+    for (int t = 0; ok && S > c->cap_seq && t < c->threads; t++) {
+        free(c->att[t]);
+        ok = (c->att[t] = aligned_alloc(64, att_bytes)) != NULL;
+    }
     if (!ok) {
-        free(x), free(qkv), free(pos), free(ids), free(types);
-        for (size_t t = 0; t < nt; t++) free(att[t]);
+        drop_grown(c);
         return te_fail(err, TE_ERR_NOMEM, "out of memory growing the context's scratch to %zu tokens per batch (%zu "
                        "bytes)", T, c->fixed_bytes + bytes);
     }
-    if (T > c->cap_tokens) {
-        /* The batch being built is in ids and types; the rest is rewritten by every pass. */
-        if (c->cap_tokens) {
-            memcpy(ids, c->ids, c->cap_tokens * sizeof *ids);
-            memcpy(types, c->types, c->cap_tokens);
-        }
-        free(c->x), free(c->qkv), free(c->pos), free(c->ids), free(c->types);
-        c->x = x, c->qkv = qkv, c->pos = pos, c->ids = ids, c->types = types;
-        c->cap_tokens = T;
-    }
-    if (S > c->cap_seq) {
-        for (size_t t = 0; t < nt; t++) {
-            free(c->att[t]);
-            c->att[t] = att[t];
-        }
-        c->cap_seq = S;
-    }
+    c->cap_tokens = T;
+    c->cap_seq = S;
     return TE_OK;
 }
 

@@ -76,7 +76,8 @@ struct te_ctx {
 /* Makes room for a batch of `tokens` tokens whose longest sequence has `seq`
  * (at most max_tokens and max_seq): grows the batch and attention buffers if
  * they are smaller, keeping the ids and types already placed. On failure
- * (TE_ERR_NOMEM) the context is unchanged and still usable. */
+ * (TE_ERR_NOMEM) the grown buffers are dropped: the context is still usable,
+ * and its next call grows them again. */
 te_status te_ctx_reserve(te_ctx *c, size_t tokens, size_t seq, te_error *err);
 
 /* Runs the encoder on b (room reserved); the final hidden states are in c->x. */
