@@ -14,7 +14,6 @@
 
 #include <string.h>
 
-#include "half.h"
 
 #ifdef TE_BLAS
 #include <cblas.h>
@@ -56,13 +55,7 @@ static void pack_range(const te_kernels *kn, int pairs, const float *a, size_t l
                 for (size_t i = 0; i < h; i++) dst[k * h + i] = rows_g[i * lda + k];
             continue;
         }
-        for (size_t i = 0; i < h; i++) {
-            const float *src = rows_g + i * lda;
-            for (size_t k = k0; k < k1; k += 2) {
-                uint32_t hi = k + 1 < k1 ? te_f32_to_bf16(src[k + 1]) : 0;
-                dst2[k / 2 * h + i] = hi << 16 | te_f32_to_bf16(src[k]);
-            }
-        }
+        for (size_t i = 0; i < h; i++) kn->pack_bf16_pairs(dst2 + k0 / 2 * h + i, h, rows_g + i * lda + k0, k1 - k0);
     }
 }
 

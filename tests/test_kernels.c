@@ -518,6 +518,32 @@ TEST(ops_match_scalar) {
     }
 }
 
+/* A rows as bf16 pairs: bit for bit the scalar rounding (to nearest, ties
+ * to even, infinities kept), for every length and a stride, with nothing
+ * written between or past the pairs. Subnormals (read as 0 by
+ * VCVTNE2PS2BF16) and NaN are left out: activations are neither. */
+TEST(bf16_pairs_match_scalar) {
+    enum { STRIDE = 3, MAX_N = 70 };
+    static const uint32_t special[] = {0x00000000u, 0x80000000u, 0x7F800000u, 0xFF800000u, 0x3F808000u, 0x3F818000u,
+                                       0x3F80FFFFu, 0x7F7FFFFFu, 0x00800000u, 0xC0490FDBu};
+    float src[MAX_N];
+    uint32_t want[MAX_N * STRIDE + 8], got[MAX_N * STRIDE + 8];
+    int sets_with = 0;
+    for (int s = 0; s < n_sets; s++) {
+        if (!sets[s]->pack_bf16_pairs) continue;
+        sets_with++;
+        for (size_t n = 1; n <= MAX_N; n++) {
+            for (size_t i = 0; i < n; i++) src[i] = i < 10 ? te_bits_to_f32(special[(i + n) % 10]) : 100.0f * frand();
+            memset(want, 0xAB, sizeof want);
+            memset(got, 0xAB, sizeof got);
+            te_pack_bf16_pairs_scalar(want, STRIDE, src, n);
+            sets[s]->pack_bf16_pairs(got, STRIDE, src, n);
+            CHECK_MSG(memcmp(want, got, sizeof want) == 0, "%s bf16 pairs n=%zu", sets[s]->name, n);
+        }
+    }
+    printf("  %d sets with bf16 pairs\n", sets_with);
+}
+
 /* The search scan: int8 dot products equal the scalar ones exactly (every
  * set, every length, with extreme values); f32 ones within rounding. */
 TEST(search_dots_match_scalar) {
@@ -575,6 +601,7 @@ int main(void) {
     RUN(bf16_dot_matches_reference);
     RUN(quantizers);
     RUN(ops_match_scalar);
+    RUN(bf16_pairs_match_scalar);
     RUN(search_dots_match_scalar);
     RUN(selection_by_name);
     return th_done();

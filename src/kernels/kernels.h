@@ -84,6 +84,10 @@ typedef struct te_kernels {
      * in f32): twice the FMA rate, for A packed as bf16 pairs. NULL where
      * the CPU has no such instruction. */
     void (*ukernel_bf16_dot)(const te_ukr_args *u);
+    /* A for it, one row: dst[p * stride] = bf16(src[2p + 1]) << 16 |
+     * bf16(src[2p]) for the ceil(n/2) pairs (src[n] = 0 for odd n), rounded
+     * to nearest even; set with ukernel_bf16_dot. */
+    void (*pack_bf16_pairs)(uint32_t *dst, size_t stride, const float *src, size_t n);
     /* x[0..n) = (x - mean) / sqrt(var + eps) * w + b */
     void (*layernorm)(float *x, size_t n, const float *w, const float *b, float eps);
     /* x[0..n) = softmax(x * scale) */
@@ -124,6 +128,7 @@ static inline uint8_t te_quant_u8_one(float x, float inv, float zero) {
     float v = __builtin_nearbyintf(x * inv) + zero;
     return (uint8_t)(v > 0.0f ? (v < 255.0f ? v : 255.0f) : 0.0f); /* NaN: 0 */
 }
+void te_pack_bf16_pairs_scalar(uint32_t *dst, size_t stride, const float *src, size_t n);
 void te_widen_f16_scalar(float *dst, const uint16_t *src, size_t n);
 void te_widen_bf16_scalar(float *dst, const uint16_t *src, size_t n);
 void te_dot_f32_scalar(const float *q, const float *rows, size_t dim, size_t n, float *out);

@@ -414,6 +414,22 @@ static inline __attribute__((always_inline)) BF16DP void bf16_dot_tile_f16(const
 SPECIALIZE_ALL(bf16_dot, BF16DP, te_ukr_args, bf16_dot_tile_bf16)
 SPECIALIZE_ALL(f16_dot, BF16DP, te_ukr_args, bf16_dot_tile_f16)
 
+/* te_pack_bf16_pairs_scalar, 32 values per VCVTNE2PS2BF16: its 16 dwords
+ * are the pairs in order. The instruction reads subnormal floats as zero. */
+static BF16DP void pack_bf16_pairs(uint32_t *dst, size_t stride, const float *src, size_t n) {
+    for (size_t k = 0; k < n; k += 32) {
+        int left = n - k < 32 ? (int)(n - k) : 32;
+        __m512 lo = _mm512_maskz_loadu_ps(tail_mask(left), src + k);
+        __m512 hi = _mm512_maskz_loadu_ps(tail_mask(left - 16), src + k + 16);
+        __m512i both;
+        __asm__("vcvtne2ps2bf16 %2, %1, %0" : "=v"(both) : "v"(hi), "v"(lo));
+        uint32_t pairs[16];
+        _mm512_storeu_si512(pairs, both);
+        uint32_t *at = dst + k / 2 * stride;
+        for (int p = 0; p < (left + 1) / 2; p++) at[(size_t)p * stride] = pairs[p];
+    }
+}
+
 static void ukernel_bf16_dot(const te_ukr_args *u) {
     if (u->b_type == TE_WELEM_F16) f16_dots[u->rows](u);
     else bf16_dots[u->rows](u);
@@ -485,7 +501,7 @@ const te_kernels te_kernels_avx512vnni = {
 };
 
 const te_kernels te_kernels_avx512bf16 = {
-    .name = "avx512bf16", AVX512_FP32, .ukernel_bf16_dot = ukernel_bf16_dot,
+    .name = "avx512bf16", AVX512_FP32, .ukernel_bf16_dot = ukernel_bf16_dot, .pack_bf16_pairs = pack_bf16_pairs,
     .q8_mr = TE_Q8_VNNI_MR, .q8_max_mr = TE_Q8_VNNI_MAX_MR, .q8_np = 2, .q8_ukernel = te_q8_ukernel_vnni,
     .dot_i8 = dot_i8_vnni,
 };

@@ -120,6 +120,13 @@ void te_quant_u8_scalar(const float *x, size_t k, size_t k4, uint8_t *q, float *
     *zero = (int32_t)z;
 }
 
+void te_pack_bf16_pairs_scalar(uint32_t *dst, size_t stride, const float *src, size_t n) {
+    for (size_t k = 0; k < n; k += 2) {
+        uint32_t hi = k + 1 < n ? te_f32_to_bf16(src[k + 1]) : 0;
+        dst[k / 2 * stride] = hi << 16 | te_f32_to_bf16(src[k]);
+    }
+}
+
 void te_widen_f16_scalar(float *dst, const uint16_t *src, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = te_f16_to_f32(src[i]);
 }
