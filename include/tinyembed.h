@@ -311,7 +311,8 @@ typedef struct te_sysinfo {
 te_status te_sysinfo_get(const char *path, te_sysinfo *out, te_error *err);
 
 /* Page-cache helpers for honest cold-start measurements (no root needed):
- * evict a file (posix_fadvise DONTNEED; fails if pages stay) and count its
+ * evict a file (posix_fadvise DONTNEED, tried up to five times 20 ms apart
+ * while reads in flight finish; fails if pages stay) and count its
  * resident bytes (mincore). On a bundle both act on the appended model only
  * (the executable's own pages stay mapped while it runs). */
 te_status te_page_cache_evict(const char *path, te_error *err);

@@ -65,6 +65,7 @@ static te_status map_file(te_model *m, const char *path, te_error *err) {
     }
     if (bytes > SIZE_MAX) return te_fail(err, TE_ERR_UNSUPPORTED, "file too large to map");
     m->map_size = (size_t)bytes;
+    m->huge_begin = m->map_size; /* no huge-page advice yet (loader.c) */
     void *p = mmap(NULL, m->map_size, PROT_READ, MAP_SHARED, m->fd, (off_t)offset);
     if (p == MAP_FAILED) return te_fail(err, TE_ERR_IO, "mmap failed: %s", strerror(errno));
     m->map = p;

@@ -87,6 +87,7 @@ struct te_model {
     int fd;
     const uint8_t *map;        /* the model's bytes (inside a bundle: the appended model's) */
     size_t map_size;
+    uint64_t huge_begin;       /* from here to map_size the mapping asks for huge pages (loader.c); map_size: it does not */
     uint32_t bundle_crc;       /* bundle trailer's CRC32 of map (when info.file_offset != 0) */
     te_model_info info;
     char *strings;             /* owns the strings info points to */

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -131,10 +132,19 @@ te_status te_page_cache_evict(const char *path, te_error *err) {
     if (fd < 0) return err ? err->code : TE_ERR_IO;
     /* Dirty pages cannot be dropped: write them back first. */
     fdatasync(fd);
-    /* Length 0: to the end of the file, so the model's last partial page goes too (a bundle's trailer shares it). */
-    int rc = posix_fadvise(fd, (off_t)offset, 0, POSIX_FADV_DONTNEED);
-    te_status st = rc != 0 ? te_fail(err, TE_ERR_IO, "%s: posix_fadvise failed: %s", path, strerror(rc))
-                           : resident_fd(fd, path, offset, size, &resident, err);
+    /* Length 0: to the end of the file, so the model's last partial page goes
+     * too (a bundle's trailer shares it). Pages still being read (readahead
+     * a process that has just exited started) are skipped: try again a few
+     * times, 20 ms apart. */
+    int rc = 0;
+    te_status st = TE_OK;
+    for (int attempt = 0; attempt < 5; attempt++) {
+        if (attempt) nanosleep(&(struct timespec){0, 20000000L}, NULL);
+        rc = posix_fadvise(fd, (off_t)offset, 0, POSIX_FADV_DONTNEED);
+        st = rc != 0 ? te_fail(err, TE_ERR_IO, "%s: posix_fadvise failed: %s", path, strerror(rc))
+                     : resident_fd(fd, path, offset, size, &resident, err);
+        if (st != TE_OK || resident == 0) break;
+    }
     close(fd);
     if (st == TE_OK && resident > 0)
         st = te_fail(err, TE_ERR_UNSUPPORTED,
