@@ -163,11 +163,13 @@ tsan:
 # error or definitely/indirectly lost block fails the program. Valgrind runs the
 # AVX2 kernels (it hides AVX-512 from CPUID) about a hundred times slower:
 # test_faults fails every 25th allocation point instead of each, and the tests
-# over the reference sentences take every 8th (make sanitize runs them all).
+# over the reference sentences take every 8th (make sanitize runs them all);
+# the registry's reload stress pauses between texts so the reloader thread is
+# not starved by valgrind's one-thread-at-a-time scheduler (TE_STRESS_YIELD).
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect
 valgrind: all testdata
-	@TE_WRAP="$(VALGRIND)" TE_STRESS_SECONDS=5 TE_FAULT_STRIDE=25 TE_SLICE=8 sh tests/run.sh $(BUILD) $(HF) $(REF)
+	@TE_WRAP="$(VALGRIND)" TE_STRESS_SECONDS=5 TE_STRESS_YIELD=1 TE_FAULT_STRIDE=25 TE_SLICE=8 sh tests/run.sh $(BUILD) $(HF) $(REF)
 
 # ARM: static cross builds (warnings are errors), then the golden tests
 # (ARM_QUICK=1: a slice, for CI; see tests/arm.sh),
