@@ -216,11 +216,14 @@ te_status te_ctx_reserve(te_ctx *c, size_t tokens, size_t seq, te_error *err) {
         if (ids) c->ids = ids;
         uint8_t *types = ids ? realloc(c->types, T) : NULL;
         if (types) c->types = types;
-        free(c->x), free(c->qkv), free(c->pos);
-        c->x = aligned_alloc(64, x_bytes);
-        c->qkv = aligned_alloc(64, 3 * x_bytes);
-        c->pos = malloc(T * sizeof *c->pos);
-        ok = ids && types && c->x && c->qkv && c->pos;
+        ok = ids && types;
+        if (ok) {
+            free(c->x), free(c->qkv), free(c->pos);
+            c->x = aligned_alloc(64, x_bytes);
+            c->qkv = aligned_alloc(64, 3 * x_bytes);
+            c->pos = malloc(T * sizeof *c->pos);
+            ok = c->x && c->qkv && c->pos;
+        }
     }
     for (int t = 0; ok && S > c->cap_seq && t < c->threads; t++) {
         free(c->att[t]);

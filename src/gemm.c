@@ -14,7 +14,6 @@
 
 #include <string.h>
 
-
 #ifdef TE_BLAS
 #include <cblas.h>
 #endif
