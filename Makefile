@@ -166,10 +166,14 @@ tsan:
 # over the reference sentences take every 8th (make sanitize runs them all);
 # the registry's reload stress pauses between texts so the reloader thread is
 # not starved by valgrind's one-thread-at-a-time scheduler (TE_STRESS_YIELD).
+# That scheduler keeps a program on one core, so VALGRIND_JOBS (default: the
+# online cores) programs run at once; test_loading and test_residency evict
+# private copies of the model, which the others do not map.
+VALGRIND_JOBS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)
 VALGRIND = valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect
 valgrind: all testdata
-	@TE_WRAP="$(VALGRIND)" TE_STRESS_SECONDS=5 TE_STRESS_YIELD=1 TE_FAULT_STRIDE=25 TE_SLICE=8 sh tests/run.sh $(BUILD) $(HF) $(REF)
+	@TE_WRAP="$(VALGRIND)" TE_JOBS=$(VALGRIND_JOBS) TE_STRESS_SECONDS=5 TE_STRESS_YIELD=1 TE_FAULT_STRIDE=25 TE_SLICE=8 sh tests/run.sh $(BUILD) $(HF) $(REF)
 
 # ARM: static cross builds (warnings are errors), then the golden tests
 # (ARM_QUICK=1: a slice, for CI; see tests/arm.sh),

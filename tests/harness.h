@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int th_failed_now, th_n_pass, th_n_fail;
 
@@ -134,6 +135,27 @@ static inline int th_write_file(const char *path, const void *data, size_t len) 
     if (!f) return -1;
     size_t k = fwrite(data, 1, len, f);
     return (fclose(f) == 0 && k == len) ? 0 : -1;
+}
+
+/* Copies TE_TESTDATA/REL to TE_TESTDATA/REL.PID.copy (path in buf), in
+ * 1 MB steps; NULL on failure. For tests that evict a model from the page
+ * cache: no other process (a test program run beside, a server) maps the
+ * copy, so nothing keeps its pages resident. The caller removes it. */
+static inline const char *th_private_copy(char *buf, size_t cap, const char *rel) {
+    char src[1024], name[512];
+    snprintf(name, sizeof name, "%.400s.%ld.copy", rel, (long)getpid());
+    th_path(src, sizeof src, "TE_TESTDATA", rel);
+    th_path(buf, cap, "TE_TESTDATA", name);
+    FILE *in = fopen(src, "rb"), *out = in ? fopen(buf, "wb") : NULL;
+    static char chunk[1 << 20];
+    size_t n;
+    int ok = out != NULL;
+    while (ok && (n = fread(chunk, 1, sizeof chunk, in)) > 0) ok = fwrite(chunk, 1, n, out) == n;
+    ok = ok && !ferror(in);
+    if (in) fclose(in);
+    if (out && fclose(out) != 0) ok = 0;
+    if (!ok) remove(buf);
+    return ok ? buf : NULL;
 }
 
 #endif

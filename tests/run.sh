@@ -6,7 +6,9 @@
 # drive the CLI, which the gcc, ASan and TSan runs cover); TE_SHELL_TESTS="a b"
 # runs only those shell tests (tests/a.sh, tests/b.sh) after them. TE_WRAP (make
 # valgrind) runs each C test program under that command, e.g.
-# TE_WRAP="valgrind --error-exitcode=99", and implies TE_ONLY_C.
+# TE_WRAP="valgrind --error-exitcode=99", and implies TE_ONLY_C. TE_JOBS=N runs
+# N C test programs at once (make valgrind: memcheck runs a program's threads
+# one at a time, so one program uses one core); their output is shown in order.
 BUILD=$1
 export TE_TESTDATA="$BUILD/testdata" TE_HF="$2" TE_REF="$3" TE_BIN="$BUILD/tinyembed"
 pass=0
@@ -27,11 +29,24 @@ run() { # name command...
     pass=$((pass + p))
     fail=$((fail + f))
 }
-for t in "$BUILD"/tests/test_*; do
+programs=$(for t in "$BUILD"/tests/test_*; do
     case "$t" in *.d) continue ;; esac
-    [ -x "$t" ] || continue
+    [ -x "$t" ] && echo "$t"
+done)
+if [ "${TE_JOBS:-1}" -gt 1 ]; then
+    # Each program's output and status go to files, read back below in order.
+    outdir=$(mktemp -d)
+    trap 'rm -f "$tmp"; rm -rf "$outdir"' EXIT
+    echo "$programs" | xargs -P "$TE_JOBS" -I {} sh -c \
+        'n=$(basename "$1"); ${TE_WRAP:-} "$1" >"$2/$n.out" 2>&1; echo $? >"$2/$n.rc"; echo "   ($n finished)"' sh {} "$outdir"
+fi
+for t in $programs; do
     echo "== $(basename "$t")"
-    run "$(basename "$t")" ${TE_WRAP:-} "$t"
+    if [ "${TE_JOBS:-1}" -gt 1 ]; then
+        run "$(basename "$t")" sh -c 'cat "$1.out"; exit "$(cat "$1.rc")"' sh "$outdir/$(basename "$t")"
+    else
+        run "$(basename "$t")" ${TE_WRAP:-} "$t"
+    fi
 done
 [ -n "${TE_WRAP:-}" ] && TE_ONLY_C=1
 shell_tests=tests/cli_[!l]*.sh
