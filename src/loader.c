@@ -128,7 +128,6 @@ te_status te_page_in(te_model *m, uint64_t begin, uint64_t end, te_error *err) {
     return st;
 }
 
-
 static void finish(te_loader *L, te_load_state state) {
     pthread_mutex_lock(&L->mu);
     L->load_ms = (te_now() - L->t_open) * 1e3;

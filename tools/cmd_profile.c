@@ -352,7 +352,6 @@ static void write_profile(results_file *r, const char *model, const te_model_inf
     fprintf(f, "  ]\n}\n");
 }
 
-
 /* --svg: each configuration's run with the median total_first, drawn. */
 static int write_svg(const char *path, const te_model_info *in, const config *cs, int n, int threads) {
     svg_start starts[8];

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 void sb_free(strbuf *b) {
     free(b->p);
     memset(b, 0, sizeof *b);
