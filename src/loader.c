@@ -82,12 +82,18 @@ static te_status populate(te_model *m, uint64_t begin, uint64_t end, te_loader *
     return TE_OK;
 }
 
+/* Where lazy readahead starts: the huge-page range, or without one the
+ * first layer's page. */
+static uint64_t random_end(const te_model *m) {
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    return m->huge_begin < m->map_size ? m->huge_begin : m->layers[0].file_begin & ~(page - 1);
+}
+
 /* The page-fault readahead advice for lazy access (see te_loader_start):
- * random inside the embedding table, forward everywhere after it. */
+ * random from the embedding table to the huge-page range, forward in it. */
 static void lazy_advice(te_model *m, uint64_t begin, uint64_t end) {
     const te_tensor *word = m->word;
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), wb = word->offset & ~(page - 1);
-    uint64_t we = (word->offset + word->bytes) & ~(page - 1);
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), wb = word->offset & ~(page - 1), we = random_end(m);
     uint64_t rb = begin > wb ? begin : wb, re = end < we ? end : we;
     if (rb < re) madvise((void *)(m->map + rb), (size_t)(re - rb), MADV_RANDOM);
     rb = begin > we ? begin : we;
@@ -100,9 +106,13 @@ static void lazy_advice(te_model *m, uint64_t begin, uint64_t end) {
  * Later processes map those folios the same way, even without the advice:
  * a first f32 encode took 735 minor faults and 6.7-7.4 ms, then 258 faults
  * and 2.6-3.2 ms (measured, 2-vCPU Zen 4 VM). Not for the embedding table, which
- * is read a row at a time: a 2 MB read per row would read all of it. */
+ * is read a row at a time: a 2 MB read per row would read all of it.
+ * The range starts at the first 2 MB boundary of the file inside the layers:
+ * a 2 MB folio is only made where none of its pages is already cached, and
+ * the 2 MB around the layers' start holds embeddings read before them. */
+#define HUGE_PAGE ((uint64_t)2 << 20)
 static void huge_advice(te_model *m) {
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), b = (m->layers[0].file_begin + page - 1) & ~(page - 1);
+    uint64_t b = (m->layers[0].file_begin + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
     m->huge_begin = m->map_size;
 #ifdef MADV_HUGEPAGE
     if (b < m->map_size && madvise((void *)(m->map + b), m->map_size - (size_t)b, MADV_HUGEPAGE) == 0) m->huge_begin = b;
@@ -212,7 +222,7 @@ te_status te_loader_start(te_model *m, te_strategy s, te_load_hook hook, void *h
     atomic_init(&L->units_ready, 0);
     atomic_init(&L->state, TE_LOAD_LOADING);
     atomic_init(&L->cancel, 0);
-    atomic_init(&L->vocab_requested, 0);
+    atomic_init(&L->first_use_seen, 0);
     te_sync_init(&L->mu, &L->cv);
     if (s > TE_STRATEGY_AUTO) return te_fail(err, TE_ERR_ARG, "unknown loading strategy %d", (int)s);
     if (s == TE_STRATEGY_AUTO) s = choose(m, L->reason, sizeof L->reason);
@@ -220,13 +230,16 @@ te_status te_loader_start(te_model *m, te_strategy s, te_load_hook hook, void *h
     L->strategy = s;
 
     /* Page-fault readahead, for whatever is not loaded explicitly: the
-     * embedding table is read at random (no read-around: a fault on one row
-     * must not pull in its neighbours); everything after it is read in
-     * forward order (readahead only forward, so the first fault past the
-     * table does not reach back into it -- read-around is centred and can
-     * be megabytes). Explicit loading (WILLNEED, POPULATE) ignores both. */
-    lazy_advice(m, m->data_offset, m->map_size);
+     * embeddings and the layers' head before the huge-page range are read
+     * at random (no read-around: a fault on one row of the table must not
+     * pull in its neighbours, and one on a position row must not read ahead
+     * into the layers in small folios -- readahead can be megabytes, and
+     * would leave the layers' first 2 MB pages mapped 4 KB at a time); the
+     * huge-page range is read in forward order. te_loader_first_use reads
+     * what lies between the table and that range in one request. Explicit
+     * loading (WILLNEED, POPULATE) ignores both. */
     huge_advice(m);
+    lazy_advice(m, m->data_offset, m->map_size);
 
     te_status st = plan_units(m, err);
     if (st != TE_OK) return st;
@@ -269,12 +282,15 @@ void te_loader_stop(te_model *m) {
     m->loader = NULL;
 }
 
-void te_loader_want_vocab(const te_model *m) {
+void te_loader_first_use(const te_model *m) {
     te_loader *L = m->loader;
-    if (atomic_load_explicit(&L->vocab_requested, memory_order_relaxed) || atomic_exchange(&L->vocab_requested, 1))
+    if (atomic_load_explicit(&L->first_use_seen, memory_order_relaxed) || atomic_exchange(&L->first_use_seen, 1))
         return;
     uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), b = m->vocab_offset & ~(page - 1);
     madvise((void *)(m->map + b), (size_t)(m->vocab_offset + m->vocab_size - b), MADV_WILLNEED);
+    uint64_t e = random_end(m);
+    b = (m->word->offset + m->word->bytes) & ~(page - 1);
+    if (b < e) madvise((void *)(m->map + b), (size_t)(e - b), MADV_WILLNEED);
 }
 
 void te_loader_wait_unit(const te_model *m, int u) {
