@@ -212,7 +212,7 @@ TEST(lazy_maps_the_layers_with_2mb_pages) {
     printf("  after one cold lazy encode: %ld kB of the layers mapped 2 MB at a time (%ld kB in whole 2 MB pages)\n",
            kb, want);
     if (kb <= 0) {
-        printf("  (this kernel, filesystem or THP setting maps no file page 2 MB at a time: nothing to compare)\n");
+        printf("  (no page of the model is mapped 2 MB at a time here -- kernel, filesystem, THP setting or valgrind: nothing to compare)\n");
         return;
     }
     CHECK_MSG(kb >= want, "only %ld of %ld kB", kb, want);
