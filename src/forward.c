@@ -272,7 +272,7 @@ static void feed_forward(te_ctx *c, const te_bert_layer *L, size_t rows) {
 void te_forward(te_ctx *c, const te_batch *b) {
     const te_model *m = c->m;
     size_t H = (size_t)m->info.hidden_size, T = b->n_tokens;
-    te_loader_first_use(m);
+    te_loader_want_embeddings(m);
     /* Progressive loading: wait for each part just before it is needed. */
     te_loader_wait_unit(m, TE_UNIT_EMBEDDINGS);
     set_positions(c, b);

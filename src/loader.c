@@ -222,7 +222,8 @@ te_status te_loader_start(te_model *m, te_strategy s, te_load_hook hook, void *h
     atomic_init(&L->units_ready, 0);
     atomic_init(&L->state, TE_LOAD_LOADING);
     atomic_init(&L->cancel, 0);
-    atomic_init(&L->first_use_seen, 0);
+    atomic_init(&L->vocab_requested, 0);
+    atomic_init(&L->embeddings_requested, 0);
     te_sync_init(&L->mu, &L->cv);
     if (s > TE_STRATEGY_AUTO) return te_fail(err, TE_ERR_ARG, "unknown loading strategy %d", (int)s);
     if (s == TE_STRATEGY_AUTO) s = choose(m, L->reason, sizeof L->reason);
@@ -235,7 +236,7 @@ te_status te_loader_start(te_model *m, te_strategy s, te_load_hook hook, void *h
      * pull in its neighbours, and one on a position row must not read ahead
      * into the layers in small folios -- readahead can be megabytes, and
      * would leave the layers' first 2 MB pages mapped 4 KB at a time); the
-     * huge-page range is read in forward order. te_loader_first_use reads
+     * huge-page range is read in forward order. te_loader_want_embeddings reads
      * what lies between the table and that range in one request. Explicit
      * loading (WILLNEED, POPULATE) ignores both. */
     huge_advice(m);
@@ -282,15 +283,24 @@ void te_loader_stop(te_model *m) {
     m->loader = NULL;
 }
 
-void te_loader_first_use(const te_model *m) {
-    te_loader *L = m->loader;
-    if (atomic_load_explicit(&L->first_use_seen, memory_order_relaxed) || atomic_exchange(&L->first_use_seen, 1))
-        return;
-    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), b = m->vocab_offset & ~(page - 1);
-    madvise((void *)(m->map + b), (size_t)(m->vocab_offset + m->vocab_size - b), MADV_WILLNEED);
-    uint64_t e = random_end(m);
-    b = (m->word->offset + m->word->bytes) & ~(page - 1);
-    if (b < e) madvise((void *)(m->map + b), (size_t)(e - b), MADV_WILLNEED);
+/* Whether this is the first call for `flag`: later ones cost one atomic load. */
+static int first_time(atomic_int *flag) {
+    return !atomic_load_explicit(flag, memory_order_relaxed) && !atomic_exchange(flag, 1);
+}
+
+/* One read request for [begin, end) of the model. */
+static void will_need(const te_model *m, uint64_t begin, uint64_t end) {
+    uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), b = begin & ~(page - 1);
+    if (b < end) madvise((void *)(m->map + b), (size_t)(end - b), MADV_WILLNEED);
+}
+
+void te_loader_want_vocab(const te_model *m) {
+    if (first_time(&m->loader->vocab_requested)) will_need(m, m->vocab_offset, m->vocab_offset + m->vocab_size);
+}
+
+void te_loader_want_embeddings(const te_model *m) {
+    if (first_time(&m->loader->embeddings_requested))
+        will_need(m, m->word->offset + m->word->bytes, random_end(m));
 }
 
 void te_loader_wait_unit(const te_model *m, int u) {

@@ -34,7 +34,8 @@ typedef struct te_loader {
     atomic_int units_ready;       /* progressive: units 0..units_ready-1 are in memory */
     atomic_int state;             /* te_load_state */
     atomic_int cancel;            /* te_close came first */
-    atomic_int first_use_seen;    /* te_loader_first_use ran */
+    atomic_int vocab_requested;   /* te_loader_want_vocab ran */
+    atomic_int embeddings_requested; /* te_loader_want_embeddings ran */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     pthread_t thread;
@@ -61,12 +62,16 @@ void te_loader_stop(struct te_model *m);
  * e.g. the file shrank), or TE_ERR_ARG when te_close cancelled loading. */
 te_status te_page_in(struct te_model *m, uint64_t begin, uint64_t end, te_error *err);
 
-/* Before the first tokenization or forward pass: reads the vocabulary, and
- * what lies between the word table and the layers' huge-page range (the
- * small embeddings, the layers' head), in one request each: te_open leaves
- * them on disk, and lazy faults read them a page at a time. Later calls
- * cost one atomic load. */
-void te_loader_first_use(const struct te_model *m);
+/* Before the first tokenization: reads the vocabulary section in one
+ * request (te_open leaves it on disk, and faults on it would read it a page
+ * at a time). Later calls cost one atomic load. */
+void te_loader_want_vocab(const struct te_model *m);
+
+/* Before the first forward pass: reads what lies between the word table and
+ * the layers' huge-page range (the small embeddings, the layers' head) in
+ * one request; lazy faults there read a page at a time. Later calls cost
+ * one atomic load. */
+void te_loader_want_embeddings(const struct te_model *m);
 
 /* Blocks until unit `u` is in memory (progressive) or returns at once. */
 void te_loader_wait_unit(const struct te_model *m, int u);

@@ -320,7 +320,7 @@ typedef struct tok_scratch {
 
 static int run_init(tok_run *r, const te_model *m, tok_mode mode, tok_scratch *stack) {
     const te_tokenizer_info *t = &m->info.tokenizer;
-    te_loader_first_use(m);
+    te_loader_want_vocab(m);
     memset(r, 0, sizeof *r);
     r->m = m;
     r->mode = mode;
