@@ -162,8 +162,10 @@ tsan:
 # Every C test program under valgrind's memcheck (by hand; needs valgrind). Any
 # error or definitely/indirectly lost block fails the program. Valgrind runs the
 # AVX2 kernels (it hides AVX-512 from CPUID) about a hundred times slower:
-# test_faults fails every 25th allocation point instead of each, and the tests
-# over the reference sentences take every 8th (make sanitize runs them all);
+# test_faults fails every 25th allocation point instead of each, the tests
+# over the reference sentences take every 8th, test_forward's invariance tests
+# run on the tiny model instead of MiniLM and its scratch test fills a 512-token
+# bound instead of 4,096 (make sanitize runs them all);
 # the registry's reload stress pauses between texts so the reloader thread is
 # not starved by valgrind's one-thread-at-a-time scheduler (TE_STRESS_YIELD).
 # That scheduler keeps a program on one core, so VALGRIND_JOBS (default: the
