@@ -379,6 +379,25 @@ static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, co
         temb_add_added_token(w, hf->added[i].id, hf->added[i].flags, hf->added[i].content);
 }
 
+/* The writer refuses metadata the reader would ("metadata KEY: ..."); say
+ * which of the inputs the key came from. */
+static void name_source(te_error *err) {
+    static const struct { const char *key, *source; } from[] = {
+        {"tokenizer.template_", "tokenizer.json (post_processor)"},
+        {"tokenizer.", "the tokenizer files"},
+        {"pooling.", "the sentence-transformers files"},
+        {"weights.dtype", "the output dtype"},
+        {"model.max_seq_length", "the maximum sequence length (sentence_bert_config.json or --max-seq-length)"},
+        {"", "config.json"},
+    };
+    if (!err || strncmp(err->msg, "metadata ", 9) != 0) return;
+    for (size_t i = 0; i < sizeof from / sizeof *from; i++)
+        if (strncmp(err->msg + 9, from[i].key, strlen(from[i].key)) == 0) {
+            te_error_prefix(err, "%s", from[i].source);
+            return;
+        }
+}
+
 void te_convert_opts_default(te_convert_opts *o) {
     memset(o, 0, sizeof *o);
     o->dtype = TE_DTYPE_F32;
@@ -432,7 +451,7 @@ te_status te_convert(const char *hf_dir, const char *out_path, const te_convert_
             opts->note(opts->user, msg);
         }
     }
-    if (st == TE_OK) st = temb_write(w, out_path, opts->progress, opts->user, err);
+    if (st == TE_OK && (st = temb_write(w, out_path, opts->progress, opts->user, err)) == TE_ERR_FORMAT) name_source(err);
     temb_writer_free(w);
     free(c.jobs);
     st_close(&c.st);

@@ -317,55 +317,96 @@ te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *
     return st;
 }
 
-te_status te_check_meta(te_model *m, te_error *err) {
-    te_model_info *in = &m->info;
-    const char *bad = NULL;
-    if (in->hidden_size < 1) bad = "hidden_size must be positive";
-    else if (in->num_layers < 1) bad = "num_layers must be positive";
-    else if (in->num_heads < 1 || in->hidden_size % in->num_heads != 0) bad = "hidden_size must be a multiple of num_heads";
-    else if (in->intermediate_size < 1) bad = "intermediate_size must be positive";
-    else if (in->vocab_size < 1) bad = "vocab_size must be positive";
-    else if (in->max_seq_length < 2 || in->max_seq_length + (in->position == TE_POS_ROTARY ? 0 : m->arch.position_offset) > in->max_position)
-        bad = "max_seq_length must be 2..max_position (less the position offset)";
-    else if (in->position == TE_POS_ROTARY && (m->arch.rotary_dims < 2 || m->arch.rotary_dims % 2 ||
-                                               m->arch.rotary_dims > in->hidden_size / in->num_heads))
-        bad = "model.rotary_dims must be even and 2..head size";
-    else if (m->arch.position_pad_id >= 0 && (in->position == TE_POS_ROTARY || m->arch.position_offset < 1))
-        bad = "model.position_pad_id needs absolute positions and a position_offset of at least 1";
-    else if (in->position == TE_POS_RELATIVE && (m->arch.rel_buckets < 4 || m->arch.rel_max_distance < m->arch.rel_buckets))
-        bad = "model.relative_buckets must be at least 4 and relative_max_distance at least that";
-    else if ((in->kind == TE_KIND_EMBEDDING) != (in->num_labels == 0)) bad = "head.num_labels must be given exactly for classifiers and rerankers";
-    else if (in->kind == TE_KIND_RERANKER && in->num_labels != 1) bad = "a reranker has exactly one label";
-    else if (in->tokenizer.max_chars_per_word < 1) bad = "tokenizer.max_chars_per_word must be positive";
-    else if ((uint64_t)m->vocab.n > (uint64_t)in->vocab_size) bad = "the vocabulary has more tokens than the embedding table has rows";
-    else if (in->tokenizer.unk_id < 0 || in->tokenizer.cls_id < 0 || in->tokenizer.sep_id < 0) bad = "the [UNK], [CLS] and [SEP] ids are required";
-    if (bad) return te_fail(err, TE_ERR_FORMAT, "metadata: %s", bad);
-    const int32_t ids[] = {in->tokenizer.cls_id, in->tokenizer.sep_id, in->tokenizer.pad_id,
-                           in->tokenizer.unk_id, in->tokenizer.mask_id};
-    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
-        if (ids[i] >= in->vocab_size)
-            return te_fail(err, TE_ERR_FORMAT, "metadata: special token id %d is outside the vocabulary", (int)ids[i]);
-    /* Templates: BERT's when the file has none (format 1.0, 1.1). */
+/* The first inconsistency among the hyper-parameters, as "KEY: what is
+ * wrong" naming the metadata key at fault; NULL when they agree. */
+static const char *bad_hyper(const te_model *m, char *buf, size_t cap) {
+    const te_model_info *in = &m->info;
+    if (in->hidden_size < 1) return "model.hidden_size: must be positive";
+    if (in->num_layers < 1) return "model.num_layers: must be positive";
+    if (in->num_heads < 1 || in->hidden_size % in->num_heads != 0) return "model.num_heads: must divide model.hidden_size";
+    if (in->intermediate_size < 1) return "model.intermediate_size: must be positive";
+    if (in->vocab_size < 1) return "model.vocab_size: must be positive";
+    if (in->max_seq_length < 2 || in->max_seq_length + (in->position == TE_POS_ROTARY ? 0 : m->arch.position_offset) > in->max_position)
+        return "model.max_seq_length: must be 2..model.max_position (less model.position_offset)";
+    if (in->position == TE_POS_ROTARY && (m->arch.rotary_dims < 2 || m->arch.rotary_dims % 2 ||
+                                          m->arch.rotary_dims > in->hidden_size / in->num_heads))
+        return "model.rotary_dims: must be even and 2..head size";
+    if (m->arch.position_pad_id >= 0 && (in->position == TE_POS_ROTARY || m->arch.position_offset < 1))
+        return "model.position_pad_id: needs absolute positions and a model.position_offset of at least 1";
+    if (in->position == TE_POS_RELATIVE && (m->arch.rel_buckets < 4 || m->arch.rel_max_distance < m->arch.rel_buckets))
+        return "model.relative_buckets: must be at least 4 and model.relative_max_distance at least that";
+    if ((in->kind == TE_KIND_EMBEDDING) != (in->num_labels == 0)) return "head.num_labels: must be given exactly for classifiers and rerankers";
+    if (in->kind == TE_KIND_RERANKER && in->num_labels != 1) return "head.num_labels: a reranker has exactly one label";
+    if (in->tokenizer.max_chars_per_word < 1) return "tokenizer.max_chars_per_word: must be positive";
+    /* The int8 kernel's int32 sums hold 255 * 127 * k: exact for k <= 66000 inputs. */
+    if (in->dtype == TE_DTYPE_I8 && in->intermediate_size > 65536) {
+        snprintf(buf, cap, "weights.dtype: int8 linear layers take at most 65536 inputs (model.intermediate_size is %d)",
+                 in->intermediate_size);
+        return buf;
+    }
+    if ((uint64_t)m->vocab.n > (uint64_t)in->vocab_size) {
+        snprintf(buf, cap, "model.vocab_size: %d rows, fewer than the vocabulary's %u tokens", in->vocab_size, (unsigned)m->vocab.n);
+        return buf;
+    }
+    if (in->tokenizer.unk_id < 0 || in->tokenizer.cls_id < 0 || in->tokenizer.sep_id < 0)
+        return "tokenizer.unk_id: the [UNK], [CLS] and [SEP] ids are required";
+    return NULL;
+}
+
+/* BERT's templates when the file has none (format 1.0, 1.1). */
+static void default_templates(te_model *m) {
     te_template *t = &m->tmpl;
+    const te_tokenizer_info *tk = &m->info.tokenizer;
     if (t->n_single == 0) {
-        t->single[0] = (te_tmpl_item){TE_TMPL_SPECIAL, 0, in->tokenizer.cls_id};
+        t->single[0] = (te_tmpl_item){TE_TMPL_SPECIAL, 0, tk->cls_id};
         t->single[1] = (te_tmpl_item){TE_TMPL_A, 0, 0};
-        t->single[2] = (te_tmpl_item){TE_TMPL_SPECIAL, 0, in->tokenizer.sep_id};
+        t->single[2] = (te_tmpl_item){TE_TMPL_SPECIAL, 0, tk->sep_id};
         t->n_single = 3;
     }
     if (t->n_pair == 0) {
         memcpy(t->pair, t->single, 3 * sizeof *t->pair);
         t->pair[3] = (te_tmpl_item){TE_TMPL_B, 1, 0};
-        t->pair[4] = (te_tmpl_item){TE_TMPL_SPECIAL, 1, in->tokenizer.sep_id};
+        t->pair[4] = (te_tmpl_item){TE_TMPL_SPECIAL, 1, tk->sep_id};
         t->n_pair = 5;
     }
+}
+
+te_status te_check_meta(te_model *m, te_error *err) {
+    te_model_info *in = &m->info;
+    char buf[160];
+    const char *bad = bad_hyper(m, buf, sizeof buf);
+    if (bad) return te_fail(err, TE_ERR_FORMAT, "metadata %s", bad);
+    static const char *const id_keys[] = {"cls_id", "sep_id", "pad_id", "unk_id", "mask_id"};
+    const int32_t ids[] = {in->tokenizer.cls_id, in->tokenizer.sep_id, in->tokenizer.pad_id,
+                           in->tokenizer.unk_id, in->tokenizer.mask_id};
+    for (size_t i = 0; i < sizeof ids / sizeof *ids; i++)
+        if (ids[i] >= in->vocab_size)
+            return te_fail(err, TE_ERR_FORMAT, "metadata tokenizer.%s: token id %d is outside the vocabulary (model.vocab_size = %d)",
+                           id_keys[i], (int)ids[i], in->vocab_size);
+    default_templates(m);
+    const te_template *t = &m->tmpl;
     for (int i = 0; i < t->n_single + t->n_pair; i++) {
         const te_tmpl_item *it = i < t->n_single ? &t->single[i] : &t->pair[i - t->n_single];
+        const char *key = i < t->n_single ? "tokenizer.template_single" : "tokenizer.template_pair";
         if (it->what == TE_TMPL_SPECIAL && it->id >= in->vocab_size)
-            return te_fail(err, TE_ERR_FORMAT, "metadata: template token id %d is outside the vocabulary", (int)it->id);
+            return te_fail(err, TE_ERR_FORMAT, "metadata %s: token id %d is outside the vocabulary (model.vocab_size = %d)",
+                           key, (int)it->id, in->vocab_size);
         if (in->type_vocab_size > 0 && it->type >= in->type_vocab_size) /* no table: types are unused */
-            return te_fail(err, TE_ERR_FORMAT, "metadata: template token type %d has no row in the token-type table", it->type);
+            return te_fail(err, TE_ERR_FORMAT, "metadata %s: token type %d has no row in the token-type table "
+                           "(model.type_vocab_size = %d)", key, it->type, in->type_vocab_size);
     }
     in->vocab_tokens = (int)m->vocab.n;
     return TE_OK;
+}
+
+te_status te_meta_validate(const uint8_t *meta, size_t size, uint32_t n_tokens, te_error *err) {
+    te_model *m = calloc(1, sizeof *m);
+    if (!m) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    m->vocab.n = n_tokens;
+    te_status st = te_parse_meta(m, meta, size, err);
+    if (st == TE_OK) st = te_check_meta(m, err);
+    free(m->labels);
+    free(m->strings);
+    free(m);
+    return st;
 }

@@ -21,6 +21,7 @@
 #include "format.h"
 #include "format_util.h"
 #include "internal.h"
+#include "model_meta.h"
 #include "out_file.h"
 
 typedef struct buf {
@@ -298,7 +299,10 @@ te_status temb_write(temb_writer *w, const char *path,
     uint64_t file_size = pos;
 
     te_out_file o = {.fd = -1};
-    te_status st = ok(w) ? te_out_open(&o, path, err) : (err ? (*err = w->err).code : w->err.code);
+    te_status st = ok(w) ? TE_OK : (err ? (*err = w->err).code : w->err.code);
+    /* Nothing the reader would refuse is written: its own checks, before any tensor is encoded. */
+    if (st == TE_OK) st = te_meta_validate(meta.p, meta.n, w->n_vocab, err);
+    if (st == TE_OK) st = te_out_open(&o, path, err);
     void *tbuf = NULL;
     uint64_t done = 0;
     for (size_t i = 0; st == TE_OK && i < w->n_tensors; i++) {

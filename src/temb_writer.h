@@ -45,7 +45,10 @@ void temb_add_tensor(temb_writer *w, const char *name, te_dtype dtype, te_layout
                      temb_fill_fn fill, void *user);
 
 /* Writes the file to a temporary name next to `path` and renames it into
- * place when complete. `progress` (may be NULL) gets tensor bytes written. */
+ * place when complete. `progress` (may be NULL) gets tensor bytes written.
+ * First the metadata goes through the reader's checks (te_meta_validate):
+ * metadata te_open would refuse fails here, "metadata KEY: ...", and nothing
+ * is written. */
 te_status temb_write(temb_writer *w, const char *path,
                      void (*progress)(void *user, uint64_t done, uint64_t total),
                      void *progress_user, te_error *err);

@@ -305,6 +305,29 @@ TEST(bad_tensors) {
     free(data);
 }
 
+/* What te_open would refuse is refused by te_convert, naming the input and
+ * the key, before anything is written (once, a fuzzer found a template
+ * whose token type had no row in the token-type table). */
+TEST(refuses_what_the_reader_refuses) {
+    char dir[1200], src[1200];
+    make_dir(dir, sizeof dir, "badtype");
+    snprintf(src, sizeof src, "%s/tokenizer.json", hf_tiny);
+    size_t len = 0;
+    char *tj = th_read_file(src, &len);
+    CHECK(tj != NULL);
+    /* The single template's [SEP] gets token type 5 (config.json: type_vocab_size 2). */
+    char *seq = tj ? strstr(tj, "\"single\"") : NULL;
+    char *sep = seq ? strstr(seq, "\"[SEP]\",\"type_id\":0") : NULL;
+    CHECK_MSG(sep != NULL, "the tiny model's tokenizer.json has no single template ending in [SEP]");
+    if (sep) {
+        sep[strlen("\"[SEP]\",\"type_id\":")] = '5';
+        replace_file(dir, "tokenizer.json", tj, len);
+        EXPECT_CONVERT_FAILS(dir, TE_ERR_FORMAT, "tokenizer.json (post_processor): metadata tokenizer.template_single: "
+                                                 "token type 5 has no row in the token-type table (model.type_vocab_size = 2)");
+    }
+    free(tj);
+}
+
 /* Without tokenizer.json the vocabulary comes from vocab.txt and the
  * settings from tokenizer_config.json: the result must be the same model. */
 TEST(vocab_txt_gives_the_same_tokenizer) {
@@ -351,6 +374,7 @@ int main(void) {
     RUN(bad_json_and_unsupported_configs);
     RUN(bad_tensors);
     RUN(vocab_txt_gives_the_same_tokenizer);
+    RUN(refuses_what_the_reader_refuses);
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     return system(cmd) == 0 ? th_done() : 1;
