@@ -83,6 +83,16 @@ expect_rc 1 "convert a truncated safetensors" "$TE_BIN" convert "$WORK/broken" "
 expect_err_has "truncation reported" "is truncated"
 check "no output after a failed conversion" test ! -e "$WORK/o.temb"
 check "no temporary left after a failed conversion" test -z "$(ls "$WORK" | grep part)"
+# What the reader would refuse is refused before anything is written: int8 linear
+# layers take at most 65536 inputs (the kernel's int32 sums are exact up to there).
+python3 "$TE_REF/gen_model.py" "$WORK/wide" --hidden 4 --heads 1 --layers 1 --inter 65540 --seed 5 >/dev/null
+expect_rc 1 "convert --dtype int8 with a 65,540-wide feed-forward" "$TE_BIN" convert --dtype int8 "$WORK/wide" "$WORK/w.temb"
+expect_err_has "names the dtype and the size" "the output dtype: metadata weights.dtype: int8 linear layers take at most 65536 inputs (model.intermediate_size is 65540)"
+check "and writes nothing" test ! -e "$WORK/w.temb"
+expect_rc 0 "the same model converts to f32" "$TE_BIN" convert "$WORK/wide" "$WORK/w.temb"
+expect_rc 1 "quantize refuses it too" "$TE_BIN" quantize "$WORK/w.temb" "$WORK/w8.temb"
+expect_err_has "naming the key" "metadata weights.dtype: int8 linear layers take at most 65536 inputs"
+check "and writes nothing" test ! -e "$WORK/w8.temb"
 
 # --- an interrupted conversion leaves no .temb (killed mid-write by a file-size limit) ---
 sh -c 'ulimit -f 2048; exec "$0" convert "$1" "$2"' "$TE_BIN" "$TE_HF/tiny-mean" "$WORK/killed.temb" >/dev/null 2>&1
