@@ -10,6 +10,7 @@
  */
 #include "quant.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,12 +20,23 @@
 #include "half.h"
 #include "internal.h"
 
+/* nearbyintf(v) for |v| < 2^22 in the default rounding mode, without the
+ * libm call that dominated quantizing: v + 1.5 * 2^23 lands where floats are
+ * integers, so the addition rounds v (ties to even) and the subtraction is exact. */
+static inline float round_even(float v) {
+#if FLT_EVAL_METHOD == 0
+    return (v + 12582912.0f) - 12582912.0f;
+#else
+    return nearbyintf(v); /* excess precision (x87) would round the sum twice */
+#endif
+}
+
 /* Squared error of x quantized with scale s (clamped to +-127). */
 static double quant_error(const float *x, size_t n, float s) {
     float inv = 1.0f / s;
     double e = 0;
     for (size_t i = 0; i < n; i++) {
-        float v = nearbyintf(x[i] * inv);
+        float v = round_even(x[i] * inv);
         v = v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v;
         e += ((double)x[i] - (double)v * s) * ((double)x[i] - (double)v * s);
     }
@@ -33,7 +45,7 @@ static double quant_error(const float *x, size_t n, float s) {
 
 float te_quant_row_i8(const float *x, size_t n, int8_t *q) {
     float amax = 0.0f;
-    for (size_t i = 0; i < n; i++) amax = fmaxf(amax, fabsf(x[i]));
+    for (size_t i = 0; i < n; i++) amax = fabsf(x[i]) > amax ? fabsf(x[i]) : amax; /* NaN is skipped, as by fmaxf */
     float s = amax > 0.0f ? amax / 127.0f : 1.0f;
     /* The scale with the least squared error among clip points from 80% to
      * 100% of max|x| (as llama.cpp's quantizers search): clipping a lone
@@ -46,7 +58,7 @@ float te_quant_row_i8(const float *x, size_t n, int8_t *q) {
     }
     float inv = 1.0f / s;
     for (size_t i = 0; i < n; i++) {
-        float v = nearbyintf(x[i] * inv);
+        float v = round_even(x[i] * inv);
         q[i] = (int8_t)(v > 127.0f ? 127.0f : v < -127.0f ? -127.0f : v);
     }
     return s;
