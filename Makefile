@@ -104,6 +104,9 @@ $(HF)/tiny-cls/model.safetensors:
 	$(PYTHON) $(REF)/gen_model.py $(HF)/tiny-cls --pooling cls --seed 2 >/dev/null
 $(HF)/minilm-mean/model.safetensors:
 	$(PYTHON) $(REF)/gen_model.py $(HF)/minilm-mean --hidden 384 --layers 6 --heads 12 --inter 1536 --max-pos 512 --max-seq 256 --seed 3 >/dev/null
+# 100 tokens at hidden size 8 (also the fuzz seeds' model): test_faults converts it once per allocation point.
+$(HF)/micro/model.safetensors: tests/fuzz/make_seeds.py
+	$(PYTHON) tests/fuzz/make_seeds.py --micro $(HF)/micro $(REF)
 $(HF)/tiny-f16/model.safetensors:
 	$(PYTHON) $(REF)/gen_model.py $(HF)/tiny-f16 --seed 1 --dtype f16 >/dev/null
 $(HF)/tiny-bf16/model.safetensors:
@@ -126,7 +129,7 @@ $(HF)/nomic-long/model.safetensors:
 
 MODELS := tiny-mean tiny-cls minilm-mean
 ARCH_MODELS := distilbert-sst2 ce-minilm mpnet-mean nomic-mean mpnet-long nomic-long
-testdata: $(MODELS:%=$(BUILD)/testdata/%.temb) $(MODELS:%=$(BUILD)/testdata/%-int8.temb) \
+testdata: $(BUILD)/testdata/micro.temb $(MODELS:%=$(BUILD)/testdata/%.temb) $(MODELS:%=$(BUILD)/testdata/%-int8.temb) \
           $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(MODELS:%=$(BUILD)/testdata/%-bf16.temb) \
           $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors \
           $(ARCH_MODELS:%=$(BUILD)/testdata/%.temb) $(ARCH_MODELS:%=$(BUILD)/testdata/%-int8.temb)

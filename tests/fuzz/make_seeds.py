@@ -2,6 +2,7 @@
 """Writes the committed seed corpora of the fuzz targets (tests/fuzz/corpus/).
 
     python3 tests/fuzz/make_seeds.py BUILD_DIR REF_DIR
+    python3 tests/fuzz/make_seeds.py --micro OUT_DIR REF_DIR   (the micro model alone)
 
 Seeds must be small (libFuzzer mutates whole inputs), so they come from a
 micro model: ../shared/ref/gen_model.py at hidden 8 with one layer, its word
@@ -88,16 +89,28 @@ def pack(d, names):
     return SEP.join(parts)
 
 
+def make_micro(ref, micro, tmp):
+    gen = os.path.join(tmp, "gen")
+    subprocess.run([sys.executable, os.path.join(ref, "gen_model.py"), gen, "--hidden", "8", "--layers", "1",
+                    "--heads", "2", "--inter", "16", "--max-pos", "16", "--max-seq", "16", "--seed", "5"],
+                   check=True, stdout=subprocess.DEVNULL)
+    shrink_model(gen, micro)
+
+
 def main():
+    if sys.argv[1] == "--micro":  # make test: the allocation-failure tests convert it hundreds of times
+        out, ref = sys.argv[2], sys.argv[3]
+        with tempfile.TemporaryDirectory() as tmp:
+            make_micro(ref, os.path.join(tmp, "micro"), tmp)
+            shutil.rmtree(out, ignore_errors=True)
+            shutil.copytree(os.path.join(tmp, "micro"), out)
+        return
     build, ref = sys.argv[1], sys.argv[2]
     tinyembed = os.path.join(build, "tinyembed")
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
     with tempfile.TemporaryDirectory() as tmp:
-        gen, micro = os.path.join(tmp, "gen"), os.path.join(tmp, "micro")
-        subprocess.run([sys.executable, os.path.join(ref, "gen_model.py"), gen, "--hidden", "8", "--layers", "1",
-                        "--heads", "2", "--inter", "16", "--max-pos", "16", "--max-seq", "16", "--seed", "5"],
-                       check=True, stdout=subprocess.DEVNULL)
-        shrink_model(gen, micro)
+        micro = os.path.join(tmp, "micro")
+        make_micro(ref, micro, tmp)
 
         every = CONVERT_FILES
         write(f"{out}/convert/micro-tokenizer-json", pack(micro, [f for f in every if f != "vocab.txt"]))
