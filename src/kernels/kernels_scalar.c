@@ -77,8 +77,15 @@ static double fma_peak(long iters) {
     return (double)iters * 8 * 2;
 }
 
+/* A column's weight sum as an integer, defined for any float a damaged file
+ * may hold: out of range or NaN gives INT32_MIN, as CVTPS2DQ does. */
+static int32_t sum_i32(float f) {
+    return f >= -2147483648.0f && f < 2147483648.0f ? (int32_t)f : INT32_MIN;
+}
+
 /* The int8 tile, one value at a time: the integer sum over k, then the
- * float epilogue in the order kernels.h fixes. */
+ * float epilogue in the order kernels.h fixes. The zero-point correction
+ * wraps in 32 bits like the SIMD kernels' (it is exact for valid files). */
 void te_q8_ukernel_scalar(const te_q8_args *u) {
     for (int i = 0; i < u->rows; i++) {
         const uint8_t *a = u->a + (size_t)i * u->lda;
@@ -88,7 +95,8 @@ void te_q8_ukernel_scalar(const te_q8_args *u) {
             int32_t acc = 0;
             for (size_t g = 0; g < u->k4; g++)
                 for (int t = 0; t < 4; t++) acc += (int32_t)a[4 * g + (size_t)t] * (int32_t)w[g * 64 + (size_t)t];
-            float y = (float)(acc - u->a_zero[i] * (int32_t)u->w_sum[j]) * (u->a_scale[i] * u->w_scale[j]);
+            uint32_t zw = (uint32_t)u->a_zero[i] * (uint32_t)sum_i32(u->w_sum[j]);
+            float y = (float)(int32_t)((uint32_t)acc - zw) * (u->a_scale[i] * u->w_scale[j]);
             if (u->bias) y += u->bias[j];
             if (u->load_c) y += c[j];
             c[j] = u->gelu ? gelu1(y) : y;

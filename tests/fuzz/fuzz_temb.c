@@ -25,7 +25,8 @@ static void run_one(te_model *m) {
         assert(te_model_tensor(m, i, &t) == 0);
         assert(t.offset <= in.file_bytes && t.bytes <= in.file_bytes - t.offset);
     }
-    te_ctx_opts co = {.threads = 1, .max_batch_tokens = 64};
+    /* TE_FUZZ_SIMD (make fuzz-slice: scalar) runs the same code on every CPU. */
+    te_ctx_opts co = {.threads = 1, .max_batch_tokens = 64, .simd = getenv("TE_FUZZ_SIMD")};
     te_ctx *c = te_ctx_new(m, &co, &err);
     if (!c) {
         assert(err.code != TE_OK);

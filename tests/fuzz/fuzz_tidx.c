@@ -8,6 +8,7 @@
  */
 #include <assert.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "fuzz_file.h"
@@ -25,7 +26,7 @@ static void check_hits(const te_index_info *in, const te_index_hit *hits, size_t
 
 static void search(const te_index *ix, const te_index_info *in) {
     te_error err;
-    te_index_ctx *c = te_index_ctx_new(ix, 1, NULL, &err);
+    te_index_ctx *c = te_index_ctx_new(ix, 1, getenv("TE_FUZZ_SIMD"), &err); /* fuzz-slice: scalar, as fuzz_temb */
     if (!c) return;
     enum { K = 5 };
     te_index_hit hits[K];
