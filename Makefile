@@ -1,5 +1,8 @@
 # tinyembed - build, test, install.
 #
+#   make deps             install what the build and make test need (Debian/Ubuntu; tools/deps.sh)
+#   make deps-all         that and what the optional targets below need
+#   make quickstart       download all-MiniLM-L6-v2, convert it, embed and search (needs the network)
 #   make                  library, binary and test programs (gcc; CC=clang works too)
 #   make test             build, make test models, run every test
 #   make sanitize         the same tests under AddressSanitizer + UBSan
@@ -52,8 +55,17 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 FUZZ_TARGETS := http temb safetensors convert json tokenizer tidx
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
 
-.PHONY: all test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz tokdiff valgrind soak loadtest
+.PHONY: all deps deps-all quickstart test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz tokdiff valgrind soak loadtest
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/tokdiff $(BUILD)/tests/soak
+
+deps:
+	@sh tools/deps.sh
+deps-all:
+	@sh tools/deps.sh --all
+
+# Download all-MiniLM-L6-v2 (needs the network), convert it, embed, compare, index and search.
+quickstart: $(BUILD)/tinyembed
+	@sh tools/quickstart.sh $(BUILD)
 
 # Rebuild everything when the compiler or flags change.
 $(BUILD)/.flags: FORCE

@@ -26,20 +26,8 @@ check "nothing left after a failed download" test -z "$(ls -A "$WORK/models")"
 # A local hub.
 mkdir -p "$WORK/hub/acme/tiny-mean/resolve"
 ln -s "$(cd "$TE_HF/tiny-mean" && pwd)" "$WORK/hub/acme/tiny-mean/resolve/main"
-python3 - "$WORK/hub" "$WORK/port" <<'PY' &
-import functools, http.server, sys
-class Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-handler = functools.partial(Quiet, directory=sys.argv[1])
-srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-open(sys.argv[2] + ".tmp", "w").write(str(srv.server_address[1]))
-import os; os.rename(sys.argv[2] + ".tmp", sys.argv[2])
-srv.serve_forever()
-PY
-server=$!
-for i in 1 2 3 4 5 6 7 8 9 10; do [ -s "$WORK/port" ] && break; sleep 0.3; done
-ep="http://127.0.0.1:$(cat "$WORK/port")"
+start_hub "$WORK/hub"
+ep=$HUB
 HF_ENDPOINT=$ep expect_rc 0 "download from a hub" $DL --out "$WORK/models" acme/tiny-mean
 check "config and weights arrived" test -s "$WORK/models/tiny-mean/config.json" -a -s "$WORK/models/tiny-mean/model.safetensors"
 check "pooling config arrived (path from modules.json)" test -s "$WORK/models/tiny-mean/1_Pooling/config.json"
@@ -50,6 +38,5 @@ HF_ENDPOINT=$ep expect_rc 1 "existing folder kept without --force" $DL --out "$W
 expect_err_has "existing folder explained" "already exists"
 HF_ENDPOINT=$ep expect_rc 1 "unknown model" $DL --out "$WORK/models" acme/no-such-model
 expect_err_has "404 explained" "has no config.json"
-kill "$server" 2>/dev/null
-wait "$server" 2>/dev/null
+stop_hub
 finish

@@ -31,3 +31,35 @@ expect_err_has() {
 }
 
 finish() { exit "$FAILED"; }
+
+# python_with MODULE: a Python that can import MODULE, the first on PATH or
+# Debian's (make deps installs python3-numpy and python3-jsonschema for it,
+# while a pyenv or venv may come first on PATH); python3 when none can, so
+# the test fails on the import error.
+python_with() {
+    for py in python3 /usr/bin/python3; do
+        command -v "$py" >/dev/null 2>&1 && "$py" -c "import $1" 2>/dev/null && { echo "$py"; return; }
+    done
+    echo python3
+}
+
+# start_hub DIR: a local stand-in for the Hugging Face hub serving DIR (models
+# under ORG/NAME/resolve/REV/) over HTTP on a free port; HUB is its address.
+start_hub() {
+    rm -f "$WORK/hub.port"
+    python3 - "$1" "$WORK/hub.port" <<'PY' &
+import functools, http.server, os, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+handler = functools.partial(Quiet, directory=sys.argv[1])
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+open(sys.argv[2] + ".tmp", "w").write(str(srv.server_address[1]))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+srv.serve_forever()
+PY
+    HUB_PID=$!
+    for _ in $(seq 50); do [ -s "$WORK/hub.port" ] && break; sleep 0.1; done
+    HUB="http://127.0.0.1:$(cat "$WORK/hub.port")"
+}
+stop_hub() { kill "$HUB_PID" 2>/dev/null; wait "$HUB_PID" 2>/dev/null; }

@@ -56,19 +56,20 @@ expect_rc 0 "audit the real queries, hybrid by weighted fusion" "$B" audit -i "$
 expect_out_has "the table has the three modes" "hybrid "
 
 # --- results files against their schemas ------------------------------------
+PYS=$(python_with jsonschema)
 expect_rc 0 "bench --save" "$B" bench -m "$I8" -w w2 --runs 1 --save "$WORK/res"
 expect_rc 0 "profile --save" "$B" profile -m "$I8" --runs 1 --save "$WORK/res"
 check "saved audits are valid against docs/schemas/audit.schema.json" \
-    python3 tests/validate_results.py docs/schemas/audit.schema.json "$WORK"/res/retrieval_audits/*.json "$WORK"/res2/a/b/retrieval_audits/*.json
+    $PYS tests/validate_results.py docs/schemas/audit.schema.json "$WORK"/res/retrieval_audits/*.json "$WORK"/res2/a/b/retrieval_audits/*.json
 check "the saved benchmark is valid against docs/schemas/benchmark.schema.json" \
-    python3 tests/validate_results.py docs/schemas/benchmark.schema.json "$WORK"/res/benchmarks/benchmark_*.json
+    $PYS tests/validate_results.py docs/schemas/benchmark.schema.json "$WORK"/res/benchmarks/benchmark_*.json
 check "the saved profile is valid against docs/schemas/profile.schema.json" \
-    python3 tests/validate_results.py docs/schemas/profile.schema.json "$WORK"/res/profiles/profile_*.json
+    $PYS tests/validate_results.py docs/schemas/profile.schema.json "$WORK"/res/profiles/profile_*.json
 expect_rc 0 "bench --json FILE" "$B" bench -m "$I8" -w w2 --runs 1 --json "$WORK/bench.json"
 expect_rc 0 "profile --json FILE" "$B" profile -m "$I8" --runs 1 --json "$WORK/profile.json"
 check "bench --json and profile --json follow the same schemas" sh -c \
-    "python3 tests/validate_results.py docs/schemas/benchmark.schema.json '$WORK/bench.json' &&
-     python3 tests/validate_results.py docs/schemas/profile.schema.json '$WORK/profile.json'"
+    "$PYS tests/validate_results.py docs/schemas/benchmark.schema.json '$WORK/bench.json' &&
+     $PYS tests/validate_results.py docs/schemas/profile.schema.json '$WORK/profile.json'"
 "$B" info --json "$I8" > "$WORK/info.json"
 check "results carry the build's commit, the kernel set and the model's fingerprint" python3 - "$WORK/bench.json" \
     "$WORK/profile.json" "$WORK/info.json" "$(git rev-parse HEAD 2>/dev/null)" <<'PY'
@@ -85,7 +86,7 @@ assert b["model"]["fingerprint"] == p["model_info"]["fingerprint"] == fp, (b["mo
 PY
 A1=$(ls "$WORK"/res/retrieval_audits/*.json | head -1)
 sed 's/"mrr":[0-9.]*/"mrr":1.5/' "$A1" > "$WORK/bad_audit.json"
-expect_rc 1 "the schema check can fail: an MRR of 1.5 is refused" python3 tests/validate_results.py docs/schemas/audit.schema.json "$WORK/bad_audit.json"
+expect_rc 1 "the schema check can fail: an MRR of 1.5 is refused" $PYS tests/validate_results.py docs/schemas/audit.schema.json "$WORK/bad_audit.json"
 A2=$(ls "$WORK"/res/retrieval_audits/*.json | tail -1)
 expect_rc 0 "audit --compare f32 against int8" "$B" audit --compare "$A1" "$A2"
 expect_out_has "compare shows the metrics side by side" "MRR@k"

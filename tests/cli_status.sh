@@ -76,7 +76,7 @@ start_server -m "$T" -m "mini=$I8" || { fail "server starts again"; finish; }
 for _ in $(seq 100); do curl -s -o /dev/null -w '%{http_code}' "$BASE/health" | grep -q 200 && break; sleep 0.1; done
 CHROMIUM=$(command -v chromium || command -v chromium-browser)
 if [ -z "$CHROMIUM" ]; then
-    fail "headless Chromium is installed (Debian: apt-get install chromium)"
+    fail "headless Chromium is installed (make deps installs it)"
 else
     "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --hide-scrollbars --window-size=1400,900 \
         --user-data-dir="$WORK/chromium" --screenshot="$WORK/status.png" "$BASE/" > "$WORK/chromium.log" 2>&1

@@ -3,7 +3,7 @@
 # from the Unicode 15.0 database (Debian package unicode-data).
 . "$(dirname "$0")/cli_lib.sh"
 if [ ! -f /usr/share/unicode/UnicodeData.txt ]; then
-    fail "unicode tables are current: /usr/share/unicode is missing (apt-get install unicode-data)"
+    fail "unicode tables are current: /usr/share/unicode is missing (make deps installs unicode-data)"
     finish
 fi
 python3 tools/gen_unicode.py /usr/share/unicode > "$WORK/tables.c" 2>"$WORK/err"

@@ -16,7 +16,7 @@ BIN=$BUILD/tinyembed
 LUA=$(dirname "$0")/loadtest.lua
 WORK=$(mktemp -d)
 trap 'kill "$SPID" 2>/dev/null; rm -rf "$WORK"' EXIT
-command -v wrk >/dev/null || { echo "loadtest: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "loadtest: wrk is missing (make deps-all installs it)" >&2; exit 1; }
 
 TE_BIN=$BIN
 . "$(dirname "$0")/serve_lib.sh"

@@ -28,7 +28,7 @@ def package_pages():
     """The man7 pages the `manpages` package ships, sorted."""
     out = subprocess.run(["dpkg", "-L", "manpages"], capture_output=True, text=True)
     if out.returncode != 0:
-        sys.exit("man_corpus.py: the Debian package `manpages` is not installed (apt-get install manpages man-db)")
+        sys.exit("man_corpus.py: the Debian package `manpages` is not installed (make deps installs manpages and man-db)")
     return sorted(p for p in out.stdout.split("\n") if p.startswith(MAN_DIR + "/") and p.endswith(".7.gz"))
 
 

@@ -13,7 +13,7 @@ BIN=$B/tinyembed
 M="$B/testdata/minilm-mean-int8.temb"
 LUA=$(dirname "$0")/loadtest.lua
 for tool in parallel wrk nginx; do
-    command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || { fail "$tool is installed (.ci/run installs it)"; finish; }
+    command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || { fail "$tool is installed (make deps-all installs it)"; finish; }
 done
 parallel --version 2>/dev/null | grep -q 'GNU parallel' || { fail "parallel is GNU parallel (Debian: parallel, not moreutils)"; finish; }
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)

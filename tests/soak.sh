@@ -12,7 +12,7 @@ BIN=$BUILD/tinyembed
 WORK=$(mktemp -d)
 SPID=
 trap '[ -n "$SPID" ] && kill "$SPID" 2>/dev/null; rm -rf "$WORK"' EXIT
-command -v wrk >/dev/null || { echo "soak: wrk is missing (apt-get install wrk)" >&2; exit 1; }
+command -v wrk >/dev/null || { echo "soak: wrk is missing (make deps-all installs it)" >&2; exit 1; }
 bad=0
 
 echo "== in process: $N texts through one context"

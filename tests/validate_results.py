@@ -7,7 +7,11 @@ import json
 import os
 import sys
 
-import jsonschema
+try:
+    import jsonschema
+except ImportError:
+    print("validate_results.py: needs python3-jsonschema (make deps installs it)", file=sys.stderr)
+    sys.exit(2)
 
 
 def make_validator(schema, folder):

@@ -5,12 +5,12 @@
 # then on N generated inputs (tests/tokdiff/gen.py) in chunks of 50,000 with
 # seeds FIRST_SEED, FIRST_SEED+1, ... Prints each part's result and a total.
 #   sh tests/tokdiff/run.sh TOKDIFF MODEL.temb TOKENIZER.json N [FIRST_SEED]
-# Needs node and `npm install --prefix tests/tokdiff` (the reference binding).
+# Needs node and the reference binding (make deps: npm ci in tests/tokdiff).
 set -u
 tokdiff=$1 model=$2 tokjson=$3 total=$4 seed=${5:-1000}
 here=$(dirname "$0")
 if [ ! -d "$here/node_modules/@anush008/tokenizers" ] || ! command -v node >/dev/null 2>&1; then
-    echo "FAIL tokenizer differential: the reference is not installed (needs node; run npm install --prefix tests/tokdiff)"
+    echo "FAIL tokenizer differential: the reference is not installed (needs node and tests/tokdiff's npm packages: run make deps)"
     exit 1
 fi
 work=$(mktemp -d)
