@@ -5,8 +5,9 @@
 #   make quickstart       download all-MiniLM-L6-v2, convert it, embed and search (needs the network)
 #   make                  library, binary and test programs (gcc; CC=clang works too)
 #   make test             build, make test models, run every test
-#   make sanitize         the same tests under AddressSanitizer + UBSan
-#   make tsan             the C tests and the server's and embed's shell tests under ThreadSanitizer (clang)
+#   make check            the inner loop: build, C tests, the quick shell tests (under 3 minutes)
+#   make sanitize         C tests (a slice) and parser-feeding shell tests under AddressSanitizer + UBSan
+#   make tsan             the threaded C tests and the server's and embed's shell tests under ThreadSanitizer (clang)
 #   make static           a fully static build/tinyembed
 #   make memtest          embed under ulimit -v (model + 24 MB) with --max-memory 16M
 #   make shared           build/libtinyembed.so (only the public te_* API exported), for bindings/python
@@ -15,6 +16,7 @@
 #   make test-amalgamation  it compiles alone (gcc, clang) and passes the embedding goldens
 #   make test-scaling     parallel --pipe byte-identical; two servers behind nginx, one killed mid-load
 #   make fuzz             run every libFuzzer target for FUZZ_SECONDS each (clang; -j2: two at a time)
+#   make fuzz-slice       each target from its seeds, a fixed seed and number of runs (CI's deterministic slice)
 #   make tokdiff          the tokenizer against Hugging Face tokenizers on TOKDIFF_N (1,000,000) inputs
 #   make valgrind         every C test program under valgrind memcheck
 #   make soak             RSS flat over SOAK_N (1,000,000) texts in process and server requests
@@ -55,7 +57,7 @@ TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 FUZZ_TARGETS := http temb safetensors convert json tokenizer tidx
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
 
-.PHONY: all deps deps-all quickstart test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz tokdiff valgrind soak loadtest
+.PHONY: all deps deps-all check quickstart fuzz-slice test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz tokdiff valgrind soak loadtest
 all: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed $(TEST_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/tokdiff $(BUILD)/tests/soak
 
 deps:
@@ -162,17 +164,33 @@ $(BUILD)/testdata/%-bf16.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 test: all shared testdata
 	@sh tests/run.sh $(BUILD) $(HF) $(REF)
 
+CHECK_SHELL_TESTS = cli_tokenize cli_embed cli_classify cli_convert cli_models cli_download cli_quickstart \
+	cli_serve_score cli_unicode
+check: all testdata
+	@TE_SHELL_TESTS="$(CHECK_SHELL_TESTS)" sh tests/run.sh $(BUILD) $(HF) $(REF)
+
+# Memory errors and undefined behaviour: every C test program, over every 4th
+# reference sentence (TE_SLICE; the invariance tests on the tiny model: the
+# same code at a thirteenth of ASan's cost, make test runs them all), and the
+# shell tests that feed outside input to a parser: model directories, text,
+# flags, HTTP requests, registry configs, documents and queries, bundles.
+SANITIZE_SHELL_TESTS = cli_convert cli_tokenize cli_embed cli_classify cli_models cli_serve cli_serve_score \
+	cli_search cli_bundle cli_unicode cli_tokdiff
 sanitize:
-	$(MAKE) BUILD=build/sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	TE_SLICE=4 TE_SHELL_TESTS="$(SANITIZE_SHELL_TESTS)" $(MAKE) BUILD=build/sanitize \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
-# Races live where threads are: every C test program (test_concurrency runs 30 s
-# per model here: 8 contexts on one shared model) and the shell tests of the
-# server and of embedding (worker pools, batching threads, reloads).
+# Races live where threads are: the C programs that run contexts on several
+# threads, the loader, the registry and the server's API (test_concurrency:
+# 30 s per model of 8 contexts on one shared model), over a slice as above,
+# and the shell tests of the server and of embedding (worker pools, batching
+# threads, reloads).
+TSAN_C_TESTS = test_concurrency test_forward test_index test_loading test_registry test_serve_api
 TSAN_SHELL_TESTS = cli_serve cli_serve_score cli_models cli_embed
 tsan:
-	TE_STRESS_SECONDS=30 TE_SHELL_TESTS="$(TSAN_SHELL_TESTS)" $(MAKE) BUILD=build/tsan CC=clang \
-		CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
+	TE_SLICE=4 TE_STRESS_SECONDS=30 TE_C_TESTS="$(TSAN_C_TESTS)" TE_SHELL_TESTS="$(TSAN_SHELL_TESTS)" $(MAKE) \
+		BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
 
 # Every C test program under valgrind's memcheck (by hand; needs valgrind). Any
 # error or definitely/indirectly lost block fails the program. Valgrind runs the
@@ -230,6 +248,29 @@ build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c tools/http.c tools/http.h
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_file.h $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_LIB) -pthread -lm -o $@
 fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
+# CI's slice: the same targets from a fresh copy of the seeds with a fixed seed,
+# a fixed number of runs each (about 20 s on CI's slower machines), no corpus
+# reloads (they depend on time), address randomization off and the scalar
+# kernels, so that it runs the same inputs and passes or fails alike on every
+# machine. Long random runs are make fuzz, by hand; what they find joins
+# tests/fuzz/regress/.
+FUZZ_SEED ?= 1
+FUZZ_RUNS_http = 2000000
+FUZZ_RUNS_temb = 160000
+FUZZ_RUNS_safetensors = 130000
+FUZZ_RUNS_convert = 40000
+FUZZ_RUNS_json = 500000
+FUZZ_RUNS_tokenizer = 90000
+FUZZ_RUNS_tidx = 200000
+fuzz-slice: $(FUZZ_TARGETS:%=fuzz-slice-%)
+fuzz-slice-%: build/fuzz/fuzz_% testdata
+	@rm -rf build/fuzz/slice/$* && mkdir -p build/fuzz/slice/$* && cp tests/fuzz/corpus/$*/* build/fuzz/slice/$*/
+	@TE_TESTDATA=$(BUILD)/testdata TE_FUZZ_SIMD=scalar setarch $$(uname -m) -R build/fuzz/fuzz_$* -seed=$(FUZZ_SEED) -runs=$(FUZZ_RUNS_$*) -reload=0 \
+		-artifact_prefix=build/fuzz/ -print_final_stats=1 build/fuzz/slice/$* 2>build/fuzz/$*.log || \
+		{ tail -40 build/fuzz/$*.log; echo "fuzz $*: FAILED (input in build/fuzz/crash-*)"; exit 1; }
+	@echo "fuzz $*: seed $(FUZZ_SEED), $$(sed -n 's/^stat::number_of_executed_units: *//p' build/fuzz/$*.log) runs" \
+		"in $$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' build/fuzz/$*.log) s, $$(grep -o 'cov: [0-9]* ft: [0-9]*' build/fuzz/$*.log | tail -1)," \
+		"corpus $$(ls build/fuzz/slice/$* | wc -l) files"
 fuzz-run-%: build/fuzz/fuzz_% testdata
 	@mkdir -p build/fuzz/corpus/$*
 	@TE_TESTDATA=$(BUILD)/testdata build/fuzz/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=build/fuzz/ \

@@ -4,7 +4,8 @@
 #   sh tests/run.sh BUILD_DIR HF_DIR REF_DIR
 # TE_ONLY_C=1 runs only the C test programs (CI's clang build: the shell tests
 # drive the CLI, which the gcc, ASan and TSan runs cover); TE_SHELL_TESTS="a b"
-# runs only those shell tests (tests/a.sh, tests/b.sh) after them. TE_WRAP (make
+# runs only those shell tests (tests/a.sh, tests/b.sh) after them, and
+# TE_C_TESTS="test_a test_b" only those C test programs. TE_WRAP (make
 # valgrind) runs each C test program under that command, e.g.
 # TE_WRAP="valgrind --error-exitcode=99", and implies TE_ONLY_C. TE_JOBS=N runs
 # N C test programs at once (make valgrind: memcheck runs a program's threads
@@ -17,9 +18,11 @@ tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 run() { # name command...
     name=$1; shift
+    t0=$(date +%s.%N)
     "$@" >"$tmp" 2>&1
     rc=$?
     cat "$tmp"
+    echo "-- $name: $(echo "$(date +%s.%N) $t0" | awk '{printf "%.1f", $1 - $2}') s"
     p=$(grep -c '^PASS ' "$tmp")
     f=$(grep -c '^FAIL ' "$tmp")
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -31,8 +34,12 @@ run() { # name command...
 }
 programs=$(for t in "$BUILD"/tests/test_*; do
     case "$t" in *.d) continue ;; esac
+    [ -n "${TE_C_TESTS:-}" ] && ! echo " $TE_C_TESTS " | grep -q " $(basename "$t") " && continue
     [ -x "$t" ] && echo "$t"
 done)
+for t in ${TE_C_TESTS:-}; do
+    [ -x "$BUILD/tests/$t" ] || { echo "FAIL $t: no such test program"; fail=$((fail + 1)); }
+done
 if [ "${TE_JOBS:-1}" -gt 1 ]; then
     # Each program's output and status go to files, read back below in order.
     outdir=$(mktemp -d)
