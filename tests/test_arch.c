@@ -165,10 +165,13 @@ static score compare(const golden *g, const float *out) {
 /* Outputs of two batch shapes or thread counts: the same bits with our
  * kernels; within 1e-6 with BLAS=openblas, where a product's size picks the
  * code that computes it (README, "How it computes"). */
+/* Bit for bit; with BLAS=openblas (where a product's size picks the code
+ * computing it) to 1e-5: scores and probabilities up to 1 moved by 1.6e-6
+ * on OpenBLAS's Sapphire Rapids kernels. */
 static int same_outputs(const float *a, const float *b, size_t n) {
 #ifdef TE_BLAS
     for (size_t i = 0; i < n; i++)
-        if (fabs((double)a[i] - b[i]) > 1e-6) return 0;
+        if (fabs((double)a[i] - b[i]) > 1e-5) return 0;
     return 1;
 #else
     return memcmp(a, b, n * sizeof *a) == 0;
