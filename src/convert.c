@@ -382,7 +382,7 @@ static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, co
 /* The writer refuses metadata the reader would ("metadata KEY: ..."); say
  * which of the inputs the key came from. */
 static void name_source(te_error *err) {
-    static const struct { const char *key, *source; } from[] = {
+    static const struct { const char *key, *input; } from[] = {
         {"tokenizer.template_", "tokenizer.json (post_processor)"},
         {"tokenizer.", "the tokenizer files"},
         {"pooling.", "the sentence-transformers files"},
@@ -393,7 +393,7 @@ static void name_source(te_error *err) {
     if (!err || strncmp(err->msg, "metadata ", 9) != 0) return;
     for (size_t i = 0; i < sizeof from / sizeof *from; i++)
         if (strncmp(err->msg + 9, from[i].key, strlen(from[i].key)) == 0) {
-            te_error_prefix(err, "%s", from[i].source);
+            te_error_prefix(err, "%s", from[i].input);
             return;
         }
 }
