@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "internal.h"
 
 #define DEFAULT_BATCH 32
@@ -311,23 +312,17 @@ static void run_peak(void *arg, size_t task, int thread) {
     j->k->fma_peak(j->iters);
 }
 
-static double seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 double te_ctx_peak_gflops(te_ctx *c) {
     /* Calibrate to about 0.2 s, then time one FMA loop per thread. */
     peak_job j = {c->k, 1 << 16};
-    double t0 = seconds();
+    double t0 = te_now();
     te_pool_run(c->pool, (size_t)c->threads, run_peak, &j);
-    double t = seconds() - t0;
+    double t = te_now() - t0;
     j.iters = (long)((double)j.iters * 0.2 / (t > 1e-6 ? t : 1e-6));
     if (j.iters < (1 << 16)) j.iters = 1 << 16;
-    t0 = seconds();
+    t0 = te_now();
     te_pool_run(c->pool, (size_t)c->threads, run_peak, &j);
-    t = seconds() - t0;
+    t = te_now() - t0;
     double flops_per_iter = c->k->fma_peak(1);
     return (double)c->threads * (double)j.iters * flops_per_iter / t / 1e9;
 }

@@ -15,9 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "internal.h"
 #include "model.h"
 
@@ -27,40 +29,20 @@
 
 #define CHUNK ((uint64_t)1 << 20)
 
-double te_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+uint64_t te_bytes_present(const te_model *m) {
+    struct stat st;
+    if (fstat(m->fd, &st) != 0 || (uint64_t)st.st_size >= m->info.file_offset + m->map_size) return m->map_size;
+    return (uint64_t)st.st_size > m->info.file_offset ? (uint64_t)st.st_size - m->info.file_offset : 0;
 }
 
 /* Maps [begin, end) in 1 MB chunks, stopping if te_close cancels. */
-void te_deadline(struct timespec *ts, int timeout_ms) {
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    if (timeout_ms <= 0) return;
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-void te_sync_init(pthread_mutex_t *mu, pthread_cond_t *cv) {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_mutex_init(mu, NULL);
-    pthread_cond_init(cv, &ca);
-    pthread_condattr_destroy(&ca);
-}
-
 static te_status populate(te_model *m, uint64_t begin, uint64_t end, te_loader *L, uint64_t page, te_error *err) {
     for (uint64_t off = begin; off < end; off += CHUNK) {
         if (atomic_load_explicit(&L->cancel, memory_order_relaxed))
             return te_fail(err, TE_ERR_ARG, "loading was cancelled by te_close");
         size_t n = (size_t)(end - off < CHUNK ? end - off : CHUNK);
         /* A file truncated under us: fail here instead of faulting on the lost pages. */
-        uint64_t present = te_model_bytes_present(m);
+        uint64_t present = te_bytes_present(m);
         if (present < off + n)
             return te_fail(err, TE_ERR_TRUNCATED, "%s: the file was truncated after it was opened (%llu of %zu bytes "
                            "remain)", m->path, (unsigned long long)present, m->map_size);

@@ -73,17 +73,12 @@ void te_loader_want_vocab(const struct te_model *m);
  * one atomic load. */
 void te_loader_want_embeddings(const struct te_model *m);
 
+/* Bytes of the mapping the file still holds (fstat now): map_size, unless
+ * the file was truncated after te_open. The loader checks it before each
+ * read; te_verify and the status report it. */
+uint64_t te_bytes_present(const struct te_model *m);
+
 /* Blocks until unit `u` is in memory (progressive) or returns at once. */
 void te_loader_wait_unit(const struct te_model *m, int u);
-
-/* Seconds on CLOCK_MONOTONIC. */
-double te_now(void);
-
-/* CLOCK_MONOTONIC now + timeout_ms (now if timeout_ms <= 0), for
- * pthread_cond_timedwait on condition variables set to that clock. */
-void te_deadline(struct timespec *ts, int timeout_ms);
-
-/* A mutex and a condition variable timed on CLOCK_MONOTONIC (see te_deadline). */
-void te_sync_init(pthread_mutex_t *mu, pthread_cond_t *cv);
 
 #endif

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "clock.h"
 #include "crc32.h"
 #include "format_util.h"
 #include "internal.h"
@@ -515,14 +516,8 @@ int te_model_tensor(const te_model *m, size_t i, te_tensor_info *out) {
     return 0;
 }
 
-uint64_t te_model_bytes_present(const te_model *m) {
-    struct stat st;
-    if (fstat(m->fd, &st) != 0 || (uint64_t)st.st_size >= m->info.file_offset + m->map_size) return m->map_size;
-    return (uint64_t)st.st_size > m->info.file_offset ? (uint64_t)st.st_size - m->info.file_offset : 0;
-}
-
 te_status te_verify(const te_model *m, te_error *err) {
-    uint64_t present = te_model_bytes_present(m);
+    uint64_t present = te_bytes_present(m);
     if (present < m->map_size)
         return te_fail(err, TE_ERR_TRUNCATED, "%s: the file was truncated after it was opened: %llu of its %zu bytes "
                        "remain, and reading past them would crash the process (SIGBUS); open it again once it is whole",

@@ -138,8 +138,4 @@ te_model *te_open_internal(const char *path, const te_open_opts *opts, te_load_h
 /* Looks up a tensor by name; NULL if absent. */
 const te_tensor *te_model_find_tensor(const te_model *m, const char *name);
 
-/* Bytes of the mapping the file still holds (fstat now): map_size, unless
- * the file was truncated after te_open. */
-uint64_t te_model_bytes_present(const te_model *m);
-
 #endif

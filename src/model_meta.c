@@ -218,12 +218,10 @@ static te_status parse_template(const char *text, int pair, te_tmpl_item *items,
     return te_fail(err, TE_ERR_FORMAT, "metadata template '%s' is malformed", text);
 }
 
-te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *err) {
-    kv *kvs = calloc(MAX_KV, sizeof *kvs);
-    if (!kvs) return te_fail(err, TE_ERR_NOMEM, "out of memory");
-    size_t n = 0;
-    te_status st = parse_entries(p, size, kvs, &n, err);
+/* Integers (required, special ids, architecture options with defaults) and floats. */
+static te_status parse_numbers(te_model *m, const kv *kvs, size_t n, te_error *err) {
     te_model_info *in = &m->info;
+    te_status st = TE_OK;
     for (size_t i = 0; st == TE_OK && i < sizeof int_fields / sizeof *int_fields; i++) {
         const int_field *f = &int_fields[i];
         const kv *e = find(kvs, n, f->key);
@@ -259,37 +257,51 @@ te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *
         if (!(in->layer_norm_eps > 0 && in->layer_norm_eps < 1))
             st = te_fail(err, TE_ERR_FORMAT, "metadata model.layer_norm_eps = %g is out of range", (double)in->layer_norm_eps);
     }
+    const kv *base = find(kvs, n, "model.rotary_base");
+    m->arch.rotary_base = 10000.0f;
+    if (base && base->type == TEMB_KV_F32) memcpy(&m->arch.rotary_base, &base->u32, 4);
+    if (st == TE_OK && !(m->arch.rotary_base > 1.0f && m->arch.rotary_base < 1e30f))
+        st = te_fail(err, TE_ERR_FORMAT, "metadata model.rotary_base = %g is out of range", (double)m->arch.rotary_base);
+    return st;
+}
 
-    /* Strings: copied into one owned block so info can hand out C strings. */
-    const kv *s[N_STR];
+/* The string entries (s[i]: of str_keys[i], or NULL), copied into one owned
+ * block so info can hand out C strings; copy[i] is each one's copy. */
+static te_status copy_strings(te_model *m, const kv *kvs, size_t n, const kv **s, const char **copy, te_error *err) {
     size_t total = 0;
     for (int i = 0; i < N_STR; i++) {
         s[i] = find(kvs, n, str_keys[i]);
         if (s[i] && s[i]->type != TEMB_KV_STR) s[i] = NULL;
         total += (s[i] ? s[i]->str_len : 0) + 1;
     }
-    if (st == TE_OK && !s[S_ARCH]) st = te_fail(err, TE_ERR_FORMAT, "metadata key 'model.arch' is missing");
-    if (st == TE_OK && !s[S_PREFIX]) st = te_fail(err, TE_ERR_FORMAT, "metadata key 'tokenizer.subword_prefix' is missing");
-    if (st == TE_OK && !(m->strings = malloc(total))) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
-    const char *copy[N_STR] = {0};
+    if (!s[S_ARCH]) return te_fail(err, TE_ERR_FORMAT, "metadata key 'model.arch' is missing");
+    if (!s[S_PREFIX]) return te_fail(err, TE_ERR_FORMAT, "metadata key 'tokenizer.subword_prefix' is missing");
+    if (!(m->strings = malloc(total))) return te_fail(err, TE_ERR_NOMEM, "out of memory");
     char *q = m->strings;
-    for (int i = 0; st == TE_OK && i < N_STR; i++) {
+    for (int i = 0; i < N_STR; i++) {
         copy[i] = q;
         if (s[i]) {
             /* An embedded NUL would silently cut names short; refuse it. */
-            if (memchr(s[i]->str, '\0', s[i]->str_len)) { st = te_fail(err, TE_ERR_FORMAT, "metadata %s holds a NUL byte", str_keys[i]); break; }
+            if (memchr(s[i]->str, '\0', s[i]->str_len))
+                return te_fail(err, TE_ERR_FORMAT, "metadata %s holds a NUL byte", str_keys[i]);
             memcpy(q, s[i]->str, s[i]->str_len);
             q += s[i]->str_len;
         }
         *q++ = '\0';
     }
-    if (st == TE_OK) {
-        in->arch = copy[S_ARCH];
-        in->name = copy[S_NAME];
-        in->source = copy[S_SOURCE];
-        in->converter = copy[S_CONVERTER];
-        in->tokenizer.subword_prefix = copy[S_PREFIX];
-    }
+    te_model_info *in = &m->info;
+    in->arch = copy[S_ARCH];
+    in->name = copy[S_NAME];
+    in->source = copy[S_SOURCE];
+    in->converter = copy[S_CONVERTER];
+    in->tokenizer.subword_prefix = copy[S_PREFIX];
+    return TE_OK;
+}
+
+/* The settings named by strings: each must be one of its list. */
+static te_status pick_settings(te_model *m, const kv *const *s, const char *const *copy, te_error *err) {
+    te_model_info *in = &m->info;
+    te_status st = TE_OK;
     int v = 0;
 #define PICK(idx, names, def, what)                                                       \
     (st == TE_OK ? (st = pick(s[idx], copy[idx], str_keys[idx], names, sizeof names / sizeof *names, def, \
@@ -303,13 +315,19 @@ te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *
     if (PICK(S_SCORE, scores, in->num_labels == 1 ? 1 : 0, "head score")) in->score_fn = (te_score_fn)v;
     if (PICK(S_HEAD_ACT, head_acts, 0, "head activation")) m->arch.head_dense_act = v == 1 ? TE_ACT_RELU : -1;
 #undef PICK
-    if (st == TE_OK) {
-        const kv *base = find(kvs, n, "model.rotary_base");
-        m->arch.rotary_base = 10000.0f;
-        if (base && base->type == TEMB_KV_F32) memcpy(&m->arch.rotary_base, &base->u32, 4);
-        if (!(m->arch.rotary_base > 1.0f && m->arch.rotary_base < 1e30f))
-            st = te_fail(err, TE_ERR_FORMAT, "metadata model.rotary_base = %g is out of range", (double)m->arch.rotary_base);
-    }
+    return st;
+}
+
+te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *err) {
+    kv *kvs = calloc(MAX_KV, sizeof *kvs);
+    if (!kvs) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    size_t n = 0;
+    const kv *s[N_STR];
+    const char *copy[N_STR] = {0};
+    te_status st = parse_entries(p, size, kvs, &n, err);
+    if (st == TE_OK) st = parse_numbers(m, kvs, n, err);
+    if (st == TE_OK) st = copy_strings(m, kvs, n, s, copy, err);
+    if (st == TE_OK) st = pick_settings(m, s, copy, err);
     if (st == TE_OK) st = split_labels(m, s[S_LABELS] ? (char *)copy[S_LABELS] : NULL, err);
     if (st == TE_OK) st = parse_template(s[S_TMPL1] ? copy[S_TMPL1] : NULL, 0, m->tmpl.single, &m->tmpl.n_single, err);
     if (st == TE_OK) st = parse_template(s[S_TMPL2] ? copy[S_TMPL2] : NULL, 1, m->tmpl.pair, &m->tmpl.n_pair, err);

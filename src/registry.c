@@ -13,6 +13,7 @@
  * warming up, closing -- run outside it), and one condition variable is
  * broadcast on every change anyone may wait for.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,8 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "internal.h"
-#include "loader.h"
 #include "registry.h"
 
 #define MAX_NAME 127
@@ -63,18 +64,50 @@ struct te_registry {
     size_t n, cap;
     int started;
     atomic_uint_least64_t epoch; /* bumped whenever a get might answer differently */
+#ifndef NDEBUG
+    pthread_t owner;             /* reg_lock's caller, while held */
+    int held;
+#endif
     te_reg_load_hook hook;
     void *hook_user;
 };
 
-static double unix_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+/* The lock, and who holds it: each *_locked function asserts that its
+ * caller does (as SQLite's sqlite3_mutex_held), unless NDEBUG. Only the
+ * holder writes or reads `owner`. */
+static void reg_lock(te_registry *r) {
+    pthread_mutex_lock(&r->mu);
+#ifndef NDEBUG
+    r->owner = pthread_self();
+    r->held = 1;
+#endif
 }
+
+static void reg_unlock(te_registry *r) {
+#ifndef NDEBUG
+    r->held = 0;
+#endif
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Waits on the condition (until deadline, if not NULL); ETIMEDOUT or 0. */
+static int reg_wait(te_registry *r, const struct timespec *deadline) {
+#ifndef NDEBUG
+    r->held = 0;
+#endif
+    int rc = deadline ? pthread_cond_timedwait(&r->cv, &r->mu, deadline) : pthread_cond_wait(&r->cv, &r->mu);
+#ifndef NDEBUG
+    r->owner = pthread_self();
+    r->held = 1;
+#endif
+    return rc;
+}
+
+#define ASSERT_LOCKED(r) assert((r)->held && pthread_equal((r)->owner, pthread_self()))
 
 /* Wakes every waiter and invalidates the fast path of te_registry_is_current. */
 static void changed_locked(te_registry *r) {
+    ASSERT_LOCKED(r);
     atomic_fetch_add(&r->epoch, 1);
     pthread_cond_broadcast(&r->cv);
 }
@@ -100,13 +133,14 @@ te_registry *te_registry_new(te_error *err) {
 }
 
 void te_registry_set_load_hook(te_registry *r, te_reg_load_hook hook, void *user) {
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     r->hook = hook;
     r->hook_user = user;
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
 }
 
 static reg_entry *find_locked(const te_registry *r, const char *name) {
+    ASSERT_LOCKED(r);
     for (size_t i = 0; i < r->n; i++)
         if (strcmp(r->e[i]->name, name) == 0) return r->e[i];
     return NULL;
@@ -123,6 +157,7 @@ static int index_of(const te_registry *r, const reg_entry *e) {
 /* Drops one reference; returns the version when it must now be closed
  * (close_version, outside the lock). */
 static reg_version *unref_locked(reg_version *v) {
+    ASSERT_LOCKED(v->entry->r);
     return --v->refs == 0 ? v : NULL;
 }
 
@@ -131,14 +166,15 @@ static void close_version(te_registry *r, reg_version *v) {
     reg_entry *e = v->entry;
     te_close(v->model);
     free(v);
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     e->live--;
     changed_locked(r);
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
 }
 
 /* Makes v the version gets see; returns the old one if it must be closed. */
 static reg_version *publish_locked(reg_entry *e, reg_version *v) {
+    ASSERT_LOCKED(e->r);
     reg_version *old = e->current;
     v->generation = ++e->generation;
     e->current = v;
@@ -147,6 +183,7 @@ static reg_version *publish_locked(reg_entry *e, reg_version *v) {
 }
 
 static reg_version *unpublish_locked(reg_entry *e) {
+    ASSERT_LOCKED(e->r);
     reg_version *old = e->current;
     e->current = NULL;
     changed_locked(e->r);
@@ -159,6 +196,7 @@ static reg_version *unpublish_locked(reg_entry *e) {
  * of output, same dimension. kind and dim are those of the file about to
  * become e's current version; on success they become e's known shape. */
 static te_status check_shape_locked(te_registry *r, reg_entry *e, te_model_kind kind, int dim, te_error *err) {
+    ASSERT_LOCKED(r);
     int self = index_of(r, e);
     for (size_t i = 0; i < r->n; i++) {
         reg_entry *f = r->e[i];
@@ -192,6 +230,7 @@ static void start_job_locked(te_registry *r, reg_entry *e);
 
 /* e could not be loaded and nothing of its own serves. */
 static void fail_locked(te_registry *r, reg_entry *e, const te_error *why) {
+    ASSERT_LOCKED(r);
     e->error = *why;
     e->state = TE_REG_FAILED;
     /* Its fallback is needed now, even if it was declared for first use. */
@@ -204,12 +243,12 @@ static void fail_locked(te_registry *r, reg_entry *e, const te_error *why) {
  * start-up or first-use load, where the model is usable while it is read
  * (progressive); otherwise swap only once read and warmed (a reload). */
 static te_status load(te_registry *r, reg_entry *e, int early, te_error *err) {
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     te_reg_load_hook hook = r->hook;
     void *hook_user = r->hook_user;
     e->loads++;
-    e->load_started_at = unix_now();
-    pthread_mutex_unlock(&r->mu);
+    e->load_started_at = te_unix_now();
+    reg_unlock(r);
     if (hook) hook(hook_user, e->name);
 
     double t0 = te_now();
@@ -217,7 +256,7 @@ static te_status load(te_registry *r, reg_entry *e, int early, te_error *err) {
     te_model *m = te_open(e->path, &o, err);
     te_status st = m ? TE_OK : err->code;
     reg_version *v = NULL, *drop = NULL;
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     te_model_info in;
     if (st == TE_OK) {
         te_model_get_info(m, &in);
@@ -230,7 +269,7 @@ static te_status load(te_registry *r, reg_entry *e, int early, te_error *err) {
         m = NULL; /* owned by v */
         if (early) drop = publish_locked(e, v);
     }
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     te_close(m); /* not NULL only when the shape check or the allocation failed */
     close_version(r, drop);
 
@@ -245,13 +284,13 @@ static te_status load(te_registry *r, reg_entry *e, int early, te_error *err) {
     double load_ms = (te_now() - t0) * 1e3;
     if (st == TE_OK && e->warmup) st = warm(v->model, err);
 
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     drop = NULL;
     reg_version *unused = NULL;
     if (st == TE_OK) {
         if (!early) drop = publish_locked(e, v);
         e->state = TE_REG_READY;
-        e->loaded_at = unix_now();
+        e->loaded_at = te_unix_now();
         e->load_ms = load_ms;
         te_error_clear(&e->error);
     } else {
@@ -268,7 +307,7 @@ static te_status load(te_registry *r, reg_entry *e, int early, te_error *err) {
     e->busy = 0;
     e->reloading = 0;
     changed_locked(r);
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     close_version(r, drop);
     close_version(r, unused);
     return st;
@@ -283,6 +322,7 @@ static void *job_main(void *arg) {
 
 /* Starts the one load thread of a DECLARED entry. */
 static void start_job_locked(te_registry *r, reg_entry *e) {
+    ASSERT_LOCKED(r);
     e->busy = 1;
     e->state = TE_REG_LOADING;
     int rc = pthread_create(&e->job, NULL, job_main, e);
@@ -299,11 +339,11 @@ static void start_job_locked(te_registry *r, reg_entry *e) {
 
 /* Joins e's load thread once it has finished (busy is clear). */
 static void join_job(te_registry *r, reg_entry *e) {
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     int has = e->has_job;
     pthread_t t = e->job;
     e->has_job = 0;
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     if (has) pthread_join(t, NULL);
 }
 
@@ -340,9 +380,9 @@ static te_status prepare(te_registry *r, const te_reg_decl *d, reg_entry *e, te_
     e->state = TE_REG_DECLARED;
     if (!d->fallback) return TE_OK;
     if (strcmp(d->fallback, d->name) == 0) return te_fail(err, TE_ERR_ARG, "model '%s' cannot be its own fallback", d->name);
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     const reg_entry *f = find_locked(r, d->fallback);
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     if (!f) return te_fail(err, TE_ERR_ARG, "model '%s': its fallback '%s' is not declared (declare it first)", d->name, d->fallback);
     /* f->path never changes and entries are never freed before the registry. */
     e->shape_known = peek_shape(e->path, &e->kind, &e->dim);
@@ -352,6 +392,7 @@ static te_status prepare(te_registry *r, const te_reg_decl *d, reg_entry *e, te_
 /* Adds a prepared entry: the name is free, the fallback pair matches. */
 static te_status insert_locked(te_registry *r, reg_entry *e, const te_reg_decl *d, int fknown, te_model_kind fkind,
                                int fdim, te_error *err) {
+    ASSERT_LOCKED(r);
     if (find_locked(r, d->name)) return te_fail(err, TE_ERR_ARG, "model '%s' is declared twice", d->name);
     if (d->fallback) {
         reg_entry *f = find_locked(r, d->fallback);
@@ -387,15 +428,15 @@ te_status te_registry_declare(te_registry *r, const te_reg_decl *d, te_error *er
     te_model_kind fkind = TE_KIND_EMBEDDING;
     int fdim = 0, fknown = 0;
     if (st == TE_OK && d->fallback) {
-        pthread_mutex_lock(&r->mu);
+        reg_lock(r);
         const char *fpath = find_locked(r, d->fallback)->path;
-        pthread_mutex_unlock(&r->mu);
+        reg_unlock(r);
         fknown = peek_shape(fpath, &fkind, &fdim);
     }
     if (st == TE_OK) {
-        pthread_mutex_lock(&r->mu);
+        reg_lock(r);
         st = insert_locked(r, e, d, fknown, fkind, fdim, err);
-        pthread_mutex_unlock(&r->mu);
+        reg_unlock(r);
     }
     if (st != TE_OK && e) {
         free(e->name);
@@ -408,36 +449,41 @@ te_status te_registry_declare(te_registry *r, const te_reg_decl *d, te_error *er
 te_status te_registry_start(te_registry *r, te_error *err) {
     te_error_clear(err);
     if (!r) return te_fail(err, TE_ERR_ARG, "te_registry_start: registry is NULL");
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     if (!r->started) {
         r->started = 1;
         for (size_t i = 0; i < r->n; i++)
             if (!r->e[i]->first_use && r->e[i]->state == TE_REG_DECLARED) start_job_locked(r, r->e[i]);
     }
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     return TE_OK;
 }
 
 /* ---- serving ---------------------------------------------------------------- */
 
+/* The entry that answers for e: e, or, when e failed with nothing of its
+ * own to serve, the first entry down its fallback chain that did not (the
+ * one walk of the chain: gets, readiness and waits all go through it). */
+static reg_entry *answering_locked(const te_registry *r, const reg_entry *e) {
+    ASSERT_LOCKED(r);
+    while (e->state == TE_REG_FAILED && e->fallback >= 0) e = r->e[e->fallback];
+    return (reg_entry *)e;
+}
+
 /* The version a get of e gives. With `wait`, starts a first-use load and
  * waits for loads in progress; without, answers from what is there now. */
 static reg_version *resolve_locked(te_registry *r, reg_entry *e, int wait, int *fallback, te_error *err) {
-    reg_entry *cur = e;
-    *fallback = 0;
+    ASSERT_LOCKED(r);
     for (;;) {
+        reg_entry *cur = answering_locked(r, e);
+        *fallback = cur != e;
         if (cur->current) return cur->current;
-        if (cur->state == TE_REG_FAILED && cur->fallback >= 0) {
-            cur = r->e[cur->fallback];
-            *fallback = 1;
-            continue;
-        }
         if (wait && cur->state == TE_REG_DECLARED) {
             start_job_locked(r, cur);
             continue;
         }
         if (wait && cur->state == TE_REG_LOADING) {
-            pthread_cond_wait(&r->cv, &r->mu);
+            reg_wait(r, NULL);
             continue;
         }
         if (!wait) return NULL;
@@ -455,7 +501,7 @@ te_status te_registry_get(te_registry *r, const char *name, te_model_ref *ref, t
     if (ref) memset(ref, 0, sizeof *ref);
     if (!r || !name || !ref) return te_fail(err, TE_ERR_ARG, "te_registry_get: registry, name and ref are required");
     te_error e2;
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     reg_entry *e = find_locked(r, name);
     int fb = 0;
     reg_version *v = NULL;
@@ -468,7 +514,7 @@ te_status te_registry_get(te_registry *r, const char *name, te_model_ref *ref, t
         *ref = (te_model_ref){.model = v->model, .name = v->entry->name, .fallback = fb, .generation = v->generation,
                               .fingerprint = v->fingerprint, .priv_ = {v, e}, .epoch_ = atomic_load(&r->epoch)};
     }
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     if (v) return TE_OK;
     if (err) *err = e2;
     return e2.code;
@@ -478,17 +524,17 @@ int te_registry_is_current(te_registry *r, const te_model_ref *ref) {
     if (!r || !ref || !ref->priv_[0]) return 0;
     if (atomic_load(&r->epoch) == ref->epoch_) return 1;
     int fb;
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     reg_version *now = resolve_locked(r, ref->priv_[1], 0, &fb, NULL);
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     return now == ref->priv_[0];
 }
 
 void te_registry_release(te_registry *r, te_model_ref *ref) {
     if (!r || !ref || !ref->priv_[0]) return;
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     reg_version *drop = unref_locked(ref->priv_[0]);
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     close_version(r, drop);
     memset(ref, 0, sizeof *ref);
 }
@@ -496,19 +542,19 @@ void te_registry_release(te_registry *r, te_model_ref *ref) {
 /* ---- reload and unload -------------------------------------------------------- */
 
 static te_status reload_one(te_registry *r, reg_entry *e, te_error *err) {
-    pthread_mutex_lock(&r->mu);
-    while (e->busy) pthread_cond_wait(&r->cv, &r->mu);
+    reg_lock(r);
+    while (e->busy) reg_wait(r, NULL);
     e->busy = 1;
     int early = e->current == NULL;
     if (early) e->state = TE_REG_LOADING;
     else e->reloading = 1;
     changed_locked(r);
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     te_status st = load(r, e, early, err);
     if (st == TE_OK) {
-        pthread_mutex_lock(&r->mu);
+        reg_lock(r);
         e->reloads++;
-        pthread_mutex_unlock(&r->mu);
+        reg_unlock(r);
     }
     return st;
 }
@@ -527,19 +573,19 @@ static te_status for_models(te_registry *r, const char *name, const char *what,
                             te_status (*one)(te_registry *, reg_entry *, void *, te_error *), void *arg, te_error *err) {
     te_error_clear(err);
     if (!r) return te_fail(err, TE_ERR_ARG, "te_registry_%s: registry is NULL", what);
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     size_t n = r->n;
     reg_entry *only = name ? find_locked(r, name) : NULL;
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     if (name && !only) return te_fail(err, TE_ERR_NOT_FOUND, "no model named '%s' in the registry", name);
     if (only) return one(r, only, arg, err);
     te_status first = TE_OK;
     char msg[sizeof err->msg] = "";
     size_t n_failed = 0;
     for (size_t i = 0; i < n; i++) {
-        pthread_mutex_lock(&r->mu);
+        reg_lock(r);
         reg_entry *e = r->e[i];
-        pthread_mutex_unlock(&r->mu);
+        reg_unlock(r);
         te_error e1;
         te_status st = one(r, e, arg, &e1);
         if (st == TE_OK) continue;
@@ -563,21 +609,21 @@ te_status te_registry_reload(te_registry *r, const char *name, te_error *err) {
 
 static te_status unload_cb(te_registry *r, reg_entry *e, void *arg, te_error *err) {
     const struct timespec *deadline = arg; /* NULL: no limit */
-    pthread_mutex_lock(&r->mu);
-    while (e->busy) pthread_cond_wait(&r->cv, &r->mu);
+    reg_lock(r);
+    while (e->busy) reg_wait(r, NULL);
     reg_version *drop = unpublish_locked(e);
     e->state = TE_REG_UNLOADED;
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     close_version(r, drop);
     join_job(r, e);
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     int timed_out = 0;
     while (e->live > 0 && !timed_out) {
-        if (!deadline) pthread_cond_wait(&r->cv, &r->mu);
-        else if (pthread_cond_timedwait(&r->cv, &r->mu, deadline) == ETIMEDOUT) timed_out = 1;
+        if (!deadline) reg_wait(r, NULL);
+        else if (reg_wait(r, deadline) == ETIMEDOUT) timed_out = 1;
     }
     int live = e->live;
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     if (live > 0)
         return te_fail(err, TE_ERR_TIMEOUT, "model '%s': %d version%s still referenced when the time ran out", e->name,
                        live, live == 1 ? " is" : "s are");
@@ -608,29 +654,22 @@ void te_registry_free(te_registry *r) {
 
 /* The start-up load of e (and, if it failed, of its fallbacks) has ended. */
 static int settled_locked(const te_registry *r, const reg_entry *e) {
-    for (;;) {
-        if (e->state == TE_REG_LOADING || e->state == TE_REG_DECLARED) return 0;
-        if (e->state != TE_REG_FAILED || e->fallback < 0) return 1;
-        e = r->e[e->fallback];
-    }
+    te_reg_state s = answering_locked(r, e)->state;
+    return s != TE_REG_LOADING && s != TE_REG_DECLARED;
 }
 
 /* e, or the fallback serving for it, is ready. */
 static int serving_locked(const te_registry *r, const reg_entry *e) {
-    for (;;) {
-        if (e->state == TE_REG_READY) return 1;
-        if (e->state != TE_REG_FAILED || e->fallback < 0) return 0;
-        e = r->e[e->fallback];
-    }
+    return answering_locked(r, e)->state == TE_REG_READY;
 }
 
 int te_registry_all_ready(te_registry *r) {
     if (!r) return 0;
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     int ok = 1;
     for (size_t i = 0; i < r->n && ok; i++)
         if (!r->e[i]->first_use && !serving_locked(r, r->e[i])) ok = 0;
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     return ok;
 }
 
@@ -639,50 +678,49 @@ te_status te_registry_wait(te_registry *r, int timeout_ms, te_error *err) {
     if (!r) return te_fail(err, TE_ERR_ARG, "te_registry_wait: registry is NULL");
     struct timespec deadline;
     te_deadline(&deadline, timeout_ms);
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     if (!r->started) {
-        pthread_mutex_unlock(&r->mu);
+        reg_unlock(r);
         return te_fail(err, TE_ERR_ARG, "te_registry_wait: te_registry_start was not called");
     }
     te_status st = TE_OK;
     for (size_t i = 0; i < r->n && st == TE_OK; i++) {
         const reg_entry *e = r->e[i];
         while (!e->first_use && !settled_locked(r, e) && st == TE_OK) {
-            if (timeout_ms == 0 || (timeout_ms > 0 && pthread_cond_timedwait(&r->cv, &r->mu, &deadline) == ETIMEDOUT))
+            if (timeout_ms == 0 || (timeout_ms > 0 && reg_wait(r, &deadline) == ETIMEDOUT))
                 st = te_fail(err, TE_ERR_TIMEOUT, "model '%s' is still loading", e->name);
             else if (timeout_ms < 0)
-                pthread_cond_wait(&r->cv, &r->mu);
+                reg_wait(r, NULL);
         }
     }
     for (size_t i = 0; i < r->n && st == TE_OK; i++) {
         const reg_entry *e = r->e[i];
         if (e->first_use || serving_locked(r, e)) continue;
-        const reg_entry *last = e; /* the end of its fallback chain */
-        while (last->state == TE_REG_FAILED && last->fallback >= 0) last = r->e[last->fallback];
+        const reg_entry *last = answering_locked(r, e);
         if (e->state == TE_REG_UNLOADED) st = te_fail(err, TE_ERR_NOT_FOUND, "model '%s' is unloaded", e->name);
         else if (last == e) st = te_fail(err, e->error.code, "model '%s' failed to load: %s", e->name, te_errmsg(&e->error));
         else st = te_fail(err, e->error.code, "model '%s' failed to load: %s; its fallback '%s' cannot serve either: %s",
                           e->name, te_errmsg(&e->error), last->name,
                           last->state == TE_REG_UNLOADED ? "it is unloaded" : te_errmsg(&last->error));
     }
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     return st;
 }
 
 size_t te_registry_count(te_registry *r) {
     if (!r) return 0;
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     size_t n = r->n;
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     return n;
 }
 
 int te_registry_find(te_registry *r, const char *name) {
     if (!r || !name) return -1;
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     const reg_entry *e = find_locked(r, name);
     int i = e ? index_of(r, e) : -1;
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     return i;
 }
 
@@ -693,9 +731,9 @@ static void copy_str(char *dst, size_t cap, const char *src) {
 te_status te_registry_status(te_registry *r, size_t i, te_reg_status *out) {
     if (!r || !out) return TE_ERR_ARG;
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     if (i >= r->n) {
-        pthread_mutex_unlock(&r->mu);
+        reg_unlock(r);
         return TE_ERR_ARG;
     }
     const reg_entry *e = r->e[i];
@@ -728,7 +766,7 @@ te_status te_registry_status(te_registry *r, size_t i, te_reg_status *out) {
         out->loaded_at = e->state == TE_REG_READY ? e->loaded_at : 0;
         out->load_ms = e->load_ms;
     }
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     if (!v) return TE_OK;
     te_model_info in;
     te_model_status ms;
@@ -750,9 +788,9 @@ te_status te_registry_status(te_registry *r, size_t i, te_reg_status *out) {
     out->strategy = ms.strategy;
     out->warmed_up = ms.warmed_up && ms.warmup_ok;
     out->warmup_ms = ms.warmup_ms;
-    pthread_mutex_lock(&r->mu);
+    reg_lock(r);
     reg_version *drop = unref_locked(v);
-    pthread_mutex_unlock(&r->mu);
+    reg_unlock(r);
     close_version(r, drop);
     return TE_OK;
 }

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "context.h"
 #include "internal.h"
 #include "loader.h"
@@ -52,7 +53,7 @@ te_status te_model_get_status(const te_model *m, te_model_status *out) {
     const te_tensor *word = m->word;
     uint64_t word_end = word->offset + word->bytes, layers_begin = m->layers[0].file_begin;
     out->file_bytes = m->map_size;
-    out->file_bytes_present = te_model_bytes_present(m);
+    out->file_bytes_present = te_bytes_present(m);
     out->file_resident = resident(m, 0, m->map_size, vec, page);
     out->meta_bytes = m->data_offset;
     out->meta_resident = resident(m, 0, m->data_offset, vec, page);

@@ -266,43 +266,45 @@ static void put_section(uint8_t *entry, uint32_t kind, uint32_t crc, uint64_t of
     te_put64(entry + 16, size);
 }
 
-te_status temb_write(temb_writer *w, const char *path,
-                     void (*progress)(void *user, uint64_t done, uint64_t total),
-                     void *progress_user, te_error *err) {
-    if (!ok(w)) { if (err) *err = w->err; return w->err.code; }
-    buf meta = {0}, vocab = {0}, added = {0}, dir = {0};
-    buf_u32(w, &meta, w->n_kv);
-    buf_put(w, &meta, w->meta.p, w->meta.n);
-    buf_u32(w, &added, w->n_added);
-    buf_put(w, &added, w->added.p, w->added.n);
-    build_vocab(w, &vocab);
+/* Where everything goes: header, META, ADDED, TENSORS, HOT, VOCAB, then DATA
+ * on a block boundary, each tensor at its own alignment. */
+enum { N_SECTIONS = 6 };
+typedef struct layout {
+    buf meta, added, vocab, dir;
+    uint64_t meta_off, added_off, dir_off, hot_off, vocab_off, data_off;
+    uint64_t file_size, tensor_bytes;
+} layout;
 
-    /* Layout: header, META, ADDED, TENSORS, HOT, VOCAB, then DATA on a block boundary. */
-    enum { N_SECTIONS = 6 };
+static void plan(temb_writer *w, layout *l) {
+    buf_u32(w, &l->meta, w->n_kv);
+    buf_put(w, &l->meta, w->meta.p, w->meta.n);
+    buf_u32(w, &l->added, w->n_added);
+    buf_put(w, &l->added, w->added.p, w->added.n);
+    build_vocab(w, &l->vocab);
     if (w->hot.n == 0) buf_u32(w, &w->hot, 0);
     uint64_t header_size = TEMB_FIXED_HEADER + N_SECTIONS * TEMB_SECTION_ENTRY;
     uint64_t dir_size = TEMB_TENSORS_HEADER + (uint64_t)w->n_tensors * TEMB_TENSOR_ENTRY;
-    uint64_t meta_off = te_align_up(header_size, 64);
-    uint64_t added_off = te_align_up(meta_off + meta.n, 64);
-    uint64_t dir_off = te_align_up(added_off + added.n, 64);
-    uint64_t hot_off = te_align_up(dir_off + dir_size, 64);
-    uint64_t vocab_off = te_align_up(hot_off + w->hot.n, 64);
-    uint64_t data_off = te_align_up(vocab_off + vocab.n, TEMB_BLOCK_ALIGN);
-    uint64_t pos = data_off, total = 0;
+    l->meta_off = te_align_up(header_size, 64);
+    l->added_off = te_align_up(l->meta_off + l->meta.n, 64);
+    l->dir_off = te_align_up(l->added_off + l->added.n, 64);
+    l->hot_off = te_align_up(l->dir_off + dir_size, 64);
+    l->vocab_off = te_align_up(l->hot_off + w->hot.n, 64);
+    l->data_off = te_align_up(l->vocab_off + l->vocab.n, TEMB_BLOCK_ALIGN);
+    uint64_t pos = l->data_off;
     for (size_t i = 0; i < w->n_tensors; i++) {
         pending_tensor *t = &w->tensors[i];
         pos = te_align_up(pos, t->new_block ? TEMB_BLOCK_ALIGN : TEMB_TENSOR_ALIGN);
         t->offset = pos;
         pos += t->bytes;
-        total += t->bytes;
+        l->tensor_bytes += t->bytes;
     }
-    uint64_t file_size = pos;
+    l->file_size = pos;
+}
 
-    te_out_file o = {.fd = -1};
-    te_status st = ok(w) ? TE_OK : (err ? (*err = w->err).code : w->err.code);
-    /* Nothing the reader would refuse is written: its own checks, before any tensor is encoded. */
-    if (st == TE_OK) st = te_meta_validate(meta.p, meta.n, w->n_vocab, err);
-    if (st == TE_OK) st = te_out_open(&o, path, err);
+/* Each tensor's bytes from its fill, one buffer at a time, with its CRC. */
+static te_status write_tensors(temb_writer *w, te_out_file *o, const char *path, uint64_t total,
+                               void (*progress)(void *, uint64_t, uint64_t), void *user, te_error *err) {
+    te_status st = TE_OK;
     void *tbuf = NULL;
     uint64_t done = 0;
     for (size_t i = 0; st == TE_OK && i < w->n_tensors; i++) {
@@ -314,53 +316,68 @@ te_status temb_write(temb_writer *w, const char *path,
         st = t->fill(t->user, tbuf, (size_t)t->bytes, err);
         if (st != TE_OK) break;
         t->crc = te_crc32_update(0, tbuf, (size_t)t->bytes);
-        st = te_out_pwrite(&o, tbuf, (size_t)t->bytes, t->offset, path, err);
+        st = te_out_pwrite(o, tbuf, (size_t)t->bytes, t->offset, path, err);
         done += t->bytes;
-        if (progress) progress(progress_user, done, total);
+        if (progress) progress(user, done, total);
     }
     free(tbuf);
-    if (st == TE_OK) {
-        build_tensor_dir(w, &dir);
-        if (!ok(w)) st = err ? (*err = w->err).code : w->err.code;
-    }
-    if (st == TE_OK) {
-        uint8_t hdr[TEMB_FIXED_HEADER + N_SECTIONS * TEMB_SECTION_ENTRY] = {0};
-        memcpy(hdr, TEMB_MAGIC, 4);
-        te_put16(hdr + 4, TEMB_VERSION_MAJOR);
-        te_put16(hdr + 6, TEMB_VERSION_MINOR);
-        te_put32(hdr + 8, (uint32_t)header_size);
-        te_put32(hdr + 12, N_SECTIONS);
-        te_put64(hdr + 16, file_size);
-        uint8_t *s = hdr + TEMB_FIXED_HEADER;
-        put_section(s + 0 * TEMB_SECTION_ENTRY, TEMB_SEC_META, te_crc32_update(0, meta.p, meta.n), meta_off, meta.n);
-        put_section(s + 1 * TEMB_SECTION_ENTRY, TEMB_SEC_ADDED, te_crc32_update(0, added.p, added.n), added_off, added.n);
-        put_section(s + 2 * TEMB_SECTION_ENTRY, TEMB_SEC_TENSORS, te_crc32_update(0, dir.p, dir.n), dir_off, dir.n);
-        put_section(s + 3 * TEMB_SECTION_ENTRY, TEMB_SEC_VOCAB, te_crc32_update(0, vocab.p, vocab.n), vocab_off, vocab.n);
-        put_section(s + 4 * TEMB_SECTION_ENTRY, TEMB_SEC_DATA, 0, data_off, file_size - data_off);
-        put_section(s + 5 * TEMB_SECTION_ENTRY, TEMB_SEC_HOT, te_crc32_update(0, w->hot.p, w->hot.n), hot_off, w->hot.n);
-        te_put32(hdr + 28, te_crc32_update(0, hdr, sizeof hdr));
-        /* Zero-fill the gaps too, so the file has no holes of undefined content. */
-        uint64_t meta_end = data_off;
-        uint8_t *head = calloc(1, (size_t)meta_end);
-        if (!head) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
-        else {
-            memcpy(head, hdr, sizeof hdr);
-            memcpy(head + meta_off, meta.p, meta.n);
-            memcpy(head + added_off, added.p, added.n);
-            memcpy(head + dir_off, dir.p, dir.n);
-            memcpy(head + vocab_off, vocab.p, vocab.n);
-            memcpy(head + hot_off, w->hot.p, w->hot.n);
-            st = te_out_pwrite(&o, head, (size_t)meta_end, 0, path, err);
-            free(head);
-        }
-    }
-    if (st == TE_OK && ftruncate(o.fd, (off_t)file_size) != 0)
+    return st;
+}
+
+/* The header and the sections before DATA (gaps zero-filled, so the file
+ * has no holes of undefined content), once the tensors' CRCs are known. */
+static te_status write_head(temb_writer *w, layout *l, te_out_file *o, const char *path, te_error *err) {
+    build_tensor_dir(w, &l->dir);
+    if (!ok(w)) return err ? (*err = w->err).code : w->err.code;
+    uint8_t hdr[TEMB_FIXED_HEADER + N_SECTIONS * TEMB_SECTION_ENTRY] = {0};
+    memcpy(hdr, TEMB_MAGIC, 4);
+    te_put16(hdr + 4, TEMB_VERSION_MAJOR);
+    te_put16(hdr + 6, TEMB_VERSION_MINOR);
+    te_put32(hdr + 8, (uint32_t)sizeof hdr);
+    te_put32(hdr + 12, N_SECTIONS);
+    te_put64(hdr + 16, l->file_size);
+    uint8_t *s = hdr + TEMB_FIXED_HEADER;
+    put_section(s + 0 * TEMB_SECTION_ENTRY, TEMB_SEC_META, te_crc32_update(0, l->meta.p, l->meta.n), l->meta_off, l->meta.n);
+    put_section(s + 1 * TEMB_SECTION_ENTRY, TEMB_SEC_ADDED, te_crc32_update(0, l->added.p, l->added.n), l->added_off, l->added.n);
+    put_section(s + 2 * TEMB_SECTION_ENTRY, TEMB_SEC_TENSORS, te_crc32_update(0, l->dir.p, l->dir.n), l->dir_off, l->dir.n);
+    put_section(s + 3 * TEMB_SECTION_ENTRY, TEMB_SEC_VOCAB, te_crc32_update(0, l->vocab.p, l->vocab.n), l->vocab_off, l->vocab.n);
+    put_section(s + 4 * TEMB_SECTION_ENTRY, TEMB_SEC_DATA, 0, l->data_off, l->file_size - l->data_off);
+    put_section(s + 5 * TEMB_SECTION_ENTRY, TEMB_SEC_HOT, te_crc32_update(0, w->hot.p, w->hot.n), l->hot_off, w->hot.n);
+    te_put32(hdr + 28, te_crc32_update(0, hdr, sizeof hdr));
+    uint8_t *head = calloc(1, (size_t)l->data_off);
+    if (!head) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+    memcpy(head, hdr, sizeof hdr);
+    memcpy(head + l->meta_off, l->meta.p, l->meta.n);
+    memcpy(head + l->added_off, l->added.p, l->added.n);
+    memcpy(head + l->dir_off, l->dir.p, l->dir.n);
+    memcpy(head + l->vocab_off, l->vocab.p, l->vocab.n);
+    memcpy(head + l->hot_off, w->hot.p, w->hot.n);
+    te_status st = te_out_pwrite(o, head, (size_t)l->data_off, 0, path, err);
+    free(head);
+    return st;
+}
+
+te_status temb_write(temb_writer *w, const char *path,
+                     void (*progress)(void *user, uint64_t done, uint64_t total),
+                     void *progress_user, te_error *err) {
+    if (!ok(w)) { if (err) *err = w->err; return w->err.code; }
+    layout l;
+    memset(&l, 0, sizeof l);
+    plan(w, &l);
+    te_out_file o = {.fd = -1};
+    te_status st = ok(w) ? TE_OK : (err ? (*err = w->err).code : w->err.code);
+    /* Nothing the reader would refuse is written: its own checks, before any tensor is encoded. */
+    if (st == TE_OK) st = te_meta_validate(l.meta.p, l.meta.n, w->n_vocab, err);
+    if (st == TE_OK) st = te_out_open(&o, path, err);
+    if (st == TE_OK) st = write_tensors(w, &o, path, l.tensor_bytes, progress, progress_user, err);
+    if (st == TE_OK) st = write_head(w, &l, &o, path, err);
+    if (st == TE_OK && ftruncate(o.fd, (off_t)l.file_size) != 0)
         st = te_fail(err, TE_ERR_IO, "%s: cannot set file size: %s", path, strerror(errno));
     if (st == TE_OK) st = te_out_commit(&o, path, err);
     if (st != TE_OK) te_out_abort(&o);
-    buf_free(&meta);
-    buf_free(&vocab);
-    buf_free(&added);
-    buf_free(&dir);
+    buf_free(&l.meta);
+    buf_free(&l.vocab);
+    buf_free(&l.added);
+    buf_free(&l.dir);
     return st;
 }

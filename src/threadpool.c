@@ -31,6 +31,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "internal.h"
 
 #define SPIN_NS 100000 /* how long a thread watches for work before sleeping */
@@ -61,12 +62,6 @@ static void cpu_relax(void) {
 #elif defined(__aarch64__)
     __asm__ __volatile__("yield");
 #endif
-}
-
-static long long now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
 static void run_tasks(te_pool *p, int thread) {
@@ -109,11 +104,11 @@ static int worker_shares_cpu(te_pool *p) {
 /* Spins until cond(p, x) holds, SPIN_NS pass or the awaited thread turns out
  * to share this CPU; returns whether cond held. */
 static int spin_until(int (*cond)(te_pool *, unsigned), int (*shares_cpu)(te_pool *), te_pool *p, unsigned x) {
-    long long until = now_ns() + SPIN_NS;
+    long long until = te_now_ns() + SPIN_NS;
     for (unsigned i = 0;; i++) {
         if (cond(p, x)) return 1;
         cpu_relax();
-        if ((i & 63) == 63 && (now_ns() > until || shares_cpu(p))) return 0;
+        if ((i & 63) == 63 && (te_now_ns() > until || shares_cpu(p))) return 0;
     }
 }
 
