@@ -38,7 +38,7 @@ GIT_COMMIT := $(shell c=$$(git rev-parse --short=12 HEAD 2>/dev/null) && { git d
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith -Wvla
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -D_GNU_SOURCE -pthread -Iinclude -Isrc -MMD -MP
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(EXTRA_CFLAGS) -D_GNU_SOURCE -pthread -Iinclude -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(EXTRA_LDFLAGS) -pthread
 LIBS     = -lm
 ifeq ($(BLAS),openblas)
@@ -49,7 +49,7 @@ $(error BLAS=$(BLAS) is not supported (use BLAS=openblas))
 endif
 
 LIB_SRC   := $(wildcard src/*.c src/kernels/*.c)
-TOOL_SRC  := $(wildcard tools/*.c)
+TOOL_SRC  := $(wildcard tools/*/*.c)
 TEST_SRC  := $(wildcard tests/test_*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
@@ -75,17 +75,22 @@ $(BUILD)/.flags: FORCE
 	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
 FORCE:
 
-$(BUILD)/obj/%.o: %.c $(BUILD)/.flags
+# The library sees its internal headers; the programs (tools/cli, tools/serve
+# and what they share, tools/common) only the public ones and their own.
+$(BUILD)/obj/src/%.o: src/%.c $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Isrc -c $< -o $@
+$(BUILD)/obj/tools/%.o: tools/%.c $(BUILD)/.flags
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itools/common -c $< -o $@
 
 # results.c alone knows the commit, so a new commit rebuilds one file.
 $(BUILD)/.commit: FORCE
 	@mkdir -p $(BUILD)
 	@echo '$(GIT_COMMIT)' | cmp -s - $@ || echo '$(GIT_COMMIT)' > $@
-$(BUILD)/obj/tools/results.o: tools/results.c $(BUILD)/.flags $(BUILD)/.commit
+$(BUILD)/obj/tools/common/results.o: tools/common/results.c $(BUILD)/.flags $(BUILD)/.commit
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DTE_GIT_COMMIT='"$(GIT_COMMIT)"' -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Itools/common -DTE_GIT_COMMIT='"$(GIT_COMMIT)"' -c $< -o $@
 
 $(BUILD)/libtinyembed.a: $(LIB_OBJ)
 	@rm -f $@
@@ -96,13 +101,15 @@ $(BUILD)/tinyembed: $(TOOL_OBJ) $(BUILD)/libtinyembed.a
 
 # Tests may use internal headers (src/, tools/) and link the library; a test
 # of a tool's module also links that module (TEST_OBJS).
+TEST_INC = -Isrc -Itests -Itools/common -Itools/serve -Itools/cli
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests -Itools -o $@ $< $(TEST_OBJS) $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(TEST_INC) -o $@ $< $(TEST_OBJS) $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
 
-$(BUILD)/tests/test_http: TEST_OBJS = $(BUILD)/obj/tools/http.o
-$(BUILD)/tests/test_http: $(BUILD)/obj/tools/http.o
-SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/,serve_api.o serve_batch.o serve_score.o serve_metrics.o serve_status.o svg.o results.o registry_json.o strbuf.o http.o cli.o self_exe.o)
+$(BUILD)/tests/test_http: TEST_OBJS = $(BUILD)/obj/tools/serve/http.o
+$(BUILD)/tests/test_http: $(BUILD)/obj/tools/serve/http.o
+SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/serve/,serve_api.o serve_job.o serve_batch.o serve_score.o serve_metrics.o serve_status.o http.o) \
+	$(addprefix $(BUILD)/obj/tools/common/,svg.o results.o registry_json.o strbuf.o cli.o self_exe.o)
 $(BUILD)/tests/test_serve_api: TEST_OBJS = $(SERVE_OBJS)
 $(BUILD)/tests/test_serve_api: $(SERVE_OBJS)
 
@@ -235,16 +242,16 @@ test-arm: all testdata
 FUZZ_SECONDS ?= 10
 FUZZ_CC ?= clang
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_FLAGS = -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) -D_GNU_SOURCE -Iinclude -Isrc -Itools
+FUZZ_FLAGS = -std=c11 $(WARN) -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) -D_GNU_SOURCE -Iinclude -Isrc -Itools/serve
 FUZZ_LIB = build/fuzz/lib/libtinyembed.a
 ifneq ($(BUILD),build/fuzz/lib)
 $(FUZZ_LIB): FORCE
 	@$(MAKE) --no-print-directory BUILD=build/fuzz/lib CC=$(FUZZ_CC) \
 		CFLAGS="-g -O1 -fsanitize=fuzzer-no-link $(FUZZ_SAN) -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION" $@
 endif
-build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c tools/http.c tools/http.h
+build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c tools/serve/http.c tools/serve/http.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_http.c tools/http.c -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_http.c tools/serve/http.c -o $@
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_file.h $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_LIB) -pthread -lm -o $@
 fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
@@ -282,13 +289,13 @@ fuzz-run-%: build/fuzz/fuzz_% testdata
 
 $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_file.h $(BUILD)/libtinyembed.a $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itools -DFUZZ_NAME='"$*"' -o $@ $< tests/fuzz/replay.c $(TEST_OBJS) $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
-$(BUILD)/tests/test_fuzz_http: TEST_OBJS = $(BUILD)/obj/tools/http.o
-$(BUILD)/tests/test_fuzz_http: $(BUILD)/obj/tools/http.o
+	$(CC) $(ALL_CFLAGS) -Isrc -Itools/serve -DFUZZ_NAME='"$*"' -o $@ $< tests/fuzz/replay.c $(TEST_OBJS) $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
+$(BUILD)/tests/test_fuzz_http: TEST_OBJS = $(BUILD)/obj/tools/serve/http.o
+$(BUILD)/tests/test_fuzz_http: $(BUILD)/obj/tools/serve/http.o
 
 # The tokenizer against the Hugging Face tokenizers library on TOKDIFF_N generated
 # inputs (make test runs 20,000 through tests/cli_tokdiff.sh). Needs node and
-# npm install --prefix tests/tokdiff.
+# its npm packages (make deps).
 TOKDIFF_N ?= 1000000
 $(BUILD)/tests/tokdiff: tests/tokdiff/compare.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.flags
 	@mkdir -p $(dir $@)
@@ -310,7 +317,7 @@ memtest: all testdata
 
 # The library as one C file, the SQLite way (tools/amalgamate.py says how).
 amalgamation: $(BUILD)/amalgamation/tinyembed.c
-$(BUILD)/amalgamation/tinyembed.c: $(LIB_SRC) $(wildcard src/*.h src/kernels/*.h) include/tinyembed.h tools/amalgamate.py
+$(BUILD)/amalgamation/tinyembed.c: $(LIB_SRC) $(wildcard src/*.h src/kernels/*.h include/*.h) tools/amalgamate.py
 	$(PYTHON) tools/amalgamate.py $(BUILD)/amalgamation
 test-amalgamation: amalgamation testdata
 	@TE_TESTDATA=$(BUILD)/testdata TE_REF=$(REF) sh tests/amalgamation.sh $(BUILD)
@@ -336,15 +343,15 @@ loadtest: all testdata
 
 # The shared library: its own position-independent objects, built with plain
 # flags (also under `make sanitize`, so that a Python process can load it);
-# the version script exports exactly the functions tinyembed.h declares.
+# the version script exports exactly the functions the public headers declare.
 SO_CFLAGS = -std=c11 $(WARN) -O2 -g -D_GNU_SOURCE -pthread -Iinclude -Isrc -fPIC -fvisibility=default -MMD -MP
 SO_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(SO_CFLAGS) -c $< -o $@
-$(BUILD)/tinyembed.map: include/tinyembed.h
+$(BUILD)/tinyembed.map: $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
-	{ echo '{ global:'; sed -n 's/^[a-z_ ]*[ *]\(te_[a-z0-9_]*\)(.*/    \1;/p' include/tinyembed.h | sort -u; \
+	{ echo '{ global:'; sed -n 's/^[a-z_ ]*[ *]\(te_[a-z0-9_]*\)(.*/    \1;/p' include/*.h | sort -u; \
 	  echo 'local: *; };'; } > $@
 $(BUILD)/libtinyembed.so: $(SO_OBJ) $(BUILD)/tinyembed.map
 	$(CC) -shared -pthread -Wl,--version-script=$(BUILD)/tinyembed.map -Wl,-soname,libtinyembed.so -o $@ $(SO_OBJ) -lm
@@ -358,7 +365,7 @@ install: $(BUILD)/libtinyembed.a $(BUILD)/tinyembed
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(BUILD)/tinyembed $(DESTDIR)$(PREFIX)/bin/tinyembed
 	install -m 644 $(BUILD)/libtinyembed.a $(DESTDIR)$(PREFIX)/lib/libtinyembed.a
-	install -m 644 include/tinyembed.h $(DESTDIR)$(PREFIX)/include/tinyembed.h
+	install -m 644 include/*.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@LIBS@|$(LIBS)|' tinyembed.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/tinyembed.pc
 
 model: $(BUILD)/tinyembed

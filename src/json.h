@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "tinyembed.h"
+#include "tinyembed_json.h"
 
 typedef enum json_type {
     JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT

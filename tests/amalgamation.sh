@@ -7,7 +7,9 @@
 . "$(dirname "$0")/cli_lib.sh"
 B=$1
 A="$B/amalgamation"
-check "tinyembed.h beside it is the public header" cmp -s "$A/tinyembed.h" include/tinyembed.h
+for h in include/*.h; do
+    check "$(basename "$h") beside it is the public header" cmp -s "$A/$(basename "$h")" "$h"
+done
 check "no internal #include is left" sh -c "! grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*\"' '$A/tinyembed.c'"
 for cc in gcc clang; do
     mkdir "$WORK/$cc"

@@ -134,7 +134,7 @@ def main():
         "/*\n * tinyembed.c - the whole tinyembed library %s in one file, made by\n"
         " * tools/amalgamate.py from the repository's src/ (edit those, not this).\n"
         " *   cc -std=c11 -O2 -c tinyembed.c      (link with -lm -pthread)\n"
-        " * tinyembed.h beside it is the API and its manual.\n */\n"
+        " * tinyembed.h beside it is the API and its manual (with the headers it includes).\n */\n"
         "#ifndef _GNU_SOURCE\n#define _GNU_SOURCE /* mmap flags, pthread and CPU-count extensions */\n#endif\n"
         % version())
     a.done.add("include/tinyembed.h")
@@ -148,8 +148,9 @@ def main():
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "tinyembed.c"), "w", encoding="utf-8") as f:
         f.write("".join(a.parts))
-    with open(os.path.join(out_dir, "tinyembed.h"), "w", encoding="utf-8") as f:
-        f.write(read("include/tinyembed.h"))
+    for h in sorted(os.listdir(os.path.join(ROOT, "include"))):  # the public headers, as they are
+        with open(os.path.join(out_dir, h), "w", encoding="utf-8") as f:
+            f.write(read(os.path.join("include", h)))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@
  * back, and the metrics. The server is built on the public API only: the
  * registry holds the models, each worker keeps its own contexts.
  *
- *   cmd_serve.c      command line, event loop, connections, timeouts, shutdown
- *   serve_api.c      routes: requests in, JSON out, errors in OpenAI / TEI shape
+ *   cmd_serve.c      command line, listening socket, signals: the wiring
+ *   serve_loop.c     the event loop: connections, their states, timeouts, the drain
+ *   serve_job.c      a job's life (new, fail, free) and the APIs' error shapes
+ *   serve_api.c      routes: requests in, JSON out
  *   serve_batch.c    the job queue and the workers that batch jobs into forward passes
  *   serve_score.c    classifier and reranker jobs (TEI's /predict and /rerank)
  *   serve_metrics.c  counters and histograms in Prometheus text format
@@ -107,7 +109,15 @@ typedef struct job {
     uint64_t conn_serial;
 } job;
 
+/* ---- a job's life (serve_job.c) ---- */
+
+/* A new job (conn -1 until the event loop assigns it); NULL without memory. */
+job *job_new(job_api api, job_kind kind);
 void job_free(job *j);
+/* Fails j with status and the message in its API's error shape. */
+void fail_job(job *j, int status, const char *type, const char *msg);
+/* Error bodies in the route's API shape. */
+void api_error(job_api api, int status, const char *type, const char *msg, strbuf *out);
 
 typedef struct srv_queue srv_queue;
 
@@ -122,8 +132,6 @@ void queue_free(srv_queue *q);
 /* Runs a JOB_PREDICT or JOB_RERANK job on ctx (a context of m) and fills
  * its answer; returns the tokens scored (0 if the job failed). */
 size_t run_scoring(te_ctx *ctx, const te_model *m, job *j);
-/* Fails j with status and the message in its API's error shape. */
-void fail_job(job *j, int status, const char *type, const char *msg);
 
 /* ---- routes (serve_api.c) ---- */
 
@@ -155,8 +163,25 @@ void route_request(const srv_ctx *s, const http_request *req, int loopback_peer,
 /* The answer to a reload: {"status": "reloaded", ...}. */
 void reload_answer(te_registry *r, te_status st, const te_error *err, route_result *out);
 
-/* Error bodies in the route's API shape. */
-void api_error(job_api api, int status, const char *type, const char *msg, strbuf *out);
+/* ---- the event loop (serve_loop.c) ---- */
+
+typedef struct srv_loop srv_loop;
+
+/* A loop over listen_fd (listening, non-blocking; the loop closes it) with
+ * api's routes; NULL without memory or a pipe. One per process: loop_stop
+ * reaches it from a signal handler. */
+srv_loop *loop_new(int listen_fd, const srv_ctx *api);
+/* Hands an answered job back to the loop (the queue's `done`; any thread). */
+void loop_post(void *loop, job *j);
+/* Answers requests until loop_stop, then stops accepting, finishes what is
+ * in flight and returns. */
+void loop_run(srv_loop *l);
+/* Async-signal-safe: asks the running loop to drain and return. */
+void loop_stop(void);
+/* Closes every connection (answers still to come are dropped). */
+void loop_close_conns(srv_loop *l);
+/* Closes what is left and frees the answers nobody waits for. */
+void loop_free(srv_loop *l);
 
 /* ---- the status page (serve_status.c) ---- */
 

@@ -327,6 +327,17 @@ void cli_progress_done(cli_progress *p) {
     if (p->enabled && p->last_permille >= 0) fputc('\n', stderr);
 }
 
+int cli_model_path(const cli_cmd *cmd, const cli_args *a, const char *given, char *buf, size_t cap, const char **out) {
+    *out = given ? given : cli_get(cmd, a, "model");
+    if (*out) return CLI_OK;
+    te_error err;
+    te_status st = cli_bundled_model(buf, cap, &err);
+    if (st == TE_OK) *out = buf;
+    else if (st == TE_ERR_CHECKSUM || st == TE_ERR_FORMAT) return cli_lib_error(cmd, &err); /* a bundle, damaged */
+    else cli_error(cmd, "--model is required (or run a bundle made by `tinyembed bundle`, which carries its model)");
+    return *out ? CLI_OK : CLI_USAGE;
+}
+
 double cli_now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -77,11 +77,7 @@ static const char *const value_names[N_VALUES] = {
 #define N_STAGES M_RSS /* the values that are times */
 #define FLOOR_MS 1.0   /* --baseline ignores stages faster than this in both runs */
 
-static double mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
-}
+static double mono_ms(void) { return 1e3 * cli_now_s(); }
 
 /* ---- the child ----------------------------------------------------------- */
 
@@ -97,69 +93,26 @@ static void sample_residency(const te_model *m, double t_ms, svg_sample *out) {
     for (int k = 0; k < SVG_N_SECTIONS; k++) out->resident[k] = all[k] ? (double)res[k] / (double)all[k] : 0;
 }
 
-/* argv: __profile-child MODEL STRATEGY WARMUP THREADS SPAWN_MS TEXT SAMPLE
- * Prints the values on one line and, when SAMPLE is 1, the residency
- * samples on a second: "N t meta word other layers ..." */
-int cmd_profile_child(int argc, char **argv, double t_main) {
-    if (argc != 8) return CLI_USAGE;
-    int sample = atoi(argv[7]);
+/* The child's timeline: residency samples are taken between stages, so no
+ * stage time includes them, and the time they took (mincore over the whole
+ * file) is taken out of the later sample times and of total_first. */
+typedef struct child {
+    const te_model *m;
+    double spawn, sampling_ms;
+    int sample;
     svg_sample samples[SVG_MAX_SAMPLES];
-    int n_samples = 0;
-    te_open_opts o = {0};
-    if (te_strategy_parse(argv[2], &o.strategy) != 0) return CLI_USAGE;
-    int warmup = atoi(argv[3]);
-    te_ctx_opts co = {.threads = atoi(argv[4])};
-    double spawn = strtod(argv[5], NULL), v[N_VALUES] = {0};
-    const char *text = argv[6];
-    te_error err;
-    v[S_EXEC] = t_main - spawn;
-    double t = mono_ms();
-    te_model *m = te_open(argv[1], &o, &err);
-    v[S_OPEN] = mono_ms() - t;
-    if (!m) {
-        fprintf(stderr, "%s\n", te_errmsg(&err));
-        return CLI_FAIL;
-    }
-    /* Samples are taken between stages, so no stage time includes them, and
-     * the time they took (mincore over the whole file) is taken out of the
-     * later sample times and of total_first: the timeline is the run's own. */
-    double sampling_ms = 0;
-#define SAMPLE() \
-    if (sample) { \
-        double s0 = mono_ms(); \
-        sample_residency(m, s0 - spawn - sampling_ms, &samples[n_samples++]); \
-        sampling_ms += mono_ms() - s0; \
-    }
-    SAMPLE();
-    t = mono_ms();
-    int32_t ids[64];
-    size_t n;
-    te_tokenize(m, text, strlen(text), ids, 64, &n, &err);
-    v[S_TOKENIZER] = mono_ms() - t;
-    SAMPLE();
-    t = mono_ms();
-    te_ctx *c = te_ctx_new(m, &co, &err);
-    if (c && warmup) {
-        if (te_warmup(c, &err) != TE_OK) c = NULL;
-        v[S_WARMUP] = mono_ms() - t;
-        SAMPLE();
-        t = mono_ms();
-    }
-    te_model_info in;
-    te_model_get_info(m, &in);
-    float *out = malloc(cli_out_floats(&in) * sizeof *out);
-    if (!c || !out || cli_infer(c, &in, &text, 1, out, &err) != TE_OK) {
-        fprintf(stderr, "%s\n", te_errmsg(&err));
-        return CLI_FAIL;
-    }
-    v[S_FIRST] = mono_ms() - t;
-    v[S_TOTAL] = mono_ms() - spawn - sampling_ms;
-    SAMPLE();
-    t = mono_ms();
-    for (int i = 0; i < 10; i++) cli_infer(c, &in, &text, 1, out, &err);
-    v[S_MEAN] = (mono_ms() - t) / 10;
-    SAMPLE();
-#undef SAMPLE
+    int n_samples;
+} child;
+
+static void take_sample(child *ch) {
+    if (!ch->sample || ch->n_samples == SVG_MAX_SAMPLES) return;
+    double s0 = mono_ms();
+    sample_residency(ch->m, s0 - ch->spawn - ch->sampling_ms, &ch->samples[ch->n_samples++]);
+    ch->sampling_ms += mono_ms() - s0;
+}
+
+/* One line of values, then (when sampling) one of samples: "N t meta word other layers ...". */
+static void print_child(const te_model *m, double *v, const child *ch) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     v[M_RSS] = (double)ru.ru_maxrss;
@@ -170,18 +123,78 @@ int cmd_profile_child(int argc, char **argv, double t_main) {
     v[M_RES] = (double)st.file_resident / 1024.0;
     for (int i = 0; i < N_VALUES; i++) printf("%s%.6f", i ? " " : "", v[i]);
     printf("\n");
-    if (sample) {
-        printf("%d", n_samples);
-        for (int i = 0; i < n_samples; i++) {
-            printf(" %.6f", samples[i].t_ms);
-            for (int k = 0; k < SVG_N_SECTIONS; k++) printf(" %.6f", samples[i].resident[k]);
-        }
-        printf("\n");
+    if (!ch->sample) return;
+    printf("%d", ch->n_samples);
+    for (int i = 0; i < ch->n_samples; i++) {
+        printf(" %.6f", ch->samples[i].t_ms);
+        for (int k = 0; k < SVG_N_SECTIONS; k++) printf(" %.6f", ch->samples[i].resident[k]);
+    }
+    printf("\n");
+}
+
+/* The stages after open, timed into v: tokenizer, warmup, first vector, ten more. */
+static int run_stages(te_model *m, const char *text, int warmup, const te_ctx_opts *co, child *ch, double *v) {
+    te_error err;
+    double t = mono_ms();
+    int32_t ids[64];
+    size_t n;
+    te_tokenize(m, text, strlen(text), ids, 64, &n, &err);
+    v[S_TOKENIZER] = mono_ms() - t;
+    take_sample(ch);
+    t = mono_ms();
+    te_ctx *c = te_ctx_new(m, co, &err);
+    int ok = c != NULL;
+    if (ok && warmup) {
+        ok = te_warmup(c, &err) == TE_OK;
+        v[S_WARMUP] = mono_ms() - t;
+        take_sample(ch);
+        t = mono_ms();
+    }
+    te_model_info in;
+    te_model_get_info(m, &in);
+    float *out = malloc(cli_out_floats(&in) * sizeof *out);
+    if (ok && out && cli_infer(c, &in, &text, 1, out, &err) == TE_OK) {
+        v[S_FIRST] = mono_ms() - t;
+        v[S_TOTAL] = mono_ms() - ch->spawn - ch->sampling_ms;
+        take_sample(ch);
+        t = mono_ms();
+        for (int i = 0; i < 10; i++) cli_infer(c, &in, &text, 1, out, &err);
+        v[S_MEAN] = (mono_ms() - t) / 10;
+        take_sample(ch);
+    } else {
+        fprintf(stderr, "%s\n", out ? te_errmsg(&err) : "out of memory");
+        ok = 0;
     }
     free(out);
     te_ctx_free(c);
+    return ok ? 0 : CLI_FAIL;
+}
+
+/* argv: __profile-child MODEL STRATEGY WARMUP THREADS SPAWN_MS TEXT SAMPLE
+ * Prints the values on one line and, when SAMPLE is 1, the residency
+ * samples on a second: "N t meta word other layers ..." */
+int cmd_profile_child(int argc, char **argv, double t_main) {
+    if (argc != 8) return CLI_USAGE;
+    te_open_opts o = {0};
+    if (te_strategy_parse(argv[2], &o.strategy) != 0) return CLI_USAGE;
+    te_ctx_opts co = {.threads = atoi(argv[4])};
+    child ch = {.spawn = strtod(argv[5], NULL), .sample = atoi(argv[7])};
+    double v[N_VALUES] = {0};
+    v[S_EXEC] = t_main - ch.spawn;
+    te_error err;
+    double t = mono_ms();
+    te_model *m = te_open(argv[1], &o, &err);
+    v[S_OPEN] = mono_ms() - t;
+    if (!m) {
+        fprintf(stderr, "%s\n", te_errmsg(&err));
+        return CLI_FAIL;
+    }
+    ch.m = m;
+    take_sample(&ch);
+    int rc = run_stages(m, argv[6], atoi(argv[3]), &co, &ch, v);
+    if (rc == 0) print_child(m, v, &ch);
     te_close(m);
-    return 0;
+    return rc;
 }
 
 /* ---- the parent ---------------------------------------------------------- */

@@ -11,21 +11,7 @@
 
 #include "registry_json.h"
 #include "serve.h"
-
-void api_error(job_api api, int status, const char *type, const char *msg, strbuf *out) {
-    if (api == API_OPENAI) {
-        sb_puts(out, "{\"error\":{\"message\":");
-        sb_json_str(out, msg, strlen(msg));
-        sb_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":%d}}", type, status);
-    } else {
-        /* TEI's error types. */
-        const char *t = status == 429 ? "Overloaded" : status == 424 ? "Backend" : status == 503 ? "Unhealthy"
-                        : status >= 500 ? "Backend" : "Validation";
-        sb_puts(out, "{\"error\":");
-        sb_json_str(out, msg, strlen(msg));
-        sb_printf(out, ",\"error_type\":\"%s\"}", t);
-    }
-}
+#include "tinyembed_json.h"
 
 static void error(route_result *out, job_api api, int status, const char *type, const char *msg) {
     out->kind = ROUTE_ANSWER;
@@ -108,6 +94,72 @@ static int pick_model(const srv_ctx *s, const te_json_value *root, job *j, route
     return 1;
 }
 
+/* Token ids: one list (flat) or n lists, in one block owned by the job. */
+static int read_token_lists(const te_json_value *in, int flat, size_t n, job *j, route_result *out) {
+    char msg[200];
+    j->ids = calloc(n, sizeof *j->ids);
+    j->n_ids = calloc(n, sizeof *j->n_ids);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += te_json_len(flat ? in : te_json_at(in, i));
+    int32_t *all = malloc((total ? total : 1) * sizeof *all);
+    if (!j->ids || !j->n_ids || !all) {
+        free(all);
+        error(out, j->api, 500, "server_error", "out of memory");
+        return 0;
+    }
+    j->id_store = all;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        const te_json_value *list = flat ? in : te_json_at(in, i);
+        size_t k = te_json_len(list);
+        if (k == 0) {
+            snprintf(msg, sizeof msg, "input %zu: a token list must hold at least one id", i);
+            error(out, j->api, 400, "invalid_request_error", msg);
+            return 0;
+        }
+        j->ids[i] = all + at;
+        j->n_ids[i] = k;
+        for (size_t t = 0; t < k; t++) {
+            double v;
+            if (!te_json_number(te_json_at(list, t), &v) || v != (double)(int64_t)v || v < -2147483648.0 || v > 2147483647.0) {
+                snprintf(msg, sizeof msg, "input %zu: token ids must be integers (item %zu is not)", i, t);
+                error(out, j->api, 400, "invalid_request_error", msg);
+                return 0;
+            }
+            all[at++] = (int32_t)v;
+        }
+    }
+    return 1;
+}
+
+/* Texts: `in` itself when one, else its n items; each a string (non-empty for OpenAI). */
+static int read_texts(const te_json_value *in, int one, size_t n, job *j, route_result *out) {
+    char msg[200];
+    j->texts = calloc(n, sizeof *j->texts);
+    j->lens = calloc(n, sizeof *j->lens);
+    if (!j->texts || !j->lens) {
+        error(out, j->api, 500, "server_error", "out of memory");
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const te_json_value *v = one ? in : te_json_at(in, i);
+        const char *t = te_json_string(v);
+        if (!t) {
+            snprintf(msg, sizeof msg, "input %zu must be a string", i);
+            error(out, j->api, 400, "invalid_request_error", msg);
+            return 0;
+        }
+        j->texts[i] = t;
+        j->lens[i] = strlen(t);
+        if (j->lens[i] == 0 && j->api == API_OPENAI) {
+            snprintf(msg, sizeof msg, "input %zu is empty", i);
+            error(out, j->api, 400, "invalid_request_error", msg);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* "input"/"inputs": a string, a list of strings, or (OpenAI) a list of token
  * ids or a list of such lists. */
 static int read_inputs(const srv_ctx *s, const te_json_value *in, job *j, route_result *out) {
@@ -137,65 +189,7 @@ static int read_inputs(const srv_ctx *s, const te_json_value *in, job *j, route_
         return 0;
     }
     j->n = n;
-    if (token_lists) {
-        j->ids = calloc(n, sizeof *j->ids);
-        j->n_ids = calloc(n, sizeof *j->n_ids);
-        /* Ids are stored after the pointers, in one block owned by the job. */
-        size_t total = 0;
-        for (size_t i = 0; i < n; i++) total += te_json_len(flat_ids ? in : te_json_at(in, i));
-        int32_t *all = malloc((total ? total : 1) * sizeof *all);
-        if (!j->ids || !j->n_ids || !all) {
-            free(all);
-            error(out, j->api, 500, "server_error", "out of memory");
-            return 0;
-        }
-        j->id_store = all;
-        size_t at = 0;
-        for (size_t i = 0; i < n; i++) {
-            const te_json_value *list = flat_ids ? in : te_json_at(in, i);
-            size_t k = te_json_len(list);
-            if (k == 0) {
-                snprintf(msg, sizeof msg, "input %zu: a token list must hold at least one id", i);
-                error(out, j->api, 400, "invalid_request_error", msg);
-                return 0;
-            }
-            j->ids[i] = all + at;
-            j->n_ids[i] = k;
-            for (size_t t = 0; t < k; t++) {
-                double v;
-                if (!te_json_number(te_json_at(list, t), &v) || v != (double)(int64_t)v || v < -2147483648.0 || v > 2147483647.0) {
-                    snprintf(msg, sizeof msg, "input %zu: token ids must be integers (item %zu is not)", i, t);
-                    error(out, j->api, 400, "invalid_request_error", msg);
-                    return 0;
-                }
-                all[at++] = (int32_t)v;
-            }
-        }
-        return 1;
-    }
-    j->texts = calloc(n, sizeof *j->texts);
-    j->lens = calloc(n, sizeof *j->lens);
-    if (!j->texts || !j->lens) {
-        error(out, j->api, 500, "server_error", "out of memory");
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const te_json_value *v = one ? in : te_json_at(in, i);
-        const char *t = te_json_string(v);
-        if (!t) {
-            snprintf(msg, sizeof msg, "input %zu must be a string", i);
-            error(out, j->api, 400, "invalid_request_error", msg);
-            return 0;
-        }
-        j->texts[i] = t;
-        j->lens[i] = strlen(t);
-        if (j->lens[i] == 0 && j->api == API_OPENAI) {
-            snprintf(msg, sizeof msg, "input %zu is empty", i);
-            error(out, j->api, 400, "invalid_request_error", msg);
-            return 0;
-        }
-    }
-    return 1;
+    return token_lists ? read_token_lists(in, flat_ids, n, j, out) : read_texts(in, one != NULL, n, j, out);
 }
 
 static int read_bool(const te_json_value *root, const char *key, int def, job *j, route_result *out) {
@@ -213,13 +207,11 @@ static int read_bool(const te_json_value *root, const char *key, int def, job *j
  * after filling `out` with the refusal. *root gets the parsed body. */
 static job *new_job(const srv_ctx *s, const http_request *req, job_api api, job_kind kind, route_result *out,
                     const te_json_value **root) {
-    job *j = calloc(1, sizeof *j);
+    job *j = job_new(api, kind);
     if (!j) {
         error(out, api, 500, "server_error", "out of memory");
         return NULL;
     }
-    j->api = api;
-    j->kind = kind;
     te_error err;
     te_json *doc = te_json_parse(req->body.p, req->body.n, &err);
     if (!doc) {

@@ -66,26 +66,6 @@ static void *grow(grow_buf *b, size_t n, size_t size) {
     return p;
 }
 
-void job_free(job *j) {
-    if (!j) return;
-    if (j->free_owned) j->free_owned(j->owned);
-    free(j->texts);
-    free(j->lens);
-    free(j->ids);
-    free(j->n_ids);
-    free(j->id_store);
-    free(j->pair_texts);
-    free(j->pair_lens);
-    sb_free(&j->body);
-    free(j);
-}
-
-void fail_job(job *j, int status, const char *type, const char *msg) {
-    sb_free(&j->body);
-    j->status = status;
-    api_error(j->api, status, type, msg, &j->body);
-}
-
 /* The worker's context for `name`, renewed after a reload. */
 static worker_model *model_for(worker *w, const char *name, te_error *err) {
     worker_model *wm = NULL;

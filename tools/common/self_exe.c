@@ -41,24 +41,12 @@ int cli_self_exe(char *buf, size_t cap) {
     return from_argv0(buf, cap); /* no /proc (a chroot, some containers) */
 }
 
-/* TE_OK with the path in buf, TE_ERR_NOT_FOUND, or the error of a damaged trailer in err. */
-static te_status self_bundle(char *buf, size_t cap, te_error *err) {
+te_status cli_bundled_model(char *buf, size_t cap, te_error *err) {
     if (!cli_self_exe(buf, cap)) return TE_ERR_NOT_FOUND;
     return te_bundle_locate(buf, NULL, NULL, err);
 }
 
 const char *cli_self_bundle(char *buf, size_t cap) {
     te_error err;
-    return self_bundle(buf, cap, &err) == TE_OK ? buf : NULL;
-}
-
-int cli_model_path(const cli_cmd *cmd, const cli_args *a, const char *given, char *buf, size_t cap, const char **out) {
-    *out = given ? given : cli_get(cmd, a, "model");
-    if (*out) return CLI_OK;
-    te_error err;
-    te_status st = self_bundle(buf, cap, &err);
-    if (st == TE_OK) *out = buf;
-    else if (st == TE_ERR_CHECKSUM || st == TE_ERR_FORMAT) return cli_lib_error(cmd, &err); /* a bundle, damaged */
-    else cli_error(cmd, "--model is required (or run a bundle made by `tinyembed bundle`, which carries its model)");
-    return *out ? CLI_OK : CLI_USAGE;
+    return cli_bundled_model(buf, cap, &err) == TE_OK ? buf : NULL;
 }

@@ -1,6 +1,5 @@
 /*
- * cmd_serve.c - `tinyembed serve`: an HTTP/1.1 server for the registry's
- * models (routes in serve_api.c, batching in serve_batch.c).
+ * serve_loop.c - the event loop of `tinyembed serve` (cmd_serve.c wires it).
  *
  * One thread runs a poll() loop over the listening socket, every
  * connection and a wake-up pipe; it reads and parses requests, answers the
@@ -9,13 +8,12 @@
  * connection handles one request at a time (pipelined ones wait in its
  * buffer, answered in order). Slow clients get 408 when a request takes
  * longer than --request-timeout to arrive; idle keep-alive connections
- * are closed after --idle-timeout. SIGTERM/SIGINT: stop accepting, finish
- * what is in flight, unload, exit 0.
+ * are closed after --idle-timeout. loop_stop (SIGTERM, SIGINT): stop
+ * accepting, finish what is in flight, return.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -24,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -33,37 +30,6 @@
 #define MAX_CONNS 1024
 #define MAX_HEADER_BYTES (16 * 1024)
 #define MAX_HEADERS 100
-#define MAX_MODELS 32
-
-static const cli_opt serve_opts[] = {
-    {"model", 'm', "[NAME=]PATH", "serve this .temb file (repeatable); NAME defaults to the file's base name"},
-    {"config", 'c', "FILE", "serve the models of a registry config (README \"Many models\")"},
-    {"host", 0, "ADDR", "address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"},
-    {"port", 'p', "N", "TCP port (default 8080; 0 picks a free one, printed on stderr)"},
-    {"threads", 't', "N", "threads per forward pass (default: one per core)"},
-    {"workers", 0, "N", "batch workers, each running its own forward passes (default 1)"},
-    {"api-key", 0, "KEY", "require 'Authorization: Bearer KEY' on every route but /health"},
-    {"max-batch", 0, "N", "inputs per request (default 32; 413 beyond)"},
-    {"max-body", 0, "BYTES", "request body size (default 2097152; 413 beyond)"},
-    {"max-queue", 0, "N", "inputs waiting for a worker (default 1024; 429 beyond)"},
-    {"request-timeout", 0, "MS", "a request must arrive within this (default 10000; 408 beyond)"},
-    {"idle-timeout", 0, "MS", "close keep-alive connections idle this long (default 60000)"},
-    {"auto-truncate", 0, NULL, "/embed truncates long inputs unless the request says \"truncate\": false"},
-    {"log-format", 0, "FMT", "request log lines: text (default) or json"},
-    {"log-all", 0, NULL, "also log /health, /metrics and / (status page) requests"},
-    {NULL, 0, NULL, NULL},
-};
-
-static const cli_cmd serve_cmd = {
-    "serve", "",
-    "Serve embeddings over HTTP: OpenAI /v1/embeddings, TEI /embed, /predict, /rerank, /health, /metrics, ...",
-    "Routes: POST /v1/embeddings, POST /embed, POST /predict (classifiers), POST /rerank\n"
-    "(cross-encoders), GET /health, GET /v1/models, GET /models, POST /admin/reload,\n"
-    "GET /metrics, GET / (a status page) (README \"Serving\"). Embedding requests from all connections are\n"
-    "batched into shared forward passes. /health is 503 until every start-up model is loaded\n"
-    "and warmed up.",
-    serve_opts, 0, 0,
-};
 
 enum { C_READ, C_BUSY, C_WRITE };
 
@@ -86,22 +52,21 @@ typedef struct conn {
     size_t texts;
 } conn;
 
-typedef struct server {
-    srv_config cfg;
-    srv_ctx api;
+struct srv_loop {
+    const srv_config *cfg;
+    const srv_ctx *api;
     int listen_fd, wake[2];
     conn *conns[MAX_CONNS];
     uint64_t serial;
     pthread_mutex_t mu;         /* guards done and inflight */
     job *done;
     int inflight;               /* jobs and reloads not yet posted back */
-} server;
+};
 
 static volatile sig_atomic_t g_stop;
 static int g_wake_fd = -1;
 
-static void on_signal(int sig) {
-    (void)sig;
+void loop_stop(void) {
     g_stop = 1;
     if (g_wake_fd >= 0) {
         ssize_t k = write(g_wake_fd, "s", 1);
@@ -109,15 +74,9 @@ static void on_signal(int sig) {
     }
 }
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* ---- answers coming back from workers and reload threads ---- */
 
-static void post(server *s, job *j) {
+static void post(srv_loop *s, job *j) {
     pthread_mutex_lock(&s->mu);
     j->next = s->done;
     s->done = j;
@@ -127,10 +86,10 @@ static void post(server *s, job *j) {
     (void)k;
 }
 
-static void job_done(void *user, job *j) { post(user, j); }
+void loop_post(void *loop, job *j) { post(loop, j); }
 
 typedef struct reload_task {
-    server *s;
+    srv_loop *s;
     job *j;                     /* carries the answer back */
     char model[128];
 } reload_task;
@@ -138,11 +97,11 @@ typedef struct reload_task {
 static void *reload_main(void *arg) {
     reload_task *t = arg;
     te_error err;
-    te_status st = te_registry_reload(t->s->api.reg, t->model[0] ? t->model : NULL, &err);
-    metrics_reload(t->s->api.metrics, st == TE_OK);
+    te_status st = te_registry_reload(t->s->api->reg, t->model[0] ? t->model : NULL, &err);
+    metrics_reload(t->s->api->metrics, st == TE_OK);
     route_result rr;
     memset(&rr, 0, sizeof rr);
-    reload_answer(t->s->api.reg, st, &err, &rr);
+    reload_answer(t->s->api->reg, st, &err, &rr);
     t->j->status = rr.status;
     t->j->body = rr.body;
     post(t->s, t->j);
@@ -152,7 +111,7 @@ static void *reload_main(void *arg) {
 
 /* ---- connections ---- */
 
-static void conn_close(server *s, int i) {
+static void conn_close(srv_loop *s, int i) {
     conn *c = s->conns[i];
     close(c->fd);
     sb_free(&c->in);
@@ -161,9 +120,9 @@ static void conn_close(server *s, int i) {
     s->conns[i] = NULL;
 }
 
-static void log_request(const server *s, const conn *c, int status, double ms, size_t tokens) {
-    if (c->quiet && !s->cfg.log_all) return;
-    if (s->cfg.log_json)
+static void log_request(const srv_loop *s, const conn *c, int status, double ms, size_t tokens) {
+    if (c->quiet && !s->cfg->log_all) return;
+    if (s->cfg->log_json)
         fprintf(stderr, "{\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"ms\":%.3f,\"texts\":%zu,\"tokens\":%zu}\n",
                 c->method, c->path, status, ms, c->texts, tokens);
     else
@@ -171,15 +130,15 @@ static void log_request(const server *s, const conn *c, int status, double ms, s
 }
 
 /* Queues the response for writing and logs the request. */
-static void respond(server *s, conn *c, int status, const char *ctype, const strbuf *body, size_t tokens) {
+static void respond(srv_loop *s, conn *c, int status, const char *ctype, const strbuf *body, size_t tokens) {
     if (body->failed) status = 500;
     size_t n = body->failed ? 0 : body->n;
     sb_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: %s\r\n\r\n", status,
               http_status_text(status), ctype, n, c->close_after ? "close" : "keep-alive");
     if (!c->head && n) sb_add(&c->out, body->p, n);
     c->state = C_WRITE;
-    double secs = now_s() - c->t_complete;
-    metrics_request(s->api.metrics, c->label ? c->label : "other", status, secs);
+    double secs = cli_now_s() - c->t_complete;
+    metrics_request(s->api->metrics, c->label ? c->label : "other", status, secs);
     log_request(s, c, status, secs * 1e3, tokens);
 }
 
@@ -190,20 +149,20 @@ static void copy_field(char *dst, size_t cap, http_str v) {
 }
 
 /* A request the parser refused: answer and close (the stream is not trusted after it). */
-static void refuse(server *s, conn *c, int status, const char *reason) {
+static void refuse(srv_loop *s, conn *c, int status, const char *reason) {
     strbuf b = {0};
     api_error(API_TEI, status, "", reason, &b);
     c->close_after = 1;
     c->label = "other";
-    c->t_complete = now_s();
+    c->t_complete = cli_now_s();
     respond(s, c, status, "application/json", &b, 0);
     sb_free(&b);
 }
 
-static void start_reload(server *s, int i, const char *model) {
+static void start_reload(srv_loop *s, int i, const char *model) {
     conn *c = s->conns[i];
     reload_task *t = calloc(1, sizeof *t);
-    job *j = calloc(1, sizeof *j);
+    job *j = job_new(API_TEI, JOB_EMBED); /* carries the reload's answer */
     pthread_t th;
     if (t && j) {
         *t = (reload_task){s, j, ""};
@@ -231,14 +190,14 @@ static void start_reload(server *s, int i, const char *model) {
 }
 
 /* Parses and dispatches what is buffered, while the connection is free. */
-static void process(server *s, int i) {
+static void process(srv_loop *s, int i) {
     conn *c = s->conns[i];
     while (c->state == C_READ && c->in.n > 0) {
-        http_limits lim = {MAX_HEADER_BYTES, MAX_HEADERS, s->cfg.max_body};
+        http_limits lim = {MAX_HEADER_BYTES, MAX_HEADERS, s->cfg->max_body};
         http_request req;
         int status;
         const char *reason;
-        if (!c->t_first_byte) c->t_first_byte = now_s();
+        if (!c->t_first_byte) c->t_first_byte = cli_now_s();
         http_result r = http_parse(c->in.p, c->in.n, &lim, &req, &status, &reason);
         if (r == HTTP_NEED_MORE) return;
         if (r == HTTP_ERROR) {
@@ -254,18 +213,18 @@ static void process(server *s, int i) {
             }
             return;
         }
-        c->t_complete = now_s();
+        c->t_complete = cli_now_s();
         c->close_after = !req.keep_alive || g_stop || c->peer_closed;
         c->head = http_eq(req.method, "HEAD");
         copy_field(c->method, sizeof c->method, req.method);
         copy_field(c->path, sizeof c->path, req.path);
         route_result rr;
-        route_request(&s->api, &req, c->loopback, &rr);
+        route_request(s->api, &req, c->loopback, &rr);
         c->label = rr.label;
         c->quiet = rr.quiet;
         c->texts = rr.job ? rr.job->n : 0;
         sb_consume(&c->in, req.consumed); /* jobs point into their own parsed copy */
-        c->t_first_byte = c->in.n ? now_s() : 0;
+        c->t_first_byte = c->in.n ? cli_now_s() : 0;
         c->continue_sent = 0;
         if (rr.kind == ROUTE_ANSWER) {
             respond(s, c, rr.status, rr.content_type, &rr.body, 0);
@@ -277,7 +236,7 @@ static void process(server *s, int i) {
             pthread_mutex_lock(&s->mu);
             s->inflight++;
             pthread_mutex_unlock(&s->mu);
-            if (queue_push(s->api.queue, rr.job) == 0) {
+            if (queue_push(s->api->queue, rr.job) == 0) {
                 c->state = C_BUSY;
             } else {
                 pthread_mutex_lock(&s->mu);
@@ -294,15 +253,15 @@ static void process(server *s, int i) {
     }
 }
 
-static void on_readable(server *s, int i) {
+static void on_readable(srv_loop *s, int i) {
     conn *c = s->conns[i];
     char buf[65536];
     for (;;) {
         ssize_t k = recv(c->fd, buf, sizeof buf, 0);
         if (k > 0) {
             sb_add(&c->in, buf, (size_t)k);
-            c->t_active = now_s();
-            if (c->in.failed || c->in.n > MAX_HEADER_BYTES + s->cfg.max_body + 65536) {
+            c->t_active = cli_now_s();
+            if (c->in.failed || c->in.n > MAX_HEADER_BYTES + s->cfg->max_body + 65536) {
                 conn_close(s, i); /* the parser refuses long before this; a guard against growth */
                 return;
             }
@@ -322,7 +281,7 @@ static void on_readable(server *s, int i) {
     else c->close_after = 1;
 }
 
-static void on_writable(server *s, int i) {
+static void on_writable(srv_loop *s, int i) {
     conn *c = s->conns[i];
     while (c->out_off < c->out.n) {
         ssize_t k = send(c->fd, c->out.p + c->out_off, c->out.n - c->out_off, MSG_NOSIGNAL);
@@ -334,7 +293,7 @@ static void on_writable(server *s, int i) {
     }
     c->out.n = 0;
     c->out_off = 0;
-    c->t_active = now_s();
+    c->t_active = cli_now_s();
     if (c->close_after) {
         conn_close(s, i);
         return;
@@ -344,7 +303,7 @@ static void on_writable(server *s, int i) {
     if (s->conns[i] && s->conns[i]->state == C_WRITE) on_writable(s, i);
 }
 
-static void take_answers(server *s) {
+static void take_answers(srv_loop *s) {
     char buf[256];
     while (read(s->wake[0], buf, sizeof buf) > 0) continue;
     pthread_mutex_lock(&s->mu);
@@ -363,7 +322,7 @@ static void take_answers(server *s) {
     }
 }
 
-static void on_accept(server *s) {
+static void on_accept(srv_loop *s) {
     for (;;) {
         struct sockaddr_storage addr;
         socklen_t len = sizeof addr;
@@ -383,7 +342,7 @@ static void on_accept(server *s) {
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         c->fd = fd;
         c->serial = ++s->serial;
-        c->t_active = now_s();
+        c->t_active = cli_now_s();
         if (addr.ss_family == AF_INET)
             c->loopback = (ntohl(((struct sockaddr_in *)&addr)->sin_addr.s_addr) >> 24) == 127;
         else if (addr.ss_family == AF_INET6) {
@@ -395,17 +354,17 @@ static void on_accept(server *s) {
 }
 
 /* Slow requests get 408; idle keep-alive connections are closed. */
-static void check_timeouts(server *s, double t) {
+static void check_timeouts(srv_loop *s, double t) {
     for (int i = 0; i < MAX_CONNS; i++) {
         conn *c = s->conns[i];
         if (!c || c->state != C_READ) continue;
-        if (c->t_first_byte && (t - c->t_first_byte) * 1e3 > s->cfg.request_timeout_ms) refuse(s, c, 408, "the request did not arrive in time");
-        else if (!c->in.n && (g_stop || (t - c->t_active) * 1e3 > s->cfg.idle_timeout_ms)) conn_close(s, i);
+        if (c->t_first_byte && (t - c->t_first_byte) * 1e3 > s->cfg->request_timeout_ms) refuse(s, c, 408, "the request did not arrive in time");
+        else if (!c->in.n && (g_stop || (t - c->t_active) * 1e3 > s->cfg->idle_timeout_ms)) conn_close(s, i);
         if (s->conns[i] && s->conns[i]->state == C_WRITE) on_writable(s, i);
     }
 }
 
-static void run_loop(server *s) {
+void loop_run(srv_loop *s) {
     static struct pollfd pfd[MAX_CONNS + 2];
     int idx[MAX_CONNS + 2];
     for (;;) {
@@ -446,165 +405,38 @@ static void run_loop(server *s) {
                 else if (pfd[p].revents & (POLLIN | POLLHUP | POLLERR)) on_readable(s, i);
             }
         }
-        check_timeouts(s, now_s());
+        check_timeouts(s, cli_now_s());
     }
 }
 
-/* ---- setup ---- */
-
-static int listen_on(const char *host, int port, int *bound_port) {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res;
-    char ps[16];
-    snprintf(ps, sizeof ps, "%d", port);
-    int rc = getaddrinfo(host, ps, &hints, &res);
-    if (rc != 0) {
-        cli_error(&serve_cmd, "cannot resolve --host %s: %s", host, gai_strerror(rc));
-        return -1;
+srv_loop *loop_new(int listen_fd, const srv_ctx *api) {
+    srv_loop *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+        free(s);
+        return NULL;
     }
-    int fd = -1;
-    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        int one = 1;
-        if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (fd >= 0 && (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 512) != 0)) {
-            cli_error(&serve_cmd, "cannot listen on %s:%d: %s", host, port, strerror(errno));
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0) return -1;
-    struct sockaddr_storage sa;
-    socklen_t len = sizeof sa;
-    getsockname(fd, (struct sockaddr *)&sa, &len);
-    *bound_port = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port : ((struct sockaddr_in6 *)&sa)->sin6_port);
-    return fd;
+    s->cfg = api->cfg;
+    s->api = api;
+    s->listen_fd = listen_fd;
+    pthread_mutex_init(&s->mu, NULL);
+    g_wake_fd = s->wake[1];
+    return s;
 }
 
-/* --model [NAME=]PATH, as many as given (vals[0..n)). */
-static te_registry *registry_from_models(const char *const *vals, int n, const char **single, te_error *err) {
-    te_registry *r = te_registry_new(err);
-    for (int i = 0; r && i < n; i++) {
-        char name[128];
-        const char *v = vals[i], *eq = strchr(v, '='), *path = eq ? eq + 1 : v;
-        if (eq) snprintf(name, sizeof name, "%.*s", (int)(eq - v), v);
-        else {
-            const char *base = strrchr(v, '/') ? strrchr(v, '/') + 1 : v;
-            size_t len = strlen(base);
-            if (len > 5 && strcmp(base + len - 5, ".temb") == 0) len -= 5;
-            snprintf(name, sizeof name, "%.*s", (int)len, base);
-        }
-        te_reg_decl d = {.name = name, .path = path};
-        if (te_registry_declare(r, &d, err) != TE_OK) {
-            te_registry_free(r);
-            return NULL;
-        }
-    }
-    *single = NULL;
-    if (r && n == 1) {
-        te_reg_status st;
-        te_registry_status(r, 0, &st);
-        *single = st.name;
-    }
-    return r;
-}
-
-static int read_options(const cli_args *a, srv_config *cfg) {
-    long v;
-    cfg->host = cli_get(&serve_cmd, a, "host") ? cli_get(&serve_cmd, a, "host") : "127.0.0.1";
-    cfg->api_key = cli_get(&serve_cmd, a, "api-key");
-    if (cli_get_int(&serve_cmd, a, "port", 0, 65535, 8080, &v) != CLI_OK) return CLI_USAGE;
-    cfg->port = (int)v;
-    if (cli_get_int(&serve_cmd, a, "threads", 0, 256, 0, &v) != CLI_OK) return CLI_USAGE;
-    cfg->threads = (int)v;
-    if (cli_get_int(&serve_cmd, a, "workers", 1, 64, 1, &v) != CLI_OK) return CLI_USAGE;
-    cfg->workers = (int)v;
-    if (cli_get_int(&serve_cmd, a, "max-batch", 1, 100000, 32, &v) != CLI_OK) return CLI_USAGE;
-    cfg->max_batch = (size_t)v;
-    if (cli_get_int(&serve_cmd, a, "max-body", 1024, 1L << 30, 2L << 20, &v) != CLI_OK) return CLI_USAGE;
-    cfg->max_body = (size_t)v;
-    if (cli_get_int(&serve_cmd, a, "max-queue", 1, 10000000, 1024, &v) != CLI_OK) return CLI_USAGE;
-    cfg->max_queue = (size_t)v;
-    if (cli_get_int(&serve_cmd, a, "request-timeout", 10, 3600000, 10000, &v) != CLI_OK) return CLI_USAGE;
-    cfg->request_timeout_ms = (int)v;
-    if (cli_get_int(&serve_cmd, a, "idle-timeout", 10, 3600000, 60000, &v) != CLI_OK) return CLI_USAGE;
-    cfg->idle_timeout_ms = (int)v;
-    cfg->auto_truncate = cli_flag(&serve_cmd, a, "auto-truncate");
-    cfg->log_all = cli_flag(&serve_cmd, a, "log-all");
-    const char *fmt = cli_get(&serve_cmd, a, "log-format");
-    if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "text") != 0) {
-        cli_error(&serve_cmd, "--log-format must be text or json");
-        return CLI_USAGE;
-    }
-    cfg->log_json = fmt && strcmp(fmt, "json") == 0;
-    if (cfg->max_queue < cfg->max_batch) cfg->max_queue = cfg->max_batch; /* one full request always fits */
-    cfg->max_batch_texts = 256;
-    if (cfg->api_key && !cfg->api_key[0]) {
-        cli_error(&serve_cmd, "--api-key must not be empty");
-        return CLI_USAGE;
-    }
-    return CLI_OK;
-}
-
-int cmd_serve(int argc, char **argv) {
-    cli_args a;
-    int rc = cli_parse(&serve_cmd, argc, argv, &a);
-    if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
-    static server s; /* big (connection table); one per process */
-    memset(&s, 0, sizeof s);
-    if ((rc = read_options(&a, &s.cfg)) != CLI_OK) return rc;
-    const char *config = cli_get(&serve_cmd, &a, "config"), *vals[MAX_MODELS];
-    int n_models = cli_get_each(&serve_cmd, &a, "model", vals, MAX_MODELS);
-    char self[CLI_PATH_MAX];
-    if (!config && !n_models && (vals[0] = cli_self_bundle(self, sizeof self))) n_models = 1; /* a bundle serves its model */
-    if (!config == !n_models) {
-        cli_error(&serve_cmd, "give --model [NAME=]PATH (one or more) or --config FILE");
-        return CLI_USAGE;
-    }
-    te_error err;
-    const char *single = NULL;
-    te_registry *reg = config ? te_registry_from_config(config, &err) : registry_from_models(vals, n_models, &single, &err);
-    if (!reg) return cli_lib_error(&serve_cmd, &err);
-    if (config && te_registry_count(reg) == 1) {
-        te_reg_status st;
-        te_registry_status(reg, 0, &st);
-        single = st.name;
-    }
-    int port = 0;
-    s.listen_fd = listen_on(s.cfg.host, s.cfg.port, &port);
-    if (s.listen_fd < 0 || pipe2(s.wake, O_NONBLOCK | O_CLOEXEC) != 0) {
-        te_registry_free(reg);
-        return CLI_FAIL;
-    }
-    pthread_mutex_init(&s.mu, NULL);
-    s.api = (srv_ctx){&s.cfg, reg, metrics_new(), NULL, single};
-    s.api.queue = s.api.metrics ? queue_new(reg, &s.cfg, s.api.metrics, job_done, &s) : NULL;
-    if (!s.api.queue || te_registry_start(reg, &err) != TE_OK) {
-        cli_error(&serve_cmd, "cannot start: %s", s.api.queue ? te_errmsg(&err) : "out of memory or threads");
-        rc = CLI_FAIL;
-    } else {
-        g_wake_fd = s.wake[1];
-        struct sigaction sa = {.sa_handler = on_signal};
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
-        fprintf(stderr, "tinyembed serve: listening on http://%s:%d (%zu model%s%s)\n", s.cfg.host, port,
-                te_registry_count(reg), te_registry_count(reg) == 1 ? "" : "s", s.cfg.api_key ? ", API key required" : "");
-        fflush(stderr);
-        run_loop(&s);
-        fprintf(stderr, "tinyembed serve: shutting down\n");
-    }
+void loop_close_conns(srv_loop *s) {
     for (int i = 0; i < MAX_CONNS; i++)
-        if (s.conns[i]) conn_close(&s, i);
-    queue_free(s.api.queue);
-    take_answers(&s); /* frees answers nobody is waiting for any more */
-    if (s.listen_fd >= 0) close(s.listen_fd);
+        if (s->conns[i]) conn_close(s, i);
+}
+
+void loop_free(srv_loop *s) {
+    if (!s) return;
+    loop_close_conns(s);
+    take_answers(s); /* frees answers nobody is waiting for any more */
+    if (s->listen_fd >= 0) close(s->listen_fd);
     g_wake_fd = -1;
-    close(s.wake[0]);
-    close(s.wake[1]);
-    te_registry_free(reg);
-    metrics_free(s.api.metrics);
-    pthread_mutex_destroy(&s.mu);
-    return rc;
+    close(s->wake[0]);
+    close(s->wake[1]);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "registry_json.h"
 #include "serve.h"
 
@@ -78,11 +79,7 @@ static void observe(histogram *h, double v) {
     h->count++;
 }
 
-static long now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec;
-}
+static long now_s(void) { return (long)cli_now_s(); } /* the second metrics are counted in */
 
 void metrics_request(srv_metrics *m, const char *route, int status, double seconds) {
     long t = now_s();

@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "tinyembed.h"
+#include "tinyembed_json.h"
 
 #define CLI_MAX_OPTS 32
 #define CLI_MAX_POS 4096
@@ -82,6 +83,9 @@ int cli_strategy(const cli_cmd *cmd, const cli_args *a, te_strategy *out);
 int cli_self_exe(char *buf, size_t cap);
 /* The running executable's path when a model is bundled in it, else NULL. */
 const char *cli_self_bundle(char *buf, size_t cap);
+/* The same with the reason: TE_OK with the path in buf, TE_ERR_NOT_FOUND
+ * (no bundle), or the error of a damaged trailer in err. */
+te_status cli_bundled_model(char *buf, size_t cap, te_error *err);
 /* The model to open into *out: `given` if not NULL, else --model, else the
  * model bundled in this executable (its path in buf). Returns CLI_OK, or
  * CLI_USAGE (none) / CLI_FAIL (a damaged bundle) after printing the error. */
@@ -152,7 +156,7 @@ typedef struct cli_ranked {
 void cli_rank(const float *scores, size_t n, cli_ranked *out);
 
 /* Seconds on the monotonic clock (for timing). */
-double cli_now_s(void);
+double cli_now_s(void); /* the programs' one clock: seconds on CLOCK_MONOTONIC */
 /* qsort comparator for doubles, ascending. */
 int cli_cmp_double(const void *a, const void *b);
 

@@ -43,8 +43,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start); /* for `profile`: spawn to main */
+    double start = cli_now_s(); /* for `profile`: spawn to main */
     /* Past a file-size limit (ulimit -f) a write then fails with EFBIG, which the
      * writers report and clean up after, instead of the process being killed
      * mid-file. */
@@ -63,7 +62,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(name, "__profile-child") == 0)
-        return cmd_profile_child(argc - 1, argv + 1, (double)start.tv_sec * 1e3 + (double)start.tv_nsec * 1e-6);
+        return cmd_profile_child(argc - 1, argv + 1, start * 1e3);
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         if (strcmp(name, commands[i].name) == 0) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "tinyembed: error: unknown command '%s' (see 'tinyembed --help')\n", name);
