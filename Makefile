@@ -171,7 +171,7 @@ $(BUILD)/testdata/%-bf16.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 test: all shared testdata
 	@sh tests/run.sh $(BUILD) $(HF) $(REF)
 
-CHECK_SHELL_TESTS = cli_tokenize cli_embed cli_classify cli_convert cli_models cli_download cli_quickstart \
+CHECK_SHELL_TESTS = cli_structure cli_tokenize cli_embed cli_classify cli_convert cli_models cli_download cli_quickstart \
 	cli_serve_score cli_unicode
 check: all testdata
 	@TE_SHELL_TESTS="$(CHECK_SHELL_TESTS)" sh tests/run.sh $(BUILD) $(HF) $(REF)
