@@ -148,12 +148,32 @@ $(HF)/mpnet-long/model.safetensors:
 $(HF)/nomic-long/model.safetensors:
 	$(PYTHON) $(REF)/arch/gen_arch.py $(HF)/nomic-long --arch nomic_bert --max-seq 1024 --seed 32 >/dev/null
 
+# The XLM-RoBERTa family (../shared/ref/arch/README-xlmr.md). Debian's python3
+# (with python3-torch, make deps) writes bge-m3's .pt heads and the .bin checkpoint.
+TORCH_PYTHON ?= /usr/bin/python3
+$(HF)/xlmr-e5/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/xlmr-e5 --kind e5 --seed 21 >/dev/null
+$(HF)/xlmr-minilm/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/xlmr-minilm --kind minilm --seed 22 >/dev/null
+$(HF)/rerank-m3/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/rerank-m3 --kind rerank --seed 24 >/dev/null
+$(HF)/bgem3/model.safetensors:
+	$(TORCH_PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/bgem3 --kind bgem3 --seed 23 >/dev/null
+
+# A one-layer BERT around each real SentencePiece tokenizer of ../shared/ref/tokenizers, to tokenize with it.
+UNIGRAM_TOKS := unigram-xlmr unigram-xlmr-legacy unigram-xlmr-v5 unigram-pegasus unigram-nfkc-ja
+$(HF)/carrier-%/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/carrier-$* --kind carrier --tokenizer $(REF)/tokenizers/$* --seed 1 >/dev/null
+
+.PRECIOUS: $(HF)/carrier-%/model.safetensors
+
 MODELS := tiny-mean tiny-cls minilm-mean
-ARCH_MODELS := distilbert-sst2 ce-minilm mpnet-mean nomic-mean mpnet-long nomic-long
+ARCH_MODELS := distilbert-sst2 ce-minilm mpnet-mean nomic-mean mpnet-long nomic-long xlmr-e5 xlmr-minilm bgem3 rerank-m3
 testdata: $(BUILD)/testdata/micro.temb $(MODELS:%=$(BUILD)/testdata/%.temb) $(MODELS:%=$(BUILD)/testdata/%-int8.temb) \
           $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(MODELS:%=$(BUILD)/testdata/%-bf16.temb) \
           $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors \
-          $(ARCH_MODELS:%=$(BUILD)/testdata/%.temb) $(ARCH_MODELS:%=$(BUILD)/testdata/%-int8.temb)
+          $(ARCH_MODELS:%=$(BUILD)/testdata/%.temb) $(ARCH_MODELS:%=$(BUILD)/testdata/%-int8.temb) \
+          $(UNIGRAM_TOKS:%=$(BUILD)/testdata/carrier-%.temb)
 
 $(BUILD)/testdata/%.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 	@mkdir -p $(dir $@)

@@ -87,7 +87,8 @@ typedef enum te_dtype {
     TE_DTYPE_F32 = 0,
     TE_DTYPE_F16 = 1,
     TE_DTYPE_I8 = 2,
-    TE_DTYPE_BF16 = 3 /* bfloat16: a float's top 16 bits (8-bit exponent, 7-bit mantissa) */
+    TE_DTYPE_BF16 = 3, /* bfloat16: a float's top 16 bits (8-bit exponent, 7-bit mantissa) */
+    TE_DTYPE_U8 = 4    /* raw bytes (the tokenizer's charsmap, trie and scores); never a weight dtype */
 } te_dtype;
 
 typedef enum te_pooling {
@@ -126,7 +127,7 @@ typedef enum te_score_fn {
 
 /* Names for the enums above, as used in the file format and by `info`. */
 const char *te_dtype_name(te_dtype d);
-/* "f32", "f16" or "int8" -> *out; returns 0, or -1 for another name. */
+/* "f32", "f16", "int8" or "bf16" -> *out; returns 0, or -1 for another name. */
 int te_dtype_parse(const char *name, te_dtype *out);
 const char *te_pooling_name(te_pooling p);
 const char *te_activation_name(te_activation a);
@@ -134,16 +135,20 @@ const char *te_kind_name(te_model_kind k); /* "embedding", "classifier", "rerank
 const char *te_position_name(te_position p); /* "absolute", "relative", "rotary" */
 const char *te_score_fn_name(te_score_fn f); /* "softmax", "sigmoid", "identity" */
 
-/* Tokenizer settings (BERT WordPiece), as stored in the model file. */
+/* Tokenizer settings, as stored in the model file. The BERT fields describe
+ * a BertNormalizer; other pipelines are in `pipeline`. */
 typedef struct te_tokenizer_info {
     int lowercase;          /* lowercase the text (full Unicode mapping) */
     int strip_accents;      /* NFD-decompose and drop combining marks (Mn) */
     int chinese_chars;      /* put spaces around CJK ideographs */
     int clean_text;         /* drop control characters, map whitespace to ' ' */
-    int32_t cls_id, sep_id, pad_id, unk_id, mask_id; /* -1 when absent */
-    const char *subword_prefix; /* continuation prefix, normally "##" */
-    int max_chars_per_word; /* longer words become [UNK] (normally 100) */
+    int32_t cls_id, sep_id, pad_id, unk_id, mask_id; /* -1 when absent (XLM-R: <s>, </s>, <pad>, <unk>, <mask>) */
+    const char *subword_prefix; /* WordPiece's continuation prefix, normally "##" ("" for other models) */
+    int max_chars_per_word; /* WordPiece: longer words become [UNK] (normally 100) */
     int n_added_tokens;     /* special tokens matched in raw text ([CLS], ...) */
+    const char *model;      /* "wordpiece" or "unigram" */
+    const char *pipeline;   /* tokenizer.json's normalizer, pre_tokenizer and model settings (JSON),
+                               or NULL: BERT's, from the fields above (files before format 1.3) */
 } te_tokenizer_info;
 
 /* Everything te_open read from the file header. Strings point into the model
@@ -345,13 +350,17 @@ te_status te_verify(const te_model *m, te_error *err);
  * ------------------------------------------------------------------------- */
 
 /* Splits UTF-8 `text` (len bytes, no terminator needed) into token ids exactly
- * as the Hugging Face `tokenizers` BERT pipeline does: special tokens written
- * in the text ("[SEP]") are matched first; the rest is normalized (control
- * characters dropped, spaces around CJK ideographs, accents stripped and
- * lowercased as the model says), split on whitespace and punctuation, and cut
- * into WordPiece pieces ("##"-prefixed continuations; unknown words -> [UNK]).
+ * as Hugging Face `tokenizers` does with the model's tokenizer.json: special
+ * tokens written in the text ("[SEP]", "<mask>") are matched first; the rest
+ * goes through the normalizers (BERT's: controls dropped, spaces around CJK
+ * ideographs, accents stripped and lowercased as the model says;
+ * SentencePiece's precompiled charsmap, NFKC, ...), the pre-tokenizers
+ * (whitespace and punctuation, Metaspace's "▁") and the model: WordPiece
+ * ("##"-prefixed continuations, unknown words -> [UNK]) or Unigram (the
+ * best-scoring segmentation, as XLM-RoBERTa's SentencePiece).
  * The result is framed by the model's template (tokenizer.json's
- * post_processor): [CLS] pieces... [SEP] for BERT, <s> ... </s> for MPNet.
+ * post_processor): [CLS] pieces... [SEP] for BERT, <s> ... </s> for MPNet
+ * and XLM-RoBERTa.
  * At most `max_ids` ids are written (at least the template's special tokens):
  * the text is truncated so that the total, special tokens included, fits --
  * pass info.max_seq_length for the model's default. Stops reading the text
@@ -377,6 +386,30 @@ te_status te_tokenize_pair(const te_model *m, const char *a, size_t alen, const 
 /* The vocabulary string of token `id` (not NUL-terminated, *len bytes), or
  * NULL if id is not in the vocabulary. */
 const char *te_token_text(const te_model *m, int32_t id, size_t *len);
+
+/* Where a token came from: bytes [start, end) of the text given. Special
+ * tokens the template adds have TE_SPAN_NONE for both. */
+#define TE_SPAN_NONE 0xFFFFFFFFu
+typedef struct te_span {
+    uint32_t start, end;
+} te_span;
+
+/* te_tokenize with each token's span in `text` (spans[max_ids]), through
+ * every normalizer: a token covers the original bytes its characters came
+ * from (a character the normalizer added covers where it was added, empty).
+ * add_special 0 leaves the template's special tokens out. Allocates
+ * buffers for the spans' bookkeeping. */
+te_status te_tokenize_spans(const te_model *m, const char *text, size_t len, int add_special, int32_t *ids,
+                            te_span *spans, size_t max_ids, size_t *n_ids, int *truncated, te_error *err);
+
+/* Ids back to text, as Hugging Face's decode: each id's string through the
+ * tokenizer's decoders (WordPiece joins "##" pieces, Metaspace turns "▁"
+ * into spaces, ...); special tokens ([CLS], <s>) left out when skip_special.
+ * Writes at most cap - 1 bytes and a NUL to out; *len gets the full length
+ * (more than cap - 1: out was too small). An id outside the vocabulary is
+ * TE_ERR_ARG. */
+te_status te_decode(const te_model *m, const int32_t *ids, size_t n, int skip_special, char *out, size_t cap,
+                    size_t *len, te_error *err);
 
 /* ---------------------------------------------------------------------------
  * Embedding

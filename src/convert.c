@@ -247,6 +247,10 @@ static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
     c->cap_jobs = TENSORS_EMBED + TENSORS_PER_LAYER * (size_t)hf->layers + TENSORS_HEAD;
     if (!(c->jobs = calloc(c->cap_jobs, sizeof *c->jobs))) return te_fail(c->err, TE_ERR_NOMEM, "out of memory");
     char word[128], pos[128], type[128], rel[128], norm[128];
+    /* The tokenizer's blobs first: tokenizing comes before anything else reads the file. */
+    if (hf->charsmap) te_quant_add_bytes(w, "tokenizer.charsmap", hf->charsmap, hf->charsmap_len, 0);
+    if (hf->trie) te_quant_add_bytes(w, "tokenizer.trie", hf->trie, hf->trie_units * 4, 0);
+    if (hf->scores) te_quant_add_bytes(w, "tokenizer.scores", hf->scores, (size_t)hf->n_tokens * 8, 0);
     snprintf(word, sizeof word, "%s.weight", a->word);
     const char *src = word;
     te_status st = emit(c, w, "embeddings.word", AS_TABLE, 1, 2, (uint64_t)hf->vocab_size, H, &src, 1);
@@ -366,7 +370,8 @@ static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, co
     temb_kv_u32(w, "tokenizer.chinese_chars", (uint32_t)hf->chinese_chars);
     temb_kv_u32(w, "tokenizer.clean_text", (uint32_t)hf->clean_text);
     temb_kv_u32(w, "tokenizer.max_chars_per_word", (uint32_t)hf->max_chars);
-    temb_kv_str(w, "tokenizer.subword_prefix", hf->prefix);
+    if (!hf->unigram) temb_kv_str(w, "tokenizer.subword_prefix", hf->prefix); /* readers before 1.3 need it; a Unigram file they must refuse */
+    if (hf->pipeline) temb_kv_str(w, "tokenizer.pipeline", hf->pipeline);
     const struct { const char *key; int32_t id; } ids[] = {
         {"tokenizer.cls_id", hf->cls}, {"tokenizer.sep_id", hf->sep}, {"tokenizer.pad_id", hf->pad},
         {"tokenizer.unk_id", hf->unk}, {"tokenizer.mask_id", hf->mask},

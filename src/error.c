@@ -90,6 +90,7 @@ const char *te_dtype_name(te_dtype d) {
     case TE_DTYPE_F16: return "f16";
     case TE_DTYPE_I8: return "int8";
     case TE_DTYPE_BF16: return "bf16";
+    case TE_DTYPE_U8: return "u8";
     }
     return "unknown";
 }

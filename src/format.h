@@ -13,7 +13,8 @@
 
 #define TEMB_MAGIC "TEMB"
 #define TEMB_VERSION_MAJOR 1
-#define TEMB_VERSION_MINOR 2 /* 1.1 added the HOT section; 1.2 architecture, head and template metadata */
+#define TEMB_VERSION_MINOR 3 /* 1.1 added the HOT section; 1.2 architecture, head and template metadata;
+                               1.3 the tokenizer pipeline and u8 tensors */
 
 /* Fixed header: magic[4] u16 major u16 minor u32 header_size u32 n_sections
  * u64 file_size u32 flags u32 header_crc. header_size covers the fixed header

@@ -10,7 +10,8 @@ size_t te_dtype_size(te_dtype d) {
     case TE_DTYPE_F32: return 4;
     case TE_DTYPE_F16:
     case TE_DTYPE_BF16: return 2;
-    case TE_DTYPE_I8: return 1;
+    case TE_DTYPE_I8:
+    case TE_DTYPE_U8: return 1;
     }
     return 0;
 }

@@ -23,6 +23,18 @@ static const hf_arch archs[] = {
      .attn_out = "attention.output.dense", .attn_norm = "attention.output.LayerNorm", .up = "intermediate.dense",
      .down = "output.dense", .ffn_norm = "output.LayerNorm",
      .head_dense = "pooler.dense", .head_dense_in_body = 1, .head_act = "tanh", .head_out = "classifier"},
+    /* RoBERTa and XLM-RoBERTa: BERT's names, positions from the padding index
+     * + 1, and a classification head of its own (dense, tanh, out_proj).
+     * Files record the network, "xlm-roberta", for both. */
+    {.model_type = "xlm-roberta", .also = "roberta", .k_hidden = "hidden_size", .k_layers = "num_hidden_layers",
+     .k_heads = "num_attention_heads", .k_inter = "intermediate_size", .k_max_pos = "max_position_embeddings",
+     .k_eps = "layer_norm_eps", .k_act = "hidden_act", .has_types = 1, .position = TE_POS_ABSOLUTE, .pad_positions = 1,
+     .word = "embeddings.word_embeddings", .position_table = "embeddings.position_embeddings",
+     .token_type = "embeddings.token_type_embeddings", .emb_norm = "embeddings.LayerNorm",
+     .layer = "encoder.layer.%d.", .q = "attention.self.query", .k = "attention.self.key", .v = "attention.self.value",
+     .attn_out = "attention.output.dense", .attn_norm = "attention.output.LayerNorm", .up = "intermediate.dense",
+     .down = "output.dense", .ffn_norm = "output.LayerNorm",
+     .head_dense = "classifier.dense", .head_act = "tanh", .head_out = "classifier.out_proj"},
     {.model_type = "distilbert", .k_hidden = "dim", .k_layers = "n_layers", .k_heads = "n_heads", .k_inter = "hidden_dim",
      .k_max_pos = "max_position_embeddings", .k_act = "activation", .position = TE_POS_ABSOLUTE,
      .word = "embeddings.word_embeddings", .position_table = "embeddings.position_embeddings",
@@ -32,7 +44,7 @@ static const hf_arch archs[] = {
      .head_dense = "pre_classifier", .head_act = "relu", .head_out = "classifier"},
     {.model_type = "mpnet", .k_hidden = "hidden_size", .k_layers = "num_hidden_layers", .k_heads = "num_attention_heads",
      .k_inter = "intermediate_size", .k_max_pos = "max_position_embeddings", .k_eps = "layer_norm_eps",
-     .k_act = "hidden_act", .position = TE_POS_RELATIVE,
+     .k_act = "hidden_act", .position = TE_POS_RELATIVE, .pad_positions = 1,
      .word = "embeddings.word_embeddings", .position_table = "embeddings.position_embeddings",
      .emb_norm = "embeddings.LayerNorm", .rel_bias = "encoder.relative_attention_bias", .layer = "encoder.layer.%d.",
      .q = "attention.attn.q", .k = "attention.attn.k", .v = "attention.attn.v", .attn_out = "attention.attn.o",
@@ -186,11 +198,12 @@ te_status hf_read_arch(hf_model *hf, const json_value *c, te_error *err) {
     const char *mt = NULL;
     if (json_get_str(c, "model_type", &mt) != 1) return bad(err, "model_type", "is missing");
     for (size_t i = 0; i < sizeof archs / sizeof *archs && !hf->arch; i++)
-        if (!strcmp(mt, archs[i].model_type)) hf->arch = &archs[i];
+        if (!strcmp(mt, archs[i].model_type) || (archs[i].also && !strcmp(mt, archs[i].also))) hf->arch = &archs[i];
     if (!hf->arch) {
         char list[128] = "";
         for (size_t i = 0; i < sizeof archs / sizeof *archs; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", archs[i].model_type);
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s%s%s", i ? ", " : "", archs[i].model_type,
+                     archs[i].also ? ", " : "", archs[i].also ? archs[i].also : "");
         return te_fail(err, TE_ERR_UNSUPPORTED, "config.json: model_type '%s' is not supported (this version converts: %s)", mt, list);
     }
     const hf_arch *a = hf->arch;
@@ -219,17 +232,17 @@ te_status hf_read_arch(hf_model *hf, const json_value *c, te_error *err) {
     hf->qkv_bias = hf->out_bias = hf->up_bias = hf->down_bias = 1;
     hf->pos_pad_id = -1;
     hf->max_len = hf->max_pos;
-    if (a->position == TE_POS_RELATIVE) {
-        /* transformers' MPNet: positions count from padding_idx + 1 and the
-         * bias always has 32 buckets up to distance 128, whatever the config says. */
+    if (a->pad_positions) { /* positions count from padding_idx + 1 */
         int pad = 1;
         if ((st = cfg_int(c, "pad_token_id", 1, 0, 1 << 24, &pad, err)) != TE_OK) return st;
         hf->pos_offset = pad + 1;
         hf->pos_pad_id = pad;
-        hf->rel_buckets = 32;
-        hf->rel_max_distance = 128;
         hf->max_len = hf->max_pos - hf->pos_offset;
         if (hf->max_len < 2) return bad(err, a->k_max_pos, "leaves no room for positions after the padding index");
+    }
+    if (a->position == TE_POS_RELATIVE) { /* transformers' MPNet: 32 buckets up to distance 128, whatever the config says */
+        hf->rel_buckets = 32;
+        hf->rel_max_distance = 128;
     }
     if (!strcmp(a->model_type, "nomic_bert") && (st = read_nomic(hf, c, err)) != TE_OK) return st;
     return read_head(hf, c, err);

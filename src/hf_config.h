@@ -25,9 +25,12 @@ typedef struct hf_added {
  * names, without the body prefix ("bert.", "distilbert."). NULL: absent. */
 typedef struct hf_arch {
     const char *model_type;
+    const char *also;  /* another model_type with the same network, or NULL */
     const char *k_hidden, *k_layers, *k_heads, *k_inter, *k_max_pos, *k_eps, *k_act;
     int has_types;             /* a token-type table (type_vocab_size, default 2) */
     te_position position;
+    int pad_positions;         /* positions count from pad_token_id + 1, a pad token sits at pad_token_id
+                                  (transformers' create_position_ids_from_input_ids: RoBERTa, MPNet) */
     const char *word, *position_table, *token_type, *emb_norm, *rel_bias;
     const char *layer;         /* printf format of a layer's prefix, from its index */
     const char *q, *k, *v;     /* separate projections ... */
@@ -66,6 +69,15 @@ typedef struct hf_model {
     int32_t cls, sep, pad, unk, mask;
     hf_added *added;
     uint32_t n_added;
+    /* tokenizers beyond BERT's (format 1.3): owned */
+    int unigram;               /* the model is Unigram */
+    char *pipeline;            /* tokenizer.pipeline's JSON, or NULL when the tokenizer.* keys say it all */
+    uint8_t *charsmap;         /* SentencePiece's precompiled charsmap (raw), or NULL */
+    size_t charsmap_len;
+    uint8_t *scores;           /* Unigram: f64 little-endian per token */
+    double min_score;
+    uint8_t *trie;             /* Unigram: the pieces' double-array trie (darts.h) */
+    size_t trie_units;
     /* sentence-transformers */
     te_pooling pooling;
     int normalize;
@@ -85,6 +97,12 @@ te_status hf_read_arch(hf_model *hf, const json_value *config, te_error *err);
 /* tokenizer.json's post_processor (tj may be NULL) into the template strings;
  * needs hf->cls and hf->sep. */
 te_status hf_read_post_processor(hf_model *hf, const json_value *tj, te_error *err);
+
+/* Unigram's piece trie from hf->tokens (a piece spelled twice: its last id). */
+te_status hf_build_trie(hf_model *hf, te_error *err);
+
+/* Base64 (RFC 4648, padding optional) into a malloc'd buffer, or NULL. */
+uint8_t *te_base64_decode(const char *s, size_t len, size_t *out_len);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer (at most max bytes). */
 te_status hf_read_file(const char *path, size_t max, char **out, size_t *len, te_error *err);

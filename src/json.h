@@ -65,6 +65,10 @@ int json_get_str(const json_value *obj, const char *key, const char **out);
  * values that parsed but mean nothing (config files). */
 void json_line_col(const char *text, size_t len, size_t pos, size_t *line, size_t *col);
 
+/* v as compact JSON (NUL-terminated, malloc'd; NULL without memory), object
+ * members named skip_key (at any depth; may be NULL) left out (json_write.c). */
+char *json_write(const json_value *v, const char *skip_key);
+
 /* Human name of a type, for messages ("string", "object", ...). */
 const char *json_type_name(json_type t);
 

@@ -277,7 +277,10 @@ static void will_need(const te_model *m, uint64_t begin, uint64_t end) {
 }
 
 void te_loader_want_vocab(const te_model *m) {
-    if (first_time(&m->loader->vocab_requested)) will_need(m, m->vocab_offset, m->vocab_offset + m->vocab_size);
+    /* The vocabulary, and the tokenizer's tensors that sit between it and the word table (tokenizer.*). */
+    uint64_t end = m->vocab_offset + m->vocab_size;
+    if (m->word && m->word->offset > end) end = m->word->offset;
+    if (first_time(&m->loader->vocab_requested)) will_need(m, m->vocab_offset, end);
 }
 
 void te_loader_want_embeddings(const te_model *m) {

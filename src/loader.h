@@ -62,9 +62,10 @@ void te_loader_stop(struct te_model *m);
  * e.g. the file shrank), or TE_ERR_ARG when te_close cancelled loading. */
 te_status te_page_in(struct te_model *m, uint64_t begin, uint64_t end, te_error *err);
 
-/* Before the first tokenization: reads the vocabulary section in one
- * request (te_open leaves it on disk, and faults on it would read it a page
- * at a time). Later calls cost one atomic load. */
+/* Before the first tokenization: reads the vocabulary section and the
+ * tokenizer's tensors after it in one request (te_open leaves them on disk,
+ * and faults on them would read a page at a time). Later calls cost one
+ * atomic load. */
 void te_loader_want_vocab(const struct te_model *m);
 
 /* Before the first forward pass: reads what lies between the word table and

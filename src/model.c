@@ -25,6 +25,7 @@
 #include "internal.h"
 #include "loader.h"
 #include "model_meta.h"
+#include "tok_pipeline.h"
 
 typedef struct section {
     uint32_t kind, crc;
@@ -174,7 +175,7 @@ static te_status parse_tensors(te_model *m, const section *s, const section *dat
         memcpy(t->name, e, TEMB_TENSOR_NAME);
         uint32_t dtype = te_le32(e + 64), layout = te_le32(e + 68), nd = te_le32(e + 72);
         t->crc = te_le32(e + 76);
-        if (dtype > TE_DTYPE_BF16) return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: unknown dtype %u", t->name, dtype);
+        if (dtype > TE_DTYPE_U8) return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: unknown dtype %u", t->name, dtype);
         if (layout > TE_LAYOUT_PANEL16X4) return te_fail(err, TE_ERR_UNSUPPORTED, "tensor %s: unknown layout %u", t->name, layout);
         if (nd < 1 || nd > TEMB_MAX_DIMS) return te_fail(err, TE_ERR_FORMAT, "tensor %s: %u dimensions", t->name, nd);
         t->dtype = (te_dtype)dtype;
@@ -368,6 +369,35 @@ static void layer_range(const te_model *m, int l, te_bert_layer *L) {
     }
 }
 
+/* A raw-bytes tensor of the tokenizer's, if the file has it. */
+static void bytes_of(const te_model *m, const char *name, const uint8_t **p, size_t *len) {
+    const te_tensor *t = te_model_find_tensor(m, name);
+    if (!t || t->dtype != TE_DTYPE_U8 || t->layout != TE_LAYOUT_ROWS || t->n_dims != 1) return;
+    *p = t->data;
+    *len = (size_t)t->bytes;
+}
+
+/* The tokenizer's pipeline: from tokenizer.pipeline and its tensors, or
+ * BERT's for files without one. */
+static te_status bind_tokenizer(te_model *m, te_error *err) {
+    te_tokenizer_info *ti = &m->info.tokenizer;
+    te_status st = TE_OK;
+    if (!ti->pipeline) {
+        tok_pipeline_bert(&m->tok, ti);
+    } else {
+        tok_blobs b = {0};
+        bytes_of(m, "tokenizer.charsmap", &b.charsmap, &b.charsmap_len);
+        bytes_of(m, "tokenizer.trie", &b.trie, &b.trie_len);
+        bytes_of(m, "tokenizer.scores", &b.scores, &b.scores_len);
+        st = tok_pipeline_open(&m->tok, ti->pipeline, strlen(ti->pipeline), &b, m->vocab.n, err);
+    }
+    ti->model = m->tok.model == TM_UNIGRAM ? "unigram" : "wordpiece";
+    /* A long text is cut before spaces (tokenizer.c): not when a token matched after normalizing holds one. */
+    for (int i = 0; i < ti->n_added_tokens; i++)
+        if ((m->added[i].flags & TEMB_ADDED_NORMALIZED) && memchr(m->added[i].text, ' ', m->added[i].len)) m->tok.chunkable = 0;
+    return st;
+}
+
 static te_status bind_bert(te_model *m, te_error *err) {
     const te_model_info *in = &m->info;
     uint64_t h = (uint64_t)in->hidden_size;
@@ -470,6 +500,7 @@ te_model *te_open_internal(const char *path, const te_open_opts *opts, te_load_h
     if (st == TE_OK) st = te_check_meta(m, err);
     if (st == TE_OK) st = parse_added(m, added, err);
     if (st == TE_OK) st = parse_hot(m, hot, err);
+    if (st == TE_OK) st = bind_tokenizer(m, err);
     if (st == TE_OK) st = bind_bert(m, err);
     if (st == TE_OK) {
         m->info.file_bytes = m->map_size;
@@ -492,6 +523,7 @@ void te_close(te_model *m) {
     free(m->layers);
     free(m->labels);
     free(m->added);
+    tok_pipeline_free(&m->tok);
     free(m->tensors);
     free(m->strings);
     free(m->path);

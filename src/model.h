@@ -12,6 +12,7 @@
 #include "format.h"
 #include "gemm.h"
 #include "tinyembed.h"
+#include "tok.h"
 #include "vocab.h"
 
 /* A token matched in the raw text before normalization ([CLS], [SEP], ...). */
@@ -127,6 +128,7 @@ struct te_model {
     const char **labels;       /* [num_labels] into strings */
     te_arch arch;
     te_template tmpl;
+    tok_pipeline tok;          /* the tokenizer's stages (tokenizer.pipeline, or BERT's) */
 };
 
 /* te_open with a hook the loader thread calls after each chunk it pages in

@@ -74,12 +74,12 @@ static const char *const str_keys[] = {
     "model.arch", "general.name", "general.source", "general.converter",
     "tokenizer.subword_prefix", "model.activation", "pooling.mode", "weights.dtype",
     "model.kind", "model.position", "head.labels", "head.score", "head.dense_activation",
-    "tokenizer.template_single", "tokenizer.template_pair",
+    "tokenizer.template_single", "tokenizer.template_pair", "tokenizer.pipeline",
 };
 enum { S_ARCH, S_NAME, S_SOURCE, S_CONVERTER, S_PREFIX, S_ACT, S_POOL, S_DTYPE,
-       S_KIND, S_POS, S_LABELS, S_SCORE, S_HEAD_ACT, S_TMPL1, S_TMPL2, N_STR };
+       S_KIND, S_POS, S_LABELS, S_SCORE, S_HEAD_ACT, S_TMPL1, S_TMPL2, S_PIPELINE, N_STR };
 
-static const char *const archs[] = {"bert", "distilbert", "mpnet", "nomic_bert"};
+static const char *const archs[] = {"bert", "distilbert", "mpnet", "nomic_bert", "xlm-roberta"};
 static const char *const kinds[] = {"embedding", "classifier", "reranker"};
 static const char *const positions[] = {"absolute", "relative", "rotary"};
 static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu"};
@@ -275,7 +275,9 @@ static te_status copy_strings(te_model *m, const kv *kvs, size_t n, const kv **s
         total += (s[i] ? s[i]->str_len : 0) + 1;
     }
     if (!s[S_ARCH]) return te_fail(err, TE_ERR_FORMAT, "metadata key 'model.arch' is missing");
-    if (!s[S_PREFIX]) return te_fail(err, TE_ERR_FORMAT, "metadata key 'tokenizer.subword_prefix' is missing");
+    /* WordPiece's prefix: required of files that describe no other pipeline (readers before 1.3 require it of
+     * every file, so they refuse a Unigram one instead of tokenizing it wrongly). */
+    if (!s[S_PREFIX] && !s[S_PIPELINE]) return te_fail(err, TE_ERR_FORMAT, "metadata key 'tokenizer.subword_prefix' is missing");
     if (!(m->strings = malloc(total))) return te_fail(err, TE_ERR_NOMEM, "out of memory");
     char *q = m->strings;
     for (int i = 0; i < N_STR; i++) {
@@ -295,6 +297,7 @@ static te_status copy_strings(te_model *m, const kv *kvs, size_t n, const kv **s
     in->source = copy[S_SOURCE];
     in->converter = copy[S_CONVERTER];
     in->tokenizer.subword_prefix = copy[S_PREFIX];
+    in->tokenizer.pipeline = s[S_PIPELINE] ? copy[S_PIPELINE] : NULL;
     return TE_OK;
 }
 
@@ -366,8 +369,9 @@ static const char *bad_hyper(const te_model *m, char *buf, size_t cap) {
         snprintf(buf, cap, "model.vocab_size: %d rows, fewer than the vocabulary's %u tokens", in->vocab_size, (unsigned)m->vocab.n);
         return buf;
     }
-    if (in->tokenizer.unk_id < 0 || in->tokenizer.cls_id < 0 || in->tokenizer.sep_id < 0)
-        return "tokenizer.unk_id: the [UNK], [CLS] and [SEP] ids are required";
+    if (in->tokenizer.unk_id < 0) return "tokenizer.unk_id: the unknown token's id is required";
+    if (m->tmpl.n_single == 0 && (in->tokenizer.cls_id < 0 || in->tokenizer.sep_id < 0))
+        return "tokenizer.cls_id: without a template, the [CLS] and [SEP] ids are required";
     return NULL;
 }
 

@@ -236,3 +236,14 @@ void te_quant_add_rows(temb_writer *w, const char *name, te_dtype dtype, int n_d
     temb_add_tensor(w, name, dtype, TE_LAYOUT_ROWS, n_dims, dims, new_block, fill, (void *)src);
     if (dtype == TE_DTYPE_I8) add_per_row(w, name, "scale", src, fill_q8_scale);
 }
+
+static te_status fill_bytes(void *user, void *dst, size_t bytes, te_error *err) {
+    (void)err;
+    memcpy(dst, user, bytes);
+    return TE_OK;
+}
+
+void te_quant_add_bytes(temb_writer *w, const char *name, const uint8_t *data, size_t n, int new_block) {
+    uint64_t dims[1] = {n};
+    temb_add_tensor(w, name, TE_DTYPE_U8, TE_LAYOUT_ROWS, 1, dims, new_block, fill_bytes, (void *)data);
+}

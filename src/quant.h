@@ -28,6 +28,9 @@ void te_quant_add_linear(temb_writer *w, const char *name, te_dtype dtype, const
 
 /* Declares a table stored as rows: f32, f16, bf16: NAME; int8: NAME + NAME_scale [n].
  * Tensors of one dimension are a source with n = 1. */
+/* A 1-D u8 tensor holding data[0..n) as they are (kept until temb_write returns). */
+void te_quant_add_bytes(temb_writer *w, const char *name, const uint8_t *data, size_t n, int new_block);
+
 void te_quant_add_rows(temb_writer *w, const char *name, te_dtype dtype, int n_dims, const te_row_source *src,
                        int new_block);
 

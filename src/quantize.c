@@ -127,7 +127,8 @@ static te_status add_tensors(const te_model *m, temb_writer *w, te_dtype dtype, 
                                   tensor_row, s};
         /* Same blocks as the converter: embeddings, then one per layer. */
         int new_block = i == 0 || layer_of(t->name) != layer_of(m->tensors[i - 1].name);
-        if (t->layout == TE_LAYOUT_PANEL16) te_quant_add_linear(w, t->name, dtype, &s->rows, new_block);
+        if (t->dtype == TE_DTYPE_U8) te_quant_add_bytes(w, t->name, t->data, (size_t)t->bytes, 0); /* the tokenizer's */
+        else if (t->layout == TE_LAYOUT_PANEL16) te_quant_add_linear(w, t->name, dtype, &s->rows, new_block);
         else if (strcmp(t->name, "embeddings.word") == 0) te_quant_add_rows(w, t->name, dtype, nd, &s->rows, new_block);
         else te_quant_add_rows(w, t->name, TE_DTYPE_F32, nd, &s->rows, new_block);
     }

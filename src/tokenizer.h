@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "tok.h"
 
 /* Normalized text (UTF-8) of `text`, added tokens excluded; returns bytes written. */
 size_t te_tok_normalize(const te_model *m, const char *text, size_t len, char *out, size_t cap);
@@ -34,6 +35,13 @@ size_t te_tok_wordpiece(const te_model *m, const char *word, size_t len, int32_t
  * post_processor), into ids[max_ids] with their token types (types may be
  * NULL). A pair too long is cut as HF's LongestFirst does; tmp has room for
  * max_ids ids (pairs only). *truncated: whether anything was cut. */
+/* The same with each id's span in the text it came from (spans and
+ * tmp_spans may be NULL; tmp_spans has room for max_ids when spans and b are
+ * given), and without the template's special tokens when add_special is 0. */
+te_status te_tok_encode_ex(const te_model *m, const char *a, size_t alen, const char *b, size_t blen, int32_t *ids,
+                           uint8_t *types, te_span *spans, int32_t *tmp, te_span *tmp_spans, size_t max_ids,
+                           size_t *n_ids, int *truncated, int add_special, te_error *err);
+
 te_status te_tok_encode(const te_model *m, const char *a, size_t alen, const char *b, size_t blen, int32_t *ids,
                         uint8_t *types, int32_t *tmp, size_t max_ids, size_t *n_ids, int *truncated, te_error *err);
 

@@ -49,7 +49,67 @@ int te_uc_decompose(uint32_t cp, uint32_t *out) {
     return r->len;
 }
 
-int te_uc_ccc_kept(uint32_t cp) {
+int te_uc_kdecompose(uint32_t cp, uint32_t *out) {
+    const te_uc_map *r = cp >= 0xA0 ? find_map(te_uc_kdecomp, te_uc_n_kdecomp, cp) : NULL;
+    if (!r) return te_uc_decompose(cp, out); /* NFKD is NFD here */
+    for (int i = 0; i < r->len; i++) out[i] = te_uc_pool[r->at + i];
+    return r->len;
+}
+
+uint32_t te_uc_compose(uint32_t a, uint32_t b) {
+    if (a >= L_BASE && a < L_BASE + L_COUNT && b >= V_BASE && b < V_BASE + V_COUNT)
+        return S_BASE + ((a - L_BASE) * V_COUNT + (b - V_BASE)) * T_COUNT;
+    if (a >= S_BASE && a < S_BASE + S_COUNT && (a - S_BASE) % T_COUNT == 0 && b > T_BASE && b < T_BASE + T_COUNT)
+        return a + (b - T_BASE);
+    size_t lo = 0, hi = te_uc_n_compositions;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const te_uc_pair *p = &te_uc_compositions[mid];
+        if (p->first < a || (p->first == a && p->second < b)) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < te_uc_n_compositions && te_uc_compositions[lo].first == a && te_uc_compositions[lo].second == b
+               ? te_uc_compositions[lo].composite
+               : 0;
+}
+
+/* Whether UAX #29 keeps cp (break class `next`) in the cluster so far:
+ * `prev` the last one's class, `zwj_emoji` an Extended_Pictographic Extend*
+ * ZWJ just ended it (GB11), `ri` how many regional indicators end it (GB12/13). */
+static int grapheme_continues(unsigned prev, unsigned next, unsigned next_props, int zwj_emoji, int ri) {
+    if (prev == TE_GCB_CR && next == TE_GCB_LF) return 1;                                   /* GB3 */
+    if (prev == TE_GCB_CONTROL || prev == TE_GCB_CR || prev == TE_GCB_LF) return 0;          /* GB4 */
+    if (next == TE_GCB_CONTROL || next == TE_GCB_CR || next == TE_GCB_LF) return 0;          /* GB5 */
+    if (prev == TE_GCB_L && (next == TE_GCB_L || next == TE_GCB_V || next == TE_GCB_LV || next == TE_GCB_LVT)) return 1;
+    if ((prev == TE_GCB_LV || prev == TE_GCB_V) && (next == TE_GCB_V || next == TE_GCB_T)) return 1;  /* GB7 */
+    if ((prev == TE_GCB_LVT || prev == TE_GCB_T) && next == TE_GCB_T) return 1;             /* GB8 */
+    if (next == TE_GCB_EXTEND || next == TE_GCB_ZWJ || next == TE_GCB_SPACINGMARK) return 1; /* GB9, GB9a */
+    if (prev == TE_GCB_PREPEND) return 1;                                                    /* GB9b */
+    if (zwj_emoji && (next_props & TE_UC_EXT_PICT)) return 1;                                /* GB11 */
+    return prev == TE_GCB_RI && next == TE_GCB_RI && ri % 2 == 1;                            /* GB12, GB13 */
+}
+
+size_t te_uc_grapheme(const unsigned char *s, size_t n) {
+    uint32_t cp;
+    size_t at = te_utf8_decode(s, n, &cp);
+    unsigned props = te_uc_props(cp), prev = props & TE_UC_GCB_MASK;
+    int emoji = (props & TE_UC_EXT_PICT) != 0, zwj_emoji = 0, ri = prev == TE_GCB_RI;
+    while (at < n) {
+        size_t len = te_utf8_decode(s + at, n - at, &cp);
+        unsigned p = te_uc_props(cp), next = p & TE_UC_GCB_MASK;
+        if (!grapheme_continues(prev, next, p, zwj_emoji, ri)) break;
+        /* GB11's state: an emoji, then Extend*, then ZWJ. */
+        zwj_emoji = emoji && next == TE_GCB_ZWJ;
+        if (!(emoji && next == TE_GCB_EXTEND)) emoji = (p & TE_UC_EXT_PICT) != 0;
+        ri = next == TE_GCB_RI ? ri + 1 : 0;
+        prev = next;
+        at += len;
+    }
+    return at;
+}
+
+int te_uc_ccc_of(uint32_t cp) {
+    if (!(te_uc_flags(cp) & TE_UC_NONSTARTER)) return 0;
     size_t lo = 0, hi = te_uc_n_ccc;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -264,10 +264,10 @@ TEST(bad_json_and_unsupported_configs) {
     const char *bad = "{\n  \"model_type\": \"bert\",\n  \"hidden_size\": 64\n  \"x\": 1\n}";
     replace_file(dir, "config.json", bad, strlen(bad));
     EXPECT_CONVERT_FAILS(dir, TE_ERR_FORMAT, "config.json: malformed JSON: line 4, column 3: expected ',' or '}'");
-    const char *xlmr = "{\"model_type\": \"xlm-roberta\", \"hidden_size\": 64}";
-    replace_file(dir, "config.json", xlmr, strlen(xlmr));
+    const char *gpt2 = "{\"model_type\": \"gpt2\", \"hidden_size\": 64}";
+    replace_file(dir, "config.json", gpt2, strlen(gpt2));
     EXPECT_CONVERT_FAILS(dir, TE_ERR_UNSUPPORTED,
-                         "model_type 'xlm-roberta' is not supported (this version converts: bert, distilbert, mpnet, nomic_bert)");
+                         "model_type 'gpt2' is not supported (this version converts: bert, xlm-roberta, roberta, distilbert, mpnet, nomic_bert)");
     const char *noh = "{\"model_type\": \"bert\", \"num_hidden_layers\": 2}";
     replace_file(dir, "config.json", noh, strlen(noh));
     EXPECT_CONVERT_FAILS(dir, TE_ERR_FORMAT, "config.json: 'hidden_size' is missing");

@@ -127,15 +127,17 @@ TEST(normalizer_canonical_reordering) {
 }
 
 TEST(normalizer_settings_off) {
-    te_model cased = *model; /* same vocabulary, a cased tokenizer */
-    cased.info.tokenizer.lowercase = 0;
-    cased.info.tokenizer.strip_accents = 0;
-    cased.info.tokenizer.chinese_chars = 0;
+    te_model cased = *model; /* same vocabulary, a cased tokenizer: its BertNormalizer step changed */
+    tn_step *bert = &cased.tok.norm[0];
+    CHECK(cased.tok.n_norm == 1 && bert->kind == TN_BERT);
+    bert->lowercase = 0;
+    bert->strip_accents = 0;
+    bert->chinese = 0;
     CHECK(normalized_is(&cased, "\xc3\x89t\xc3\xa9 \xe4\xb8\xad", "\xc3\x89t\xc3\xa9 \xe4\xb8\xad"));
-    cased.info.tokenizer.lowercase = 1;
+    bert->lowercase = 1;
     CHECK(normalized_is(&cased, "\xc3\x89t\xc3\xa9", "\xc3\xa9t\xc3\xa9"));       /* lowercase without stripping */
     CHECK(normalized_is(&cased, "\xc4\xb0", "i\xcc\x87"));                        /* İ -> i + U+0307 */
-    cased.info.tokenizer.clean_text = 0;
+    bert->clean = 0;
     CHECK(normalized_is(&cased, "a\x01" "b", "a\x01" "b"));
 }
 
@@ -248,10 +250,10 @@ TEST(reference_on_random_text) {
         const json_value *r = json_root(d), *t = json_get(r, "text"), *all = json_get(r, "ids");
         for (size_t v = 0; v < sizeof variants / sizeof *variants; v++) {
             te_model m = *model;
-            m.info.tokenizer.lowercase = variants[v].lower;
-            m.info.tokenizer.strip_accents = variants[v].strip;
-            m.info.tokenizer.chinese_chars = variants[v].cjk;
-            m.info.tokenizer.clean_text = variants[v].clean;
+            m.tok.norm[0].lowercase = variants[v].lower;
+            m.tok.norm[0].strip_accents = variants[v].strip;
+            m.tok.norm[0].chinese = variants[v].cjk;
+            m.tok.norm[0].clean = variants[v].clean;
             const json_value *want = json_get(all, variants[v].name);
             size_t n = tokenize(&m, t->str, t->len, ids, 8192);
             int same = want && n == want->len;

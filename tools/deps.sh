@@ -19,6 +19,7 @@ git                  results files name the commit the build came from
 python3              ../shared/ref generators, test helpers
 python3-numpy        the Python binding test with numpy
 python3-jsonschema   saved results against docs/schemas
+python3-torch        the reference writes bge-m3'"'"'s .pt heads and .bin checkpoints (/usr/bin/python3)
 curl                 the server tests
 ca-certificates      npm over https
 nodejs/node          real clients (openai), the Hugging Face tokenizers reference

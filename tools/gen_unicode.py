@@ -28,8 +28,19 @@ Tables (what the BERT normalizer and pre-tokenizer ask of a code point):
     char::to_lowercase does;
   * te_uc_decomp: full canonical decompositions (NFD), except Hangul
     syllables, which src/unicode.c decomposes arithmetically;
-  * te_uc_ccc: canonical combining classes of the non-starters that strip
-    accents keeps (the non-starters that are not Mn), for canonical reordering.
+  * te_uc_ccc: canonical combining classes of every non-starter, for
+    canonical reordering.
+
+And what the other tokenizers ask (tokenizer.json's normalizers, the
+Precompiled charsmap's grapheme clusters, regex classes):
+  * te_uc_props_stage1 / te_uc_props_stage2: per code point the
+    Grapheme_Cluster_Break value (UAX #29, auxiliary/GraphemeBreakProperty.txt),
+    Extended_Pictographic (emoji/emoji-data.txt), and whether the general
+    category is a letter (L*) or a number (N*): regex \p{L} and \p{N};
+  * te_uc_kdecomp: full compatibility decompositions (NFKD) of the code
+    points whose NFKD is not their NFD;
+  * te_uc_compositions: the canonical compositions (first, second -> composite)
+    NFC and NFKC apply: primary composites, Full_Composition_Exclusion left out.
 """
 import os
 import sys
@@ -52,6 +63,10 @@ MAX_CP = 0x110000
 BLOCK = 128
 
 F_OTHER, F_SPACE, F_PUNCT, F_MN, F_NONSTARTER, F_LOWER, F_DECOMP, F_WORD = (1 << i for i in range(8))
+# Grapheme_Cluster_Break values, in unicode.h's order (Other = 0), and the other property bits.
+GCB = ["Other", "CR", "LF", "Control", "Extend", "ZWJ", "Regional_Indicator", "Prepend", "SpacingMark",
+       "L", "V", "T", "LV", "LVT"]
+P_EXT_PICT, P_LETTER, P_NUMBER = 16, 32, 64
 
 
 def read(name):
@@ -65,6 +80,31 @@ def read(name):
 def cp_range(field):
     a, _, b = field.partition("..")
     return range(int(a, 16), int(b or a, 16) + 1)
+
+
+def two_level(values):
+    """A per-code-point byte table as blocks of BLOCK, identical blocks shared."""
+    blocks, stage1, index = [], [], {}
+    for b in range(0, MAX_CP, BLOCK):
+        key = bytes(values[b:b + BLOCK])
+        if key not in index:
+            index[key] = len(blocks)
+            blocks.append(key)
+        stage1.append(index[key])
+    return blocks, stage1
+
+
+def write_two_level(w, name1, name2, stage1, blocks):
+    w("const uint16_t %s[%d] = {\n" % (name1, len(stage1)))
+    for i in range(0, len(stage1), 16):
+        w("    " + ", ".join(str(x) for x in stage1[i:i + 16]) + ",\n")
+    w("};\n\nconst uint8_t %s[%d][%d] = {\n" % (name2, len(blocks), BLOCK))
+    for blk in blocks:
+        w("    {")
+        for i in range(0, BLOCK, 32):
+            w(("\n        " if i else "") + ", ".join("0x%02x" % x for x in blk[i:i + 32]) + ",")
+        w("},\n")
+    w("};\n")
 
 
 def main():
@@ -125,6 +165,19 @@ def main():
             out.extend(full_decomp(d))
         return out
 
+    compat = {}  # every decomposition, compatibility ones too (<tag> dropped)
+    for f in read("UnicodeData.txt"):
+        if f[5]:
+            compat[int(f[0], 16)] = [int(x, 16) for x in f[5].split() if not x.startswith("<")]
+
+    def full_kdecomp(cp):
+        if 0xAC00 <= cp <= 0xD7A3 or cp not in compat:
+            return [cp]
+        out = []
+        for d in compat[cp]:
+            out.extend(full_kdecomp(d))
+        return out
+
     ascii_punct = set(map(ord, "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"))
     flags = bytearray(MAX_CP)
     for c in range(MAX_CP):
@@ -149,13 +202,21 @@ def main():
             v |= F_WORD
         flags[c] = v
 
-    blocks, stage1, index = [], [], {}
-    for b in range(0, MAX_CP, BLOCK):
-        key = bytes(flags[b:b + BLOCK])
-        if key not in index:
-            index[key] = len(blocks)
-            blocks.append(key)
-        stage1.append(index[key])
+    blocks, stage1 = two_level(flags)
+    props = bytearray(MAX_CP)
+    for f in read("auxiliary/GraphemeBreakProperty.txt"):
+        for c in cp_range(f[0]):
+            props[c] = GCB.index(f[1])
+    for f in read("emoji/emoji-data.txt"):
+        if f[1] == "Extended_Pictographic":
+            for c in cp_range(f[0]):
+                props[c] |= P_EXT_PICT
+    for c in range(MAX_CP):
+        if gc[c].startswith("L"):
+            props[c] |= P_LETTER
+        elif gc[c].startswith("N"):
+            props[c] |= P_NUMBER
+    pblocks, pstage1 = two_level(props)
 
     pool = []
 
@@ -171,27 +232,35 @@ def main():
         d = full_decomp(cp)
         max_decomp = max(max_decomp, len(d))
         decomp_rows.append((cp, pooled(d), len(d)))
-    ccc_rows = [(c, ccc[c]) for c in range(MAX_CP) if ccc[c] and gc[c] != "Mn"]
-    assert max_decomp <= 4 and len(pool) < 65536
+    ccc_rows = [(c, ccc[c]) for c in range(MAX_CP) if ccc[c]]
+    kdecomp_rows = []
+    max_kdecomp = 0
+    for cp in sorted(compat):
+        k = full_kdecomp(cp)
+        if k != full_decomp(cp):
+            max_kdecomp = max(max_kdecomp, len(k))
+            kdecomp_rows.append((cp, pooled(k), len(k)))
+    excluded = set()
+    for f in read("DerivedNormalizationProps.txt"):
+        if f[1] == "Full_Composition_Exclusion":
+            excluded.update(cp_range(f[0]))
+    compose_rows = sorted((d[0], d[1], cp) for cp, d in decomp.items() if len(d) == 2 and cp not in excluded)
+    assert max_decomp <= 4 and max_kdecomp <= 18 and len(pool) < 65536
 
     w = sys.stdout.write
     w("/*\n * unicode_tables.c - GENERATED by tools/gen_unicode.py from the Unicode 15.0\n")
     w(" * Character Database (Debian unicode-data). Do not edit; regenerate.\n")
     w(" * Category flags (other, punctuation, Mn) cover code points assigned by Unicode\n")
     w(" * %d.%d, as the reference tokenizer's tables do; see the generator.\n" % REFERENCE_CATEGORY_AGE)
-    w(" * %d flag blocks of %d code points, %d lowercase mappings, %d decompositions.\n */\n"
+    w(" * %d flag blocks of %d code points, %d lowercase mappings, %d decompositions,\n"
       % (len(blocks), BLOCK, len(lower_rows), len(decomp_rows)))
+    w(" * %d property blocks, %d compatibility decompositions, %d compositions.\n */\n"
+      % (len(pblocks), len(kdecomp_rows), len(compose_rows)))
     w('#include "unicode.h"\n\n')
-    w("const uint16_t te_uc_stage1[%d] = {\n" % len(stage1))
-    for i in range(0, len(stage1), 16):
-        w("    " + ", ".join(str(x) for x in stage1[i:i + 16]) + ",\n")
-    w("};\n\nconst uint8_t te_uc_stage2[%d][%d] = {\n" % (len(blocks), BLOCK))
-    for blk in blocks:
-        w("    {")
-        for i in range(0, BLOCK, 32):
-            w(("\n        " if i else "") + ", ".join("0x%02x" % x for x in blk[i:i + 32]) + ",")
-        w("},\n")
-    w("};\n\nconst uint32_t te_uc_pool[%d] = {\n" % len(pool))
+    write_two_level(w, "te_uc_stage1", "te_uc_stage2", stage1, blocks)
+    w("\n")
+    write_two_level(w, "te_uc_props_stage1", "te_uc_props_stage2", pstage1, pblocks)
+    w("\nconst uint32_t te_uc_pool[%d] = {\n" % len(pool))
     for i in range(0, len(pool), 10):
         w("    " + ", ".join("0x%04X" % x for x in pool[i:i + 10]) + ",\n")
     w("};\n\nconst te_uc_map te_uc_lower[%d] = {\n" % len(lower_rows))
@@ -200,11 +269,18 @@ def main():
     w("};\n\nconst te_uc_map te_uc_decomp[%d] = {\n" % len(decomp_rows))
     for cp, at, n in decomp_rows:
         w("    {0x%04X, %d, %d},\n" % (cp, at, n))
+    w("};\n\nconst te_uc_map te_uc_kdecomp[%d] = {\n" % len(kdecomp_rows))
+    for cp, at, n in kdecomp_rows:
+        w("    {0x%04X, %d, %d},\n" % (cp, at, n))
     w("};\n\nconst te_uc_class te_uc_ccc[%d] = {\n" % len(ccc_rows))
     for cp, c in ccc_rows:
         w("    {0x%04X, %d},\n" % (cp, c))
-    w("};\n\nconst size_t te_uc_n_lower = %d, te_uc_n_decomp = %d, te_uc_n_ccc = %d;\n"
-      % (len(lower_rows), len(decomp_rows), len(ccc_rows)))
+    w("};\n\nconst te_uc_pair te_uc_compositions[%d] = {\n" % len(compose_rows))
+    for a, b, c in compose_rows:
+        w("    {0x%04X, 0x%04X, 0x%04X},\n" % (a, b, c))
+    w("};\n\nconst size_t te_uc_n_lower = %d, te_uc_n_decomp = %d, te_uc_n_kdecomp = %d, te_uc_n_ccc = %d,\n"
+      "                    te_uc_n_compositions = %d;\n"
+      % (len(lower_rows), len(decomp_rows), len(kdecomp_rows), len(ccc_rows), len(compose_rows)))
 
 
 if __name__ == "__main__":

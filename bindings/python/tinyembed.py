@@ -45,7 +45,7 @@ class _TokenizerInfo(ctypes.Structure):
                 ("clean_text", ctypes.c_int), ("cls_id", ctypes.c_int32), ("sep_id", ctypes.c_int32),
                 ("pad_id", ctypes.c_int32), ("unk_id", ctypes.c_int32), ("mask_id", ctypes.c_int32),
                 ("subword_prefix", ctypes.c_char_p), ("max_chars_per_word", ctypes.c_int),
-                ("n_added_tokens", ctypes.c_int)]
+                ("n_added_tokens", ctypes.c_int), ("model", ctypes.c_char_p), ("pipeline", ctypes.c_char_p)]
 
 
 # Mirrors te_model_info in tinyembed.h, field for field.

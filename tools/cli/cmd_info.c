@@ -77,8 +77,12 @@ static void print_text(const te_model *m, const te_model_info *in, int tensors) 
     printf("sections:          metadata %.2f MB, word table %.2f MB, other embeddings %.2f MB, layers %.2f MB (%d x %.2f MB)\n",
            (double)sb.meta_bytes / 1e6, (double)sb.word_emb_bytes / 1e6, (double)sb.other_emb_bytes / 1e6,
            (double)sb.layers_bytes / 1e6, in->num_layers, (double)sb.layers_bytes / 1e6 / in->num_layers);
-    printf("tokenizer:         WordPiece, lowercase %s, strip accents %s, CJK split %s, prefix \"%s\", max %d chars/word\n",
-           onoff(t->lowercase), onoff(t->strip_accents), onoff(t->chinese_chars), t->subword_prefix, t->max_chars_per_word);
+    if (t->pipeline) /* what tokenizer.json said, as the file keeps it */
+        printf("tokenizer:         %s, pipeline %s\n", t->model, t->pipeline);
+    else
+        printf("tokenizer:         WordPiece, lowercase %s, strip accents %s, CJK split %s, prefix \"%s\", max %d chars/word\n",
+               onoff(t->lowercase), onoff(t->strip_accents), onoff(t->chinese_chars), t->subword_prefix,
+               t->max_chars_per_word);
     printf("special tokens:    [CLS] %d, [SEP] %d, [PAD] %d, [UNK] %d, [MASK] %d; %d matched in raw text\n",
            (int)t->cls_id, (int)t->sep_id, (int)t->pad_id, (int)t->unk_id, (int)t->mask_id, t->n_added_tokens);
     if (!tensors) return;
@@ -149,8 +153,8 @@ static void print_json(const te_model *m, const te_model_info *in, int tensors) 
     printf("\"cls_id\": %d, \"sep_id\": %d, \"pad_id\": %d, \"unk_id\": %d, \"mask_id\": %d, \"subword_prefix\": ",
            (int)t->cls_id, (int)t->sep_id, (int)t->pad_id, (int)t->unk_id, (int)t->mask_id);
     cli_json_str(stdout, t->subword_prefix);
-    printf(", \"max_chars_per_word\": %d, \"added_tokens\": %d}%s\n", t->max_chars_per_word, t->n_added_tokens,
-           tensors ? "," : "");
+    printf(", \"max_chars_per_word\": %d, \"added_tokens\": %d, \"model\": \"%s\", \"pipeline\": %s}%s\n",
+           t->max_chars_per_word, t->n_added_tokens, t->model, t->pipeline ? t->pipeline : "null", tensors ? "," : "");
     if (tensors) {
         printf("  \"tensors\": [\n");
         size_t n = te_model_n_tensors(m);

@@ -1,0 +1,328 @@
+/*
+ * test_unigram.c - the tokenizer pipeline beyond BERT: SentencePiece Unigram
+ * tokenizers (XLM-R in its three serialisations, Pegasus, an NFKC Japanese
+ * model) against the real Hugging Face `tokenizers` goldens, single texts and
+ * pairs; token spans; and the pieces under them: the double-array trie, the
+ * regex engine, grapheme clusters (Unicode's GraphemeBreakTest.txt) and the
+ * normalization forms (NormalizationTest.txt).
+ */
+#include <stdio.h>
+
+#include "darts.h"
+#include "harness.h"
+#include "json.h"
+#include "model.h"
+#include "regex.h"
+#include "tok.h"
+#include "unicode.h"
+
+static const char *const tokenizers[] = {"unigram-xlmr", "unigram-xlmr-legacy", "unigram-xlmr-v5", "unigram-pegasus",
+                                         "unigram-nfkc-ja"};
+enum { N_TOK = sizeof tokenizers / sizeof *tokenizers };
+static te_model *models[N_TOK];
+
+/* The carrier model (a tiny BERT) converted around tokenizer i. */
+static te_model *carrier(const char *tok) {
+    for (int i = 0; i < N_TOK; i++)
+        if (!strcmp(tokenizers[i], tok)) return models[i];
+    return NULL;
+}
+
+/* Every line of golden/tok-unigram-NAME.jsonl: ids (and types for pairs) identical. */
+static int check_golden(const char *file, int *lines) {
+    char rel[256], path[1024], tok[64];
+    snprintf(rel, sizeof rel, "tokenizers/golden/%s", file);
+    size_t len, at = 0;
+    char *text = th_read_file(th_path(path, sizeof path, "TE_REF", rel), &len);
+    if (!text) return 0;
+    /* "tok-unigram-<tok>[-pairs]-<set>-<max>.jsonl" */
+    const char *dash = strrchr(file, '-');
+    int max = atoi(dash + 1), pairs = strstr(file, "-pairs-") != NULL;
+    const char *end = pairs ? strstr(file, "-pairs-") : strrchr(file, '-');
+    if (!pairs) while (end > file && *--end != '-') {}
+    snprintf(tok, sizeof tok, "%.*s", (int)(end - (file + 4)), file + 4);
+    te_model *m = carrier(tok);
+    int bad = 0;
+    *lines = 0;
+    static int32_t ids[1024];
+    static uint8_t types[1024];
+    for (char *line = text, *nl; m && at < len; line = nl + 1, at = (size_t)(line - text)) {
+        nl = strchr(line, '\n');
+        if (!nl) nl = line + strlen(line);
+        te_error err;
+        json_doc *d = json_parse(line, (size_t)(nl - line), &err);
+        if (!d) break;
+        const json_value *r = json_root(d), *want = json_get(r, "ids"), *wt = json_get(r, "type_ids");
+        size_t n = 0;
+        if (pairs) {
+            const json_value *pr = json_get(r, "pair");
+            te_tokenize_pair(m, pr->items[0]->str, pr->items[0]->len, pr->items[1]->str, pr->items[1]->len, ids, types,
+                             (size_t)max, &n, NULL, &err);
+        } else {
+            const json_value *t = json_get(r, "text");
+            te_tokenize(m, t->str, t->len, ids, (size_t)max, &n, &err);
+        }
+        int same = n == want->len;
+        for (size_t i = 0; same && i < n; i++) same = ids[i] == want->items[i]->i && (!wt || types[i] == wt->items[i]->i);
+        if (!same && bad++ < 2) printf("  %s line %d differs\n", file, *lines + 1);
+        (*lines)++;
+        json_free(d);
+    }
+    free(text);
+    return m && *lines > 0 && bad == 0;
+}
+
+TEST(unigram_goldens) {
+    static const char *const files[] = {
+        "tok-unigram-xlmr-cases-128.jsonl", "tok-unigram-xlmr-cases-512.jsonl", "tok-unigram-xlmr-po-128.jsonl",
+        "tok-unigram-xlmr-po-512.jsonl", "tok-unigram-xlmr-stress-512.jsonl",
+        "tok-unigram-xlmr-legacy-cases-128.jsonl", "tok-unigram-xlmr-legacy-cases-512.jsonl",
+        "tok-unigram-xlmr-legacy-po-128.jsonl", "tok-unigram-xlmr-legacy-po-512.jsonl",
+        "tok-unigram-xlmr-legacy-stress-512.jsonl", "tok-unigram-xlmr-v5-cases-512.jsonl",
+        "tok-unigram-xlmr-v5-po-512.jsonl", "tok-unigram-xlmr-v5-stress-512.jsonl", "tok-unigram-pegasus-cases-512.jsonl",
+        "tok-unigram-pegasus-po-128.jsonl", "tok-unigram-pegasus-po-512.jsonl", "tok-unigram-pegasus-stress-512.jsonl",
+        "tok-unigram-nfkc-ja-cases-512.jsonl", "tok-unigram-nfkc-ja-po-512.jsonl", "tok-unigram-nfkc-ja-stress-512.jsonl",
+    };
+    int total = 0;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        int lines;
+        CHECK_MSG(check_golden(files[i], &lines), "%s", files[i]);
+        total += lines;
+    }
+    printf("  %d texts in %zu files, ids identical\n", total, sizeof files / sizeof *files);
+    CHECK(total > 17000);
+}
+
+TEST(unigram_pair_goldens) {
+    static const char *const files[] = {
+        "tok-unigram-xlmr-pairs-cases-128.jsonl", "tok-unigram-xlmr-pairs-cases-512.jsonl",
+        "tok-unigram-xlmr-pairs-po-128.jsonl", "tok-unigram-xlmr-legacy-pairs-cases-128.jsonl",
+        "tok-unigram-xlmr-legacy-pairs-cases-512.jsonl",
+    };
+    int total = 0;
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        int lines;
+        CHECK_MSG(check_golden(files[i], &lines), "%s", files[i]);
+        total += lines;
+    }
+    printf("  %d pairs, ids and token types identical\n", total);
+    CHECK(total > 1000);
+}
+
+/* Spans: in order, inside the text, each non-special token covering the
+ * bytes its piece came from ("▁" stands for the space before a word). */
+TEST(spans_point_into_the_text) {
+    te_model *m = carrier("unigram-xlmr");
+    CHECK(m);
+    const char *s = "Hello  wörld, <mask> ok";
+    int32_t ids[64];
+    te_span sp[64];
+    size_t n;
+    te_error err;
+    CHECK(te_tokenize_spans(m, s, strlen(s), 1, ids, sp, 64, &n, NULL, &err) == TE_OK);
+    CHECK(n >= 6 && ids[0] == 0 && ids[n - 1] == 2);
+    CHECK(sp[0].start == TE_SPAN_NONE && sp[n - 1].start == TE_SPAN_NONE);
+    uint32_t last = 0;
+    int saw_mask = 0;
+    for (size_t i = 1; i + 1 < n; i++) {
+        CHECK_MSG(sp[i].start >= last && sp[i].end >= sp[i].start && sp[i].end <= strlen(s), "token %zu: [%u, %u)", i,
+                  sp[i].start, sp[i].end);
+        last = sp[i].start;
+        if (ids[i] == m->info.tokenizer.mask_id) {
+            saw_mask = 1;
+            CHECK(sp[i].end == 21 && sp[i].start == 14); /* lstrip: the space before <mask> is its own */
+        }
+    }
+    CHECK(saw_mask);
+    CHECK(sp[1].start == 0 && sp[1].end <= 5);
+    /* Without the template: no <s>, </s>. */
+    CHECK(te_tokenize_spans(m, s, strlen(s), 0, ids, sp, 64, &n, NULL, &err) == TE_OK);
+    CHECK(ids[0] != 0 && sp[0].start == 0);
+}
+
+/* The trie: every key found with its value, prefixes shortest first. */
+typedef struct hits {
+    uint32_t v[8];
+    size_t len[8];
+    int n;
+} hits;
+
+static int hit(void *user, uint32_t value, size_t length) {
+    hits *h = user;
+    if (h->n < 8) h->v[h->n] = value, h->len[h->n++] = length;
+    return 0;
+}
+
+TEST(darts_build_and_walk) {
+    static const char *const keys[] = {"a", "ab", "abc", "abd", "b", "ba", "zz", "\xe2\x96\x81", "\xe2\x96\x81x"};
+    enum { N = sizeof keys / sizeof *keys };
+    const uint8_t *k[N];
+    size_t lens[N];
+    uint32_t vals[N];
+    for (int i = 0; i < N; i++) k[i] = (const uint8_t *)keys[i], lens[i] = strlen(keys[i]), vals[i] = (uint32_t)(100 + i);
+    uint8_t *units;
+    size_t n_units;
+    te_error err;
+    CHECK(te_darts_build(k, lens, vals, N, &units, &n_units, &err) == TE_OK);
+    te_darts d = {units, n_units};
+    for (int i = 0; i < N; i++) {
+        hits h = {{0}, {0}, 0};
+        te_darts_prefixes(&d, k[i], lens[i], hit, &h);
+        CHECK_MSG(h.n >= 1 && h.v[h.n - 1] == vals[i] && h.len[h.n - 1] == lens[i], "key %s", keys[i]);
+    }
+    hits h = {{0}, {0}, 0};
+    te_darts_prefixes(&d, (const uint8_t *)"abcx", 4, hit, &h);
+    CHECK(h.n == 3 && h.v[0] == 100 && h.v[1] == 101 && h.v[2] == 102);
+    CHECK(te_darts_first(&d, (const uint8_t *)"q", 1) == -1);
+    CHECK(te_darts_first(&d, (const uint8_t *)"bz", 2) == 104);
+    const uint8_t *unsorted[2] = {(const uint8_t *)"b", (const uint8_t *)"a"};
+    size_t ul[2] = {1, 1};
+    CHECK(te_darts_build(unsorted, ul, vals, 2, &units, &n_units, &err) == TE_ERR_ARG);
+    free((void *)d.units);
+}
+
+static int regex_finds(const char *pattern, const char *text, const char *want) {
+    te_error err;
+    te_regex *re = te_regex_compile(pattern, strlen(pattern), &err);
+    if (!re) {
+        printf("  %s: %s\n", pattern, err.msg);
+        return 0;
+    }
+    char got[512] = "";
+    size_t at = 0, s, e, n = strlen(text);
+    while (at <= n && te_regex_search(re, text, n, at, &s, &e)) {
+        snprintf(got + strlen(got), sizeof got - strlen(got), "[%.*s]", (int)(e - s), text + s);
+        at = e > s ? e : s + 1;
+    }
+    te_regex_free(re);
+    if (!strcmp(got, want)) return 1;
+    printf("  /%s/ on \"%s\": %s, want %s\n", pattern, text, got, want);
+    return 0;
+}
+
+TEST(regex_engine) {
+    const char *gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    CHECK(regex_finds(gpt2, "Hello world's 42!!  x", "[Hello][ world]['s][ 42][!!][ ][ x]"));
+    CHECK(regex_finds(" {2,}", "a  b   c d", "[  ][   ]"));
+    CHECK(regex_finds("(?i:'s|'t)", "IT'S it'T", "['S]['T]"));
+    CHECK(regex_finds("[^\\r\\n\\p{L}\\p{N}]?\\p{L}+", "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac", "[caf\xc3\xa9][ \xe6\x97\xa5\xe6\x9c\xac]"));
+    CHECK(regex_finds("\\p{N}{1,3}", "12345", "[123][45]"));
+    CHECK(regex_finds("a+?b", "aaab", "[aaab]"));
+    CHECK(regex_finds("^x|y$", "xay", "[x][y]"));
+    te_error err;
+    CHECK(!te_regex_compile("\\p{Greek}", 9, &err) && strstr(err.msg, "\\p{Greek}"));
+    CHECK(!te_regex_compile("(?<=a)b", 7, &err) && strstr(err.msg, "not supported"));
+    CHECK(!te_regex_compile("(ab", 3, &err));
+}
+
+/* Unicode's own grapheme cluster test: "÷ 0020 × 0308 ÷ ..." per line. */
+TEST(grapheme_clusters) {
+    char path[1024];
+    size_t len;
+    const char *ucd = getenv("TE_UCD") ? getenv("TE_UCD") : "/usr/share/unicode";
+    snprintf(path, sizeof path, "%s/auxiliary/GraphemeBreakTest.txt", ucd);
+    char *text = th_read_file(path, &len);
+    CHECK_MSG(text, "cannot read %s (make deps installs unicode-data)", path);
+    int cases = 0, bad = 0;
+    for (char *line = text, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl) break;
+        *nl = '\0';
+        if ((unsigned char)*line != 0xC3) continue; /* test lines start with "÷" (C3 B7) */
+        char buf[128];
+        size_t n = 0, breaks[32], nb = 0;
+        for (char *p = line; *p && *p != '#';) {
+            if (!strncmp(p, "\xc3\xb7", 2)) breaks[nb++] = n, p += 2;       /* ÷ */
+            else if (!strncmp(p, "\xc3\x97", 2)) p += 2;                      /* × */
+            else if (*p == ' ' || *p == '\t') p++;
+            else n += te_utf8_encode((uint32_t)strtoul(p, &p, 16), buf + n);
+        }
+        int ok = 1;
+        for (size_t b = 0; b + 1 < nb && ok; b++) ok = te_uc_grapheme((const unsigned char *)buf + breaks[b], n - breaks[b]) ==
+                                                        breaks[b + 1] - breaks[b];
+        bad += !ok;
+        cases++;
+    }
+    free(text);
+    printf("  %d cases of GraphemeBreakTest.txt, %d differ\n", cases, bad);
+    CHECK(cases > 500 && bad == 0);
+}
+
+/* tokenizer.json's normalizers NFC, NFD, NFKC and NFKD on Unicode's
+ * NormalizationTest.txt (columns: source; NFC; NFD; NFKC; NFKD). */
+static void nf(tn_kind kind, const char *in, size_t len, char *out, size_t *n) {
+    tn_step step = {.kind = kind};
+    tok_text a, b;
+    tt_init(&a, NULL, 0, 0);
+    a.s = (char *)in;
+    a.n = len;
+    tt_init(&b, NULL, 0, 0);
+    tn_apply(&step, NULL, &a, &b, 1, 1);
+    memcpy(out, b.s, b.n);
+    *n = b.n;
+    tt_free(&b);
+}
+
+static size_t cps(char *s, char *out) {
+    size_t n = 0;
+    for (char *p = s; *p;) {
+        while (*p == ' ') p++;
+        if (!*p) break;
+        n += te_utf8_encode((uint32_t)strtoul(p, &p, 16), out + n);
+    }
+    return n;
+}
+
+TEST(normalization_forms) {
+    char path[1024], cmd[1400];
+    const char *ucd = getenv("TE_UCD") ? getenv("TE_UCD") : "/usr/share/unicode";
+    snprintf(path, sizeof path, "%s/NormalizationTest.txt.bz2", ucd);
+    snprintf(cmd, sizeof cmd, "python3 -c 'import bz2,sys; sys.stdout.buffer.write(bz2.open(sys.argv[1]).read())' %s", path);
+    FILE *f = popen(cmd, "r");
+    CHECK_MSG(f, "cannot read %s", path);
+    static const tn_kind forms[] = {TN_NFC, TN_NFD, TN_NFKC, TN_NFKD};
+    char line[2048];
+    int cases = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '@' || line[0] == '\n') continue;
+        char *col[6], *p = line;
+        int nc = 0;
+        while (nc < 6 && (col[nc] = strsep(&p, ";")) != NULL) nc++;
+        if (nc < 5) continue;
+        char src[256], want[256], got[1024];
+        size_t ns = cps(col[0], src), nw, ng;
+        for (int k = 0; k < 4; k++) {
+            nw = cps(col[k + 1], want);
+            nf(forms[k], src, ns, got, &ng);
+            if (ng != nw || memcmp(got, want, nw)) {
+                if (bad++ < 3) printf("  line %d form %d: %s\n", cases + 1, k, col[0]);
+            }
+        }
+        cases++;
+    }
+    CHECK(pclose(f) == 0);
+    printf("  %d lines x 4 forms of NormalizationTest.txt, %d differ\n", cases, bad);
+    CHECK(cases > 15000 && bad == 0);
+}
+
+int main(void) {
+    char path[1024], name[128];
+    te_error err;
+    for (int i = 0; i < N_TOK; i++) {
+        snprintf(name, sizeof name, "carrier-%s.temb", tokenizers[i]);
+        models[i] = te_open(th_path(path, sizeof path, "TE_TESTDATA", name), NULL, &err);
+        if (!models[i]) {
+            printf("cannot open %s: %s\n", path, err.msg);
+            return 2;
+        }
+    }
+    RUN(unigram_goldens);
+    RUN(unigram_pair_goldens);
+    RUN(spans_point_into_the_text);
+    RUN(darts_build_and_walk);
+    RUN(regex_engine);
+    RUN(grapheme_clusters);
+    RUN(normalization_forms);
+    for (int i = 0; i < N_TOK; i++) te_close(models[i]);
+    return th_done();
+}
