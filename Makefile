@@ -164,6 +164,12 @@ $(HF)/bgem3/model.safetensors:
 UNIGRAM_TOKS := unigram-xlmr unigram-xlmr-legacy unigram-xlmr-v5 unigram-pegasus unigram-nfkc-ja
 $(HF)/carrier-%/model.safetensors:
 	$(PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/carrier-$* --kind carrier --tokenizer $(REF)/tokenizers/$* --seed 1 >/dev/null
+# ... and around the stages no public file has (tests/data/unigram/make_variants.py).
+VARIANT_TOKS := unigram-bytefallback unigram-albert unigram-nfkc-roberta
+$(TESTDATA)/tokenizers/.made: tests/data/unigram/make_variants.py
+	$(PYTHON) tests/data/unigram/make_variants.py $(REF)/tokenizers $(TESTDATA)/tokenizers && touch $@
+$(VARIANT_TOKS:%=$(HF)/carrier-%/model.safetensors): $(HF)/carrier-%/model.safetensors: $(TESTDATA)/tokenizers/.made
+	$(PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/carrier-$* --kind carrier --tokenizer $(TESTDATA)/tokenizers/$* --seed 1 >/dev/null
 
 .PRECIOUS: $(HF)/carrier-%/model.safetensors
 
@@ -173,7 +179,7 @@ testdata: $(BUILD)/testdata/micro.temb $(MODELS:%=$(BUILD)/testdata/%.temb) $(MO
           $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(MODELS:%=$(BUILD)/testdata/%-bf16.temb) \
           $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors \
           $(ARCH_MODELS:%=$(BUILD)/testdata/%.temb) $(ARCH_MODELS:%=$(BUILD)/testdata/%-int8.temb) \
-          $(UNIGRAM_TOKS:%=$(BUILD)/testdata/carrier-%.temb)
+          $(UNIGRAM_TOKS:%=$(BUILD)/testdata/carrier-%.temb) $(VARIANT_TOKS:%=$(BUILD)/testdata/carrier-%.temb)
 
 $(BUILD)/testdata/%.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 	@mkdir -p $(dir $@)

@@ -18,7 +18,7 @@
 static te_status read_config(loader *L) {
     hf_model *hf = L->hf;
     const json_value *c;
-    te_status st = hf_load_json(L, "config.json", 1, &c);
+    te_status st = hf_load_json(L, "config.json", 1, &c, NULL);
     if (st != TE_OK) return st;
     return hf_read_arch(hf, c, L->err);
 }
@@ -28,7 +28,7 @@ static te_status read_pooling(loader *L, const char *path) {
     char rel[4096];
     snprintf(rel, sizeof rel, "%s/config.json", path);
     const json_value *pc;
-    te_status st = hf_load_json(L, rel, 1, &pc);
+    te_status st = hf_load_json(L, rel, 1, &pc, NULL);
     if (st != TE_OK) return st;
     static const char *const modes[] = {"cls_token", "mean_tokens", "max_tokens", "mean_sqrt_len_tokens",
                                         "weightedmean_tokens", "lasttoken"};
@@ -113,13 +113,13 @@ te_status hf_load(hf_model *hf, const char *dir, const te_convert_opts *opts, te
     if (stat(dir, &st) != 0)
         return te_fail(err, errno == ENOENT ? TE_ERR_NOT_FOUND : TE_ERR_IO, "%s: %s", dir, strerror(errno));
     if (!S_ISDIR(st.st_mode)) return te_fail(err, TE_ERR_ARG, "%s: not a directory (give the model directory)", dir);
-    loader L = {hf, dir, opts, err, NULL, NULL, NULL, NULL, NULL};
+    loader L = {.hf = hf, .dir = dir, .opts = opts, .err = err};
     te_status s = read_config(&L);
-    if (s == TE_OK) s = hf_load_json(&L, "tokenizer.json", 0, &L.tokenizer_json);
-    if (s == TE_OK) s = hf_load_json(&L, "tokenizer_config.json", 0, &L.tokenizer_config);
-    if (s == TE_OK) s = hf_load_json(&L, "special_tokens_map.json", 0, &L.special_map);
-    if (s == TE_OK) s = hf_load_json(&L, "modules.json", 0, &L.modules);
-    if (s == TE_OK) s = hf_load_json(&L, "sentence_bert_config.json", 0, &L.sbert_config);
+    if (s == TE_OK) s = hf_load_json(&L, "tokenizer.json", 0, &L.tokenizer_json, &L.tokenizer_text);
+    if (s == TE_OK) s = hf_load_json(&L, "tokenizer_config.json", 0, &L.tokenizer_config, NULL);
+    if (s == TE_OK) s = hf_load_json(&L, "special_tokens_map.json", 0, &L.special_map, NULL);
+    if (s == TE_OK) s = hf_load_json(&L, "modules.json", 0, &L.modules, NULL);
+    if (s == TE_OK) s = hf_load_json(&L, "sentence_bert_config.json", 0, &L.sbert_config, NULL);
     if (s == TE_OK) s = hf_read_tokenizer(&L);
     if (s == TE_OK) s = read_sentence_transformers(&L);
     return s;

@@ -69,7 +69,7 @@ te_status hf_own_buf(loader *L, char *b) {
 
 /* Loads DIR/name as JSON. Returns TE_OK with *root NULL when the file is
  * absent and not required. */
-te_status hf_load_json(loader *L, const char *name, int required, const json_value **root) {
+te_status hf_load_json(loader *L, const char *name, int required, const json_value **root, const char **keep_text) {
     char path[4096];
     hf_join(path, sizeof path, L->dir, name);
     *root = NULL;
@@ -82,7 +82,12 @@ te_status hf_load_json(loader *L, const char *name, int required, const json_val
     te_status st = hf_read_file(path, MAX_JSON_BYTES, &text, &len, L->err);
     if (st != TE_OK) return st;
     json_doc *d = json_parse(text, len, L->err);
-    free(text);
+    if (keep_text && (st = hf_own_buf(L, text)) != TE_OK) {
+        json_free(d);
+        return st;
+    }
+    if (keep_text) *keep_text = text;
+    else free(text);
     if (!d) {
         te_error_prefix(L->err, "%s: malformed JSON", path);
         return L->err ? L->err->code : TE_ERR_FORMAT;

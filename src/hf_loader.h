@@ -19,6 +19,7 @@ typedef struct loader {
     te_error *err;
     /* Optional files, parsed once; NULL when absent. */
     const json_value *tokenizer_json, *tokenizer_config, *special_map, *modules, *sbert_config;
+    const char *tokenizer_text; /* tokenizer.json's text: its numbers as written */
 } loader;
 
 /* A remark for the verbose mode (opts->note). */
@@ -27,8 +28,9 @@ void hf_join(char *out, size_t cap, const char *dir, const char *name);
 int hf_file_exists(const char *path);
 /* Keeps b until hf_free. */
 te_status hf_own_buf(loader *L, char *b);
-/* DIR/name as JSON (kept until hf_free); TE_OK with *root NULL when absent and not required. */
-te_status hf_load_json(loader *L, const char *name, int required, const json_value **root);
+/* DIR/name as JSON (kept until hf_free); TE_OK with *root NULL when absent and not required.
+ * keep_text non-NULL: the file's text is kept too (a value's pos points into it). */
+te_status hf_load_json(loader *L, const char *name, int required, const json_value **root, const char **keep_text);
 /* An integer field in [lo, hi] (def < 0: required), a boolean one. */
 te_status hf_get_int(loader *L, const json_value *o, const char *file, const char *key, int64_t def, int64_t lo,
                      int64_t hi, int *out);

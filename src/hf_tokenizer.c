@@ -4,6 +4,7 @@
  * tok_pipeline.c runs them, its added tokens and special ids) or, without
  * one, vocab.txt with tokenizer_config.json's BERT settings.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,42 @@ static te_status read_wordpiece(loader *L, const json_value *model) {
 }
 
 /* Unigram's vocabulary: a list of [piece, score], ids in order. */
+/* A JSON number as serde_json reads it by default (without its
+ * float_roundtrip feature), which is how Hugging Face tokenizers reads the
+ * pieces' scores: the digits as a u64 (digits past its range dropped, the
+ * integer ones counted in the exponent), then one multiplication or
+ * division by a power of ten. For 17-digit scores that is an ulp off the
+ * nearest double a quarter of the time, and Viterbi breaks ties between
+ * equal-scoring segmentations ("▁ab c cc" or "▁ab cc c") as the reference
+ * does only with its values. NaN when the number overflows (the reference
+ * refuses the file). */
+static double serde_f64(const char *s) {
+    int neg = *s == '-', exp = 0, in_fraction = 0, dropping = 0;
+    uint64_t sig = 0;
+    for (s += neg; (*s >= '0' && *s <= '9') || (*s == '.' && !in_fraction); s++) {
+        if (*s == '.') { in_fraction = 1; continue; }
+        uint64_t d = (uint64_t)(*s - '0');
+        if (!dropping && (sig < UINT64_MAX / 10 || (sig == UINT64_MAX / 10 && d <= UINT64_MAX % 10))) {
+            sig = sig * 10 + d;
+            exp -= in_fraction;
+        } else {
+            dropping = 1;
+            exp += !in_fraction;
+        }
+    }
+    if (*s == 'e' || *s == 'E') {
+        long e = strtol(s + 1, NULL, 10);
+        exp = e > 100000 ? 100000 : e < -100000 ? -100000 : exp + (int)e;
+    }
+    double f = (double)sig;
+    while (exp < -308 && f != 0) f /= 1e308, exp += 308;
+    if (exp > 308) return f == 0 ? (neg ? -0.0 : 0.0) : NAN;
+    char pow[16];
+    snprintf(pow, sizeof pow, "1e%d", exp < 0 ? -exp : exp);
+    f = exp < 0 ? f / strtod(pow, NULL) : f * strtod(pow, NULL); /* 1eK correctly rounded, as serde's table */
+    return isinf(f) ? NAN : neg ? -f : f;
+}
+
 static te_status read_unigram(loader *L, const json_value *model) {
     hf_model *hf = L->hf;
     const char *f = "tokenizer.json";
@@ -120,7 +157,8 @@ static te_status read_unigram(loader *L, const json_value *model) {
             return te_fail(L->err, TE_ERR_FORMAT, "%s: vocab entry %zu is not [piece, score]", f, i);
         hf->tokens[i] = e->items[0]->str;
         hf->token_lens[i] = (uint32_t)e->items[0]->len;
-        double sc = e->items[1]->num;
+        double sc = L->tokenizer_text ? serde_f64(L->tokenizer_text + e->items[1]->pos) : NAN;
+        if (isnan(sc)) return te_fail(L->err, TE_ERR_FORMAT, "%s: vocab entry %zu has a score out of range", f, i);
         uint64_t bits;
         memcpy(&bits, &sc, 8);
         te_put64(hf->scores + 8 * i, bits);

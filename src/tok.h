@@ -20,7 +20,7 @@
 /* ---- normalizers (tok_norm.c) ---- */
 
 typedef enum tn_kind {
-    TN_BERT, TN_PRECOMPILED, TN_REPLACE, TN_STRIP, TN_NFC, TN_NFD, TN_NFKC, TN_NFKD, TN_LOWERCASE, TN_PREPEND
+    TN_BERT, TN_PRECOMPILED, TN_REPLACE, TN_STRIP, TN_NFC, TN_NFD, TN_NFKC, TN_NFKD, TN_LOWERCASE, TN_STRIP_ACCENTS, TN_PREPEND
 } tn_kind;
 
 typedef struct tn_step {

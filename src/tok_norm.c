@@ -134,7 +134,7 @@ static void bert(const tn_step *b, const tok_text *in, tok_text *out) {
     int ascii = i == in->n;
     tok_text mid;
     char buf[512];
-    tt_init(&mid, buf, sizeof buf, in->spans);
+    tt_init(&mid, buf, sizeof buf, out->spans); /* what the caller wants, whatever the input keeps */
     tok_text *first = ascii || !(b->strip_accents || b->lowercase) ? out : &mid;
     for (i = 0; i < in->n;) {
         uint32_t cp, lo, hi;
@@ -274,11 +274,13 @@ void tn_apply(const tn_step *step, const tn_charsmap *cm, const tok_text *in, to
     case TN_NFKC: nf_run(in, out, 1, 1, 0, 0); return;
     case TN_NFKD: nf_run(in, out, 0, 1, 0, 0); return;
     case TN_LOWERCASE:
+    case TN_STRIP_ACCENTS: /* HF's StripAccents drops every mark (M*), not only Mn, and decomposes nothing */
         for (size_t i = 0; i < in->n;) {
             uint32_t cp, lo, hi;
             size_t len = te_utf8_decode((const unsigned char *)in->s + i, in->n - i, &cp);
             tt_span(in, i, i + len, &lo, &hi);
-            put_lower(out, cp, lo, hi, 1);
+            if (step->kind == TN_LOWERCASE) put_lower(out, cp, lo, hi, 1);
+            else if (!(te_uc_props(cp) & TE_UC_MARK)) tt_put(out, cp, lo, hi);
             i += len;
         }
         return;

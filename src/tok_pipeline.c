@@ -73,7 +73,8 @@ static te_status norm_step(tok_pipeline *p, const json_value *o, te_error *err) 
         s->content_len = strlen(s->content);
     } else {
         static const struct { const char *name; tn_kind kind; } simple[] = {
-            {"NFC", TN_NFC}, {"NFD", TN_NFD}, {"NFKC", TN_NFKC}, {"NFKD", TN_NFKD}, {"Lowercase", TN_LOWERCASE}};
+            {"NFC", TN_NFC}, {"NFD", TN_NFD}, {"NFKC", TN_NFKC}, {"NFKD", TN_NFKD}, {"Lowercase", TN_LOWERCASE},
+            {"StripAccents", TN_STRIP_ACCENTS}};
         size_t i = 0;
         while (i < sizeof simple / sizeof *simple && strcmp(type, simple[i].name)) i++;
         if (i == sizeof simple / sizeof *simple) return refuse(err, "normalizer", type);

@@ -34,6 +34,7 @@ enum {
 #define TE_UC_EXT_PICT 16   /* Extended_Pictographic */
 #define TE_UC_LETTER 32     /* general category L*: regex \p{L} */
 #define TE_UC_NUMBER 64     /* general category N*: regex \p{N} */
+#define TE_UC_MARK 128      /* general category M* (of Unicode 9.0): the StripAccents normalizer drops it */
 
 #define TE_UC_BLOCK_SHIFT 7
 #define TE_UC_MAX_DECOMP 4   /* longest full canonical decomposition */
@@ -69,7 +70,7 @@ static inline unsigned te_uc_flags(uint32_t cp) {
     return te_uc_stage2[te_uc_stage1[cp >> TE_UC_BLOCK_SHIFT]][cp & ((1u << TE_UC_BLOCK_SHIFT) - 1)];
 }
 
-/* Grapheme_Cluster_Break (TE_UC_GCB_MASK) and the TE_UC_EXT_PICT, LETTER, NUMBER bits. */
+/* Grapheme_Cluster_Break (TE_UC_GCB_MASK) and the TE_UC_EXT_PICT, LETTER, NUMBER, MARK bits. */
 static inline unsigned te_uc_props(uint32_t cp) {
     if (cp >= 0x110000) return TE_GCB_CONTROL;
     return te_uc_props_stage2[te_uc_props_stage1[cp >> TE_UC_BLOCK_SHIFT]][cp & ((1u << TE_UC_BLOCK_SHIFT) - 1)];

@@ -20,6 +20,15 @@ only for code points that DerivedAge.txt says existed in 8.0
 reference confirms both halves: 9.0+ punctuation is not split and 9.0+ Mn is
 not stripped, while the Georgian Mtavruli capitals (11.0) are lowercased.
 
+The normalization forms (NFC, NFD, NFKC, NFKD, BERT's accent stripping) and
+the StripAccents normalizer's marks come from `unicode-normalization-alignments`,
+whose tables are Unicode 9.0 (NORMALIZATION_AGE): probing every code point
+through the reference's own normalizers, marks and decompositions added in
+9.0 apply and none added in 10.0 or later do. So decompositions, combining
+classes and compositions are kept for code points of 9.0 only (normalization
+data of an assigned code point never changes), and the mark flag is the 9.0
+general category (CATEGORY_9_0 where it changed since).
+
 Tables (what the BERT normalizer and pre-tokenizer ask of a code point):
   * te_uc_stage1 / te_uc_stage2: a two-level table of 8 flag bits per code
     point (blocks of 128, identical blocks shared);
@@ -34,7 +43,8 @@ Tables (what the BERT normalizer and pre-tokenizer ask of a code point):
 And what the other tokenizers ask (tokenizer.json's normalizers, the
 Precompiled charsmap's grapheme clusters, regex classes):
   * te_uc_props_stage1 / te_uc_props_stage2: per code point the
-    Grapheme_Cluster_Break value (UAX #29, auxiliary/GraphemeBreakProperty.txt),
+    Grapheme_Cluster_Break value (UAX #29, auxiliary/GraphemeBreakProperty.txt,
+    plus Unicode 16.0's new marks: LATER_EXTEND),
     Extended_Pictographic (emoji/emoji-data.txt), and whether the general
     category is a letter (L*) or a number (N*): regex \p{L} and \p{N};
   * te_uc_kdecomp: full compatibility decompositions (NFKD) of the code
@@ -59,6 +69,21 @@ CATEGORY_8_0 = {
     0xA9BD: "Mc",   # JAVANESE CONSONANT SIGN KERET (Mn since 12.0): kept
     0x111C9: "Po",  # SHARADA SANDHI MARK (Mn since 11.0): split as punctuation
 }
+NORMALIZATION_AGE = (9, 0)
+# Code points of 9.0 whose mark-ness (M*) changed since, with their 9.0 category.
+CATEGORY_9_0 = {
+    0x1CF2: "Mc",   # VEDIC SIGN ARDHAVISARGA (Lo since 10.0): stripped
+    0x1CF3: "Mc",   # VEDIC SIGN ROTATED ARDHAVISARGA (Lo since 10.0): stripped
+    0x111C9: "Po",  # SHARADA SANDHI MARK (Mn since 11.0): kept
+}
+# Code points unassigned in 15.0 that the reference's grapheme clusters
+# (unicode-segmentation, Unicode 16.0) join to the character before them:
+# Unicode 16.0's new combining marks. Found by probing every code point
+# after "a" through the reference's Precompiled normalizer (a whole cluster
+# of under 6 bytes is replaced as one); written as Extend, which joins
+# alike (GB9, GB9a).
+LATER_EXTEND = [0x0897, (0x10D69, 0x10D6D), 0x10EFC, (0x113B8, 0x113C0), 0x113C2, 0x113C5, (0x113C7, 0x113CA),
+                (0x113CC, 0x113D0), 0x113D2, (0x113E1, 0x113E2), 0x11F5A, (0x1611E, 0x1612F), (0x1E5EE, 0x1E5EF)]
 MAX_CP = 0x110000
 BLOCK = 128
 
@@ -66,7 +91,7 @@ F_OTHER, F_SPACE, F_PUNCT, F_MN, F_NONSTARTER, F_LOWER, F_DECOMP, F_WORD = (1 <<
 # Grapheme_Cluster_Break values, in unicode.h's order (Other = 0), and the other property bits.
 GCB = ["Other", "CR", "LF", "Control", "Extend", "ZWJ", "Regional_Indicator", "Prepend", "SpacingMark",
        "L", "V", "T", "LV", "LVT"]
-P_EXT_PICT, P_LETTER, P_NUMBER = 16, 32, 64
+P_EXT_PICT, P_LETTER, P_NUMBER, P_MARK = 16, 32, 64, 128
 
 
 def read(name):
@@ -143,6 +168,10 @@ def main():
         major, minor = (int(x) for x in f[1].split("."))
         for c in cp_range(f[0]):
             age[c] = (major, minor)
+    for c in range(MAX_CP):
+        if age.get(c, (99, 0)) > NORMALIZATION_AGE:  # unknown to the reference's normalization forms
+            ccc[c] = 0
+            decomp.pop(c, None)
     alphabetic = set()
     for f in read("DerivedCoreProperties.txt"):
         if f[1] == "Alphabetic":
@@ -167,7 +196,7 @@ def main():
 
     compat = {}  # every decomposition, compatibility ones too (<tag> dropped)
     for f in read("UnicodeData.txt"):
-        if f[5]:
+        if f[5] and age.get(int(f[0], 16), (99, 0)) <= NORMALIZATION_AGE:
             compat[int(f[0], 16)] = [int(x, 16) for x in f[5].split() if not x.startswith("<")]
 
     def full_kdecomp(cp):
@@ -207,6 +236,11 @@ def main():
     for f in read("auxiliary/GraphemeBreakProperty.txt"):
         for c in cp_range(f[0]):
             props[c] = GCB.index(f[1])
+    for r in LATER_EXTEND:
+        a, b = r if isinstance(r, tuple) else (r, r)
+        for c in range(a, b + 1):
+            assert props[c] == 0, "U+%04X already has a Grapheme_Cluster_Break value" % c
+            props[c] = GCB.index("Extend")
     for f in read("emoji/emoji-data.txt"):
         if f[1] == "Extended_Pictographic":
             for c in cp_range(f[0]):
@@ -216,6 +250,8 @@ def main():
             props[c] |= P_LETTER
         elif gc[c].startswith("N"):
             props[c] |= P_NUMBER
+        if age.get(c, (99, 0)) <= NORMALIZATION_AGE and CATEGORY_9_0.get(c, gc[c]).startswith("M"):
+            props[c] |= P_MARK
     pblocks, pstage1 = two_level(props)
 
     pool = []
@@ -251,7 +287,8 @@ def main():
     w("/*\n * unicode_tables.c - GENERATED by tools/gen_unicode.py from the Unicode 15.0\n")
     w(" * Character Database (Debian unicode-data). Do not edit; regenerate.\n")
     w(" * Category flags (other, punctuation, Mn) cover code points assigned by Unicode\n")
-    w(" * %d.%d, as the reference tokenizer's tables do; see the generator.\n" % REFERENCE_CATEGORY_AGE)
+    w(" * %d.%d, normalization data and marks those of %d.%d, as the reference tokenizer's\n"
+      " * tables do; see the generator.\n" % (REFERENCE_CATEGORY_AGE + NORMALIZATION_AGE))
     w(" * %d flag blocks of %d code points, %d lowercase mappings, %d decompositions,\n"
       % (len(blocks), BLOCK, len(lower_rows), len(decomp_rows)))
     w(" * %d property blocks, %d compatibility decompositions, %d compositions.\n */\n"

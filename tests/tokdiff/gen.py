@@ -3,6 +3,7 @@
 
     python3 tests/tokdiff/gen.py SEED COUNT OUT.bin
     python3 tests/tokdiff/gen.py --sweep FIRST LAST OUT.bin
+    python3 tests/tokdiff/gen.py --lines TEXTS OUT.bin
 
 OUT.bin holds COUNT records of a 4-byte little-endian length and that many
 bytes. Each input strings together 1-40 pieces drawn from: random code points
@@ -16,7 +17,8 @@ surrogates encoded as UTF-8, overlong forms, stray continuation bytes,
 truncated sequences, bytes F5-FF. The same SEED always gives the same bytes.
 --sweep writes every scalar value from FIRST to LAST (hex) between two
 letters, "a" + c + "a": each code point's class (space, control, punctuation,
-accent, letter, CJK) shows in how it splits.
+accent, letter, CJK) shows in how it splits. --lines writes each line of
+TEXTS (split on "\n" only) as it is.
 Python 3 standard library only.
 """
 import random
@@ -26,7 +28,9 @@ import sys
 ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u034f\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 SPACES = " \t\n\r\u000b\u000c\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\u0085"
 CONTROLS = [chr(c) for c in list(range(0, 32)) + list(range(0x7f, 0xa0))]
-SPECIALS = ["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]", "[cls]", "[SEP", "SEP]", "[ SEP]", "[[SEP]]", "##", "###", "[MASK][MASK]"]
+SPECIALS = ["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]", "[cls]", "[SEP", "SEP]", "[ SEP]", "[[SEP]]", "##", "###", "[MASK][MASK]",
+            "<s>", "</s>", "<mask>", "<pad>", "<unk>", " <mask>", "<mask> ", "<mask", "< s>", "<0x41>", "<0xZZ>",
+            "\u2581", "\u2581\u2581", " \u2581x"]
 WORDS = ["hello", "world", "unbelievably", "Größe", "naïve", "İstanbul", "ΣΑΣ", "ὈΔΥΣΣΕΎΣ", "ǅemal", "ﬁnance", "Straße",
          "café", "résumé", "ÅNGSTRÖM", "Ǆ", "ﬀ", "Ⅻ", "①②", "２０２６", "ｆｕｌｌ", "e\u0301", "a\u0308\u0301", "한국어", "中文",
          "日本語", "ひらがな", "カタカナ", "עברית", "العربية", "हिन्दी", "ไทย", "Ελληνικά", "русский", "don't", "U.S.A.",
@@ -82,6 +86,12 @@ def piece(r):
 
 
 def main():
+    if sys.argv[1] == "--lines":
+        with open(sys.argv[2], "rb") as src, open(sys.argv[3], "wb") as f:
+            lines = src.read().split(b"\n")
+            for s in lines[:-1] if lines and lines[-1] == b"" else lines:
+                f.write(struct.pack("<I", len(s)) + s)
+        return
     if sys.argv[1] == "--sweep":
         with open(sys.argv[4], "wb") as f:
             for c in range(int(sys.argv[2], 16), int(sys.argv[3], 16) + 1):
