@@ -119,7 +119,7 @@ static int property(parser *ps) {
     name[n] = '\0';
     if (!strcmp(name, "L") || !strcmp(name, "Letter")) return P_LETTER;
     if (!strcmp(name, "N") || !strcmp(name, "Number")) return P_NUMBER;
-    char what[64];
+    char what[96];
     snprintf(what, sizeof what, "the property \\p{%s} is not supported (only L and N)", name);
     return fail(ps, what);
 }
