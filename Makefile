@@ -54,7 +54,7 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-FUZZ_TARGETS := http temb safetensors convert json tokenizer tidx
+FUZZ_TARGETS := http temb safetensors torch convert json tokenizer tidx
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
 
 .PHONY: all deps deps-all check quickstart fuzz-slice test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz tokdiff valgrind soak loadtest
@@ -159,6 +159,14 @@ $(HF)/rerank-m3/model.safetensors:
 	$(PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/rerank-m3 --kind rerank --seed 24 >/dev/null
 $(HF)/bgem3/model.safetensors:
 	$(TORCH_PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/bgem3 --kind bgem3 --seed 23 >/dev/null
+# The same weights as bge-m3's main revision ships them: pytorch_model.bin alone.
+$(HF)/bgem3-bin/pytorch_model.bin:
+	$(TORCH_PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/bgem3-bin --kind bgem3 --seed 23 --weights bin >/dev/null \
+		|| { rm -rf $(HF)/bgem3-bin; exit 1; }
+$(BUILD)/testdata/bgem3-bin.temb: $(HF)/bgem3-bin/pytorch_model.bin $(BUILD)/tinyembed
+	$(BUILD)/tinyembed convert $(HF)/bgem3-bin $@
+$(BUILD)/testdata/bgem3-bin-int8.temb: $(HF)/bgem3-bin/pytorch_model.bin $(BUILD)/tinyembed
+	$(BUILD)/tinyembed convert --dtype int8 $(HF)/bgem3-bin $@
 
 # A one-layer BERT around each real SentencePiece tokenizer of ../shared/ref/tokenizers, to tokenize with it.
 UNIGRAM_TOKS := unigram-xlmr unigram-xlmr-legacy unigram-xlmr-v5 unigram-pegasus unigram-nfkc-ja
@@ -179,7 +187,8 @@ testdata: $(BUILD)/testdata/micro.temb $(MODELS:%=$(BUILD)/testdata/%.temb) $(MO
           $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(MODELS:%=$(BUILD)/testdata/%-bf16.temb) \
           $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors \
           $(ARCH_MODELS:%=$(BUILD)/testdata/%.temb) $(ARCH_MODELS:%=$(BUILD)/testdata/%-int8.temb) \
-          $(UNIGRAM_TOKS:%=$(BUILD)/testdata/carrier-%.temb) $(VARIANT_TOKS:%=$(BUILD)/testdata/carrier-%.temb)
+          $(UNIGRAM_TOKS:%=$(BUILD)/testdata/carrier-%.temb) $(VARIANT_TOKS:%=$(BUILD)/testdata/carrier-%.temb) \
+          $(BUILD)/testdata/bgem3-bin.temb $(BUILD)/testdata/bgem3-bin-int8.temb
 
 $(BUILD)/testdata/%.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 	@mkdir -p $(dir $@)
@@ -206,9 +215,9 @@ check: all testdata
 # reference sentence (TE_SLICE; the invariance tests on the tiny model: the
 # same code at a thirteenth of ASan's cost, make test runs them all), and the
 # shell tests that feed outside input to a parser: model directories, text,
-# flags, HTTP requests, registry configs, documents and queries, bundles.
+# flags, HTTP requests, registry configs, documents and queries, bundles, PyTorch pickles.
 SANITIZE_SHELL_TESTS = cli_convert cli_tokenize cli_embed cli_classify cli_models cli_serve cli_serve_score \
-	cli_search cli_bundle cli_unicode cli_tokdiff
+	cli_search cli_bundle cli_unicode cli_tokdiff cli_torch
 sanitize:
 	TE_SLICE=4 TE_SHELL_TESTS="$(SANITIZE_SHELL_TESTS)" $(MAKE) BUILD=build/sanitize \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
@@ -291,6 +300,7 @@ FUZZ_SEED ?= 1
 FUZZ_RUNS_http = 2000000
 FUZZ_RUNS_temb = 160000
 FUZZ_RUNS_safetensors = 130000
+FUZZ_RUNS_torch = 100000
 FUZZ_RUNS_convert = 40000
 FUZZ_RUNS_json = 500000
 FUZZ_RUNS_tokenizer = 90000

@@ -33,7 +33,9 @@ typedef struct job {
 } job;
 
 typedef struct converter {
-    st_file st;
+    st_file st;             /* the body's checkpoint */
+    st_file *from;          /* where source() looks */
+    const char *ckpt;       /* its file name, for messages: model.safetensors or pytorch_model.bin */
     const char *prefix;     /* checkpoint name prefix, e.g. "bert." */
     size_t prefix_len;
     job *jobs;
@@ -82,16 +84,16 @@ static void shape_str(char *out, size_t cap, int nd, const uint64_t *d) {
 static te_status source(converter *c, const char *name, int nd, uint64_t d0, uint64_t d1, const st_tensor **out) {
     char full[512];
     snprintf(full, sizeof full, "%s%s", c->prefix, name);
-    st_tensor *t = st_find(&c->st, full);
+    st_tensor *t = st_find(c->from, full);
     if (!t) {
         char alt[512];
         size_t n = strlen(full);
         if (n > 7 && strcmp(full + n - 7, ".weight") == 0) snprintf(alt, sizeof alt, "%.*s.gamma", (int)(n - 7), full);
         else if (n > 5 && strcmp(full + n - 5, ".bias") == 0) snprintf(alt, sizeof alt, "%.*s.beta", (int)(n - 5), full);
         else alt[0] = '\0';
-        if (strstr(full, "LayerNorm") && alt[0]) t = st_find(&c->st, alt);
+        if (strstr(full, "LayerNorm") && alt[0]) t = st_find(c->from, alt);
     }
-    if (!t) return te_fail(c->err, TE_ERR_FORMAT, "model.safetensors: tensor %s is missing", full);
+    if (!t) return te_fail(c->err, TE_ERR_FORMAT, "%s: tensor %s is missing", c->ckpt, full);
     uint64_t want[2] = {d0, d1};
     int same = t->n_dims == nd;
     for (int i = 0; same && i < nd; i++) same = t->dims[i] == want[i];
@@ -99,12 +101,12 @@ static te_status source(converter *c, const char *name, int nd, uint64_t d0, uin
         char got[128], exp[128];
         shape_str(got, sizeof got, t->n_dims, t->dims);
         shape_str(exp, sizeof exp, nd, want);
-        return te_fail(c->err, TE_ERR_SHAPE, "model.safetensors: tensor %s has shape [%s], expected [%s] (from config.json)",
-                       t->name, got, exp);
+        return te_fail(c->err, TE_ERR_SHAPE, "%s: tensor %s has shape [%s], expected [%s] (from config.json)",
+                       c->ckpt, t->name, got, exp);
     }
     if (strcmp(t->dtype, "F32") && strcmp(t->dtype, "F16") && strcmp(t->dtype, "BF16"))
-        return te_fail(c->err, TE_ERR_UNSUPPORTED, "model.safetensors: tensor %s has dtype %s (supported: F32, F16, BF16)",
-                       t->name, t->dtype);
+        return te_fail(c->err, TE_ERR_UNSUPPORTED, "%s: tensor %s has dtype %s (supported: F32, F16, BF16)",
+                       c->ckpt, t->name, t->dtype);
     t->used = 1;
     *out = t;
     return TE_OK;
@@ -171,6 +173,30 @@ static te_status emit_norm(converter *c, temb_writer *w, const char *out, const 
     return st;
 }
 
+/* The weights: model.safetensors, else pytorch_model.bin (a PyTorch zip
+ * checkpoint, read without running its pickle). */
+static te_status open_checkpoint(converter *c, const char *hf_dir) {
+    char path[4096];
+    c->ckpt = "model.safetensors";
+    snprintf(path, sizeof path, "%s/%s", hf_dir, c->ckpt);
+    te_status st = st_open(&c->st, path, c->err);
+    if (st != TE_ERR_NOT_FOUND) return st;
+    c->ckpt = "pytorch_model.bin";
+    snprintf(path, sizeof path, "%s/%s", hf_dir, c->ckpt);
+    st = pt_open(&c->st, path, c->err);
+    if (st == TE_ERR_NOT_FOUND)
+        st = te_fail(c->err, TE_ERR_NOT_FOUND, "%s: no model.safetensors or pytorch_model.bin (sharded checkpoints, "
+                     "*.index.json, are not read)", hf_dir);
+    return st;
+}
+
+static void note_checkpoint(const converter *c) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "weights: %s (%s, %zu tensors)", c->ckpt,
+             c->st.free_owned ? "a PyTorch checkpoint, its pickle read without running it" : "safetensors", c->st.n);
+    c->opts->note(c->opts->user, msg);
+}
+
 /* The checkpoint's name prefix ("", "bert.", ...), found from the word embeddings. */
 static te_status find_prefix(converter *c) {
     static const char key[] = "embeddings.word_embeddings.weight";
@@ -180,12 +206,14 @@ static te_status find_prefix(converter *c) {
         const char *name = c->st.tensors[i].name;
         size_t n = strlen(name);
         if (n >= klen && strcmp(name + n - klen, key) == 0 && (n == klen || name[n - klen - 1] == '.')) {
-            if (found++) return te_fail(c->err, TE_ERR_FORMAT, "model.safetensors holds more than one set of word embeddings");
+            if (found++) return te_fail(c->err, TE_ERR_FORMAT, "%s holds more than one set of word embeddings", c->ckpt);
             c->prefix = name;
             c->prefix_len = n - klen;
         }
     }
-    if (!found) return te_fail(c->err, TE_ERR_FORMAT, "model.safetensors: tensor embeddings.word_embeddings.weight is missing (with or without a 'bert.' prefix)");
+    if (!found)
+        return te_fail(c->err, TE_ERR_FORMAT, "%s: tensor embeddings.word_embeddings.weight is missing (with or without a 'bert.' prefix)",
+                       c->ckpt);
     return TE_OK;
 }
 
@@ -424,23 +452,11 @@ te_status te_convert(const char *hf_dir, const char *out_path, const te_convert_
     hf_model hf;
     converter c = {.opts = opts, .err = err};
     c.st.fd = -1;
+    c.from = &c.st;
     temb_writer *w = NULL;
     te_status st = hf_load(&hf, hf_dir, opts, err);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/model.safetensors", hf_dir);
-    if (st == TE_OK) {
-        st = st_open(&c.st, path, err);
-        if (st == TE_ERR_NOT_FOUND) {
-            char bin[4096];
-            snprintf(bin, sizeof bin, "%s/pytorch_model.bin", hf_dir);
-            FILE *f = fopen(bin, "rb");
-            if (f) {
-                fclose(f);
-                st = te_fail(err, TE_ERR_UNSUPPORTED, "%s has only pytorch_model.bin; tinyembed reads model.safetensors "
-                             "(download the safetensors file, or re-save the model with safe_serialization=True)", hf_dir);
-            }
-        }
-    }
+    if (st == TE_OK) st = open_checkpoint(&c, hf_dir);
+    if (st == TE_OK && opts->note) note_checkpoint(&c);
     if (st == TE_OK) st = find_prefix(&c);
     if (st == TE_OK && !(w = temb_writer_new())) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
     if (st == TE_OK) {

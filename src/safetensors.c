@@ -68,7 +68,7 @@ static te_status parse_entry(const uint8_t *data_base, uint64_t data_size, const
     return TE_OK;
 }
 
-static te_status open_file(st_file *f, const char *path, te_error *err) {
+te_status st_map_file(st_file *f, const char *path, te_error *err) {
     memset(f, 0, sizeof *f);
     f->fd = -1;
     f->path = strdup(path);
@@ -85,6 +85,12 @@ static te_status open_file(st_file *f, const char *path, te_error *err) {
     void *p = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, f->fd, 0);
     if (p == MAP_FAILED) return te_fail(err, TE_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
     f->map = p;
+    return TE_OK;
+}
+
+static te_status open_file(st_file *f, const char *path, te_error *err) {
+    te_status st = st_map_file(f, path, err);
+    if (st != TE_OK) return st;
     uint64_t hlen = te_le64(f->map);
     if (hlen > ST_MAX_HEADER) return te_fail(err, TE_ERR_FORMAT, "%s: header length %llu is not plausible (not a safetensors file?)", path, (unsigned long long)hlen);
     if (hlen > f->size - 8)
@@ -100,7 +106,7 @@ static te_status open_file(st_file *f, const char *path, te_error *err) {
     uint64_t data_size = f->size - 8 - hlen;
     for (size_t i = 0; i < root->len; i++) {
         if (strcmp(root->members[i].key, "__metadata__") == 0) continue;
-        te_status st = parse_entry(f->map + 8 + hlen, data_size, &root->members[i], &f->tensors[f->n], err);
+        st = parse_entry(f->map + 8 + hlen, data_size, &root->members[i], &f->tensors[f->n], err);
         if (st != TE_OK) {
             te_error_prefix(err, "%s", path);
             return st;
@@ -117,6 +123,7 @@ te_status st_open(st_file *f, const char *path, te_error *err) {
 }
 
 void st_close(st_file *f) {
+    if (f->free_owned) f->free_owned(f->owned);
     if (f->map) munmap((void *)f->map, f->size);
     if (f->fd >= 0) close(f->fd);
     json_free(f->header);

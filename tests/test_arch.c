@@ -194,6 +194,7 @@ static const arch_case cases[] = {
     {"xlmr-e5", "xlmr-e5", 0, 1},
     {"xlmr-minilm", "xlmr-minilm", 0, 1},
     {"bgem3", "bgem3", 0, 0},          /* 8192 tokens: nothing is cut */
+    {"bgem3", "bgem3-bin", 0, 0},      /* the same weights from pytorch_model.bin */
     {"rerank-m3-pairs", "rerank-m3", 512, 1}, /* the model allows 8192; rerankers are run at 512 */
 };
 

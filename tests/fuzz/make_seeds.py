@@ -9,6 +9,8 @@ micro model: ../shared/ref/gen_model.py at hidden 8 with one layer, its word
 table cut to a 100-token vocabulary of its own. From that directory:
   convert/      the directory packed as one input (fuzz_convert.c's format)
   safetensors/  its model.safetensors
+  torch/        its weights as pytorch_model.bin (torch's zip layout, pickled with
+                stand-ins for torch's names): stored, deflated, with a strided view
   json/         its JSON files
   temb/         BUILD_DIR/tinyembed's conversion of it (f32, f16, int8)
   tidx/         indexes of docs/example/pets.jsonl (f32 and int8 vectors, none)
@@ -16,8 +18,13 @@ table cut to a 100-token vocabulary of its own. From that directory:
 Run by hand when a format changes; the output is deterministic for a given
 binary. Python 3 standard library only.
 """
+import collections
+import io
 import json
 import os
+import pickle
+import types
+import zipfile
 import shutil
 import struct
 import subprocess
@@ -75,6 +82,75 @@ def shrink_model(src, dst):
     open(os.path.join(dst, "vocab.txt"), "w").write("\n".join(vocab) + "\n")
 
 
+def torch_names():
+    """Stand-ins for the names torch.save pickles (torch.FloatStorage,
+    torch._utils._rebuild_tensor_v2), so that the standard pickle module
+    writes what torch writes without torch installed."""
+    torch, utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
+    storages = {}
+    for dtype, name in [("F32", "FloatStorage"), ("F16", "HalfStorage"), ("I64", "LongStorage")]:
+        storages[dtype] = type(name, (), {"__module__": "torch"})
+        setattr(torch, name, storages[dtype])
+
+    def _rebuild_tensor_v2(*args):
+        return args
+    _rebuild_tensor_v2.__module__, _rebuild_tensor_v2.__qualname__ = "torch._utils", "_rebuild_tensor_v2"
+    utils._rebuild_tensor_v2, torch._utils = _rebuild_tensor_v2, utils
+    sys.modules["torch"], sys.modules["torch._utils"] = torch, utils
+    return storages, _rebuild_tensor_v2
+
+
+def torch_checkpoint(safetensors, deflate=False, strided=False):
+    """The tensors of a safetensors blob as torch.save writes them: a zip of
+    archive/data.pkl (protocol 2; storages as persistent ids) and
+    archive/data/KEY. strided: 2-D tensors stored transposed, as views."""
+    storage_types, rebuild = torch_names()
+    n = struct.unpack("<Q", safetensors[:8])[0]
+    header = json.loads(safetensors[8:8 + n])
+    header.pop("__metadata__", None)
+    data = safetensors[8 + n:]
+
+    class Storage:
+        def __init__(self, key, dtype, numel):
+            self.key, self.dtype, self.numel = key, dtype, numel
+
+    class Tensor:
+        def __init__(self, storage, shape, stride):
+            self.args = (storage, 0, tuple(shape), tuple(stride), False, collections.OrderedDict())
+
+        def __reduce_ex__(self, protocol):
+            return rebuild, self.args
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, obj):
+            if not isinstance(obj, Storage):
+                return None
+            return ("storage", storage_types[obj.dtype], obj.key, "cpu", obj.numel)
+
+    state, blobs = collections.OrderedDict(), {}
+    for i, (name, t) in enumerate(header.items()):
+        raw, shape, size = data[t["data_offsets"][0]:t["data_offsets"][1]], t["shape"], {"F32": 4, "F16": 2, "I64": 8}[t["dtype"]]
+        numel, stride = len(raw) // size, [1] * len(shape)
+        for d in range(len(shape) - 2, -1, -1):
+            stride[d] = stride[d + 1] * shape[d + 1]
+        if strided and len(shape) == 2:  # column-major storage, the view's strides say so
+            rows = [raw[r * shape[1] * size:(r + 1) * shape[1] * size] for r in range(shape[0])]
+            raw = b"".join(rows[r][c * size:(c + 1) * size] for c in range(shape[1]) for r in range(shape[0]))
+            stride = [1, shape[0]]
+        blobs[str(i)] = raw
+        state[name] = Tensor(Storage(str(i), t["dtype"], numel), shape, stride)
+    pkl = io.BytesIO()
+    Pickler(pkl, protocol=2).dump(state)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", pkl.getvalue())
+        z.writestr("archive/byteorder", "little", compress_type=zipfile.ZIP_STORED)
+        for key, raw in blobs.items():
+            z.writestr("archive/data/" + key, raw)
+        z.writestr("archive/version", "3\n")
+    return out.getvalue()
+
+
 def write(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     open(path, "wb").write(data)
@@ -116,7 +192,11 @@ def main():
         write(f"{out}/convert/micro-tokenizer-json", pack(micro, [f for f in every if f != "vocab.txt"]))
         write(f"{out}/convert/micro-vocab-txt", pack(micro, [f for f in every if f != "tokenizer.json"]))
         write(f"{out}/convert/micro-bare", pack(micro, ["config.json", "model.safetensors", "vocab.txt"]))
-        write(f"{out}/safetensors/micro", open(f"{micro}/model.safetensors", "rb").read())
+        weights = open(f"{micro}/model.safetensors", "rb").read()
+        write(f"{out}/safetensors/micro", weights)
+        write(f"{out}/torch/micro-stored", torch_checkpoint(weights))
+        write(f"{out}/torch/micro-deflated", torch_checkpoint(weights, deflate=True))
+        write(f"{out}/torch/micro-strided", torch_checkpoint(weights, strided=True))
         for f in ["config.json", "tokenizer.json", "modules.json", "1_Pooling/config.json", "tokenizer_config.json"]:
             write(f"{out}/json/{f.replace('/', '-')}", open(f"{micro}/{f}", "rb").read())
 
