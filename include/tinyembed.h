@@ -186,6 +186,10 @@ typedef struct te_model_info {
                                section and (through the directory) every tensor: it changes
                                whenever the file's content does */
     te_tokenizer_info tokenizer;
+    unsigned outputs;       /* TE_OUTPUT_* bits te_embed_multi can give: DENSE for every embedding model,
+                               SPARSE and COLBERT with bge-m3's heads; 0 for classifiers and rerankers */
+    int colbert_dim;        /* floats per ColBERT vector; 0 without that head */
+    const char *default_prompt_name; /* the prompt to use when a caller names none (te_model_prompt_text), or NULL */
 } te_model_info;
 
 /* One entry of the tensor directory (see docs/FORMAT.md). */
@@ -263,6 +267,19 @@ te_model *te_open(const char *path, const te_open_opts *opts, te_error *err);
 void te_close(te_model *m);
 
 void te_model_get_info(const te_model *m, te_model_info *out);
+
+/* Prompts, as sentence-transformers keeps them (config_sentence_transformers.json):
+ * named texts a model wants in front of some inputs, e.g. {"query": "query: ",
+ * "passage": "passage: "}, and default_prompt_name. te_embed embeds texts as
+ * given; callers put a prompt in front (the CLI's --prompt-name and the
+ * server's prompt_name do, and use the default when asked for none).
+ * te_model_prompt gives prompt i's name and text (valid until te_close) and
+ * returns 0, or -1 when i is out of range. te_model_prompt_text gives the
+ * text of prompt `name` -- name NULL: of default_prompt_name, or "" when the
+ * model has none; an unknown name is TE_ERR_ARG listing the model's prompts. */
+int te_model_n_prompts(const te_model *m);
+int te_model_prompt(const te_model *m, int i, const char **name, const char **text);
+te_status te_model_prompt_text(const te_model *m, const char *name, const char **text, te_error *err);
 
 /* Tensor directory: te_model_tensor fills `out` for 0 <= i < n and returns 0,
  * or returns -1 when i is out of range. */
@@ -529,6 +546,50 @@ te_status te_classify_tokens(te_ctx *c, const int32_t *const *ids, const uint8_t
  * kept: sorting by score is the caller's. */
 te_status te_rerank(te_ctx *c, const char *query, size_t query_len, const char *const *texts, const size_t *lens,
                     size_t n, int raw, float *out, uint8_t *truncated, te_error *err);
+
+/* ---------------------------------------------------------------------------
+ * Several outputs from one forward pass (bge-m3)
+ * ------------------------------------------------------------------------- */
+
+/* What te_embed_multi computes, as FlagEmbedding's BGEM3 does (info.outputs
+ * says which a model has; te_convert reads sparse_linear.pt and
+ * colbert_linear.pt beside the checkpoint). */
+#define TE_OUTPUT_DENSE 1u   /* the pooled vector, exactly as te_embed */
+#define TE_OUTPUT_SPARSE 2u  /* lexical weights: relu(sparse head) per token, the max per token id, the
+                                special tokens (<s> </s> <pad> <unk>) and weights of 0 left out */
+#define TE_OUTPUT_COLBERT 4u /* a vector per token but the first (<s>): the ColBERT head, L2-normalized */
+
+typedef struct te_sparse_entry {
+    int32_t id;     /* token id (te_token_text names it) */
+    float weight;   /* > 0 */
+} te_sparse_entry;
+
+/* One text's outputs; arrays allocated by te_embed_multi, released by
+ * te_multi_free. Outputs not asked for are NULL with count 0. */
+typedef struct te_multi {
+    float *dense;              /* [hidden_size] */
+    te_sparse_entry *sparse;   /* [n_sparse], ids ascending */
+    size_t n_sparse;
+    float *colbert;            /* [n_colbert][colbert_dim]: tokens 1 .. n-1 of the text's n */
+    size_t n_colbert;
+    size_t n_tokens;           /* n: the text's tokens after truncation, special tokens included */
+} te_multi;
+
+/* Embeds n texts as te_embed_ex does (same tokenizing, truncation, batching
+ * and threads) and fills out[i] with the `outputs` bits asked for, all from
+ * one forward pass per batch. Asking for an output the model lacks is
+ * TE_ERR_ARG naming it. On failure every out[i] is left empty. */
+te_status te_embed_multi(te_ctx *c, const char *const *texts, const size_t *lens, size_t n, unsigned outputs,
+                         te_multi *out, uint8_t *truncated, te_error *err);
+/* Frees the arrays of out[0..n) and zeroes them; NULL is a no-op. */
+void te_multi_free(te_multi *out, size_t n);
+
+/* bge-m3's scores: the lexical score (the sum over the ids both hold of the
+ * product of their weights; both sorted by id, as te_embed_multi gives them)
+ * and the ColBERT score (the mean over the query's vectors of the best dot
+ * product with the document's). */
+double te_sparse_score(const te_sparse_entry *a, size_t na, const te_sparse_entry *b, size_t nb);
+double te_colbert_score(const float *q, size_t nq, const float *d, size_t nd, int dim);
 
 /* ---------------------------------------------------------------------------
  * Converting a Hugging Face model

@@ -23,7 +23,10 @@
 #define MAX_PARTS 3
 #define TENSORS_EMBED 6      /* word, position, token type, norm weight and bias, relative bias */
 #define TENSORS_PER_LAYER 12 /* 4 linears x (weight, bias) + 2 norms x (weight, bias) */
-#define TENSORS_HEAD 4       /* dense and output layers x (weight, bias) */
+#define TENSORS_HEAD 4       /* dense and output layers x (weight, bias); bge-m3: sparse and ColBERT x (weight, bias) */
+
+/* bge-m3's heads, as the Hub ships them beside the body. */
+static const char *const m3_files[2] = {"sparse_linear.pt", "colbert_linear.pt"};
 
 /* One output tensor: its source tensors, read as rows of f32. */
 typedef struct job {
@@ -34,8 +37,9 @@ typedef struct job {
 
 typedef struct converter {
     st_file st;             /* the body's checkpoint */
-    st_file *from;          /* where source() looks */
-    const char *ckpt;       /* its file name, for messages: model.safetensors or pytorch_model.bin */
+    st_file m3[2];          /* bge-m3's sparse_linear.pt and colbert_linear.pt, when present */
+    st_file *from;          /* where source() looks: &st, or one of m3 */
+    const char *ckpt;       /* its file name, for messages: model.safetensors, pytorch_model.bin, *.pt */
     const char *prefix;     /* checkpoint name prefix, e.g. "bert." */
     size_t prefix_len;
     job *jobs;
@@ -190,6 +194,23 @@ static te_status open_checkpoint(converter *c, const char *hf_dir) {
     return st;
 }
 
+/* bge-m3's heads beside the body, if the directory has them. */
+static te_status open_m3_heads(converter *c, const char *hf_dir) {
+    for (int i = 0; i < 2; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", hf_dir, m3_files[i]);
+        te_status st = pt_open(&c->m3[i], path, c->err);
+        if (st != TE_OK && st != TE_ERR_NOT_FOUND) return st;
+        if (st == TE_OK && c->opts->note) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "bge-m3 head: %s (%s output)", m3_files[i], i ? "ColBERT" : "sparse");
+            c->opts->note(c->opts->user, msg);
+        }
+    }
+    te_error_clear(c->err);
+    return TE_OK;
+}
+
 static void note_checkpoint(const converter *c) {
     char msg[256];
     snprintf(msg, sizeof msg, "weights: %s (%s, %zu tensors)", c->ckpt,
@@ -232,6 +253,35 @@ static te_status emit_head_linear(converter *c, temb_writer *w, const char *out,
     snprintf(sn, sizeof sn, "%s.bias", src);
     if (st == TE_OK) st = emit(c, w, on, AS_ROWS, 0, 1, n, 0, &s, 1);
     c->prefix = saved;
+    return st;
+}
+
+/* bge-m3's sparse and ColBERT heads (FlagEmbedding saves each Linear's
+ * {"weight", "bias"} with torch.save): a block after the layers, as
+ * quantize lays it out. The sparse head's one row stays f32; ColBERT's
+ * [dim, hidden] is a linear in the output dtype, run as a GEMM. */
+static te_status add_m3_heads(converter *c, temb_writer *w, uint64_t H) {
+    const char *saved_prefix = c->prefix, *saved_ckpt = c->ckpt;
+    te_status st = TE_OK;
+    int first = 1;
+    c->prefix = "";
+    for (int i = 0; i < 2 && st == TE_OK; i++) {
+        if (!c->m3[i].map) continue;
+        c->from = &c->m3[i];
+        c->ckpt = m3_files[i];
+        const st_tensor *wt = st_find(c->from, "weight");
+        uint64_t n = i == 1 && wt && wt->n_dims == 2 ? wt->dims[0] : 1;
+        const char *wsrc = "weight", *bsrc = "bias";
+        char wn[TEMB_TENSOR_NAME], bn[TEMB_TENSOR_NAME];
+        snprintf(wn, sizeof wn, "m3.%s.weight", i == 0 ? "sparse" : "colbert");
+        snprintf(bn, sizeof bn, "m3.%s.bias", i == 0 ? "sparse" : "colbert");
+        st = emit(c, w, wn, i == 0 ? AS_ROWS : AS_LINEAR, first, 2, n, H, &wsrc, 1);
+        if (st == TE_OK) st = emit(c, w, bn, AS_ROWS, 0, 1, n, 0, &bsrc, 1);
+        first = 0;
+    }
+    c->from = &c->st;
+    c->prefix = saved_prefix;
+    c->ckpt = saved_ckpt;
     return st;
 }
 
@@ -300,6 +350,7 @@ static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
         st = emit(c, w, "embeddings.relative_bias", AS_ROWS, 0, 2, (uint64_t)hf->rel_buckets, (uint64_t)hf->heads, &src, 1);
     }
     for (int l = 0; l < hf->layers && st == TE_OK; l++) st = add_layer(c, w, hf, l);
+    if (st == TE_OK && hf->kind == TE_KIND_EMBEDDING) st = add_m3_heads(c, w, H);
     if (st == TE_OK && hf->kind != TE_KIND_EMBEDDING) {
         /* The head is a block of its own, after the layers (as quantize lays it out). */
         st = emit_head_linear(c, w, "head.dense", a->head_dense, a->head_dense_in_body, 1, H, H);
@@ -400,6 +451,8 @@ static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, co
     temb_kv_u32(w, "tokenizer.max_chars_per_word", (uint32_t)hf->max_chars);
     if (!hf->unigram) temb_kv_str(w, "tokenizer.subword_prefix", hf->prefix); /* readers before 1.3 need it; a Unigram file they must refuse */
     if (hf->pipeline) temb_kv_str(w, "tokenizer.pipeline", hf->pipeline);
+    if (hf->prompts) temb_kv_str(w, "prompts", hf->prompts);
+    if (hf->default_prompt) temb_kv_str(w, "prompts.default", hf->default_prompt);
     const struct { const char *key; int32_t id; } ids[] = {
         {"tokenizer.cls_id", hf->cls}, {"tokenizer.sep_id", hf->sep}, {"tokenizer.pad_id", hf->pad},
         {"tokenizer.unk_id", hf->unk}, {"tokenizer.mask_id", hf->mask},
@@ -419,6 +472,7 @@ static void name_source(te_error *err) {
         {"tokenizer.template_", "tokenizer.json (post_processor)"},
         {"tokenizer.", "the tokenizer files"},
         {"pooling.", "the sentence-transformers files"},
+        {"prompts", "config_sentence_transformers.json"},
         {"weights.dtype", "the output dtype"},
         {"model.max_seq_length", "the maximum sequence length (sentence_bert_config.json or --max-seq-length)"},
         {"", "config.json"},
@@ -451,12 +505,13 @@ te_status te_convert(const char *hf_dir, const char *out_path, const te_convert_
         return te_fail(err, TE_ERR_ARG, "unknown output dtype %d", (int)opts->dtype);
     hf_model hf;
     converter c = {.opts = opts, .err = err};
-    c.st.fd = -1;
+    c.st.fd = c.m3[0].fd = c.m3[1].fd = -1;
     c.from = &c.st;
     temb_writer *w = NULL;
     te_status st = hf_load(&hf, hf_dir, opts, err);
     if (st == TE_OK) st = open_checkpoint(&c, hf_dir);
     if (st == TE_OK && opts->note) note_checkpoint(&c);
+    if (st == TE_OK && hf.kind == TE_KIND_EMBEDDING) st = open_m3_heads(&c, hf_dir);
     if (st == TE_OK) st = find_prefix(&c);
     if (st == TE_OK && !(w = temb_writer_new())) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
     if (st == TE_OK) {
@@ -476,6 +531,8 @@ te_status te_convert(const char *hf_dir, const char *out_path, const te_convert_
     temb_writer_free(w);
     free(c.jobs);
     st_close(&c.st);
+    st_close(&c.m3[0]);
+    st_close(&c.m3[1]);
     hf_free(&hf);
     return st;
 }

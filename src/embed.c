@@ -12,24 +12,12 @@
 #include <math.h>
 #include <string.h>
 
-#include "context.h"
+#include "embed.h"
 #include "internal.h"
 #include "tokenizer.h"
 
-/* Where the sequences of one call come from. */
-typedef struct source {
-    const char *const *texts;   /* te_embed, te_classify, te_rerank (the passages) */
-    const size_t *lens;
-    const char *query;          /* te_rerank: the first text of every pair */
-    size_t query_len;
-    const int32_t *const *ids;  /* *_tokens */
-    const uint8_t *const *types;
-    const size_t *n_ids;
-    uint8_t *truncated;         /* [n] or NULL: set per text */
-} source;
-
 /* Sequence i into c->one / c->one_types (room for ctx->max_seq ids). */
-static te_status get_seq(te_ctx *c, const source *src, size_t i, size_t *n, te_error *err) {
+static te_status get_seq(te_ctx *c, const te_source *src, size_t i, size_t *n, te_error *err) {
     if (src->texts) {
         const char *t = src->texts[i];
         if (!t) return te_fail(err, TE_ERR_ARG, "text %zu is NULL", i);
@@ -62,7 +50,7 @@ static te_status get_seq(te_ctx *c, const source *src, size_t i, size_t *n, te_e
     return TE_OK;
 }
 
-static void pool_seq(const te_ctx *c, const te_batch *b, size_t s, float *out) {
+void te_pool_seq(const te_ctx *c, const te_batch *b, size_t s, float *out) {
     size_t H = (size_t)c->m->info.hidden_size, len = b->len[s];
     const float *x = c->x + b->start[s] * H;
     if (c->m->info.pooling == TE_POOL_CLS) {
@@ -132,14 +120,10 @@ static te_status check_kind(const te_ctx *c, call_kind k, te_error *err) {
     return TE_OK;
 }
 
-static te_status run(te_ctx *c, call_kind kind, const source *src, size_t n, int raw, float *out, te_error *err) {
-    te_error_clear(err);
-    if (!c || (n && !out)) return te_fail(err, TE_ERR_ARG, "NULL argument");
-    te_status st = check_kind(c, kind, err);
-    if (st != TE_OK) return st;
-    size_t stride = kind == CALL_EMBED ? (size_t)c->m->info.hidden_size : (size_t)c->m->info.num_labels;
+te_status te_run_batches(te_ctx *c, const te_source *src, size_t n, te_batch_fn fn, void *user, te_error *err) {
     size_t i = 0, len = 0;
     int pending = 0; /* c->one holds sequence i, read but not yet placed */
+    te_status st = TE_OK;
     while (i < n) {
         te_batch b = {.start = c->start, .len = c->len};
         size_t first = i;
@@ -161,18 +145,42 @@ static te_status run(te_ctx *c, call_kind kind, const source *src, size_t n, int
         }
         b.ids = c->ids, b.types = c->types; /* reserving may have moved them */
         te_forward(c, &b);
-        for (size_t s = 0; s < b.n_seq; s++) {
-            if (kind == CALL_EMBED) pool_seq(c, &b, s, out + (first + s) * stride);
-            else head_seq(c, &b, s, raw, out + (first + s) * stride);
-        }
+        if ((st = fn(c, &b, first, user, err)) != TE_OK) return st;
     }
     return TE_OK;
+}
+
+/* What run() places: pooled vectors or head scores, `stride` floats a sequence. */
+typedef struct placing {
+    call_kind kind;
+    int raw;
+    float *out;
+    size_t stride;
+} placing;
+
+static te_status place(te_ctx *c, const te_batch *b, size_t first, void *user, te_error *err) {
+    (void)err;
+    const placing *p = user;
+    for (size_t s = 0; s < b->n_seq; s++) {
+        if (p->kind == CALL_EMBED) te_pool_seq(c, b, s, p->out + (first + s) * p->stride);
+        else head_seq(c, b, s, p->raw, p->out + (first + s) * p->stride);
+    }
+    return TE_OK;
+}
+
+static te_status run(te_ctx *c, call_kind kind, const te_source *src, size_t n, int raw, float *out, te_error *err) {
+    te_error_clear(err);
+    if (!c || (n && !out)) return te_fail(err, TE_ERR_ARG, "NULL argument");
+    te_status st = check_kind(c, kind, err);
+    if (st != TE_OK) return st;
+    placing p = {kind, raw, out, kind == CALL_EMBED ? (size_t)c->m->info.hidden_size : (size_t)c->m->info.num_labels};
+    return te_run_batches(c, src, n, place, &p, err);
 }
 
 te_status te_embed_ex(te_ctx *c, const char *const *texts, const size_t *lens, size_t n, float *out,
                       uint8_t *truncated, te_error *err) {
     if (n && !texts) return te_fail(err, TE_ERR_ARG, "te_embed: texts is NULL");
-    source src = {.texts = texts, .lens = lens, .truncated = truncated};
+    te_source src = {.texts = texts, .lens = lens, .truncated = truncated};
     return run(c, CALL_EMBED, &src, n, 0, out, err);
 }
 
@@ -183,27 +191,27 @@ te_status te_embed(te_ctx *c, const char *const *texts, const size_t *lens, size
 te_status te_embed_tokens(te_ctx *c, const int32_t *const *ids, const size_t *n_ids, size_t n, float *out,
                           te_error *err) {
     if (n && (!ids || !n_ids)) return te_fail(err, TE_ERR_ARG, "te_embed_tokens: ids is NULL");
-    source src = {.ids = ids, .n_ids = n_ids};
+    te_source src = {.ids = ids, .n_ids = n_ids};
     return run(c, CALL_EMBED, &src, n, 0, out, err);
 }
 
 te_status te_classify(te_ctx *c, const char *const *texts, const size_t *lens, size_t n, int raw, float *out,
                       uint8_t *truncated, te_error *err) {
     if (n && !texts) return te_fail(err, TE_ERR_ARG, "te_classify: texts is NULL");
-    source src = {.texts = texts, .lens = lens, .truncated = truncated};
+    te_source src = {.texts = texts, .lens = lens, .truncated = truncated};
     return run(c, CALL_CLASSIFY, &src, n, raw, out, err);
 }
 
 te_status te_classify_tokens(te_ctx *c, const int32_t *const *ids, const uint8_t *const *type_ids,
                              const size_t *n_ids, size_t n, int raw, float *out, te_error *err) {
     if (n && (!ids || !n_ids)) return te_fail(err, TE_ERR_ARG, "te_classify_tokens: ids is NULL");
-    source src = {.ids = ids, .types = type_ids, .n_ids = n_ids};
+    te_source src = {.ids = ids, .types = type_ids, .n_ids = n_ids};
     return run(c, CALL_CLASSIFY, &src, n, raw, out, err);
 }
 
 te_status te_rerank(te_ctx *c, const char *query, size_t query_len, const char *const *texts, const size_t *lens,
                     size_t n, int raw, float *out, uint8_t *truncated, te_error *err) {
     if (!query || (n && !texts)) return te_fail(err, TE_ERR_ARG, "te_rerank: query or texts is NULL");
-    source src = {.texts = texts, .lens = lens, .query = query, .query_len = query_len, .truncated = truncated};
+    te_source src = {.texts = texts, .lens = lens, .query = query, .query_len = query_len, .truncated = truncated};
     return run(c, CALL_RERANK, &src, n, raw, out, err);
 }

@@ -107,6 +107,32 @@ static te_status read_sentence_transformers(loader *L) {
     return TE_OK;
 }
 
+/* config_sentence_transformers.json's prompts ({name: text}) and
+ * default_prompt_name, kept as metadata for prompts.c. */
+static te_status read_prompts(loader *L) {
+    static const char file[] = "config_sentence_transformers.json";
+    const json_value *cst;
+    te_status st = hf_load_json(L, file, 0, &cst, NULL);
+    const json_value *p = st == TE_OK && cst ? json_get(cst, "prompts") : NULL, *def = cst ? json_get(cst, "default_prompt_name") : NULL;
+    if (st != TE_OK || !cst) return st;
+    if (p && p->type != JSON_OBJECT) return te_fail(L->err, TE_ERR_FORMAT, "%s: 'prompts' must be an object", file);
+    for (size_t i = 0; p && i < p->len; i++)
+        if (p->members[i].value->type != JSON_STRING)
+            return te_fail(L->err, TE_ERR_FORMAT, "%s: prompt '%s' is not a string", file, p->members[i].key);
+    if (def && def->type != JSON_NULL) {
+        if (def->type != JSON_STRING) return te_fail(L->err, TE_ERR_FORMAT, "%s: 'default_prompt_name' must be a string or null", file);
+        if (!p || !json_get(p, def->str))
+            return te_fail(L->err, TE_ERR_FORMAT, "%s: default_prompt_name '%s' is not one of its prompts", file, def->str);
+        L->hf->default_prompt = def->str;
+    }
+    if (p && p->len > 0) {
+        if (!(L->hf->prompts = json_write(p, NULL))) return te_fail(L->err, TE_ERR_NOMEM, "out of memory");
+        hf_note(L, "prompts: %s%s%s (from %s)", L->hf->prompts, L->hf->default_prompt ? ", default " : "",
+                L->hf->default_prompt ? L->hf->default_prompt : "", file);
+    }
+    return TE_OK;
+}
+
 te_status hf_load(hf_model *hf, const char *dir, const te_convert_opts *opts, te_error *err) {
     memset(hf, 0, sizeof *hf);
     struct stat st;
@@ -122,6 +148,7 @@ te_status hf_load(hf_model *hf, const char *dir, const te_convert_opts *opts, te
     if (s == TE_OK) s = hf_load_json(&L, "sentence_bert_config.json", 0, &L.sbert_config, NULL);
     if (s == TE_OK) s = hf_read_tokenizer(&L);
     if (s == TE_OK) s = read_sentence_transformers(&L);
+    if (s == TE_OK) s = read_prompts(&L);
     return s;
 }
 
@@ -133,6 +160,7 @@ void hf_free(hf_model *hf) {
     free(hf->added);
     free(hf->labels);
     free(hf->pipeline);
+    free(hf->prompts);
     free(hf->charsmap);
     free(hf->scores);
     free(hf->trie);

@@ -82,6 +82,8 @@ typedef struct hf_model {
     te_pooling pooling;
     int normalize;
     int max_seq;
+    char *prompts;             /* config_sentence_transformers.json's prompts as JSON (owned), or NULL */
+    const char *default_prompt; /* its default_prompt_name, or NULL */
     /* everything the pointers above point into */
     json_doc *docs[HF_MAX_OWNED];
     char *bufs[HF_MAX_OWNED];

@@ -398,6 +398,35 @@ static te_status bind_tokenizer(te_model *m, te_error *err) {
     return st;
 }
 
+/* bge-m3's sparse and ColBERT heads, when the file has them (info.outputs). */
+static te_status bind_m3(te_model *m, te_error *err) {
+    te_model_info *in = &m->info;
+    uint64_t h = (uint64_t)in->hidden_size;
+    te_status st = TE_OK;
+    in->outputs = in->kind == TE_KIND_EMBEDDING ? TE_OUTPUT_DENSE : 0;
+    if (te_model_find_tensor(m, "m3.sparse.weight")) {
+        st = bind(m, "m3.sparse.weight", TE_LAYOUT_ROWS, 2, 1, h, &m->sparse_w, err);
+        if (st == TE_OK) st = bind(m, "m3.sparse.bias", TE_LAYOUT_ROWS, 1, 1, 0, &m->sparse_b, err);
+        in->outputs |= TE_OUTPUT_SPARSE;
+    }
+    const te_tensor *cw = te_model_find_tensor(m, "m3.colbert.weight");
+    if (st == TE_OK && cw) {
+        /* Its output takes the Q|K|V buffer's place after the forward pass. */
+        if (cw->n_dims != 2 || cw->dims[0] == 0 || cw->dims[0] > 3 * h)
+            return te_fail(err, TE_ERR_SHAPE, "tensor m3.colbert.weight: %llu outputs (allowed: 1..%llu, 3 x hidden)",
+                           (unsigned long long)cw->dims[0], (unsigned long long)(3 * h));
+        st = bind_linear(m, "m3.colbert", (int)cw->dims[0], in->hidden_size, &m->colbert, err);
+        if (st == TE_OK && !m->colbert.bias)
+            st = te_fail(err, TE_ERR_FORMAT, "tensor m3.colbert.bias is missing");
+        in->outputs |= TE_OUTPUT_COLBERT;
+        in->colbert_dim = (int)cw->dims[0];
+    }
+    if (st == TE_OK && in->outputs > TE_OUTPUT_DENSE && in->kind != TE_KIND_EMBEDDING)
+        st = te_fail(err, TE_ERR_FORMAT, "a %s with bge-m3 heads (m3.*): only embedding models have them",
+                     te_kind_name(in->kind));
+    return st;
+}
+
 static te_status bind_bert(te_model *m, te_error *err) {
     const te_model_info *in = &m->info;
     uint64_t h = (uint64_t)in->hidden_size;
@@ -422,6 +451,7 @@ static te_status bind_bert(te_model *m, te_error *err) {
         if (st == TE_OK) st = bind(m, "head.out.weight", TE_LAYOUT_ROWS, 2, n, h, &m->head_out_w, err);
         if (st == TE_OK) st = bind(m, "head.out.bias", TE_LAYOUT_ROWS, 1, n, 0, &m->head_out_b, err);
     }
+    if (st == TE_OK) st = bind_m3(m, err);
     if (st != TE_OK) return st;
     m->layers = calloc((size_t)in->num_layers, sizeof *m->layers);
     if (!m->layers) return te_fail(err, TE_ERR_NOMEM, "out of memory");
@@ -524,6 +554,7 @@ void te_close(te_model *m) {
     free(m->labels);
     free(m->added);
     tok_pipeline_free(&m->tok);
+    json_free(m->prompts);
     free(m->tensors);
     free(m->strings);
     free(m->path);

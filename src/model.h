@@ -11,6 +11,7 @@
 
 #include "format.h"
 #include "gemm.h"
+#include "json.h"
 #include "tinyembed.h"
 #include "tok.h"
 #include "vocab.h"
@@ -126,9 +127,14 @@ struct te_model {
     const float *head_out_w;   /* [num_labels, hidden] rows */
     const float *head_out_b;   /* [num_labels] */
     const char **labels;       /* [num_labels] into strings */
+    /* bge-m3's other outputs, on every token's final state (NULL / n_out 0 when absent): */
+    const float *sparse_w;     /* [hidden]: a token's lexical weight is relu(x . sparse_w + sparse_b) */
+    const float *sparse_b;     /* [1] */
+    te_linear colbert;         /* [colbert_dim, hidden]: a token's ColBERT vector, before normalizing */
     te_arch arch;
     te_template tmpl;
     tok_pipeline tok;          /* the tokenizer's stages (tokenizer.pipeline, or BERT's) */
+    json_doc *prompts;         /* metadata "prompts": {name: text}, or NULL (prompts.c) */
 };
 
 /* te_open with a hook the loader thread calls after each chunk it pages in
@@ -136,6 +142,10 @@ struct te_model {
 typedef void (*te_load_hook)(void *user, uint64_t done, uint64_t total);
 te_model *te_open_internal(const char *path, const te_open_opts *opts, te_load_hook hook, void *hook_user,
                            te_error *err);
+
+/* Reads metadata "prompts" (JSON text, or NULL) and "prompts.default" (a
+ * name, or NULL) into m->prompts and info.default_prompt_name (prompts.c). */
+te_status te_prompts_open(te_model *m, const char *text, const char *def, te_error *err);
 
 /* Looks up a tensor by name; NULL if absent. */
 const te_tensor *te_model_find_tensor(const te_model *m, const char *name);

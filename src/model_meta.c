@@ -75,9 +75,11 @@ static const char *const str_keys[] = {
     "tokenizer.subword_prefix", "model.activation", "pooling.mode", "weights.dtype",
     "model.kind", "model.position", "head.labels", "head.score", "head.dense_activation",
     "tokenizer.template_single", "tokenizer.template_pair", "tokenizer.pipeline",
+    "prompts", "prompts.default",
 };
 enum { S_ARCH, S_NAME, S_SOURCE, S_CONVERTER, S_PREFIX, S_ACT, S_POOL, S_DTYPE,
-       S_KIND, S_POS, S_LABELS, S_SCORE, S_HEAD_ACT, S_TMPL1, S_TMPL2, S_PIPELINE, N_STR };
+       S_KIND, S_POS, S_LABELS, S_SCORE, S_HEAD_ACT, S_TMPL1, S_TMPL2, S_PIPELINE,
+       S_PROMPTS, S_PROMPT_DEFAULT, N_STR };
 
 static const char *const archs[] = {"bert", "distilbert", "mpnet", "nomic_bert", "xlm-roberta"};
 static const char *const kinds[] = {"embedding", "classifier", "reranker"};
@@ -334,6 +336,9 @@ te_status te_parse_meta(te_model *m, const uint8_t *p, uint64_t size, te_error *
     if (st == TE_OK) st = split_labels(m, s[S_LABELS] ? (char *)copy[S_LABELS] : NULL, err);
     if (st == TE_OK) st = parse_template(s[S_TMPL1] ? copy[S_TMPL1] : NULL, 0, m->tmpl.single, &m->tmpl.n_single, err);
     if (st == TE_OK) st = parse_template(s[S_TMPL2] ? copy[S_TMPL2] : NULL, 1, m->tmpl.pair, &m->tmpl.n_pair, err);
+    if (st == TE_OK)
+        st = te_prompts_open(m, s[S_PROMPTS] ? copy[S_PROMPTS] : NULL, s[S_PROMPT_DEFAULT] ? copy[S_PROMPT_DEFAULT] : NULL,
+                             err);
     free(kvs);
     return st;
 }

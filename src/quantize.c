@@ -125,8 +125,9 @@ static te_status add_tensors(const te_model *m, temb_writer *w, te_dtype dtype, 
         s->t = t;
         s->rows = (te_row_source){nd == 1 ? 1 : (size_t)t->dims[0], nd == 1 ? (size_t)t->dims[0] : (size_t)t->dims[1],
                                   tensor_row, s};
-        /* Same blocks as the converter: embeddings, then one per layer. */
-        int new_block = i == 0 || layer_of(t->name) != layer_of(m->tensors[i - 1].name);
+        /* Same blocks as the converter: the tokenizer's blobs, the embeddings, one per layer, the heads. */
+        int new_block = i == 0 || layer_of(t->name) != layer_of(m->tensors[i - 1].name) ||
+                        (m->tensors[i - 1].dtype == TE_DTYPE_U8 && t->dtype != TE_DTYPE_U8);
         if (t->dtype == TE_DTYPE_U8) te_quant_add_bytes(w, t->name, t->data, (size_t)t->bytes, 0); /* the tokenizer's */
         else if (t->layout == TE_LAYOUT_PANEL16) te_quant_add_linear(w, t->name, dtype, &s->rows, new_block);
         else if (strcmp(t->name, "embeddings.word") == 0) te_quant_add_rows(w, t->name, dtype, nd, &s->rows, new_block);

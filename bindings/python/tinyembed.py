@@ -61,7 +61,8 @@ class _ModelInfo(ctypes.Structure):
                 ("pooling", ctypes.c_int), ("normalize", ctypes.c_int), ("max_seq_length", ctypes.c_int),
                 ("dtype", ctypes.c_int), ("file_bytes", ctypes.c_uint64), ("file_offset", ctypes.c_uint64),
                 ("fingerprint", ctypes.c_uint32),
-                ("tokenizer", _TokenizerInfo)]
+                ("tokenizer", _TokenizerInfo), ("outputs", ctypes.c_uint), ("colbert_dim", ctypes.c_int),
+                ("default_prompt_name", ctypes.c_char_p)]
 
 
 # Mirrors te_ctx_opts.

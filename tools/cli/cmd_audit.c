@@ -31,6 +31,7 @@ static const cli_opt opts[] = {
     {"alpha", 0, "A", "hybrid: weighted score fusion with this vector weight instead of rank fusion"},
     {"max-len", 0, "N", "cut queries at N tokens for embedding (default and upper bound: the model's)"},
     {"prefix", 'p', "STR", "prepend STR to every query before embedding"},
+    {"prompt-name", 0, "NAME", "put the model's prompt NAME in front (config_sentence_transformers.json; `info` lists them)"},
     {"save", 0, "DIR", "also write DIR/retrieval_audits/audit_YYYYMMDD_HHMMSS.json"},
     {"compare", 0, NULL, "compare two saved audits given as arguments: A.json B.json"},
     {"top", 0, "N", "--compare: list the N queries whose rank changed most per mode (default 10)"},

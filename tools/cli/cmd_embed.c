@@ -21,7 +21,9 @@ static const cli_opt embed_opts[] = {
     {"threads", 't', "N", "worker threads (default: one per core)"},
     {"batch", 'b', "N", "texts per forward pass (default 32)"},
     {"format", 'f', "FMT", "json (default): one array per line; tsv; bin: raw little-endian float32"},
+    {"output", 'o', "LIST", "dense (default), sparse, colbert, or several: dense,sparse,colbert (bge-m3's outputs)"},
     {"prefix", 'p', "STR", "prepend STR to every text, e.g. 'search_query: ' for nomic-embed-text"},
+    {"prompt-name", 0, "NAME", "put the model's prompt NAME in front (config_sentence_transformers.json; `info` lists them)"},
     {"max-len", 0, "N", "cut texts at N tokens, special tokens included (default and upper bound: the model's)"},
     {"max-memory", 0, "SIZE", "bound the scratch memory (e.g. 16M): fewer tokens per pass, shorter texts if need be"},
     {"simd", 0, "LEVEL", "force a kernel set: avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
@@ -35,7 +37,11 @@ static const cli_cmd embed_cmd = {
     "Lines end at '\\n' only. With --format bin the output is n x dim float32 values, little-endian.\n"
     "Texts longer than the limit are cut; stderr then says how many were cut at how many tokens.\n"
     "Task prefixes (nomic-embed-text: 'search_query: ', 'search_document: '; e5: 'query: ') are part\n"
-    "of the text; --prefix adds one to every text.",
+    "of the text; --prefix adds one to every text, --prompt-name one of the model's prompts (without\n"
+    "either, its default_prompt_name's, if it has one).\n"
+    "--output sparse prints {\"<token id>\": weight, ...} per text (bge-m3's lexical weights), colbert\n"
+    "an array of unit vectors (one per token after <s>); several outputs print one object per text\n"
+    "keyed dense, sparse, colbert.",
     embed_opts, 0, CLI_MAX_POS,
 };
 
@@ -53,6 +59,61 @@ static const cli_cmd sim_cmd = {
 };
 
 typedef enum { FMT_JSON, FMT_TSV, FMT_BIN } out_format;
+
+/* What to print: the --output bits and the format. */
+typedef struct out_spec {
+    unsigned outputs;
+    out_format fmt;
+} out_spec;
+
+static void write_floats(const float *v, size_t n) {
+    putchar('[');
+    for (size_t j = 0; j < n; j++) printf("%s%.9g", j ? "," : "", (double)v[j]);
+    putchar(']');
+}
+
+/* One text's outputs as FlagEmbedding returns them: one output alone, or an object keyed by name. */
+static void write_multi(const te_multi *o, unsigned outputs, const te_model_info *in) {
+    int several = (outputs & (outputs - 1)) != 0, n = 0;
+    if (several) putchar('{');
+    if (outputs & TE_OUTPUT_DENSE) {
+        if (several) printf("\"dense\":");
+        write_floats(o->dense, (size_t)in->hidden_size);
+        n++;
+    }
+    if (outputs & TE_OUTPUT_SPARSE) {
+        if (several) printf("%s\"sparse\":", n ? "," : "");
+        putchar('{');
+        for (size_t i = 0; i < o->n_sparse; i++)
+            printf("%s\"%d\":%.9g", i ? "," : "", (int)o->sparse[i].id, (double)o->sparse[i].weight);
+        putchar('}');
+        n++;
+    }
+    if (outputs & TE_OUTPUT_COLBERT) {
+        if (several) printf("%s\"colbert\":", n ? "," : "");
+        putchar('[');
+        for (size_t i = 0; i < o->n_colbert; i++) {
+            if (i) putchar(',');
+            write_floats(o->colbert + i * (size_t)in->colbert_dim, (size_t)in->colbert_dim);
+        }
+        putchar(']');
+    }
+    puts(several ? "}" : "");
+}
+
+/* --output: a comma-separated list of dense, sparse, colbert -> bits; 0 when wrong. */
+static unsigned parse_outputs(const char *list) {
+    unsigned bits = 0;
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == 5 && !strncmp(p, "dense", 5)) bits |= TE_OUTPUT_DENSE;
+        else if (n == 6 && !strncmp(p, "sparse", 6)) bits |= TE_OUTPUT_SPARSE;
+        else if (n == 7 && !strncmp(p, "colbert", 7)) bits |= TE_OUTPUT_COLBERT;
+        else return 0;
+        p += n + (p[n] == ',');
+    }
+    return bits;
+}
 
 static void write_vectors(const float *v, size_t n, int dim, out_format fmt) {
     if (fmt == FMT_BIN) {
@@ -76,9 +137,28 @@ static void write_vectors(const float *v, size_t n, int dim, out_format fmt) {
     }
 }
 
+/* The model's outputs for n texts, printed. */
+static int embed_multi(cli_session *s, const char *const *texts, const size_t *lens, size_t n, unsigned outputs,
+                       uint8_t *trunc) {
+    te_multi *o = calloc(n ? n : 1, sizeof *o);
+    te_error err;
+    int rc = CLI_OK;
+    if (!o) {
+        cli_error(&embed_cmd, "out of memory");
+        rc = CLI_FAIL;
+    } else if (te_embed_multi(s->ctx, texts, lens, n, outputs, o, trunc, &err) != TE_OK) {
+        rc = cli_lib_error(&embed_cmd, &err);
+    } else {
+        for (size_t i = 0; i < n; i++) write_multi(&o[i], outputs, &s->info);
+    }
+    te_multi_free(o, n);
+    free(o);
+    return rc;
+}
+
 /* Embeds n texts (with the prefix) and writes them; counts the texts cut. */
 static int embed_texts(cli_session *s, cli_prefixed *pre, const char *prefix, const char *const *texts,
-                       const size_t *lens, size_t n, out_format fmt, size_t *cut) {
+                       const size_t *lens, size_t n, const out_spec *spec, size_t *cut) {
     float *out = malloc((n ? n : 1) * (size_t)s->info.hidden_size * sizeof *out);
     uint8_t *trunc = malloc(n ? n : 1);
     te_error err;
@@ -86,18 +166,20 @@ static int embed_texts(cli_session *s, cli_prefixed *pre, const char *prefix, co
     if (!out || !trunc || cli_prefix(pre, prefix, texts, lens, n) != 0) {
         cli_error(&embed_cmd, "out of memory");
         rc = CLI_FAIL;
+    } else if (spec->outputs != TE_OUTPUT_DENSE) {
+        rc = embed_multi(s, pre->texts, pre->lens, n, spec->outputs, trunc);
     } else if (te_embed_ex(s->ctx, pre->texts, pre->lens, n, out, trunc, &err) != TE_OK) {
         rc = cli_lib_error(&embed_cmd, &err);
     } else {
-        write_vectors(out, n, s->info.hidden_size, fmt);
-        *cut += cli_count_truncated(trunc, n);
+        write_vectors(out, n, s->info.hidden_size, spec->fmt);
     }
+    if (rc == CLI_OK) *cut += cli_count_truncated(trunc, n);
     free(out);
     free(trunc);
     return rc;
 }
 
-static int embed_stdin(cli_session *s, const char *prefix, out_format fmt, size_t *cut, size_t *texts) {
+static int embed_stdin(cli_session *s, const char *prefix, const out_spec *spec, size_t *cut, size_t *texts) {
     char *lines[CHUNK_LINES] = {0};
     size_t caps[CHUNK_LINES] = {0}, lens[CHUNK_LINES];
     cli_prefixed pre = {0};
@@ -111,7 +193,7 @@ static int embed_stdin(cli_session *s, const char *prefix, out_format fmt, size_
     size_t n, bytes = 0;
     int rc = 0;
     while (rc == 0 && (n = cli_read_lines(stdin, lines, caps, lens, CHUNK_LINES, &bytes)) > 0) {
-        rc = embed_texts(s, &pre, prefix, (const char *const *)lines, lens, n, fmt, cut);
+        rc = embed_texts(s, &pre, prefix, (const char *const *)lines, lens, n, spec, cut);
         *texts += n;
         if (total) cli_progress_update(&bar, bytes, total);
         else cli_progress_count(&bar, *texts, "texts");
@@ -122,29 +204,43 @@ static int embed_stdin(cli_session *s, const char *prefix, out_format fmt, size_
     return rc;
 }
 
-int cmd_embed(int argc, char **argv) {
-    cli_args a;
-    int rc = cli_parse(&embed_cmd, argc, argv, &a);
-    if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
-    out_format fmt = FMT_JSON;
-    const char *f = cli_get(&embed_cmd, &a, "format");
+/* --format and --output into spec; the model's outputs are checked by te_embed_multi. */
+static int parse_spec(const cli_args *a, out_spec *spec) {
+    const char *f = cli_get(&embed_cmd, a, "format"), *o = cli_get(&embed_cmd, a, "output");
     if (f && strcmp(f, "json") && strcmp(f, "tsv") && strcmp(f, "bin")) {
         cli_error(&embed_cmd, "--format must be json, tsv or bin (got '%s')", f);
         return CLI_USAGE;
     }
-    if (f && !strcmp(f, "tsv")) fmt = FMT_TSV;
-    if (f && !strcmp(f, "bin")) fmt = FMT_BIN;
+    spec->fmt = !f || !strcmp(f, "json") ? FMT_JSON : !strcmp(f, "tsv") ? FMT_TSV : FMT_BIN;
+    spec->outputs = o ? parse_outputs(o) : TE_OUTPUT_DENSE;
+    if (!spec->outputs) {
+        cli_error(&embed_cmd, "--output takes dense, sparse and colbert, comma-separated (got '%s')", o);
+        return CLI_USAGE;
+    }
+    if (spec->outputs != TE_OUTPUT_DENSE && spec->fmt != FMT_JSON) {
+        cli_error(&embed_cmd, "--format %s holds one dense vector per text: --output %s needs --format json", f, o);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+int cmd_embed(int argc, char **argv) {
+    cli_args a;
+    int rc = cli_parse(&embed_cmd, argc, argv, &a);
+    if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
+    out_spec spec;
+    if ((rc = parse_spec(&a, &spec)) != CLI_OK) return rc;
     cli_session s;
     if ((rc = cli_session_open(&embed_cmd, &a, &s)) != CLI_OK) return rc;
-    const char *prefix = cli_get(&embed_cmd, &a, "prefix");
+    const char *prefix = s.prefix;
     size_t cut = 0, texts = 0;
     if (a.n_pos > 0) {
         cli_prefixed pre = {0};
-        rc = embed_texts(&s, &pre, prefix, a.pos, NULL, (size_t)a.n_pos, fmt, &cut);
+        rc = embed_texts(&s, &pre, prefix, a.pos, NULL, (size_t)a.n_pos, &spec, &cut);
         texts = (size_t)a.n_pos;
         cli_prefixed_free(&pre);
     } else {
-        rc = embed_stdin(&s, prefix, fmt, &cut, &texts);
+        rc = embed_stdin(&s, prefix, &spec, &cut, &texts);
     }
     if (rc == 0) cli_truncation_note(&embed_cmd, &s, cut, texts, "texts were");
     cli_session_close(&s);

@@ -21,6 +21,7 @@ static const cli_opt opts[] = {
     {"dtype", 0, "T", "stored vectors: f32 (default) or int8 (a quarter of the size, per-vector scales)"},
     {"no-vectors", 0, NULL, "a BM25-only index: no model, no vectors"},
     {"prefix", 'p', "STR", "prepend STR to every document before embedding, e.g. 'search_document: '"},
+    {"prompt-name", 0, "NAME", "put the model's prompt NAME in front (config_sentence_transformers.json; `info` lists them)"},
     {"threads", 't', "N", "worker threads (default: one per core)"},
     {"batch", 'b', "N", "texts per forward pass (default 32)"},
     {"max-len", 0, "N", "cut documents at N tokens for embedding (default and upper bound: the model's)"},
@@ -199,7 +200,7 @@ int cmd_index(int argc, char **argv) {
     int vectors;
     if ((rc = read_options(&a, &out, &dtype, &vectors)) != CLI_OK) return rc;
     cli_session s = {0};
-    run r = {stdin, NULL, &s, 0, cli_get(&cmd, &a, "prefix"), 0};
+    run r = {stdin, NULL, &s, 0, NULL, 0};
     if (a.n_pos == 1 && !(r.in = fopen(a.pos[0], "rb"))) {
         cli_error(&cmd, "%s: cannot open: %s", a.pos[0], strerror(errno));
         return CLI_FAIL;
@@ -211,6 +212,7 @@ int cmd_index(int argc, char **argv) {
             rc = CLI_USAGE;
         }
         bo = (te_index_build_opts){s.info.hidden_size, dtype, s.info.fingerprint, s.info.name};
+        r.prefix = s.prefix;
     }
     te_error err;
     if (rc == CLI_OK && !(r.b = te_index_builder_new(&bo, &err))) rc = cli_lib_error(&cmd, &err);

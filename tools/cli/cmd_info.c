@@ -40,6 +40,49 @@ static const char *layout_name(te_layout l) {
     return l == TE_LAYOUT_PANEL16 ? "panel16" : l == TE_LAYOUT_PANEL16X4 ? "panel16x4" : "rows";
 }
 
+/* The model's prompts: name "text", the default marked. */
+static void print_prompts(const te_model *m, const te_model_info *in) {
+    int n = te_model_n_prompts(m);
+    if (n == 0) return;
+    printf("prompts:           ");
+    for (int i = 0; i < n; i++) {
+        const char *name, *text;
+        te_model_prompt(m, i, &name, &text);
+        printf("%s%s ", i ? ", " : "", name);
+        cli_json_str(stdout, text);
+        if (in->default_prompt_name && !strcmp(name, in->default_prompt_name)) printf(" (default)");
+    }
+    putchar('\n');
+}
+
+/* The model's outputs (te_embed_multi), comma-separated, each between open and close. */
+static void print_outputs(const te_model_info *in, const char *open, const char *close) {
+    static const struct { unsigned bit; const char *name; } all[] = {
+        {TE_OUTPUT_DENSE, "dense"}, {TE_OUTPUT_SPARSE, "sparse"}, {TE_OUTPUT_COLBERT, "colbert"}};
+    int n = 0;
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        if (in->outputs & all[i].bit) printf("%s%s%s%s", n++ ? ", " : "", open, all[i].name, close);
+}
+
+/* The JSON members for te_embed_multi's outputs and the prompts. */
+static void print_json_extras(const te_model *m, const te_model_info *in) {
+    printf("  \"outputs\": [");
+    print_outputs(in, "\"", "\"");
+    printf("],\n  \"colbert_dim\": %d,\n  \"prompts\": {", in->colbert_dim);
+    for (int i = 0; i < te_model_n_prompts(m); i++) {
+        const char *name, *text;
+        te_model_prompt(m, i, &name, &text);
+        printf("%s", i ? ", " : "");
+        cli_json_str(stdout, name);
+        printf(": ");
+        cli_json_str(stdout, text);
+    }
+    printf("},\n  \"default_prompt_name\": ");
+    if (in->default_prompt_name) cli_json_str(stdout, in->default_prompt_name);
+    else printf("null");
+    printf(",\n");
+}
+
 static void print_text(const te_model *m, const te_model_info *in, int tensors) {
     char eps[32];
     cli_fmt_float(eps, sizeof eps, in->layer_norm_eps);
@@ -69,6 +112,13 @@ static void print_text(const te_model *m, const te_model_info *in, int tensors) 
         printf("pooling:           %s%s\n", te_pooling_name(in->pooling), in->normalize ? ", L2-normalized" : "");
     else
         printf("head:              on the first token's final state\n");
+    if (in->outputs & ~TE_OUTPUT_DENSE) {
+        printf("outputs:           ");
+        print_outputs(in, "", "");
+        if (in->colbert_dim) printf(" (ColBERT vectors of %d)", in->colbert_dim);
+        putchar('\n');
+    }
+    print_prompts(m, in);
     printf("weights:           %s\n", te_dtype_name(in->dtype));
     printf("file size:         %llu bytes (fingerprint %08x)\n", (unsigned long long)in->file_bytes, (unsigned)in->fingerprint);
     if (in->file_offset) printf("bundled:           yes, appended to an executable at byte %llu\n", (unsigned long long)in->file_offset);
@@ -137,6 +187,7 @@ static void print_json(const te_model *m, const te_model_info *in, int tensors) 
     kv_str("activation", te_activation_name(in->activation), 0);
     kv_str("pooling", te_pooling_name(in->pooling), 0);
     printf("  \"normalize\": %s,\n", in->normalize ? "true" : "false");
+    print_json_extras(m, in);
     kv_str("dtype", te_dtype_name(in->dtype), 0);
     printf("  \"file_bytes\": %llu,\n", (unsigned long long)in->file_bytes);
     printf("  \"bundle_offset\": %llu,\n", (unsigned long long)in->file_offset);

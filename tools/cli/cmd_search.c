@@ -17,6 +17,7 @@ static const cli_opt opts[] = {
     {"alpha", 0, "A", "hybrid: alpha * vector + (1 - alpha) * BM25 on min-max scaled scores, instead of rank fusion"},
     {"max-len", 0, "N", "cut queries at N tokens for embedding (default and upper bound: the model's)"},
     {"prefix", 'p', "STR", "prepend STR to every query before embedding, e.g. 'search_query: '"},
+    {"prompt-name", 0, "NAME", "put the model's prompt NAME in front (config_sentence_transformers.json; `info` lists them)"},
     {"threads", 't', "N", "threads for embedding and the vector scan (default: one per core)"},
     {"simd", 0, "LEVEL", "force a kernel set: avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},

@@ -23,9 +23,9 @@ int search_session_open(const cli_cmd *cmd, const cli_args *a, int need_model, i
     ss->ix = te_index_open(path, verify || cli_flag(cmd, a, "verify") ? TE_INDEX_VERIFY : 0, &err);
     if (!ss->ix) return cli_lib_error(cmd, &err);
     te_index_get_info(ss->ix, &ss->info);
-    ss->prefix = cli_get(cmd, a, "prefix");
     if (need_model == 1 || (need_model == SEARCH_MODEL_IF_VECTORS && ss->info.dim)) {
         if ((rc = cli_session_open(cmd, a, &ss->s)) != CLI_OK) goto fail;
+        ss->prefix = ss->s.prefix;
         if (te_index_check_model(ss->ix, ss->s.m, &err) != TE_OK) {
             cli_error(cmd, "%s: %s", path, te_errmsg(&err));
             rc = CLI_FAIL;

@@ -182,6 +182,22 @@ int cli_get_size(const cli_cmd *cmd, const cli_args *a, const char *name, size_t
     return CLI_OK;
 }
 
+/* --prefix is literal, as sentence-transformers' `prompt`; --prompt-name
+ * picks one of the model's prompts; with neither, its default_prompt_name's. */
+static int session_prefix(const cli_cmd *cmd, const cli_args *a, cli_session *s) {
+    const char *lit = cli_get(cmd, a, "prefix"), *name = cli_get(cmd, a, "prompt-name"), *text = NULL;
+    if (find_long(cmd, "prefix", 6) < 0) return CLI_OK;
+    if (lit && name) {
+        cli_error(cmd, "give --prefix (a literal text) or --prompt-name (one of the model's prompts), not both");
+        return CLI_USAGE;
+    }
+    te_error err;
+    if (lit) text = lit;
+    else if (te_model_prompt_text(s->m, name, &text, &err) != TE_OK) return cli_lib_error(cmd, &err);
+    s->prefix = text && *text ? text : NULL;
+    return CLI_OK;
+}
+
 int cli_session_open(const cli_cmd *cmd, const cli_args *a, cli_session *s) {
     memset(s, 0, sizeof *s);
     long threads, batch, max_len;
@@ -195,6 +211,10 @@ int cli_session_open(const cli_cmd *cmd, const cli_args *a, cli_session *s) {
     if (!simd) simd = getenv("TE_SIMD");
     if ((rc = cli_open_model(cmd, a, NULL, &s->m)) != CLI_OK) return rc;
     te_model_get_info(s->m, &s->info);
+    if ((rc = session_prefix(cmd, a, s)) != CLI_OK) {
+        cli_session_close(s);
+        return rc;
+    }
     te_error err;
     te_ctx_opts o = {.threads = (int)threads, .batch = (int)batch, .simd = simd, .max_seq_length = (int)max_len,
                      .max_memory = max_memory};

@@ -99,12 +99,14 @@ int cli_open_model(const cli_cmd *cmd, const cli_args *a, const char *path, te_m
 
 /* A model and a context from the common options the command defines:
  * --model, --strategy, --threads, --batch, --simd (else env TE_SIMD),
- * --max-len (the context's max_seq_length), --max-memory (its scratch bound). */
+ * --max-len (the context's max_seq_length), --max-memory (its scratch bound);
+ * for commands with --prefix, the text to put in front of every input. */
 typedef struct cli_session {
     te_model *m;
     te_ctx *ctx;
     te_model_info info;
     int max_len;         /* tokens per text (or pair) after --max-len */
+    const char *prefix;  /* --prefix; else the model's prompt --prompt-name names, else its default prompt; or NULL */
 } cli_session;
 int cli_session_open(const cli_cmd *cmd, const cli_args *a, cli_session *s);
 void cli_session_close(cli_session *s);

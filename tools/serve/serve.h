@@ -10,6 +10,7 @@
  *   serve_api.c      routes: requests in, JSON out
  *   serve_batch.c    the job queue and the workers that batch jobs into forward passes
  *   serve_score.c    classifier and reranker jobs (TEI's /predict and /rerank)
+ *   serve_multi.c    bge-m3's sparse and ColBERT jobs (/embed_sparse, /embed_colbert)
  *   serve_metrics.c  counters and histograms in Prometheus text format
  *   serve_status.c   the status page (GET /): models, load, residency, traffic
  */
@@ -72,8 +73,8 @@ void metrics_view(srv_metrics *m, metrics_snapshot *out);
 
 typedef enum job_api { API_OPENAI, API_TEI } job_api;
 
-/* Embeddings (batched across jobs), or label scores of texts or text pairs. */
-typedef enum job_kind { JOB_EMBED = 0, JOB_PREDICT, JOB_RERANK } job_kind;
+/* Embeddings (batched across jobs), label scores of texts or text pairs, or bge-m3's other outputs. */
+typedef enum job_kind { JOB_EMBED = 0, JOB_PREDICT, JOB_RERANK, JOB_SPARSE, JOB_COLBERT } job_kind;
 
 typedef struct job {
     struct job *next;
@@ -98,6 +99,8 @@ typedef struct job {
     int raw_scores;           /* logits instead of scores */
     int return_text;          /* JOB_RERANK: echo each passage */
     int single_input;         /* JOB_PREDICT: "inputs" was one sequence: answer one list, not a list of lists */
+    const char *prompt_name;  /* TEI's prompt_name, or NULL: the model's default prompt */
+    char *prompted;           /* the texts with the prompt in front (job_apply_prompt), or NULL */
     void *owned;              /* freed with the job (the parsed request) */
     void (*free_owned)(void *);
     /* The answer (filled by the worker). */
@@ -114,6 +117,9 @@ typedef struct job {
 /* A new job (conn -1 until the event loop assigns it); NULL without memory. */
 job *job_new(job_api api, job_kind kind);
 void job_free(job *j);
+/* Puts the model's prompt (j->prompt_name's, else its default, if any) in
+ * front of each text of j; 0 after failing j (an unknown prompt name). */
+int job_apply_prompt(job *j, const te_model *m);
 /* Fails j with status and the message in its API's error shape. */
 void fail_job(job *j, int status, const char *type, const char *msg);
 /* Error bodies in the route's API shape. */
@@ -132,6 +138,9 @@ void queue_free(srv_queue *q);
 /* Runs a JOB_PREDICT or JOB_RERANK job on ctx (a context of m) and fills
  * its answer; returns the tokens scored (0 if the job failed). */
 size_t run_scoring(te_ctx *ctx, const te_model *m, job *j);
+
+/* Runs a JOB_SPARSE or JOB_COLBERT job (serve_multi.c) the same way. */
+size_t run_multi(te_ctx *ctx, const te_model *m, job *j);
 
 /* ---- routes (serve_api.c) ---- */
 

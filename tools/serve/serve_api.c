@@ -203,6 +203,17 @@ static int read_bool(const te_json_value *root, const char *key, int def, job *j
     return -1;
 }
 
+/* TEI's "prompt_name": one of the model's prompts (checked by the worker, which has the model). */
+static int read_prompt_name(const te_json_value *root, job *j, route_result *out) {
+    const te_json_value *v = te_json_get(root, "prompt_name");
+    if (!v || te_json_string(v)) {
+        j->prompt_name = v ? te_json_string(v) : NULL;
+        return 1;
+    }
+    error(out, j->api, 400, "invalid_request_error", "\"prompt_name\" must be a string");
+    return 0;
+}
+
 /* A job for a JSON request body naming (or defaulting) its model; NULL
  * after filling `out` with the refusal. *root gets the parsed body. */
 static job *new_job(const srv_ctx *s, const http_request *req, job_api api, job_kind kind, route_result *out,
@@ -257,6 +268,7 @@ static job *embedding_job(const srv_ctx *s, const http_request *req, job_api api
         }
     } else {
         if (!read_inputs(s, te_json_get(root, "inputs"), j, out)) goto refuse;
+        if (!read_prompt_name(root, j, out)) goto refuse;
         if ((j->normalize = read_bool(root, "normalize", 1, j, out)) < 0) goto refuse;
         if ((j->truncate = read_bool(root, "truncate", s->cfg->auto_truncate, j, out)) < 0) goto refuse;
     }
@@ -353,6 +365,18 @@ refuse:
     return NULL;
 }
 
+/* /embed_sparse and /embed_colbert: {"inputs", "truncate"}, as TEI's /embed_sparse. */
+static job *multi_job(const srv_ctx *s, const http_request *req, job_kind kind, route_result *out) {
+    const te_json_value *root;
+    job *j = new_job(s, req, API_TEI, kind, out, &root);
+    if (!j) return NULL;
+    if (read_inputs(s, te_json_get(root, "inputs"), j, out) && read_prompt_name(root, j, out) &&
+        (j->truncate = read_bool(root, "truncate", s->cfg->auto_truncate, j, out)) >= 0)
+        return j;
+    job_free(j);
+    return NULL;
+}
+
 static void job_route(const srv_ctx *s, const http_request *req, const char *path, job_api api, route_result *out) {
     if (!is_json(req->content_type)) {
         error(out, api, 415, "invalid_request_error", "send the body as Content-Type: application/json");
@@ -360,6 +384,8 @@ static void job_route(const srv_ctx *s, const http_request *req, const char *pat
     }
     job *j = !strcmp(path, "/predict") ? predict_job(s, req, out)
              : !strcmp(path, "/rerank") ? rerank_job(s, req, out)
+             : !strcmp(path, "/embed_sparse") ? multi_job(s, req, JOB_SPARSE, out)
+             : !strcmp(path, "/embed_colbert") ? multi_job(s, req, JOB_COLBERT, out)
                                         : embedding_job(s, req, api, out);
     if (!j) return;
     out->kind = ROUTE_JOB;
@@ -417,6 +443,8 @@ static const route routes[] = {
     {"/embed", "POST", "/embed", API_TEI, 0, 0, 1},
     {"/predict", "POST", "/predict", API_TEI, 0, 0, 1},
     {"/rerank", "POST", "/rerank", API_TEI, 0, 0, 1},
+    {"/embed_sparse", "POST", "/embed_sparse", API_TEI, 0, 0, 1},
+    {"/embed_colbert", "POST", "/embed_colbert", API_TEI, 0, 0, 1},
     {"/health", "GET", "/health", API_TEI, 0, 1, 0},
     {"/v1/models", "GET", "/v1/models", API_OPENAI, 0, 0, 1},
     {"/models", "GET", "/models", API_TEI, 0, 0, 1},
@@ -459,8 +487,7 @@ void route_request(const srv_ctx *s, const http_request *req, int loopback_peer,
         error(out, r->api, 403, "permission_error", "admin routes answer loopback clients only (or start with --api-key)");
         return;
     }
-    if (!strcmp(r->path, "/v1/embeddings") || !strcmp(r->path, "/embed") || !strcmp(r->path, "/predict") ||
-        !strcmp(r->path, "/rerank"))
+    if (r->method[0] == 'P' && !r->admin) /* every POST route but /admin/reload runs a job */
         job_route(s, req, r->path, r->api, out);
     else if (strcmp(r->path, "/health") == 0) health(s, out);
     else if (strcmp(r->path, "/v1/models") == 0) openai_models(s, out);

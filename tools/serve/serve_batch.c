@@ -228,8 +228,10 @@ static void run_batch(worker *w, job **batch, size_t n_jobs) {
     }
     te_model_info in;
     te_model_get_info(wm->ref.model, &in);
-    if (batch[0]->kind != JOB_EMBED) { /* scoring jobs run alone (worker_main does not group them) */
-        size_t tokens = run_scoring(wm->ctx, wm->ref.model, batch[0]);
+    if (batch[0]->kind != JOB_EMBED) { /* other jobs run alone (worker_main does not group them) */
+        job *j = batch[0];
+        int multi = j->kind == JOB_SPARSE || j->kind == JOB_COLBERT;
+        size_t tokens = multi ? run_multi(wm->ctx, wm->ref.model, j) : run_scoring(wm->ctx, wm->ref.model, j);
         if (tokens) metrics_batch(w->q->metrics, batch[0]->n, tokens);
         return;
     }
@@ -248,6 +250,7 @@ static void run_batch(worker *w, job **batch, size_t n_jobs) {
             snprintf(msg, sizeof msg, "\"dimensions\" must be an integer from 1 to the model's %d", in.hidden_size);
             fail_job(batch[k], 400, "invalid_request_error", msg);
         }
+        if (!batch[k]->status) job_apply_prompt(batch[k], wm->ref.model);
         if (batch[k]->api == API_TEI && !batch[k]->normalize && in.normalize)
             fail_job(batch[k], 422, "validation",
                      "this model L2-normalizes its output (a Normalize module in its sentence-transformers config); "

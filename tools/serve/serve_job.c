@@ -28,8 +28,35 @@ void job_free(job *j) {
     free(j->id_store);
     free(j->pair_texts);
     free(j->pair_lens);
+    free(j->prompted);
     sb_free(&j->body);
     free(j);
+}
+
+int job_apply_prompt(job *j, const te_model *m) {
+    const char *prompt;
+    te_error err;
+    if (!j->texts) return 1; /* token ids are taken as given */
+    if (te_model_prompt_text(m, j->prompt_name, &prompt, &err) != TE_OK) {
+        fail_job(j, 400, "invalid_request_error", te_errmsg(&err));
+        return 0;
+    }
+    size_t plen = strlen(prompt), total = 0;
+    if (plen == 0 || j->prompted) return 1;
+    for (size_t i = 0; i < j->n; i++) total += plen + j->lens[i];
+    if (!(j->prompted = malloc(total ? total : 1))) {
+        fail_job(j, 500, "server_error", "out of memory");
+        return 0;
+    }
+    char *p = j->prompted;
+    for (size_t i = 0; i < j->n; i++) {
+        memcpy(p, prompt, plen);
+        memcpy(p + plen, j->texts[i], j->lens[i]);
+        j->texts[i] = p;
+        j->lens[i] += plen;
+        p += j->lens[i];
+    }
+    return 1;
 }
 
 void fail_job(job *j, int status, const char *type, const char *msg) {
