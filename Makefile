@@ -289,7 +289,7 @@ endif
 build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c tools/serve/http.c tools/serve/http.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_http.c tools/serve/http.c -o $@
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_file.h $(FUZZ_LIB)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_LIB) -pthread -lm -o $@
 fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
 # CI's slice: the same targets from a fresh copy of the seeds with a fixed seed,

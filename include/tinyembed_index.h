@@ -20,7 +20,7 @@ extern "C" {
  *     te_index_builder *b = te_index_builder_new(&o, &err);
  *     for (each document) {
  *         te_embed(ctx, &text, &len, 1, vec, &err);
- *         te_index_doc d = {id, strlen(id), text, len, vec, 0};
+ *         te_index_doc d = {.id = id, .id_len = strlen(id), .text = text, .text_len = len, .vector = vec};
  *         te_index_builder_add(b, &d, &err);
  *     }
  *     te_index_builder_write(b, "corpus.tidx", &err);   (atomic: all or nothing)
@@ -34,6 +34,11 @@ extern "C" {
  *     te_index_search_bm25(c, "query words", 11, 10, hits, &n, &err);
  *     const char *id = te_index_doc_id(ix, hits[0].doc, &len);   (not NUL-terminated)
  *     printf("%.*s %g\n", (int)len, id, hits[0].score);
+ *
+ * Learned sparse and ColBERT (bge-m3): a builder made with .sparse and
+ * .colbert_dim keeps each document's te_embed_multi outputs too;
+ * te_index_search_sparse ranks by the lexical score, te_index_search_m3 by
+ * bge-m3's weighted sum of the three scores.
  *
  * The index is read-only once open and may be shared by threads; a
  * te_index_ctx holds one searcher's scratch and threads (one per thread,
@@ -49,6 +54,8 @@ typedef struct te_index_build_opts {
     te_dtype dtype;         /* stored vectors: TE_DTYPE_F32, or TE_DTYPE_I8 (a scale per vector) */
     uint32_t fingerprint;   /* te_model_info.fingerprint of the model the vectors come from */
     const char *model_name; /* shown by tools; may be NULL */
+    int sparse;             /* nonzero: keep each document's lexical weights (te_index_doc.sparse) */
+    int colbert_dim;        /* > 0: keep each document's ColBERT vectors of this length (te_index_doc.colbert) */
 } te_index_build_opts;
 
 typedef struct te_index_doc {
@@ -58,6 +65,10 @@ typedef struct te_index_doc {
     size_t text_len;
     const float *vector;    /* [dim] (normalized to unit length when stored); NULL for BM25-only */
     int truncated;          /* the vector saw only the start of the text (counted in the file) */
+    const te_sparse_entry *sparse; /* with opts.sparse: [n_sparse] ids ascending, weights > 0 (te_multi.sparse) */
+    size_t n_sparse;
+    const float *colbert;   /* with opts.colbert_dim: [n_colbert][colbert_dim] (te_multi.colbert; stored as f16) */
+    size_t n_colbert;
 } te_index_doc;
 
 te_index_builder *te_index_builder_new(const te_index_build_opts *o, te_error *err);
@@ -81,6 +92,11 @@ typedef struct te_index_info {
     uint32_t fingerprint;    /* of the model the vectors come from (0: none) */
     char model_name[64];
     uint64_t file_bytes;
+    int sparse;                 /* built with lexical weights (te_index_search_sparse, _m3) */
+    uint64_t n_sparse_ids;      /* token ids with lexical weights in some document */
+    uint64_t n_sparse_postings; /* (id, document) weights */
+    int colbert_dim;            /* 0: no ColBERT vectors */
+    uint64_t n_colbert;         /* ColBERT vectors of all documents */
 } te_index_info;
 
 /* Opening maps the file and checks its header, its layout and the checksums
@@ -128,6 +144,32 @@ te_status te_index_search_bm25(te_index_ctx *c, const char *text, size_t len, si
 #define TE_HYBRID_DEPTH 100
 te_status te_index_search_hybrid(te_index_ctx *c, const float *query, size_t dim, const char *text, size_t len,
                                  size_t k, float alpha, te_index_hit *hits, size_t *n_hits, te_error *err);
+
+/* Learned-sparse retrieval: the documents holding one of the query's token
+ * ids, by the sum over shared ids of w_query * w_doc (te_sparse_score), for
+ * an index built with lexical weights. */
+te_status te_index_search_sparse(te_index_ctx *c, const te_sparse_entry *q, size_t n_q, size_t k, te_index_hit *hits,
+                                 size_t *n_hits, te_error *err);
+
+/* A query's three outputs (te_embed_multi); colbert may be NULL. */
+typedef struct te_m3_query {
+    const float *dense;
+    size_t dim;
+    const te_sparse_entry *sparse;
+    size_t n_sparse;
+    const float *colbert;   /* [n_colbert][the index's colbert_dim] */
+    size_t n_colbert;
+} te_m3_query;
+
+/* bge-m3's retrieval: the best max(k, TE_HYBRID_DEPTH) documents by dense
+ * and by sparse score are the candidates, each scored as FlagEmbedding's
+ * compute_score does, (w[0] dense cosine + w[1] lexical + w[2] ColBERT) /
+ * (w[0] + w[1] + w[2]); without ColBERT vectors (in the index or the query)
+ * the ColBERT term and its weight are left out. Needs vectors and sparse
+ * weights; weights are >= 0 and not all 0. */
+#define TE_M3_WEIGHTS {0.4f, 0.2f, 0.4f} /* FlagEmbedding's README example */
+te_status te_index_search_m3(te_index_ctx *c, const te_m3_query *q, const float w[3], size_t k, te_index_hit *hits,
+                             size_t *n_hits, te_error *err);
 
 #ifdef __cplusplus
 }

@@ -25,7 +25,8 @@
 
 static const char *const section_names[TIDX_N_SECTIONS] = {
     "document id offsets", "document ids", "document lengths", "term offsets", "terms",
-    "posting offsets", "postings", "vectors", "vector scales",
+    "posting offsets", "postings", "vectors", "vector scales", "sparse token ids", "sparse posting offsets",
+    "sparse postings", "ColBERT offsets", "ColBERT vectors",
 };
 
 static te_status map_index(te_index *ix, const char *path, te_error *err) {
@@ -61,6 +62,7 @@ static uint64_t expected_bytes(const te_index *ix, int kind, int *ok) {
     case TIDX_SEC_POSTINGS: *ok = te_mul_u64(in->n_postings, 8, &v); break;
     case TIDX_SEC_VECTORS: *ok = te_mul_u64(n, (uint64_t)in->dim * vsize, &v); break;
     case TIDX_SEC_SCALES: *ok = in->dim && in->dtype == TE_DTYPE_I8 ? te_mul_u64(n, 4, &v) : (v = 0, 1); break;
+    case TIDX_SEC_COLBERT_OFFS: *ok = in->colbert_dim ? te_mul_u64(n + 1, 8, &v) : (v = 0, 1); break;
     default: *ok = 1; return UINT64_MAX; /* blobs: any size, checked against their offsets */
     }
     return v;
@@ -76,14 +78,16 @@ static te_status parse_header(te_index *ix, te_error *err) {
     if (major != TIDX_VERSION_MAJOR)
         return te_fail(err, TE_ERR_VERSION, "index format version %u.%u; this build reads %d.x", major, minor, TIDX_VERSION_MAJOR);
     uint32_t n_sec = te_le32(h + TIDX_OFF_N_SECTIONS), hsize = te_le32(h + TIDX_OFF_HEADER_SIZE);
-    if (n_sec != TIDX_N_SECTIONS || hsize != TIDX_FIXED_HEADER + TIDX_N_SECTIONS * TIDX_SECTION_ENTRY)
-        return te_fail(err, TE_ERR_FORMAT, "header: %u sections in %u bytes (expected %d in %d)", n_sec, hsize,
-                       TIDX_N_SECTIONS, TIDX_FIXED_HEADER + TIDX_N_SECTIONS * TIDX_SECTION_ENTRY);
+    uint32_t want_sec = minor == 0 ? TIDX_N_SECTIONS_1_0 : TIDX_N_SECTIONS; /* later minors add sections at the end */
+    if (n_sec != want_sec || hsize != TIDX_FIXED_HEADER + want_sec * TIDX_SECTION_ENTRY)
+        return te_fail(err, TE_ERR_FORMAT, "header: %u sections in %u bytes (expected %u in %u)", n_sec, hsize, want_sec,
+                       TIDX_FIXED_HEADER + want_sec * TIDX_SECTION_ENTRY);
     if (hsize > ix->map_size) return te_fail(err, TE_ERR_TRUNCATED, "file ends inside its header (%zu bytes)", ix->map_size);
+    ix->n_sections = (int)n_sec;
     uint8_t copy[TIDX_FIXED_HEADER + TIDX_N_SECTIONS * TIDX_SECTION_ENTRY];
-    memcpy(copy, h, sizeof copy);
+    memcpy(copy, h, hsize);
     memset(copy + TIDX_OFF_HEADER_CRC, 0, 4);
-    if (te_crc32_differs(te_crc32_update(0, copy, sizeof copy), te_le32(h + TIDX_OFF_HEADER_CRC)))
+    if (te_crc32_differs(te_crc32_update(0, copy, hsize), te_le32(h + TIDX_OFF_HEADER_CRC)))
         return te_fail(err, TE_ERR_CHECKSUM, "header checksum mismatch: the header is damaged");
     uint64_t declared = te_le64(h + TIDX_OFF_FILE_SIZE);
     if (declared > ix->map_size)
@@ -108,12 +112,15 @@ static te_status parse_header(te_index *ix, te_error *err) {
     if (te_le32(h + TIDX_OFF_DIM) > 65536 || (vt == TIDX_VEC_NONE) != (in->dim == 0) || vt > TIDX_VEC_I8)
         return te_fail(err, TE_ERR_FORMAT, "header: vectors of length %u and type %u make no sense", te_le32(h + TIDX_OFF_DIM), vt);
     in->dtype = vt == TIDX_VEC_I8 ? TE_DTYPE_I8 : TE_DTYPE_F32;
+    uint32_t cdim = minor == 0 ? 0 : te_le32(h + TIDX_OFF_COLBERT_DIM);
+    if (cdim > 65536) return te_fail(err, TE_ERR_FORMAT, "header: ColBERT vectors of length %u make no sense", cdim);
+    in->colbert_dim = (int)cdim;
     if (in->n_docs >= UINT32_MAX || in->n_terms >= UINT32_MAX)
         return te_fail(err, TE_ERR_FORMAT, "header: %llu documents and %llu terms are more than an index holds",
                        (unsigned long long)in->n_docs, (unsigned long long)in->n_terms);
     in->avg_doc_words = in->n_docs ? (double)total_words / (double)in->n_docs : 0;
 
-    for (int i = 0; i < TIDX_N_SECTIONS; i++) {
+    for (int i = 0; i < ix->n_sections; i++) {
         const uint8_t *e = h + TIDX_FIXED_HEADER + (size_t)i * TIDX_SECTION_ENTRY;
         te_index_section *s = &ix->sec[i];
         s->crc = te_le32(e + 4);
@@ -150,6 +157,39 @@ static te_status check_offsets(const uint8_t *offs, uint64_t n, uint64_t end, co
     return TE_OK;
 }
 
+/* Sections 10-14 (1.1): the sparse ids ascending, every offset table in
+ * order, the bulk of the size its offsets imply. */
+static te_status check_m3_layout(te_index *ix, te_error *err) {
+    static const int small[] = {TIDX_SEC_SPARSE_IDS, TIDX_SEC_SPARSE_OFFS, TIDX_SEC_COLBERT_OFFS};
+    te_status st = TE_OK;
+    for (size_t i = 0; st == TE_OK && i < sizeof small / sizeof *small; i++) st = check_crc(ix, small[i], err);
+    if (st != TE_OK) return st;
+    te_index_info *in = &ix->info;
+    const te_index_section *ids = &ix->sec[TIDX_SEC_SPARSE_IDS - 1], *offs = &ix->sec[TIDX_SEC_SPARSE_OFFS - 1];
+    const te_index_section *post = &ix->sec[TIDX_SEC_SPARSE_POSTINGS - 1], *cb = &ix->sec[TIDX_SEC_COLBERT - 1];
+    in->n_sparse_ids = ids->bytes / 4;
+    ix->sparse_ids = ix->map + ids->offset;
+    ix->sparse_offs = ix->map + offs->offset;
+    ix->sparse_post = ix->map + post->offset;
+    ix->colbert_offs = ix->map + ix->sec[TIDX_SEC_COLBERT_OFFS - 1].offset;
+    ix->colbert = ix->map + cb->offset;
+    if (ids->bytes % 4 || (offs->bytes ? offs->bytes != 8 * (in->n_sparse_ids + 1) : ids->bytes != 0) || post->bytes % 8)
+        return te_fail(err, TE_ERR_FORMAT, "the sparse sections' sizes do not agree");
+    in->n_sparse_postings = post->bytes / 8;
+    in->sparse = offs->bytes > 0;
+    for (uint64_t i = 1; i < in->n_sparse_ids; i++)
+        if (te_le32(ix->sparse_ids + 4 * i) <= te_le32(ix->sparse_ids + 4 * (i - 1)))
+            return te_fail(err, TE_ERR_FORMAT, "sparse token ids: entry %llu is out of order", (unsigned long long)i);
+    if (offs->bytes) st = check_offsets(ix->sparse_offs, in->n_sparse_ids, in->n_sparse_postings, "sparse posting offsets", err);
+    if (st != TE_OK || !in->colbert_dim) return st == TE_OK && cb->bytes ? te_fail(err, TE_ERR_FORMAT, "ColBERT vectors without a length") : st;
+    in->n_colbert = te_le64(ix->colbert_offs + 8 * in->n_docs);
+    uint64_t need;
+    if (!te_mul_u64(in->n_colbert, 2 * (uint64_t)in->colbert_dim, &need) || need != cb->bytes)
+        return te_fail(err, TE_ERR_FORMAT, "the ColBERT section is %llu bytes, its offsets need more or less",
+                       (unsigned long long)cb->bytes);
+    return check_offsets(ix->colbert_offs, in->n_docs, in->n_colbert, "ColBERT offsets", err);
+}
+
 static te_status check_layout(te_index *ix, te_error *err) {
     static const int small[] = {TIDX_SEC_ID_OFFS, TIDX_SEC_ID_BLOB, TIDX_SEC_DOC_WORDS, TIDX_SEC_TERM_OFFS,
                                 TIDX_SEC_TERM_BLOB, TIDX_SEC_POST_OFFS, TIDX_SEC_SCALES};
@@ -171,6 +211,7 @@ static te_status check_layout(te_index *ix, te_error *err) {
     st = check_offsets(ix->id_offs, in->n_docs, ix->sec[TIDX_SEC_ID_BLOB - 1].bytes, "document id offsets", err);
     if (st == TE_OK) st = check_offsets(ix->term_offs, in->n_terms, ix->sec[TIDX_SEC_TERM_BLOB - 1].bytes, "term offsets", err);
     if (st == TE_OK) st = check_offsets(ix->post_offs, in->n_terms, in->n_postings, "posting offsets", err);
+    if (st == TE_OK && ix->n_sections > TIDX_N_SECTIONS_1_0) st = check_m3_layout(ix, err);
     for (uint64_t i = 0; st == TE_OK && in->dtype == TE_DTYPE_I8 && i < in->n_docs; i++) {
         uint32_t u = te_le32(ix->scales + 4 * i);
         float f;
@@ -209,7 +250,7 @@ void te_index_close(te_index *ix) {
 void te_index_get_info(const te_index *ix, te_index_info *out) { *out = ix->info; }
 
 te_status te_index_verify(const te_index *ix, te_error *err) {
-    for (int k = 1; k <= TIDX_N_SECTIONS; k++) {
+    for (int k = 1; k <= ix->n_sections; k++) {
         te_status st = check_crc(ix, k, err);
         if (st != TE_OK) return st;
     }

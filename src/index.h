@@ -32,6 +32,12 @@ struct te_index {
     const uint8_t *postings;    /* u32 pairs */
     const void *vectors;        /* f32 or int8 [n_docs][dim]; 4-byte values aligned (sections are) */
     const uint8_t *scales;      /* f32[n_docs] for int8 */
+    int n_sections;             /* TIDX_N_SECTIONS, or TIDX_N_SECTIONS_1_0 for a 1.0 file (no sparse, no ColBERT) */
+    const uint8_t *sparse_ids;  /* u32[info.n_sparse_ids], ascending */
+    const uint8_t *sparse_offs; /* u64[n_sparse_ids + 1] */
+    const uint8_t *sparse_post; /* (u32 document, f32 weight) pairs */
+    const uint8_t *colbert_offs; /* u64[n_docs + 1] when info.colbert_dim */
+    const uint8_t *colbert;     /* f16 [info.n_colbert][colbert_dim] */
 };
 
 /* v[0..dim) as int8: q = round(v * 127 / max|v|); returns 1 / |q| (0 for a

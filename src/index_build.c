@@ -5,7 +5,9 @@
  * Words and ids are interned in hash tables; each word keeps a growing list
  * of (document, count) pairs. Documents arrive in order, so a word's list is
  * sorted by document by construction and the count of the current document
- * is always its last entry. Terms are sorted only when writing.
+ * is always its last entry. Terms are sorted only when writing. Learned
+ * sparse weights are postings too, one list per token id (weights as f32
+ * bits in place of counts); ColBERT vectors are kept as f16, end to end.
  */
 #include <math.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 
 #include "crc32.h"
 #include "format_util.h"
+#include "half.h"
 #include "index.h"
 #include "internal.h"
 #include "out_file.h"
@@ -50,6 +53,12 @@ struct te_index_builder {
     float *scales;
     size_t cap_docs;
     uint64_t n_postings, total_words, n_truncated;
+    postings *sp;       /* [n_sp] per token id: (document, weight bits) */
+    size_t n_sp, cap_sp;
+    uint64_t n_sp_postings;
+    uint16_t *cb;       /* ColBERT vectors, f16, colbert_dim each */
+    size_t n_cb, cap_cb; /* vectors */
+    uint64_t *cb_end;   /* [n docs] vectors up to and including each document's */
     uint32_t cur_doc;   /* the document being added (for word callbacks) */
     uint32_t cur_words;
     int oom;            /* a word callback could not allocate */
@@ -126,6 +135,10 @@ te_index_builder *te_index_builder_new(const te_index_build_opts *o, te_error *e
         te_fail(err, TE_ERR_ARG, "vector length must be 0..%d", MAX_DIM);
         return NULL;
     }
+    if (o->colbert_dim < 0 || o->colbert_dim > MAX_DIM) {
+        te_fail(err, TE_ERR_ARG, "ColBERT vector length must be 0..%d", MAX_DIM);
+        return NULL;
+    }
     if (o->dim && o->dtype != TE_DTYPE_F32 && o->dtype != TE_DTYPE_I8) {
         te_fail(err, TE_ERR_ARG, "index vectors must be f32 or int8, not %s", te_dtype_name(o->dtype));
         return NULL;
@@ -151,10 +164,23 @@ void te_index_builder_free(te_index_builder *b) {
     free(b->vec_f32);
     free(b->vec_i8);
     free(b->scales);
+    for (size_t i = 0; i < b->n_sp; i++) free(b->sp[i].p);
+    free(b->sp);
+    free(b->cb);
+    free(b->cb_end);
     free(b);
 }
 
 size_t te_index_builder_count(const te_index_builder *b) { return b->ids.n; }
+
+/* Appends (doc, bits) to posting list p; 0 when out of memory. */
+static int post_add(postings *p, uint32_t doc, uint32_t bits) {
+    if (!grow((void **)&p->p, &p->cap, 2 * (p->n + 1), sizeof *p->p)) return 0;
+    p->p[2 * p->n] = doc;
+    p->p[2 * p->n + 1] = bits;
+    p->n++;
+    return 1;
+}
 
 static void add_word(void *user, const char *w, size_t n) {
     te_index_builder *b = user;
@@ -174,13 +200,10 @@ static void add_word(void *user, const char *w, size_t n) {
         if (p->p[2 * (p->n - 1) + 1] < UINT32_MAX) p->p[2 * (p->n - 1) + 1]++;
         return;
     }
-    if (!grow((void **)&p->p, &p->cap, 2 * (p->n + 1), sizeof *p->p)) {
+    if (!post_add(p, b->cur_doc, 1)) {
         b->oom = 1;
         return;
     }
-    p->p[2 * p->n] = b->cur_doc;
-    p->p[2 * p->n + 1] = 1;
-    p->n++;
     b->n_postings++;
 }
 
@@ -212,6 +235,11 @@ static int reserve_docs(te_index_builder *b, size_t need) {
         !(p = realloc(b->doc_words, words)))
         return 0;
     b->doc_words = p;
+    if (b->o.colbert_dim) {
+        size_t ends;
+        if (!te_mul_size(cap, sizeof *b->cb_end, &ends) || !(p = realloc(b->cb_end, ends))) return 0;
+        b->cb_end = p;
+    }
     if (dim && b->o.dtype == TE_DTYPE_F32) {
         if (!te_mul_size(n, sizeof(float), &n) || !(p = realloc(b->vec_f32, n))) return 0;
         b->vec_f32 = p;
@@ -222,6 +250,46 @@ static int reserve_docs(te_index_builder *b, size_t need) {
         b->scales = p;
     }
     b->cap_docs = cap;
+    return 1;
+}
+
+/* A document's lexical weights and ColBERT vectors, checked before anything
+ * is added (a refused document leaves the builder as it was). */
+static te_status check_m3(const te_index_builder *b, const te_index_doc *d, te_error *err) {
+    for (size_t i = 0; b->o.sparse && i < d->n_sparse; i++)
+        if (d->sparse[i].id < 0 || (i && d->sparse[i].id <= d->sparse[i - 1].id) || !(d->sparse[i].weight > 0) ||
+            !isfinite(d->sparse[i].weight))
+            return te_fail(err, TE_ERR_ARG, "document \"%.*s\": lexical weight %zu is not an id above the last with a "
+                           "finite weight > 0", (int)d->id_len, d->id, i);
+    size_t n = d->n_colbert * (size_t)b->o.colbert_dim;
+    if (b->o.colbert_dim && d->n_colbert && !d->colbert)
+        return te_fail(err, TE_ERR_ARG, "document \"%.*s\" has no ColBERT vectors", (int)d->id_len, d->id);
+    for (size_t i = 0; b->o.colbert_dim && i < n; i++)
+        if (!isfinite(d->colbert[i]) || fabsf(d->colbert[i]) > 65504.0f)
+            return te_fail(err, TE_ERR_ARG, "document \"%.*s\": a ColBERT value is not finite in f16", (int)d->id_len, d->id);
+    return TE_OK;
+}
+
+/* Stores the checked sparse weights and ColBERT vectors of document `doc`; 0 when out of memory. */
+static int add_m3(te_index_builder *b, uint32_t doc, const te_index_doc *d) {
+    for (size_t i = 0; b->o.sparse && i < d->n_sparse; i++) {
+        size_t id = (size_t)d->sparse[i].id;
+        if (id >= b->n_sp) {
+            if (!grow((void **)&b->sp, &b->cap_sp, id + 1, sizeof *b->sp)) return 0;
+            memset(b->sp + b->n_sp, 0, (id + 1 - b->n_sp) * sizeof *b->sp);
+            b->n_sp = id + 1;
+        }
+        uint32_t bits;
+        memcpy(&bits, &d->sparse[i].weight, 4);
+        if (!post_add(&b->sp[id], doc, bits)) return 0;
+        b->n_sp_postings++;
+    }
+    if (!b->o.colbert_dim) return 1;
+    size_t dim = (size_t)b->o.colbert_dim, n;
+    if (!te_mul_size(b->n_cb + d->n_colbert, dim, &n) || !grow((void **)&b->cb, &b->cap_cb, n, sizeof *b->cb)) return 0;
+    for (size_t i = 0; i < d->n_colbert * dim; i++) b->cb[b->n_cb * dim + i] = te_f32_to_f16(d->colbert[i]);
+    b->n_cb += d->n_colbert;
+    b->cb_end[doc] = b->n_cb;
     return 1;
 }
 
@@ -236,6 +304,8 @@ te_status te_index_builder_add(te_index_builder *b, const te_index_doc *d, te_er
             if (!isfinite(d->vector[i]))
                 return te_fail(err, TE_ERR_ARG, "document \"%.*s\": its vector has a non-finite value", (int)d->id_len, d->id);
     }
+    te_status st = check_m3(b, d, err);
+    if (st != TE_OK) return st;
     if (b->ids.n >= UINT32_MAX - 1) return te_fail(err, TE_ERR_ARG, "too many documents for one index");
     uint32_t doc;
     int added;
@@ -255,6 +325,11 @@ te_status te_index_builder_add(te_index_builder *b, const te_index_doc *d, te_er
     b->doc_words[doc] = b->cur_words;
     b->total_words += b->cur_words;
     if (dim) store_vector(b, doc, d->vector);
+    if (!add_m3(b, doc, d)) {
+        b->oom = 1;
+        return te_fail(err, TE_ERR_NOMEM, "out of memory storing document \"%.*s\"'s lexical weights or ColBERT vectors",
+                       (int)d->id_len, d->id);
+    }
     if (d->truncated) b->n_truncated++;
     return TE_OK;
 }
@@ -347,6 +422,34 @@ static void sw_words(sec_writer *w, const void *v, size_t n) {
 #endif
 }
 
+/* The sparse postings by token id and the ColBERT vectors (sections 10-14). */
+static void write_m3_sections(const te_index_builder *b, sec_writer *w, uint64_t sec[][3]) {
+    uint64_t start = sw_begin(w), at = 0;
+    for (size_t id = 0; id < b->n_sp; id++) {
+        uint32_t v = (uint32_t)id;
+        if (b->sp[id].n) sw_words(w, &v, 1);
+    }
+    sw_end(w, start, sec[TIDX_SEC_SPARSE_IDS - 1]);
+    start = sw_begin(w);
+    if (b->o.sparse) sw_u64(w, 0);
+    for (size_t id = 0; b->o.sparse && id < b->n_sp; id++)
+        if (b->sp[id].n) sw_u64(w, at += b->sp[id].n);
+    sw_end(w, start, sec[TIDX_SEC_SPARSE_OFFS - 1]);
+    start = sw_begin(w);
+    for (size_t id = 0; id < b->n_sp; id++) sw_words(w, b->sp[id].p, 2 * b->sp[id].n);
+    sw_end(w, start, sec[TIDX_SEC_SPARSE_POSTINGS - 1]);
+    start = sw_begin(w);
+    if (b->o.colbert_dim) sw_u64(w, 0);
+    for (size_t d = 0; b->o.colbert_dim && d < b->ids.n; d++) sw_u64(w, b->cb_end[d]);
+    sw_end(w, start, sec[TIDX_SEC_COLBERT_OFFS - 1]);
+    start = sw_begin(w);
+    for (size_t i = 0; i < b->n_cb * (size_t)b->o.colbert_dim; i++) {
+        uint8_t le[2] = {(uint8_t)b->cb[i], (uint8_t)(b->cb[i] >> 8)};
+        sw_put(w, le, 2);
+    }
+    sw_end(w, start, sec[TIDX_SEC_COLBERT - 1]);
+}
+
 /* Everything but the header, in section order (index_format.h); fills the
  * section table entries sec[kind - 1]. */
 static void write_sections(te_index_builder *b, sec_writer *w, const term_ref *sorted, uint64_t sec[][3]) {
@@ -392,6 +495,7 @@ static void write_sections(te_index_builder *b, sec_writer *w, const term_ref *s
     start = sw_begin(w);
     if (dim && b->o.dtype == TE_DTYPE_I8) sw_words(w, b->scales, n);
     sw_end(w, start, sec[TIDX_SEC_SCALES - 1]);
+    write_m3_sections(b, w, sec);
 }
 
 te_status te_index_builder_write(te_index_builder *b, const char *path, te_error *err) {
@@ -434,6 +538,7 @@ te_status te_index_builder_write(te_index_builder *b, const char *path, te_error
         te_put64(hdr + TIDX_OFF_TOTAL_WORDS, b->total_words);
         te_put64(hdr + TIDX_OFF_N_TRUNCATED, b->n_truncated);
         memcpy(hdr + TIDX_OFF_MODEL_NAME, b->model_name, strnlen(b->model_name, TIDX_NAME - 1));
+        te_put32(hdr + TIDX_OFF_COLBERT_DIM, (uint32_t)b->o.colbert_dim);
         for (int i = 0; i < TIDX_N_SECTIONS; i++) {
             uint8_t *e = hdr + TIDX_FIXED_HEADER + (size_t)i * TIDX_SECTION_ENTRY;
             te_put32(e, (uint32_t)i + 1);

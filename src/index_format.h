@@ -11,7 +11,7 @@
 
 #define TIDX_MAGIC "TEMBIDX1"  /* 8 bytes */
 #define TIDX_VERSION_MAJOR 1   /* a reader refuses another major version */
-#define TIDX_VERSION_MINOR 0
+#define TIDX_VERSION_MINOR 1   /* 1.1 added the learned-sparse and ColBERT sections; 1.0 files (9 sections) still open */
 #define TIDX_ALIGN 64          /* every section starts at a multiple of this */
 #define TIDX_NAME 64           /* model name field, NUL-padded */
 
@@ -33,6 +33,7 @@ enum {
     TIDX_OFF_N_TRUNCATED = 72, /* u64: documents embedded truncated (informational) */
     TIDX_OFF_MODEL_NAME = 80,  /* TIDX_NAME bytes */
     TIDX_OFF_HEADER_CRC = 144, /* u32: CRC-32 of the header (fixed part + table) with this field 0 */
+    TIDX_OFF_COLBERT_DIM = 148, /* u32: floats per ColBERT vector, 0 without them (1.0: reserved, 0) */
     TIDX_FIXED_HEADER = 152,
     TIDX_SECTION_ENTRY = 24    /* u32 kind, u32 crc, u64 offset, u64 bytes */
 };
@@ -50,7 +51,13 @@ enum {
     TIDX_SEC_POSTINGS,     /* u32 pairs (document, term frequency), documents ascending per term */
     TIDX_SEC_VECTORS,      /* n_docs * dim f32 or int8, L2-normalized before quantization; empty without vectors */
     TIDX_SEC_SCALES,       /* f32[n_docs]: int8 vector i is VECTORS[i] * scales[i]; empty unless int8 */
-    TIDX_N_SECTIONS = TIDX_SEC_SCALES
+    TIDX_SEC_SPARSE_IDS,   /* u32 token ids with sparse postings, ascending; empty without sparse weights */
+    TIDX_SEC_SPARSE_OFFS,  /* u64[n_ids + 1]: id i's postings are [offs[i], offs[i+1]); empty without */
+    TIDX_SEC_SPARSE_POSTINGS, /* (u32 document, f32 weight > 0) pairs, documents ascending per id */
+    TIDX_SEC_COLBERT_OFFS, /* u64[n_docs + 1]: document i's ColBERT vectors are [offs[i], offs[i+1]); empty without */
+    TIDX_SEC_COLBERT,      /* the vectors, colbert_dim f16 values each */
+    TIDX_N_SECTIONS = TIDX_SEC_COLBERT,
+    TIDX_N_SECTIONS_1_0 = TIDX_SEC_SCALES
 };
 
 #endif

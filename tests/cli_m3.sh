@@ -49,6 +49,40 @@ expect_err_has "says which output it lacks" "has no sparse output"
 expect_rc 0 "quantize bge-m3" "$TE_BIN" quantize "$M3" "$WORK/q.temb" --dtype int8
 check "equals convert --dtype int8 byte for byte (heads and tokenizer blobs in the same blocks)" cmp -s "$WORK/q.temb" "$D/bgem3-int8.temb"
 
+# --- search: lexical weights always, ColBERT vectors with --colbert ---
+python3 - "$TE_REF/tokenizers/po_public.txt" "$WORK" <<'PY'
+import json, sys
+lines = [l.rstrip("\n") for l in open(sys.argv[1], encoding="utf-8")][:120]
+with open(sys.argv[2] + "/docs.jsonl", "w") as f:
+    for i, l in enumerate(lines): f.write(json.dumps({"id": f"d{i}", "text": l}) + "\n")
+with open(sys.argv[2] + "/queries.jsonl", "w") as f:
+    for i in range(0, 120, 6): f.write(json.dumps({"query": lines[i], "target": f"d{i}"}) + "\n")
+PY
+expect_rc 0 "index with bge-m3 and --colbert" "$TE_BIN" index -m "$M3" --colbert -o "$WORK/m3.tidx" "$WORK/docs.jsonl"
+expect_err_has "keeps the lexical weights and ColBERT vectors" "ColBERT vectors"
+expect_rc 0 "search --mode sparse" "$TE_BIN" search -i "$WORK/m3.tidx" -m "$M3" --mode sparse -k 3 "$(sed -n 7p "$TE_REF/tokenizers/po_public.txt")"
+check "a text finds itself by its lexical weights" python3 -c 'import json,sys
+r=json.load(open(sys.argv[1])); assert r["results"][0]["id"]=="d6", r' "$WORK/out"
+expect_rc 0 "search --mode m3" "$TE_BIN" search -i "$WORK/m3.tidx" -m "$M3" --mode m3 -k 3 "$(sed -n 7p "$TE_REF/tokenizers/po_public.txt")"
+check "and by m3's three scores" python3 -c 'import json,sys
+r=json.load(open(sys.argv[1])); assert r["results"][0]["id"]=="d6" and r["results"][0]["score"] > r["results"][1]["score"], r' "$WORK/out"
+expect_rc 0 "--weights 1,0,0 is the dense ranking" "$TE_BIN" search -i "$WORK/m3.tidx" -m "$M3" --mode m3 --weights 1,0,0 -k 3 "Bonjour"
+cp "$WORK/out" "$WORK/m3dense.json"
+"$TE_BIN" search -i "$WORK/m3.tidx" -m "$M3" --mode vector -k 3 "Bonjour" > "$WORK/vector.json"
+check "(the same documents as --mode vector)" python3 -c 'import json,sys
+a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+assert [x["id"] for x in a["results"]]==[x["id"] for x in b["results"]], (a, b)' "$WORK/m3dense.json" "$WORK/vector.json"
+expect_rc 2 "--weights must be three numbers" "$TE_BIN" search -i "$WORK/m3.tidx" -m "$M3" --mode m3 --weights 1,2 "x"
+expect_rc 0 "audit reports sparse and m3" "$TE_BIN" audit -i "$WORK/m3.tidx" -m "$M3" -q "$WORK/queries.jsonl"
+expect_out_has "a sparse row" "sparse "
+expect_out_has "an m3 row" "m3 "
+expect_out_has "and how m3 weighs" "m3 = (0.4 dense + 0.2 sparse + 0.4 ColBERT) / their sum"
+expect_rc 0 "an index of a model without the heads" "$TE_BIN" index -m "$D/xlmr-e5.temb" -o "$WORK/e5.tidx" "$WORK/docs.jsonl"
+expect_rc 2 "refuses --mode sparse" "$TE_BIN" search -i "$WORK/e5.tidx" -m "$D/xlmr-e5.temb" --mode sparse "x"
+expect_err_has "saying why" "the index has no lexical weights"
+expect_rc 2 "index --colbert needs the head" "$TE_BIN" index -m "$D/xlmr-e5.temb" --colbert -o "$WORK/x.tidx" "$WORK/docs.jsonl"
+check "and writes nothing" test ! -e "$WORK/x.tidx"
+
 # --- the server ---
 start_server -m m3="$M3" -m e5="$D/xlmr-e5.temb" || { fail "server starts"; finish; }
 for _ in $(seq 50); do curl -s -o /dev/null -w '%{http_code}' "$BASE/health" | grep -q 200 && break; sleep 0.1; done

@@ -126,7 +126,7 @@ TEST(quantize_survives_every_allocation_failure) {
  * and searches it every way; the file is removed in every case, so what
  * counts is that no failure is missed or crashes (and nothing leaks). */
 static te_status index_round_trip(te_error *err) {
-    te_index_build_opts o = {8, TE_DTYPE_I8, 7, "faults"};
+    te_index_build_opts o = {.dim = 8, .dtype = TE_DTYPE_I8, .fingerprint = 7, .model_name = "faults"};
     te_index_builder *b = te_index_builder_new(&o, err);
     te_status st = b ? TE_OK : err->code;
     for (int i = 0; st == TE_OK && i < 40; i++) {
@@ -135,7 +135,7 @@ static te_status index_round_trip(te_error *err) {
         snprintf(id, sizeof id, "doc%d", i);
         snprintf(text, sizeof text, "word%d common w%d w%d", i, i % 3, i % 7);
         for (int j = 0; j < 8; j++) v[j] = (float)((i * 7 + j * 3) % 11) - 5.0f;
-        te_index_doc d = {id, strlen(id), text, strlen(text), v, 0};
+        te_index_doc d = {.id = id, .id_len = strlen(id), .text = text, .text_len = strlen(text), .vector = v};
         st = te_index_builder_add(b, &d, err);
     }
     if (st == TE_OK) st = te_index_builder_write(b, out, err);

@@ -26,15 +26,15 @@ static const char *tmp_path(const char *name) {
 static int build(const char *path, const char *const *texts, size_t n, const float *vecs, int dim, te_dtype dt,
                  uint32_t fingerprint) {
     te_error err;
-    te_index_build_opts o = {dim, dt, fingerprint, "test-model"};
+    te_index_build_opts o = {.dim = dim, .dtype = dt, .fingerprint = fingerprint, .model_name = "test-model"};
     te_index_builder *b = te_index_builder_new(&o, &err);
     if (!b) return 0;
     int ok = 1;
     for (size_t i = 0; ok && i < n; i++) {
         char id[32];
         snprintf(id, sizeof id, "d%zu", i);
-        te_index_doc d = {id, strlen(id), texts ? texts[i] : "", texts ? strlen(texts[i]) : 0,
-                          vecs ? vecs + i * (size_t)dim : NULL, 0};
+        te_index_doc d = {.id = id, .id_len = strlen(id), .text = texts ? texts[i] : "",
+                          .text_len = texts ? strlen(texts[i]) : 0, .vector = vecs ? vecs + i * (size_t)dim : NULL};
         ok = te_index_builder_add(b, &d, &err) == TE_OK;
     }
     ok = ok && te_index_builder_write(b, path, &err) == TE_OK;
@@ -241,11 +241,11 @@ TEST(hybrid_fusion_by_hand) {
 
 TEST(builder_refuses_bad_documents) {
     te_error err;
-    te_index_build_opts o = {3, TE_DTYPE_F32, 1, "m"};
+    te_index_build_opts o = {.dim = 3, .dtype = TE_DTYPE_F32, .fingerprint = 1, .model_name = "m"};
     te_index_builder *b = te_index_builder_new(&o, &err);
     CHECK(b);
     float v[3] = {1, 2, 3}, nan3[3] = {1, NAN, 3};
-    te_index_doc d = {"x", 1, "text", 4, v, 0};
+    te_index_doc d = {.id = "x", .id_len = 1, .text = "text", .text_len = 4, .vector = v};
     CHECK(te_index_builder_add(b, &d, &err) == TE_OK);
     CHECK(te_index_builder_add(b, &d, &err) == TE_ERR_ARG && strstr(err.msg, "appears twice"));
     d.id = "y";
@@ -255,7 +255,7 @@ TEST(builder_refuses_bad_documents) {
     CHECK(te_index_builder_add(b, &d, &err) == TE_ERR_ARG && strstr(err.msg, "no vector"));
     d.id_len = 0;
     CHECK(te_index_builder_add(b, &d, &err) == TE_ERR_ARG);
-    d = (te_index_doc){"y", 1, "more text", 9, v, 0};
+    d = (te_index_doc){.id = "y", .id_len = 1, .text = "more text", .text_len = 9, .vector = v};
     CHECK(te_index_builder_add(b, &d, &err) == TE_OK && te_index_builder_count(b) == 2);
     /* A failed write leaves nothing behind; an existing index is replaced whole. */
     CHECK(te_index_builder_write(b, tmp_path("no/such/dir/x.tidx"), &err) != TE_OK);

@@ -49,7 +49,7 @@ static te_status index_write(const char *out, te_error *err) {
         snprintf(id, sizeof id, "doc%d", i);
         snprintf(text, sizeof text, "document %d talks about cats %d and dogs %d", i, i % 7, i % 13);
         float v[4] = {1.0f, (float)(i % 5), (float)(i % 3), 0.5f};
-        te_index_doc d = {id, strlen(id), text, strlen(text), v, 0};
+        te_index_doc d = {.id = id, .id_len = strlen(id), .text = text, .text_len = strlen(text), .vector = v};
         st = te_index_builder_add(b, &d, err);
     }
     if (st == TE_OK) st = te_index_builder_write(b, out, err);

@@ -3,7 +3,8 @@
  * a .tidx, opened without TE_INDEX_VERIFY as `search` does (the bulk
  * sections unchecked; a fuzz build accepts every CRC, see crc32.h, so the
  * layout checks are what stands between the bytes and the searches), then
- * every document id, vector, BM25 and hybrid searches, and te_index_verify.
+ * every document id, vector, BM25, hybrid, sparse and m3 searches, and
+ * te_index_verify.
  * Hits must name real documents, best first, at most k of them.
  */
 #include <assert.h>
@@ -41,6 +42,15 @@ static void search(const te_index *ix, const te_index_info *in) {
         check_hits(in, hits, n, K);
     if (te_index_search_hybrid(c, q, dim, query, sizeof query - 1, K, 0.5f, hits, &n, &err) == TE_OK)
         check_hits(in, hits, n, K);
+    static const te_sparse_entry sq[] = {{0, 0.5f}, {3, 1.0f}, {7, 2.0f}, {40, 0.25f}, {99, 1.5f}, {250001, 1.0f}};
+    size_t nsq = sizeof sq / sizeof *sq;
+    if (te_index_search_sparse(c, sq, nsq, K, hits, &n, &err) == TE_OK) check_hits(in, hits, n, K);
+    static float cq[3 * 4096];
+    size_t cdim = in->colbert_dim > 0 && in->colbert_dim <= 4096 ? (size_t)in->colbert_dim : 8;
+    for (size_t i = 0; i < 3 * cdim; i++) cq[i] = (float)(i % 5) - 2.0f;
+    te_m3_query mq = {q, dim, sq, nsq, cq, 3};
+    const float w[3] = TE_M3_WEIGHTS;
+    if (te_index_search_m3(c, &mq, w, K, hits, &n, &err) == TE_OK) check_hits(in, hits, n, K);
     te_index_ctx_free(c);
 }
 

@@ -13,7 +13,9 @@ table cut to a 100-token vocabulary of its own. From that directory:
                 stand-ins for torch's names): stored, deflated, with a strided view
   json/         its JSON files
   temb/         BUILD_DIR/tinyembed's conversion of it (f32, f16, int8)
-  tidx/         indexes of docs/example/pets.jsonl (f32 and int8 vectors, none)
+  tidx/         indexes of docs/example/pets.jsonl (f32 and int8 vectors, none; and
+                with bge-m3-style heads beside the micro model: lexical weights and
+                ColBERT vectors)
   tokenizer/    sentences of REF_DIR/cases.txt and a few hand-picked edge cases
 Run by hand when a format changes; the output is deterministic for a given
 binary. Python 3 standard library only.
@@ -151,6 +153,18 @@ def torch_checkpoint(safetensors, deflate=False, strided=False):
     return out.getvalue()
 
 
+def head_safetensors(rows, cols, seed):
+    """A Linear's {"weight" [rows, cols], "bias" [rows]} as a safetensors blob (f32), small values."""
+    vals = [((seed * 7919 + i * 104729) % 2001 - 1000) / 4000.0 for i in range(rows * cols + rows)]
+    w, b = vals[:rows * cols], [0.5] * rows  # a positive bias: most tokens get a lexical weight
+    data = struct.pack(f"<{len(w)}f", *w) + struct.pack(f"<{rows}f", *b)
+    header = {"weight": {"dtype": "F32", "shape": [rows, cols], "data_offsets": [0, 4 * len(w)]},
+              "bias": {"dtype": "F32", "shape": [rows], "data_offsets": [4 * len(w), 4 * len(w) + 4 * rows]}}
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    return struct.pack("<Q", len(h)) + h + data
+
+
 def write(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     open(path, "wb").write(data)
@@ -213,6 +227,15 @@ def main():
             os.makedirs(os.path.dirname(path), exist_ok=True)
             subprocess.run([tinyembed, "index", *flags, "-o", path, pets],
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        hidden = json.load(open(f"{micro}/config.json"))["hidden_size"]
+        m3 = os.path.join(tmp, "micro-m3")
+        shutil.copytree(micro, m3)
+        write(f"{m3}/sparse_linear.pt", torch_checkpoint(head_safetensors(1, hidden, 1)))
+        write(f"{m3}/colbert_linear.pt", torch_checkpoint(head_safetensors(hidden, hidden, 2)))
+        subprocess.run([tinyembed, "convert", m3, f"{tmp}/m3.temb"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        subprocess.run([tinyembed, "index", "-m", f"{tmp}/m3.temb", "--colbert", "-o", f"{out}/tidx/pets-m3", pets],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     cases = [l.rstrip("\n") for l in open(os.path.join(ref, "cases.txt"), encoding="utf-8") if l.strip()]
     extra = ["", "[CLS][SEP][MASK] x", "a" * 120, "e\u0301\u0301 A\u030a \ufb01 \u00df", "\u200b\u200d\ufeff",

@@ -29,6 +29,7 @@ static const cli_opt opts[] = {
     {"queries", 'q', "FILE", "queries, one JSON object per line: {\"query\": ..., \"target\": id or [ids]}"},
     {"k", 'k', "N", "results per query (default 10)"},
     {"alpha", 0, "A", "hybrid: weighted score fusion with this vector weight instead of rank fusion"},
+    {"weights", 0, "D,S,C", "m3: the weights of the dense, sparse and ColBERT scores (default 0.4,0.2,0.4)"},
     {"max-len", 0, "N", "cut queries at N tokens for embedding (default and upper bound: the model's)"},
     {"prefix", 'p', "STR", "prepend STR to every query before embedding"},
     {"prompt-name", 0, "NAME", "put the model's prompt NAME in front (config_sentence_transformers.json; `info` lists them)"},
@@ -44,15 +45,17 @@ static const cli_opt opts[] = {
 static const cli_cmd cmd = {
     "audit", "[A.json B.json]",
     "Measure retrieval quality (MRR@k, recall@1, recall@k, nDCG@k) and latency per query of vector,\n"
-    "BM25 and hybrid search on queries whose right documents are known.",
+    "BM25 and hybrid search (and sparse and m3, on an index with lexical weights) on queries whose\n"
+    "right documents are known.",
     "  tinyembed audit -i corpus.tidx -m model.temb -q queries.jsonl [--save results]\n"
     "  tinyembed audit --compare results/retrieval_audits/A.json results/retrieval_audits/B.json\n"
     "The index is checked in full (every checksum) first. Latency of vector and hybrid includes\n"
-    "embedding the query, which is also reported alone. The saved file's schema: docs/RESULTS.md.",
+    "embedding the query, which is also reported alone (one forward pass gives what every mode needs).\n"
+    "The saved file's schema: docs/RESULTS.md.",
     opts, 0, 2,
 };
 
-#define N_MODES 3
+#define N_MODES N_SEARCH_MODES
 
 typedef struct query {
     te_json *doc;
@@ -250,6 +253,7 @@ static int save(const char *dir, const search_session *ss, const char *index_pat
     fputs(",\"modes\":{", f);
     for (int m = 0; m < N_MODES; m++) {
         const summary *s = &sum[m];
+        if (!search_mode_available(ss, (search_mode)m)) continue;
         fprintf(f, "%s\"%s\":{\"mrr\":%.6f,\"recall_at_1\":%.6f,\"recall_at_k\":%.6f,\"ndcg\":%.6f,", m ? "," : "",
                 search_mode_names[m], s->mrr, s->r1, s->rk, s->ndcg);
         write_stat(f, "latency_ms", s->latency);
@@ -271,6 +275,7 @@ static int save(const char *dir, const search_session *ss, const char *index_pat
         }
         fprintf(f, "],\"embed_ms\":%.4f", q->embed_ms);
         for (int m = 0; m < N_MODES; m++) {
+            if (!search_mode_available(ss, (search_mode)m)) continue;
             fprintf(f, ",\"%s\":{\"rank\":", search_mode_names[m]);
             if (q->rank[m]) fprintf(f, "%d", q->rank[m]);
             else fputs("null", f);
@@ -322,6 +327,7 @@ static int run_audit(const cli_args *a) {
         rc = search_embed(&cmd, &ss, q->text, len);
         q->embed_ms = 1e3 * cli_now_s() - t0;
         for (int m = 0; m < N_MODES && rc == CLI_OK; m++) {
+            if (!search_mode_available(&ss, (search_mode)m)) continue;
             t0 = 1e3 * cli_now_s();
             rc = search_run(&cmd, &ss, (search_mode)m, q->text, len, (size_t)k, alpha, hits, &nh);
             q->ms[m] = 1e3 * cli_now_s() - t0;
@@ -339,10 +345,15 @@ static int run_audit(const cli_args *a) {
     printf("%-8s %8s %8s %8s %8s   %-22s %s\n", "mode", "MRR@k", "R@1", "R@k", "nDCG@k", "latency ms mean / p95",
            "search alone ms mean / p95");
     for (int m = 0; m < N_MODES; m++)
-        printf("%-8s %8.4f %8.4f %8.4f %8.4f   %8.3f / %-11.3f %8.3f / %.3f\n", search_mode_names[m], sum[m].mrr, sum[m].r1,
-               sum[m].rk, sum[m].ndcg, sum[m].latency.mean, sum[m].latency.p95, sum[m].search.mean, sum[m].search.p95);
-    printf("query embedding: mean %.3f ms, p95 %.3f ms (in the vector and hybrid latencies)%s\n", embed.mean, embed.p95,
+        if (search_mode_available(&ss, (search_mode)m))
+            printf("%-8s %8.4f %8.4f %8.4f %8.4f   %8.3f / %-11.3f %8.3f / %.3f\n", search_mode_names[m], sum[m].mrr,
+                   sum[m].r1, sum[m].rk, sum[m].ndcg, sum[m].latency.mean, sum[m].latency.p95, sum[m].search.mean,
+                   sum[m].search.p95);
+    printf("query embedding: mean %.3f ms, p95 %.3f ms (in every latency but bm25's)%s\n", embed.mean, embed.p95,
            alpha < 0 ? "; hybrid = rank fusion (RRF, k = 60)" : "");
+    if (ss.info.sparse)
+        printf("m3 = (%g dense + %g sparse + %g ColBERT) / their sum%s\n", (double)ss.weights[0], (double)ss.weights[1],
+               (double)ss.weights[2], ss.info.colbert_dim ? "" : " without ColBERT (the index keeps no ColBERT vectors)");
     if (dir) rc = save(dir, &ss, cli_get(&cmd, a, "index"), qpath, qs, n, (size_t)k, alpha, warmup_ms, embed, sum);
 done:
     free(hits);

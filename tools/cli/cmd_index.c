@@ -2,8 +2,10 @@
  * cmd_index.c - `tinyembed index -m MODEL -o CORPUS.tidx [DOCS.jsonl]`:
  * reads documents ({"id", "text"} per line, from the file or stdin), embeds
  * them in chunks exactly as `embed` does, and writes a search index with the
- * vectors and a BM25 word index (te_index_builder). Nothing is written
- * unless every line is good: a bad line stops the run with its number.
+ * vectors and a BM25 word index (te_index_builder); with a model that has
+ * bge-m3's outputs, each document's lexical weights too, and its ColBERT
+ * vectors with --colbert. Nothing is written unless every line is good: a
+ * bad line stops the run with its number.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@ static const cli_opt opts[] = {
     {"output", 'o', "FILE", "the index to write (required), e.g. corpus.tidx"},
     {"dtype", 0, "T", "stored vectors: f32 (default) or int8 (a quarter of the size, per-vector scales)"},
     {"no-vectors", 0, NULL, "a BM25-only index: no model, no vectors"},
+    {"colbert", 0, NULL, "keep every document's ColBERT vectors too (a model with that output: bge-m3), for --mode m3"},
     {"prefix", 'p', "STR", "prepend STR to every document before embedding, e.g. 'search_document: '"},
     {"prompt-name", 0, "NAME", "put the model's prompt NAME in front (config_sentence_transformers.json; `info` lists them)"},
     {"threads", 't', "N", "worker threads (default: one per core)"},
@@ -37,7 +40,8 @@ static const cli_cmd cmd = {
     "Reads stdin when no file is given. Ids are strings or integers and must be unique; blank lines\n"
     "are skipped. Every document's whole text goes into the BM25 index; documents longer than the\n"
     "model's limit are embedded from their start, and the summary says how many. The file is written\n"
-    "atomically: a failed run leaves no index behind. Search it with `tinyembed search`.",
+    "atomically: a failed run leaves no index behind. Search it with `tinyembed search`. A model with a\n"
+    "sparse output (bge-m3) also stores each document's lexical weights (search --mode sparse, m3).",
     opts, 0, 1,
 };
 
@@ -117,7 +121,34 @@ typedef struct run {
     size_t dim;
     const char *prefix;
     size_t cut;           /* documents cut to the model's limit */
+    unsigned outputs;     /* te_embed_multi's outputs to keep: TE_OUTPUT_DENSE alone, or with SPARSE / COLBERT */
+    te_multi *multi;      /* [CLI_CHUNK_LINES] when outputs is more than dense */
 } run;
+
+/* Embeds the chunk's texts (prefixed) into vecs, or r->multi with bge-m3's outputs. */
+static int embed_chunk(run *r, const cli_prefixed *pre, size_t n, float *vecs, uint8_t *trunc) {
+    te_error err;
+    te_status st = r->outputs == TE_OUTPUT_DENSE
+                       ? te_embed_ex(r->s->ctx, pre->texts, pre->lens, n, vecs, trunc, &err)
+                       : te_embed_multi(r->s->ctx, pre->texts, pre->lens, n, r->outputs, r->multi, trunc, &err);
+    return st == TE_OK ? CLI_OK : cli_lib_error(&cmd, &err);
+}
+
+/* Document i of the chunk as the builder takes it. */
+static te_index_doc chunk_doc(const run *r, const chunk *c, size_t i, const float *vecs, const uint8_t *trunc) {
+    te_index_doc d = {.id = c->ids[i], .id_len = strlen(c->ids[i]), .text = c->texts[i], .text_len = c->text_lens[i]};
+    if (!r->dim) return d;
+    d.truncated = trunc[i];
+    if (r->outputs == TE_OUTPUT_DENSE) {
+        d.vector = vecs + i * r->dim;
+        return d;
+    }
+    const te_multi *o = &r->multi[i];
+    d.vector = o->dense;
+    d.sparse = o->sparse, d.n_sparse = o->n_sparse;
+    d.colbert = o->colbert, d.n_colbert = o->n_colbert;
+    return d;
+}
 
 /* Reads, embeds and adds every document, a chunk of lines at a time. */
 static int add_documents(run *r, chunk *c, float *vecs) {
@@ -136,11 +167,10 @@ static int add_documents(run *r, chunk *c, float *vecs) {
         line_no += n_lines;
         if (rc == CLI_OK && r->dim) {
             if (cli_prefix(&pre, r->prefix, c->texts, c->text_lens, c->n) != 0) rc = (cli_error(&cmd, "out of memory"), CLI_FAIL);
-            else if (te_embed_ex(r->s->ctx, pre.texts, pre.lens, c->n, vecs, trunc, &err) != TE_OK) rc = cli_lib_error(&cmd, &err);
+            else rc = embed_chunk(r, &pre, c->n, vecs, trunc);
         }
         for (size_t i = 0; rc == CLI_OK && i < c->n; i++) {
-            te_index_doc d = {c->ids[i], strlen(c->ids[i]), c->texts[i], c->text_lens[i], r->dim ? vecs + i * r->dim : NULL,
-                              r->dim ? trunc[i] : 0};
+            te_index_doc d = chunk_doc(r, c, i, vecs, trunc);
             if (te_index_builder_add(r->b, &d, &err) != TE_OK) {
                 cli_error(&cmd, "line %zu: %s", c->line_of[i], te_errmsg(&err));
                 rc = CLI_FAIL;
@@ -148,6 +178,7 @@ static int add_documents(run *r, chunk *c, float *vecs) {
             r->cut += (size_t)d.truncated;
         }
         chunk_clear(c);
+        if (r->multi) te_multi_free(r->multi, CLI_CHUNK_LINES);
         if (total) cli_progress_update(&bar, bytes, total);
         else cli_progress_count(&bar, te_index_builder_count(r->b), "documents");
     }
@@ -169,6 +200,8 @@ static void report(const run *r, const char *out, te_dtype dtype, double t0, dou
     fprintf(stderr, "indexed %zu documents in %.2f s (%.1f documents/s): %s, %.1f MB", n, secs,
             secs > 0 ? (double)n / secs : 0.0, out, ix ? (double)info.file_bytes / 1e6 : 0.0);
     if (ix) fprintf(stderr, ", %llu distinct words, %.1f words per document", (unsigned long long)info.n_terms, info.avg_doc_words);
+    if (ix && info.sparse) fprintf(stderr, ", %llu lexical weights", (unsigned long long)info.n_sparse_postings);
+    if (ix && info.colbert_dim) fprintf(stderr, ", %llu ColBERT vectors", (unsigned long long)info.n_colbert);
     if (r->dim) fprintf(stderr, ", %s vectors of %zu from %s", te_dtype_name(dtype), r->dim, r->s->info.name);
     fprintf(stderr, " (embedding and reading %.2f s)\n", t_embed);
     if (r->cut) cli_truncation_note(&cmd, r->s, r->cut, n, "documents were");
@@ -180,15 +213,30 @@ static int build(run *r, const char *out, te_dtype dtype) {
     te_error err;
     chunk *c = calloc(1, sizeof *c);
     float *vecs = malloc(CLI_CHUNK_LINES * (r->dim ? r->dim : 1) * sizeof *vecs);
-    int rc = c && vecs ? CLI_OK : (cli_error(&cmd, "out of memory"), CLI_FAIL);
+    if (r->outputs != TE_OUTPUT_DENSE) r->multi = calloc(CLI_CHUNK_LINES, sizeof *r->multi);
+    int rc = c && vecs && (r->multi || r->outputs == TE_OUTPUT_DENSE) ? CLI_OK : (cli_error(&cmd, "out of memory"), CLI_FAIL);
     double t0 = cli_now_s();
     if (rc == CLI_OK) rc = add_documents(r, c, vecs);
     double t_embed = cli_now_s() - t0;
     if (rc == CLI_OK && te_index_builder_write(r->b, out, &err) != TE_OK) rc = cli_lib_error(&cmd, &err);
     if (rc == CLI_OK) report(r, out, dtype, t0, t_embed);
     free(vecs);
+    free(r->multi);
     free(c);
     return rc;
+}
+
+/* bge-m3's outputs to keep: the sparse weights whenever the model has them, ColBERT with --colbert. */
+static int m3_options(const cli_args *a, const te_model_info *in, te_index_build_opts *bo, unsigned *outputs) {
+    int colbert = cli_flag(&cmd, a, "colbert");
+    if (colbert && !(in->outputs & TE_OUTPUT_COLBERT)) {
+        cli_error(&cmd, "--colbert: model '%s' has no ColBERT output (bge-m3's comes from colbert_linear.pt)", in->name);
+        return CLI_USAGE;
+    }
+    bo->sparse = (in->outputs & TE_OUTPUT_SPARSE) != 0;
+    bo->colbert_dim = colbert ? in->colbert_dim : 0;
+    *outputs = TE_OUTPUT_DENSE | (bo->sparse ? TE_OUTPUT_SPARSE : 0) | (colbert ? TE_OUTPUT_COLBERT : 0);
+    return CLI_OK;
 }
 
 int cmd_index(int argc, char **argv) {
@@ -200,7 +248,7 @@ int cmd_index(int argc, char **argv) {
     int vectors;
     if ((rc = read_options(&a, &out, &dtype, &vectors)) != CLI_OK) return rc;
     cli_session s = {0};
-    run r = {stdin, NULL, &s, 0, NULL, 0};
+    run r = {stdin, NULL, &s, 0, NULL, 0, TE_OUTPUT_DENSE, NULL};
     if (a.n_pos == 1 && !(r.in = fopen(a.pos[0], "rb"))) {
         cli_error(&cmd, "%s: cannot open: %s", a.pos[0], strerror(errno));
         return CLI_FAIL;
@@ -211,8 +259,10 @@ int cmd_index(int argc, char **argv) {
             cli_error(&cmd, "%s is a %s, not an embedding model", s.info.name, te_kind_name(s.info.kind));
             rc = CLI_USAGE;
         }
-        bo = (te_index_build_opts){s.info.hidden_size, dtype, s.info.fingerprint, s.info.name};
+        bo = (te_index_build_opts){.dim = s.info.hidden_size, .dtype = dtype, .fingerprint = s.info.fingerprint,
+                                   .model_name = s.info.name};
         r.prefix = s.prefix;
+        if (rc == CLI_OK) rc = m3_options(&a, &s.info, &bo, &r.outputs);
     }
     te_error err;
     if (rc == CLI_OK && !(r.b = te_index_builder_new(&bo, &err))) rc = cli_lib_error(&cmd, &err);

@@ -12,9 +12,10 @@
 static const cli_opt opts[] = {
     {"index", 'i', "FILE", "the search index (required; made by `tinyembed index`)"},
     {"model", 'm', "MODEL", "the model that made the index's vectors (default: the bundled one); not needed for bm25"},
-    {"mode", 0, "M", "vector, bm25 or hybrid (default: hybrid, or bm25 for an index without vectors)"},
+    {"mode", 0, "M", "vector, bm25, hybrid, sparse or m3 (default: hybrid, or bm25 for an index without vectors)"},
     {"k", 'k', "N", "results per query (default 10)"},
     {"alpha", 0, "A", "hybrid: alpha * vector + (1 - alpha) * BM25 on min-max scaled scores, instead of rank fusion"},
+    {"weights", 0, "D,S,C", "m3: the weights of the dense, sparse and ColBERT scores (default 0.4,0.2,0.4)"},
     {"max-len", 0, "N", "cut queries at N tokens for embedding (default and upper bound: the model's)"},
     {"prefix", 'p', "STR", "prepend STR to every query before embedding, e.g. 'search_query: '"},
     {"prompt-name", 0, "NAME", "put the model's prompt NAME in front (config_sentence_transformers.json; `info` lists them)"},
@@ -34,7 +35,13 @@ static const cli_cmd cmd = {
     "          stripped, punctuation dropped (the BERT normalizer)\n"
     "  hybrid  reciprocal-rank fusion (RRF, k = 60) of the two, over each one's best max(k, 100);\n"
     "          with --alpha A, A * vector + (1 - A) * BM25 with each list's scores min-max scaled\n"
-    "Scores: cosine (vector), BM25 (bm25), the fused score (hybrid); higher is better, ties go to\n"
+    "  sparse  learned-sparse retrieval: the sum over shared token ids of the query's and the\n"
+    "          document's lexical weights (an index made with bge-m3)\n"
+    "  m3      bge-m3's: the best max(k, 100) by dense and by sparse, re-scored as\n"
+    "          (D * cosine + S * lexical + C * ColBERT) / (D + S + C) with --weights D,S,C;\n"
+    "          ColBERT only when the index keeps its vectors (index --colbert)\n"
+    "Scores: cosine (vector), BM25 (bm25), the fused score (hybrid), lexical (sparse), weighted\n"
+    "(m3); higher is better, ties go to\n"
     "the document indexed first.",
     opts, 0, CLI_MAX_POS,
 };

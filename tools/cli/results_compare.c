@@ -9,7 +9,8 @@
 #include "cli.h"
 #include "results.h"
 
-static const char *const modes[] = {"vector", "bm25", "hybrid"};
+static const char *const modes[] = {"vector", "bm25", "hybrid", "sparse", "m3"}; /* each compared when both audits ran it */
+#define N_MODES (sizeof modes / sizeof *modes)
 
 static te_json *load(const char *who, const char *path) {
     FILE *f = fopen(path, "rb");
@@ -95,8 +96,9 @@ int results_compare_audits(const char *who, const char *a_path, const char *b_pa
     static const char *const metrics[] = {"mrr", "recall_at_1", "recall_at_k", "ndcg"};
     static const char *const labels[] = {"MRR@k", "R@1", "R@k", "nDCG@k"};
     printf("\n%-8s %-8s %9s %9s %9s\n", "mode", "metric", "A", "B", "B - A");
-    for (int m = 0; m < 3; m++) {
+    for (size_t m = 0; m < N_MODES; m++) {
         const te_json_value *ma = path2(ra, "modes", modes[m]), *mb = path2(rb, "modes", modes[m]);
+        if (!ma || !mb) continue;
         for (int i = 0; i < 4; i++) {
             double x = num(te_json_get(ma, metrics[i])), y = num(te_json_get(mb, metrics[i]));
             printf("%-8s %-8s %9.4f %9.4f %+9.4f\n", i ? "" : modes[m], labels[i], x, y, y - x);
@@ -118,8 +120,9 @@ int results_compare_audits(const char *who, const char *a_path, const char *b_pa
     } else if (top > 0) {
         double ka = num(te_json_get(ra, "k")), kb = num(te_json_get(rb, "k")), k = ka > kb ? ka : kb;
         change *c = malloc((n ? n : 1) * sizeof *c);
-        for (int m = 0; c && m < 3; m++) {
+        for (size_t m = 0; c && m < N_MODES; m++) {
             size_t nc = 0;
+            if (!path2(ra, "modes", modes[m]) || !path2(rb, "modes", modes[m])) continue;
             for (size_t i = 0; i < n; i++) {
                 double x = rank_of(te_json_at(qa, i), modes[m], ka), y = rank_of(te_json_at(qb, i), modes[m], kb);
                 if (x != y) c[nc++] = (change){i, x, y};
