@@ -459,7 +459,8 @@ static te_status rescore_m3(te_index_ctx *c, const te_m3_query *q, const float w
         float cb = 0;
         te_status st = colbert ? doc_colbert(c, q, doc, &cb, err) : TE_OK;
         if (st != TE_OK) return st;
-        c->fused[i].score = (float)((w[0] * (double)doc_cosine(c, doc) + w[1] * (double)c->acc[doc] + w[2] * (double)cb) / total);
+        float score = (float)((w[0] * (double)doc_cosine(c, doc) + w[1] * (double)c->acc[doc] + w[2] * (double)cb) / total);
+        c->fused[i].score = score == score ? score : -INFINITY; /* a NaN (damaged vectors) ranks last, as in topk_insert */
     }
     return TE_OK;
 }
