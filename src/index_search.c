@@ -432,6 +432,8 @@ static te_status doc_colbert(te_index_ctx *c, const te_m3_query *q, uint64_t doc
     size_t dim = (size_t)ix->info.colbert_dim;
     uint64_t v0 = te_le64(ix->colbert_offs + 8 * doc), n = te_le64(ix->colbert_offs + 8 * (doc + 1)) - v0;
     size_t need = (size_t)n * (dim + 1); /* the vectors, then one row of dot products */
+    *out = 0.0f;
+    if (n == 0 || q->n_colbert == 0) return TE_OK; /* a document without vectors matches nothing */
     if (need > c->cap_cb) {
         float *p = realloc(c->cb, need * sizeof *p);
         if (!p) return te_fail(err, TE_ERR_NOMEM, "out of memory for %llu ColBERT vectors", (unsigned long long)n);
@@ -441,13 +443,13 @@ static te_status doc_colbert(te_index_ctx *c, const te_m3_query *q, uint64_t doc
     float *dots = c->cb + n * dim;
     for (size_t i = 0; i < n * dim; i++) c->cb[i] = te_f16_to_f32(te_le16(ix->colbert + 2 * (v0 * dim + i)));
     double sum = 0;
-    for (size_t i = 0; i < q->n_colbert && n; i++) {
+    for (size_t i = 0; i < q->n_colbert; i++) {
         c->k->dot_f32(q->colbert + i * dim, c->cb, dim, (size_t)n, dots);
         float best = dots[0];
         for (uint64_t j = 1; j < n; j++) best = dots[j] > best ? dots[j] : best;
         sum += best;
     }
-    *out = q->n_colbert && n ? (float)(sum / (double)q->n_colbert) : 0.0f;
+    *out = (float)(sum / (double)q->n_colbert);
     return TE_OK;
 }
 
