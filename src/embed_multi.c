@@ -125,9 +125,9 @@ te_status te_embed_multi(te_ctx *c, const char *const *texts, const size_t *lens
                          te_multi *out, uint8_t *truncated, te_error *err) {
     te_error_clear(err);
     if (!c || (n && (!texts || !out))) return te_fail(err, TE_ERR_ARG, "te_embed_multi: NULL argument");
+    if (n) memset(out, 0, n * sizeof *out); /* empty whatever happens, so te_multi_free is always safe */
     te_status st = check_outputs(c, outputs, err);
     if (st != TE_OK) return st;
-    memset(out, 0, n * sizeof *out);
     te_source src = {.texts = texts, .lens = lens, .truncated = truncated};
     multi_call mc = {outputs, out};
     st = te_run_batches(c, &src, n, place_multi, &mc, err);

@@ -264,10 +264,12 @@ TEST(refusals) {
     CHECK_EQ_INT(in.colbert_dim, 0);
     te_ctx *c = te_ctx_new(e5, NULL, NULL), *cc = te_ctx_new(cls, NULL, NULL);
     const char *t[] = {"hello"};
-    te_multi o = {0};
+    te_multi o;
+    memset(&o, 0xAB, sizeof o); /* garbage in: a refused call still leaves it empty */
     te_error err;
     CHECK_EQ_INT(te_embed_multi(c, t, NULL, 1, TE_OUTPUT_SPARSE, &o, NULL, &err), TE_ERR_ARG);
     CHECK_HAS(err.msg, "no sparse output");
+    CHECK(o.dense == NULL && o.sparse == NULL && o.colbert == NULL && o.n_sparse == 0);
     CHECK_EQ_INT(te_embed_multi(c, t, NULL, 1, 0, &o, NULL, &err), TE_ERR_ARG);
     CHECK_EQ_INT(te_embed_multi(cc, t, NULL, 1, TE_OUTPUT_DENSE, &o, NULL, &err), TE_ERR_ARG);
     CHECK_HAS(err.msg, "not an embedding model");
