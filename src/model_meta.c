@@ -434,6 +434,7 @@ te_status te_meta_validate(const uint8_t *meta, size_t size, uint32_t n_tokens, 
     if (st == TE_OK) st = te_check_meta(m, err);
     free(m->labels);
     free(m->strings);
+    json_free(m->prompts);
     free(m);
     return st;
 }

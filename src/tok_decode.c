@@ -52,7 +52,7 @@ static void tl_put(tlist *l, const char *s, size_t n, int start) {
         }
         l->end[l->n++] = l->len;
     }
-    memcpy(l->buf + l->len, s, n);
+    if (n) memcpy(l->buf + l->len, s, n); /* n 0 with nothing allocated yet: buf may be NULL */
     l->len += n;
     l->end[l->n - 1] = l->len;
 }
@@ -60,7 +60,7 @@ static void tl_put(tlist *l, const char *s, size_t n, int start) {
 static const char *tl_at(const tlist *l, size_t i, size_t *n) {
     size_t from = i ? l->end[i - 1] : 0;
     *n = l->end[i] - from;
-    return l->buf + from;
+    return l->buf ? l->buf + from : ""; /* only empty tokens so far: nothing allocated */
 }
 
 /* Appends s with every occurrence of pat replaced by rep. */

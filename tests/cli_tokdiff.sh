@@ -12,7 +12,7 @@ tokdiff="$(dirname "$TE_BIN")/tests/tokdiff"
 sh tests/tokdiff/run.sh "$tokdiff" "$TE_TESTDATA/tiny-mean.temb" "$TE_REF/minilm-tokenizer/tokenizer.json" 20000 1
 for t in unigram-xlmr unigram-bytefallback unigram-albert unigram-nfkc-roberta; do
     dir="$TE_REF/tokenizers/$t"
-    [ -d "$dir" ] || dir="$TE_TESTDATA/tokenizers/$t"
+    [ -d "$dir" ] || dir="$(dirname "$TE_HF")/tokenizers/$t" # made beside the shared model folders, whatever the build
     echo "-- $t"
     sh tests/tokdiff/run.sh "$tokdiff" "$TE_TESTDATA/carrier-$t.temb" "$dir/tokenizer.json" 5000 7 \
         "$TE_REF/tokenizers/po_public.txt"

@@ -234,7 +234,8 @@ TEST(tokenizer_matches_goldens) {
         te_close(m);
         golden_free(&g);
         CHECK(bad == g.n);
-        CHECK((cut >= 1) == cases[c].cut); /* the goldens hold cut texts (pairs: LongestFirst) */
+        /* The goldens hold cut texts (pairs: LongestFirst); a slice (TE_SLICE) may keep none of them. */
+        CHECK(cases[c].cut ? cut >= 1 || th_slice() > 1 : cut == 0);
     }
 }
 
