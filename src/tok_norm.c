@@ -285,7 +285,11 @@ void tn_apply(const tn_step *step, const tn_charsmap *cm, const tok_text *in, to
         }
         return;
     case TN_PREPEND:
-        if (first && in->n) tt_put_bytes(out, step->content, step->content_len, 0, 0);
+        if (first && in->n) { /* the added text covers where it goes: the chunk's start, empty */
+            uint32_t lo = 0, hi = 0;
+            tt_span(in, 0, 1, &lo, &hi);
+            tt_put_bytes(out, step->content, step->content_len, lo, lo);
+        }
         tt_copy(out, in, 0, in->n);
         return;
     }

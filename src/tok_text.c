@@ -54,7 +54,7 @@ static int reserve(tok_text *t, size_t more) {
 }
 
 void tt_put_bytes(tok_text *t, const char *p, size_t n, uint32_t lo, uint32_t hi) {
-    if (!reserve(t, n)) return;
+    if (n == 0 || !reserve(t, n)) return; /* nothing to add: t->s may not exist yet */
     memcpy(t->s + t->n, p, n);
     if (t->spans)
         for (size_t i = 0; i < n; i++) t->lo[t->n + i] = lo, t->hi[t->n + i] = hi;
