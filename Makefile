@@ -305,7 +305,7 @@ FUZZ_RUNS_safetensors = 130000
 FUZZ_RUNS_torch = 100000
 FUZZ_RUNS_convert = 40000
 FUZZ_RUNS_json = 500000
-FUZZ_RUNS_tokenizer = 90000
+FUZZ_RUNS_tokenizer = 4000
 FUZZ_RUNS_tidx = 200000
 fuzz-slice: $(FUZZ_TARGETS:%=fuzz-slice-%)
 fuzz-slice-%: build/fuzz/fuzz_% testdata
