@@ -159,14 +159,15 @@ static int embed_multi(cli_session *s, const char *const *texts, const size_t *l
 /* Embeds n texts (with the prefix) and writes them; counts the texts cut. */
 static int embed_texts(cli_session *s, cli_prefixed *pre, const char *prefix, const char *const *texts,
                        const size_t *lens, size_t n, const out_spec *spec, size_t *cut) {
-    float *out = malloc((n ? n : 1) * (size_t)s->info.hidden_size * sizeof *out);
+    int dense = spec->outputs == TE_OUTPUT_DENSE; /* te_embed_multi allocates its own outputs */
+    float *out = dense ? malloc((n ? n : 1) * (size_t)s->info.hidden_size * sizeof *out) : NULL;
     uint8_t *trunc = malloc(n ? n : 1);
     te_error err;
     int rc = CLI_OK;
-    if (!out || !trunc || cli_prefix(pre, prefix, texts, lens, n) != 0) {
+    if ((dense && !out) || !trunc || cli_prefix(pre, prefix, texts, lens, n) != 0) {
         cli_error(&embed_cmd, "out of memory");
         rc = CLI_FAIL;
-    } else if (spec->outputs != TE_OUTPUT_DENSE) {
+    } else if (!dense) {
         rc = embed_multi(s, pre->texts, pre->lens, n, spec->outputs, trunc);
     } else if (te_embed_ex(s->ctx, pre->texts, pre->lens, n, out, trunc, &err) != TE_OK) {
         rc = cli_lib_error(&embed_cmd, &err);
