@@ -186,8 +186,8 @@ typedef struct te_model_info {
                                section and (through the directory) every tensor: it changes
                                whenever the file's content does */
     te_tokenizer_info tokenizer;
-    unsigned outputs;       /* TE_OUTPUT_* bits te_embed_multi can give: DENSE for every embedding model,
-                               SPARSE and COLBERT with bge-m3's heads; 0 for classifiers and rerankers */
+    unsigned outputs;       /* TE_OUTPUT_* bits te_embed_multi can give: DENSE and TOKENS for every embedding
+                               model, SPARSE and COLBERT with bge-m3's heads; 0 for classifiers and rerankers */
     int colbert_dim;        /* floats per ColBERT vector; 0 without that head */
     const char *default_prompt_name; /* the prompt to use when a caller names none (te_model_prompt_text), or NULL */
 } te_model_info;
@@ -558,6 +558,8 @@ te_status te_rerank(te_ctx *c, const char *query, size_t query_len, const char *
 #define TE_OUTPUT_SPARSE 2u  /* lexical weights: relu(sparse head) per token, the max per token id, the
                                 special tokens (<s> </s> <pad> <unk>) and weights of 0 left out */
 #define TE_OUTPUT_COLBERT 4u /* a vector per token but the first (<s>): the ColBERT head, L2-normalized */
+#define TE_OUTPUT_TOKENS 8u  /* every token's last hidden state, special tokens included, as it leaves the
+                                encoder (before pooling or normalizing): TEI's /embed_all */
 
 typedef struct te_sparse_entry {
     int32_t id;     /* token id (te_token_text names it) */
@@ -572,6 +574,7 @@ typedef struct te_multi {
     size_t n_sparse;
     float *colbert;            /* [n_colbert][colbert_dim]: tokens 1 .. n-1 of the text's n */
     size_t n_colbert;
+    float *tokens;             /* [n_tokens][hidden_size] */
     size_t n_tokens;           /* n: the text's tokens after truncation, special tokens included */
 } te_multi;
 

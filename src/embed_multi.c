@@ -9,6 +9,7 @@
  *            ids with w = 0 left out
  *   colbert  colbert(h[t]) for t = 1 .. n-1 (the <s> position dropped, the
  *            final </s> kept), each scaled to unit length
+ *   tokens   h[t] for every t, as it is (TEI's /embed_all)
  *
  * The ColBERT head is one GEMM over the whole batch, written where the
  * forward pass kept Q|K|V (free once the pass is done: the model refuses a
@@ -100,6 +101,11 @@ static te_status place_multi(te_ctx *c, const te_batch *b, size_t first, void *u
                 return te_fail(err, TE_ERR_NOMEM, "out of memory");
             te_pool_seq(c, b, s, o->dense);
         }
+        if (mc->outputs & TE_OUTPUT_TOKENS) {
+            size_t bytes = b->len[s] * (size_t)m->info.hidden_size * sizeof *o->tokens;
+            if (!(o->tokens = malloc(bytes ? bytes : 1))) return te_fail(err, TE_ERR_NOMEM, "out of memory");
+            memcpy(o->tokens, c->x + b->start[s] * (size_t)m->info.hidden_size, bytes);
+        }
         if (mc->outputs & TE_OUTPUT_SPARSE) st = sparse_seq(c, b, s, o, err);
         if (st == TE_OK && (mc->outputs & TE_OUTPUT_COLBERT)) st = colbert_seq(c, b, s, c->qkv, o, err);
     }
@@ -109,11 +115,11 @@ static te_status place_multi(te_ctx *c, const te_batch *b, size_t first, void *u
 static te_status check_outputs(const te_ctx *c, unsigned outputs, te_error *err) {
     const te_model_info *in = &c->m->info;
     static const struct { unsigned bit; const char *name; } names[] = {
-        {TE_OUTPUT_DENSE, "dense"}, {TE_OUTPUT_SPARSE, "sparse"}, {TE_OUTPUT_COLBERT, "colbert"}};
+        {TE_OUTPUT_DENSE, "dense"}, {TE_OUTPUT_SPARSE, "sparse"}, {TE_OUTPUT_COLBERT, "colbert"}, {TE_OUTPUT_TOKENS, "tokens"}};
     if (in->kind != TE_KIND_EMBEDDING)
         return te_fail(err, TE_ERR_ARG, "model '%s' is a %s, not an embedding model", in->name, te_kind_name(in->kind));
-    if (outputs == 0 || (outputs & ~(TE_OUTPUT_DENSE | TE_OUTPUT_SPARSE | TE_OUTPUT_COLBERT)))
-        return te_fail(err, TE_ERR_ARG, "outputs 0x%x: ask for TE_OUTPUT_DENSE, _SPARSE and/or _COLBERT", outputs);
+    if (outputs == 0 || (outputs & ~(TE_OUTPUT_DENSE | TE_OUTPUT_SPARSE | TE_OUTPUT_COLBERT | TE_OUTPUT_TOKENS)))
+        return te_fail(err, TE_ERR_ARG, "outputs 0x%x: ask for TE_OUTPUT_DENSE, _SPARSE, _COLBERT and/or _TOKENS", outputs);
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if ((outputs & names[i].bit) && !(in->outputs & names[i].bit))
             return te_fail(err, TE_ERR_ARG, "model '%s' has no %s output (bge-m3's come from sparse_linear.pt and "
@@ -141,6 +147,7 @@ void te_multi_free(te_multi *out, size_t n) {
         free(out[i].dense);
         free(out[i].sparse);
         free(out[i].colbert);
+        free(out[i].tokens);
         memset(&out[i], 0, sizeof out[i]);
     }
 }

@@ -403,7 +403,7 @@ static te_status bind_m3(te_model *m, te_error *err) {
     te_model_info *in = &m->info;
     uint64_t h = (uint64_t)in->hidden_size;
     te_status st = TE_OK;
-    in->outputs = in->kind == TE_KIND_EMBEDDING ? TE_OUTPUT_DENSE : 0;
+    in->outputs = in->kind == TE_KIND_EMBEDDING ? TE_OUTPUT_DENSE | TE_OUTPUT_TOKENS : 0;
     if (te_model_find_tensor(m, "m3.sparse.weight")) {
         st = bind(m, "m3.sparse.weight", TE_LAYOUT_ROWS, 2, 1, h, &m->sparse_w, err);
         if (st == TE_OK) st = bind(m, "m3.sparse.bias", TE_LAYOUT_ROWS, 1, 1, 0, &m->sparse_b, err);
@@ -421,7 +421,7 @@ static te_status bind_m3(te_model *m, te_error *err) {
         in->outputs |= TE_OUTPUT_COLBERT;
         in->colbert_dim = (int)cw->dims[0];
     }
-    if (st == TE_OK && in->outputs > TE_OUTPUT_DENSE && in->kind != TE_KIND_EMBEDDING)
+    if (st == TE_OK && (in->outputs & (TE_OUTPUT_SPARSE | TE_OUTPUT_COLBERT)) && in->kind != TE_KIND_EMBEDDING)
         st = te_fail(err, TE_ERR_FORMAT, "a %s with bge-m3 heads (m3.*): only embedding models have them",
                      te_kind_name(in->kind));
     return st;

@@ -15,7 +15,7 @@ M3="$D/bgem3.temb"
 GOLD="$TE_REF/arch/golden"
 
 expect_rc 0 "info lists the outputs" "$TE_BIN" info "$M3"
-expect_out_has "dense, sparse, colbert" "outputs:           dense, sparse, colbert (ColBERT vectors of 64)"
+expect_out_has "dense, sparse, colbert" "outputs:           dense, sparse, colbert, tokens (ColBERT vectors of 64)"
 
 # --- the CLI's outputs, against the goldens' first row ("Hello world") ---
 expect_rc 0 "embed --output sparse" "$TE_BIN" embed -m "$M3" --output sparse "Hello world"

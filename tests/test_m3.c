@@ -254,13 +254,57 @@ TEST(scores) {
     te_close(m);
 }
 
+/* TE_OUTPUT_TOKENS is the encoder's last state of every token: pooled as the
+ * model pools (CLS or mean) and normalized, it is the dense vector. */
+static int pools_to_dense(const char *name) {
+    static row rows[MAX_ROWS];
+    size_t n = load("bgem3-colbert", rows);
+    te_model *m = th_open_model(name);
+    te_model_info in;
+    if (!m || n == 0) return 0;
+    te_model_get_info(m, &in);
+    size_t H = (size_t)in.hidden_size;
+    te_multi *o = calloc(n, sizeof *o);
+    double *v = malloc(H * sizeof *v);
+    int ok = o && v && run(m, (te_ctx_opts){.threads = 2}, rows, n, TE_OUTPUT_DENSE | TE_OUTPUT_TOKENS, o) == TE_OK;
+    for (size_t i = 0; ok && i < n; i++) {
+        size_t T = in.pooling == TE_POOL_CLS ? 1 : o[i].n_tokens;
+        double ss = 0;
+        ok = o[i].tokens != NULL && o[i].n_tokens >= 2;
+        for (size_t h = 0; ok && h < H; h++) {
+            v[h] = 0;
+            for (size_t t = 0; t < T; t++) v[h] += o[i].tokens[t * H + h];
+            ss += v[h] * v[h];
+        }
+        for (size_t h = 0; ok && h < H; h++)
+            ok = fabs(v[h] / (in.normalize ? sqrt(ss) : (double)T) - o[i].dense[h]) < 1e-5;
+        if (!ok) fprintf(stderr, "%s: text %zu: tokens do not pool to the dense vector\n", name, i);
+    }
+    te_multi_free(o, n);
+    free(o);
+    free(v);
+    te_close(m);
+    free_rows(rows, n);
+    return ok;
+}
+
+TEST(token_states) {
+    CHECK(pools_to_dense("bgem3"));   /* CLS pooling */
+    CHECK(pools_to_dense("xlmr-e5")); /* mean pooling */
+    te_model *cls = th_open_model("rerank-m3");
+    te_model_info in;
+    te_model_get_info(cls, &in);
+    CHECK_EQ_INT(in.outputs, 0); /* a reranker has no token output to give */
+    te_close(cls);
+}
+
 /* An output the model lacks, a classifier, no outputs: TE_ERR_ARG, saying which. */
 TEST(refusals) {
     te_model *e5 = th_open_model("xlmr-e5"), *cls = th_open_model("rerank-m3");
     CHECK(e5 && cls);
     te_model_info in;
     te_model_get_info(e5, &in);
-    CHECK_EQ_INT(in.outputs, TE_OUTPUT_DENSE);
+    CHECK_EQ_INT(in.outputs, TE_OUTPUT_DENSE | TE_OUTPUT_TOKENS);
     CHECK_EQ_INT(in.colbert_dim, 0);
     te_ctx *c = te_ctx_new(e5, NULL, NULL), *cc = te_ctx_new(cls, NULL, NULL);
     const char *t[] = {"hello"};
@@ -288,6 +332,7 @@ int main(void) {
     RUN(colbert_matches_golden);
     RUN(one_pass_same_everywhere);
     RUN(scores);
+    RUN(token_states);
     RUN(refusals);
     return th_done();
 }

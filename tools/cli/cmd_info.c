@@ -58,7 +58,8 @@ static void print_prompts(const te_model *m, const te_model_info *in) {
 /* The model's outputs (te_embed_multi), comma-separated, each between open and close. */
 static void print_outputs(const te_model_info *in, const char *open, const char *close) {
     static const struct { unsigned bit; const char *name; } all[] = {
-        {TE_OUTPUT_DENSE, "dense"}, {TE_OUTPUT_SPARSE, "sparse"}, {TE_OUTPUT_COLBERT, "colbert"}};
+        {TE_OUTPUT_DENSE, "dense"}, {TE_OUTPUT_SPARSE, "sparse"}, {TE_OUTPUT_COLBERT, "colbert"},
+        {TE_OUTPUT_TOKENS, "tokens"}};
     int n = 0;
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         if (in->outputs & all[i].bit) printf("%s%s%s%s", n++ ? ", " : "", open, all[i].name, close);
@@ -112,7 +113,7 @@ static void print_text(const te_model *m, const te_model_info *in, int tensors) 
         printf("pooling:           %s%s\n", te_pooling_name(in->pooling), in->normalize ? ", L2-normalized" : "");
     else
         printf("head:              on the first token's final state\n");
-    if (in->outputs & ~TE_OUTPUT_DENSE) {
+    if (in->outputs & (TE_OUTPUT_SPARSE | TE_OUTPUT_COLBERT)) {
         printf("outputs:           ");
         print_outputs(in, "", "");
         if (in->colbert_dim) printf(" (ColBERT vectors of %d)", in->colbert_dim);
