@@ -108,7 +108,7 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.fl
 
 $(BUILD)/tests/test_http: TEST_OBJS = $(BUILD)/obj/tools/serve/http.o
 $(BUILD)/tests/test_http: $(BUILD)/obj/tools/serve/http.o
-SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/serve/,serve_api.o serve_job.o serve_batch.o serve_score.o serve_multi.o serve_metrics.o serve_status.o http.o) \
+SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/serve/,serve_api.o serve_requests.o serve_tokens.o serve_job.o serve_batch.o serve_score.o serve_multi.o serve_metrics.o serve_status.o http.o) \
 	$(addprefix $(BUILD)/obj/tools/common/,svg.o results.o registry_json.o strbuf.o cli.o self_exe.o)
 $(BUILD)/tests/test_serve_api: TEST_OBJS = $(SERVE_OBJS)
 $(BUILD)/tests/test_serve_api: $(SERVE_OBJS)
@@ -218,7 +218,7 @@ check: all testdata
 # same code at a thirteenth of ASan's cost, make test runs them all), and the
 # shell tests that feed outside input to a parser: model directories, text,
 # flags, HTTP requests, registry configs, documents and queries, bundles, PyTorch pickles.
-SANITIZE_SHELL_TESTS = cli_convert cli_tokenize cli_embed cli_classify cli_models cli_serve cli_serve_score \
+SANITIZE_SHELL_TESTS = cli_convert cli_tokenize cli_embed cli_classify cli_models cli_serve cli_serve_score cli_serve_clients \
 	cli_search cli_bundle cli_unicode cli_tokdiff cli_torch cli_m3
 sanitize:
 	TE_SLICE=4 TE_SHELL_TESTS="$(SANITIZE_SHELL_TESTS)" $(MAKE) BUILD=build/sanitize \

@@ -207,7 +207,8 @@ stop_server "the keyed server exits 0"
 check "--log-format json writes JSON lines" python3 -c "
 import json
 lines = [json.loads(l) for l in open('$WORK/serve.log') if l.startswith('{')]
-assert any(l['path'] == '/v1/embeddings' and l['status'] == 200 and l['texts'] == 1 for l in lines)"
+assert any(l['path'] == '/v1/embeddings' and l['status'] == 200 and l['texts'] == 1 and l['model'] for l in lines)
+assert any(l['status'] == 413 and 'larger than the limit' in l['error'] for l in lines), 'errors carry their message'"
 
 # A failed model: /health is 503 and says why; its calls are 424; a fallback serves another.
 head -c 50000 "$M" > "$WORK/cut.temb"
@@ -227,7 +228,13 @@ assert m['covered']['fallback'] == 'good' and m['good']['state'] == 'ready'"
 post "a call to the failed model is 424" 424 /embed '{"inputs": "a", "model": "broken"}'
 body_has "TEI's Backend error" '"error_type":"Backend"'
 post "a call to a model with a fallback is served" 200 /v1/embeddings '{"input": "The cat sits outside", "model": "covered"}'
-post "several models: a request must name one" 400 /v1/embeddings '{"input": "a"}'
+post "several models: a request that names none reaches the first embedding model" 200 /v1/embeddings '{"input": "a"}'
+body_has "which is 'good'" '"model":"good"'
+post "/models/NAME/ names the model in the URL" 200 /models/covered/v1/embeddings '{"input": "a"}'
+body_has "the fallback serves it under its own name" '"model":"covered"'
+post "a URL and a body that name two models: 400" 400 /models/good/v1/embeddings '{"input": "a", "model": "covered"}'
+body_has "naming both" "names model 'good' and the body names 'covered'"
+post "an unknown model in the URL: 404" 404 /models/nosuch/embed '{"inputs": "a"}'
 stop_server "the config server exits 0"
 
 # Overload: a queue of one request's size, many concurrent requests: the extra ones get 429.

@@ -24,6 +24,8 @@
 static const cli_opt serve_opts[] = {
     {"model", 'm', "[NAME=]PATH", "serve this .temb file (repeatable); NAME defaults to the file's base name"},
     {"config", 'c', "FILE", "serve the models of a registry config (README \"Many models\")"},
+    {"default-model", 0, "NAME", "answer requests that name no model of NAME's kind with NAME (repeatable; "
+     "default: the first model of each kind)"},
     {"host", 0, "ADDR", "address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)"},
     {"port", 'p', "N", "TCP port (default 8080; 0 picks a free one, printed on stderr)"},
     {"threads", 't', "N", "threads per forward pass (default: one per core)"},
@@ -43,11 +45,16 @@ static const cli_opt serve_opts[] = {
 static const cli_cmd serve_cmd = {
     "serve", "",
     "Serve embeddings over HTTP: OpenAI /v1/embeddings, TEI /embed, /predict, /rerank, /health, /metrics, ...",
-    "Routes: POST /v1/embeddings, POST /embed, POST /predict (classifiers), POST /rerank\n"
-    "(cross-encoders), GET /health, GET /v1/models, GET /models, POST /admin/reload,\n"
-    "GET /metrics, GET / (a status page) (README \"Serving\"). Embedding requests from all connections are\n"
-    "batched into shared forward passes. /health is 503 until every start-up model is loaded\n"
-    "and warmed up.",
+    "Routes (README \"Serving\"): OpenAI's POST /v1/embeddings (and /embeddings); TEI's POST /embed,\n"
+    "/embed_all, /embed_sparse, /embed_colbert, /similarity, /predict (classifiers), /rerank\n"
+    "(cross-encoders), /tokenize, /decode, GET /info, and POST / or /invocations, answered by the\n"
+    "model's kind; Cohere's and Jina's POST /v1/rerank, /v2/rerank and /v2/embed; GET /health,\n"
+    "/v1/models, /models, /metrics, GET / (a status page), POST /admin/reload. Every model route\n"
+    "also answers under /models/NAME/ (a client that cannot send a model name uses\n"
+    "http://HOST/models/NAME as its base URL); a request that names no model reaches the first\n"
+    "model of the kind it needs, or --default-model's. Embedding requests from all connections\n"
+    "are batched into shared forward passes. /health is 503 until every start-up model is\n"
+    "loaded and warmed up.",
     serve_opts, 0, 0,
 };
 
@@ -83,7 +90,7 @@ static int listen_on(const char *host, int port, int *bound_port) {
 }
 
 /* --model [NAME=]PATH, as many as given (vals[0..n)). */
-static te_registry *registry_from_models(const char *const *vals, int n, const char **single, te_error *err) {
+static te_registry *registry_from_models(const char *const *vals, int n, te_error *err) {
     te_registry *r = te_registry_new(err);
     for (int i = 0; r && i < n; i++) {
         char name[128];
@@ -100,12 +107,6 @@ static te_registry *registry_from_models(const char *const *vals, int n, const c
             te_registry_free(r);
             return NULL;
         }
-    }
-    *single = NULL;
-    if (r && n == 1) {
-        te_reg_status st;
-        te_registry_status(r, 0, &st);
-        *single = st.name;
     }
     return r;
 }
@@ -154,11 +155,20 @@ static void on_signal(int sig) {
 
 /* Serves until SIGTERM/SIGINT: the queue's workers answer jobs, the loop
  * everything else; at the end the queue finishes what it holds. */
-static int run(srv_config *cfg, te_registry *reg, const char *single) {
+static int run(srv_config *cfg, te_registry *reg, const char *const *named, int n_named) {
     int port = 0, rc = CLI_OK;
+    srv_ctx api = {cfg, reg, NULL, NULL, {NULL}, NULL};
+    int *kinds = calloc(te_registry_count(reg) + 1, sizeof *kinds);
+    if (!kinds || !serve_defaults(&api, kinds, named, n_named)) {
+        free(kinds);
+        return kinds ? CLI_USAGE : CLI_FAIL;
+    }
     int fd = listen_on(cfg->host, cfg->port, &port);
-    if (fd < 0) return CLI_FAIL;
-    srv_ctx api = {cfg, reg, metrics_new(), NULL, single};
+    if (fd < 0) {
+        free(kinds);
+        return CLI_FAIL;
+    }
+    api.metrics = metrics_new();
     srv_loop *loop = api.metrics ? loop_new(fd, &api) : NULL;
     api.queue = loop ? queue_new(reg, cfg, api.metrics, loop_post, loop) : NULL;
     te_error err;
@@ -182,6 +192,7 @@ static int run(srv_config *cfg, te_registry *reg, const char *single) {
     if (loop) loop_free(loop); /* closes fd */
     else close(fd);
     metrics_free(api.metrics);
+    free(kinds);
     return rc;
 }
 
@@ -200,16 +211,12 @@ int cmd_serve(int argc, char **argv) {
         cli_error(&serve_cmd, "give --model [NAME=]PATH (one or more) or --config FILE");
         return CLI_USAGE;
     }
+    const char *named[MAX_MODELS];
+    int n_named = cli_get_each(&serve_cmd, &a, "default-model", named, MAX_MODELS);
     te_error err;
-    const char *single = NULL;
-    te_registry *reg = config ? te_registry_from_config(config, &err) : registry_from_models(vals, n_models, &single, &err);
+    te_registry *reg = config ? te_registry_from_config(config, &err) : registry_from_models(vals, n_models, &err);
     if (!reg) return cli_lib_error(&serve_cmd, &err);
-    if (config && te_registry_count(reg) == 1) {
-        te_reg_status st;
-        te_registry_status(reg, 0, &st);
-        single = st.name;
-    }
-    rc = run(&cfg, reg, single);
+    rc = run(&cfg, reg, named, n_named);
     te_registry_free(reg);
     return rc;
 }

@@ -7,7 +7,9 @@
  *   cmd_serve.c      command line, listening socket, signals: the wiring
  *   serve_loop.c     the event loop: connections, their states, timeouts, the drain
  *   serve_job.c      a job's life (new, fail, free) and the APIs' error shapes
- *   serve_api.c      routes: requests in, JSON out
+ *   serve_api.c      dispatch: routes, /models/NAME/ prefixes, default models, auth; the GET routes
+ *   serve_requests.c request bodies of every API (TEI, OpenAI, Cohere/Jina, HF Inference) into jobs
+ *   serve_tokens.c   /tokenize, /decode, /info, and truncation that keeps a text's end
  *   serve_batch.c    the job queue and the workers that batch jobs into forward passes
  *   serve_score.c    classifier and reranker jobs (TEI's /predict and /rerank)
  *   serve_multi.c    bge-m3's sparse and ColBERT jobs (/embed_sparse, /embed_colbert)
@@ -24,6 +26,7 @@
 #include "http.h"
 #include "strbuf.h"
 #include "tinyembed.h"
+#include "tinyembed_json.h"
 
 typedef struct srv_config {
     const char *host;
@@ -71,10 +74,14 @@ void metrics_view(srv_metrics *m, metrics_snapshot *out);
 
 /* ---- embedding jobs (serve_batch.c) ---- */
 
-typedef enum job_api { API_OPENAI, API_TEI } job_api;
+/* The API a request came to: the shape of its errors and of its answer. */
+typedef enum job_api { API_OPENAI, API_TEI, API_COHERE } job_api;
 
-/* Embeddings (batched across jobs), label scores of texts or text pairs, or bge-m3's other outputs. */
-typedef enum job_kind { JOB_EMBED = 0, JOB_PREDICT, JOB_RERANK, JOB_SPARSE, JOB_COLBERT } job_kind;
+/* Embeddings (batched across jobs), label scores of texts or text pairs, bge-m3's other outputs, every
+ * token's state (/embed_all), or what the tokenizer and the model's header answer. */
+typedef enum job_kind {
+    JOB_EMBED = 0, JOB_PREDICT, JOB_RERANK, JOB_SPARSE, JOB_COLBERT, JOB_TOKENS, JOB_TOKENIZE, JOB_DECODE, JOB_INFO
+} job_kind;
 
 typedef struct job {
     struct job *next;
@@ -92,19 +99,26 @@ typedef struct job {
     int normalize;            /* TEI: L2-normalize (the default) */
     int dimensions;           /* OpenAI: keep the first d and re-normalize; 0: all */
     int base64;               /* OpenAI encoding_format "base64" */
+    int similarity;           /* JOB_EMBED: answer the cosine of text 0 with each other text (/similarity) */
+    int truncate_left;        /* cut a long text's start, keeping its end (TEI's truncation_direction Left) */
+    int special;              /* JOB_TOKENIZE: add_special_tokens; JOB_DECODE: skip_special_tokens */
+    const char *input_type;   /* Cohere's: the model's prompt of that purpose, when it has one */
+    size_t top_n;             /* Cohere/Jina rerank: answer the best top_n (0: all) */
     const char **pair_texts;  /* JOB_PREDICT: [n] the second text of a pair, or NULL entries (or array) */
     size_t *pair_lens;
     const char *query;        /* JOB_RERANK: the first text of every pair; texts are the passages */
     size_t query_len;
     int raw_scores;           /* logits instead of scores */
-    int return_text;          /* JOB_RERANK: echo each passage */
+    int return_text;          /* JOB_RERANK: echo each passage (Cohere's return_documents) */
     int single_input;         /* JOB_PREDICT: "inputs" was one sequence: answer one list, not a list of lists */
     const char *prompt_name;  /* TEI's prompt_name, or NULL: the model's default prompt */
     char *prompted;           /* the texts with the prompt in front (job_apply_prompt), or NULL */
+    size_t prompt_len;        /* bytes of that prompt: texts[i] + prompt_len is the text as sent */
     void *owned;              /* freed with the job (the parsed request) */
     void (*free_owned)(void *);
     /* The answer (filled by the worker). */
     int status;
+    char message[160];        /* the error's message, for the request log */
     strbuf body;
     size_t tokens;            /* tokens embedded (after truncation) */
     /* Where the answer goes (cmd_serve.c). */
@@ -120,6 +134,8 @@ void job_free(job *j);
 /* Puts the model's prompt (j->prompt_name's, else its default, if any) in
  * front of each text of j; 0 after failing j (an unknown prompt name). */
 int job_apply_prompt(job *j, const te_model *m);
+/* An id for an answer that carries one (Cohere's): unique within the process and across restarts. */
+void job_response_id(const job *j, char *out, size_t cap);
 /* Fails j with status and the message in its API's error shape. */
 void fail_job(job *j, int status, const char *type, const char *msg);
 /* Error bodies in the route's API shape. */
@@ -139,18 +155,37 @@ void queue_free(srv_queue *q);
  * its answer; returns the tokens scored (0 if the job failed). */
 size_t run_scoring(te_ctx *ctx, const te_model *m, job *j);
 
-/* Runs a JOB_SPARSE or JOB_COLBERT job (serve_multi.c) the same way. */
+/* Runs a JOB_SPARSE, JOB_COLBERT or JOB_TOKENS job (serve_multi.c) the same way. */
 size_t run_multi(te_ctx *ctx, const te_model *m, job *j);
 
+/* Answers a JOB_TOKENIZE, JOB_DECODE or JOB_INFO job (serve_tokens.c). */
+void run_tokens(const te_model *m, const srv_config *cfg, job *j);
+
+/* The ids of a text cut to max (special tokens included) by dropping the
+ * start of its content, not its end (ids has room for max). TE_OK, or an error in err. */
+te_status tokenize_keep_end(const te_model *m, const char *text, size_t len, int32_t *ids, size_t max, size_t *n,
+                            te_error *err);
+
 /* ---- routes (serve_api.c) ---- */
+
+/* What a route needs of a model that a request does not name. */
+typedef enum need_kind { NEED_ANY = 0, NEED_EMBEDDING, NEED_CLASSIFIER, NEED_RERANKER, NEED_KINDS } need_kind;
 
 typedef struct srv_ctx {
     const srv_config *cfg;
     te_registry *reg;
     srv_metrics *metrics;
     srv_queue *queue;
-    const char *default_model;  /* when one model is served, requests may omit "model" */
+    /* The model a request that names none reaches, per need_kind: the first model of the
+     * kind (classifiers: else the first reranker), or --default-model's; NULL: none served. */
+    const char *defaults[NEED_KINDS];
+    const int *kinds;         /* per registry index, its te_model_kind as the header said at start-up; -1: unknown */
 } srv_ctx;
+
+/* Fills kinds[registry count] from the models' headers and s->defaults (and
+ * s->kinds = kinds): `named` (--default-model, repeatable) wins for its kind,
+ * the first named for NEED_ANY. 0 after printing why not. */
+int serve_defaults(srv_ctx *s, int *kinds, const char *const *named, int n_named);
 
 /* What the event loop does with a request: an answer now, a job queued
  * (the answer comes through the queue), or a reload to run in a thread. */
@@ -165,7 +200,27 @@ typedef struct route_result {
     char reload_model[128];   /* ROUTE_RELOAD: "" for all */
     const char *label;        /* metrics route label */
     int quiet;                /* not logged unless --log-all */
+    char model[128];          /* for the request log: the model it reached, or "" */
+    char message[160];        /* ROUTE_ANSWER errors: the message, for the log */
 } route_result;
+
+/* A route answered by a job (serve_requests.c): its body reader fills the job. */
+typedef struct job_route {
+    const char *path, *method;
+    job_api api;
+    job_kind kind;
+    need_kind need;           /* which default model a request naming none reaches */
+    int (*read)(const srv_ctx *s, const te_json_value *root, job *j, route_result *out);
+} job_route;
+
+/* The job route at path (any /models/NAME prefix taken off), or NULL. */
+const job_route *job_route_find(http_str path);
+/* The job for a request to r; url_model is the model a /models/NAME/ prefix
+ * named, or NULL. NULL after filling `out` with the refusal. */
+job *request_job(const srv_ctx *s, const http_request *req, const job_route *r, const char *url_model,
+                 route_result *out);
+/* out gets an error answer in api's shape (and its message, for the log). */
+void route_error(route_result *out, job_api api, int status, const char *type, const char *msg);
 
 void route_request(const srv_ctx *s, const http_request *req, int loopback_peer, route_result *out);
 

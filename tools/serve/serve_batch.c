@@ -126,8 +126,14 @@ static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t
         }
         /* One id too many tells the text is too long. te_tokenize truncates by
          * keeping a prefix of the pieces and closing with [SEP], so the cut
-         * to max is that prefix one piece shorter: no second tokenization. */
-        if (n > max && j->truncate) {
+         * to max is that prefix one piece shorter: no second tokenization.
+         * Keeping the end instead takes a whole tokenization. */
+        if (n > max && j->truncate && j->truncate_left) {
+            if (tokenize_keep_end(m, j->texts[i], j->lens[i], dst, max, &n, &err) != TE_OK) {
+                fail_job(j, err.code == TE_ERR_NOMEM ? 500 : 400, "invalid_request_error", te_errmsg(&err));
+                return 0;
+            }
+        } else if (n > max && j->truncate) {
             n = max;
             dst[max - 1] = sep;
         }
@@ -188,10 +194,57 @@ static void l2_normalize(float *v, int d) {
     for (int k = 0; k < d; k++) v[k] *= inv;
 }
 
+/* /similarity: the cosine of text 0 with each other text. */
+static void answer_similarity(job *j, const float *out, int dim) {
+    strbuf *b = &j->body;
+    double n0 = 0;
+    for (int k = 0; k < dim; k++) n0 += (double)out[k] * out[k];
+    sb_add(b, "[", 1);
+    for (size_t i = 1; i < j->n; i++) {
+        const float *v = out + i * (size_t)dim;
+        double dot = 0, ni = 0;
+        for (int k = 0; k < dim; k++) {
+            dot += (double)out[k] * v[k];
+            ni += (double)v[k] * v[k];
+        }
+        if (i > 1) sb_add(b, ",", 1);
+        sb_float(b, n0 > 0 && ni > 0 ? (float)(dot / sqrt(n0 * ni)) : 0.0f);
+    }
+    sb_add(b, "]", 1);
+}
+
+/* Cohere's v2 embed: {"id", "embeddings": {"float": [...]}, "texts", "meta"}; the vectors
+ * as the model gives them, as on /v1/embeddings. */
+static void answer_cohere(job *j, const float *out, int dim) {
+    strbuf *b = &j->body;
+    char id[40];
+    job_response_id(j, id, sizeof id);
+    sb_printf(b, "{\"id\":\"%s\",\"embeddings\":{\"float\":[", id);
+    for (size_t i = 0; i < j->n; i++) {
+        if (i) sb_add(b, ",", 1);
+        put_vector(b, out + i * (size_t)dim, dim);
+    }
+    sb_puts(b, "]},\"texts\":[");
+    for (size_t i = 0; i < j->n; i++) {
+        if (i) sb_add(b, ",", 1);
+        sb_json_str(b, j->texts[i] + j->prompt_len, j->lens[i] - j->prompt_len);
+    }
+    sb_printf(b, "],\"meta\":{\"api_version\":{\"version\":\"2\"},\"billed_units\":{\"input_tokens\":%zu}},"
+              "\"response_type\":\"embeddings_by_type\"}", j->tokens);
+}
+
 /* The answer of a job whose vectors are out[n * dim]. */
 static void answer(job *j, float *out, int dim, int model_normalizes) {
     strbuf *b = &j->body;
     j->status = 200;
+    if (j->similarity) {
+        answer_similarity(j, out, dim);
+        return;
+    }
+    if (j->api == API_COHERE) {
+        answer_cohere(j, out, dim);
+        return;
+    }
     if (j->api == API_TEI) {
         sb_add(b, "[", 1);
         for (size_t i = 0; i < j->n; i++) {
@@ -218,6 +271,15 @@ static void answer(job *j, float *out, int dim, int model_normalizes) {
     sb_printf(b, ",\"usage\":{\"prompt_tokens\":%zu,\"total_tokens\":%zu}}", j->tokens, j->tokens);
 }
 
+/* A job that is not a batch of embeddings: scores, bge-m3's outputs, token states, the tokenizer. */
+static void run_alone(worker *w, worker_model *wm, job *j) {
+    size_t tokens = 0;
+    if (j->kind == JOB_TOKENIZE || j->kind == JOB_DECODE || j->kind == JOB_INFO) run_tokens(wm->ref.model, w->q->cfg, j);
+    else if (j->kind == JOB_PREDICT || j->kind == JOB_RERANK) tokens = run_scoring(wm->ctx, wm->ref.model, j);
+    else tokens = run_multi(wm->ctx, wm->ref.model, j);
+    if (tokens) metrics_batch(w->q->metrics, j->n, tokens);
+}
+
 /* Runs a batch of jobs for one model as one forward-pass call. */
 static void run_batch(worker *w, job **batch, size_t n_jobs) {
     te_error err;
@@ -229,10 +291,7 @@ static void run_batch(worker *w, job **batch, size_t n_jobs) {
     te_model_info in;
     te_model_get_info(wm->ref.model, &in);
     if (batch[0]->kind != JOB_EMBED) { /* other jobs run alone (worker_main does not group them) */
-        job *j = batch[0];
-        int multi = j->kind == JOB_SPARSE || j->kind == JOB_COLBERT;
-        size_t tokens = multi ? run_multi(wm->ctx, wm->ref.model, j) : run_scoring(wm->ctx, wm->ref.model, j);
-        if (tokens) metrics_batch(w->q->metrics, batch[0]->n, tokens);
+        run_alone(w, wm, batch[0]);
         return;
     }
     if (in.kind != TE_KIND_EMBEDDING) {

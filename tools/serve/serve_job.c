@@ -4,8 +4,10 @@
  * serve_score.c), freed by the event loop once written; and the error
  * bodies, in the shape of the API a request came to.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "serve.h"
 
@@ -33,10 +35,32 @@ void job_free(job *j) {
     free(j);
 }
 
+/* Cohere's input_type names a purpose; the model's prompt for it, if it has one. */
+static const char *prompt_for_input_type(const te_model *m, const char *input_type) {
+    static const char *const names[][3] = {{"search_query", "query", NULL},
+                                           {"search_document", "document", "passage"},
+                                           {"classification", "classification", NULL},
+                                           {"clustering", "clustering", NULL}};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        if (strcmp(input_type, names[i][0]) != 0) continue;
+        for (int k = 1; k < 3 && names[i][k]; k++)
+            for (int p = 0; p < te_model_n_prompts(m); p++) {
+                const char *name;
+                if (te_model_prompt(m, p, &name, NULL) && strcmp(name, names[i][k]) == 0) return name;
+            }
+    }
+    return "";
+}
+
 int job_apply_prompt(job *j, const te_model *m) {
     const char *prompt;
     te_error err;
     if (!j->texts) return 1; /* token ids are taken as given */
+    if (j->input_type) {
+        const char *name = prompt_for_input_type(m, j->input_type);
+        j->prompt_name = name[0] ? name : NULL;
+        if (!name[0]) return 1; /* no prompt of that purpose: the texts as they are */
+    }
     if (te_model_prompt_text(m, j->prompt_name, &prompt, &err) != TE_OK) {
         fail_job(j, 400, "invalid_request_error", te_errmsg(&err));
         return 0;
@@ -56,12 +80,22 @@ int job_apply_prompt(job *j, const te_model *m) {
         j->lens[i] += plen;
         p += j->lens[i];
     }
+    j->prompt_len = plen;
     return 1;
+}
+
+void job_response_id(const job *j, char *out, size_t cap) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, cap, "%08llx-%04x-%04llx-%012llx", (unsigned long long)ts.tv_sec & 0xffffffffull,
+             (unsigned)(ts.tv_nsec >> 14) & 0xffff, (unsigned long long)j->conn_serial & 0xffff,
+             ((unsigned long long)(uintptr_t)j ^ (unsigned long long)ts.tv_nsec) & 0xffffffffffffull);
 }
 
 void fail_job(job *j, int status, const char *type, const char *msg) {
     sb_free(&j->body);
     j->status = status;
+    snprintf(j->message, sizeof j->message, "%s", msg);
     api_error(j->api, status, type, msg, &j->body);
 }
 
@@ -70,6 +104,10 @@ void api_error(job_api api, int status, const char *type, const char *msg, strbu
         sb_puts(out, "{\"error\":{\"message\":");
         sb_json_str(out, msg, strlen(msg));
         sb_printf(out, ",\"type\":\"%s\",\"param\":null,\"code\":%d}}", type, status);
+    } else if (api == API_COHERE) { /* Cohere's (and Jina's clients read it too) */
+        sb_puts(out, "{\"message\":");
+        sb_json_str(out, msg, strlen(msg));
+        sb_puts(out, "}");
     } else {
         /* TEI's error types. */
         const char *t = status == 429 ? "Overloaded" : status == 424 ? "Backend" : status == 503 ? "Unhealthy"

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "registry_json.h"
 #include "serve.h"
 
 #define MAX_CONNS 1024
@@ -47,6 +48,7 @@ typedef struct conn {
     double t_active;
     double t_complete;          /* the request arrived whole */
     char method[8], path[48];
+    char model[128], message[160]; /* for the log: the model reached, an error's message */
     const char *label;
     int quiet, head;
     size_t texts;
@@ -120,13 +122,25 @@ static void conn_close(srv_loop *s, int i) {
     s->conns[i] = NULL;
 }
 
+/* One line per request: method, path, status, time, texts, tokens, the
+ * model it reached and, on an error, its message. */
 static void log_request(const srv_loop *s, const conn *c, int status, double ms, size_t tokens) {
     if (c->quiet && !s->cfg->log_all) return;
-    if (s->cfg->log_json)
-        fprintf(stderr, "{\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"ms\":%.3f,\"texts\":%zu,\"tokens\":%zu}\n",
-                c->method, c->path, status, ms, c->texts, tokens);
-    else
-        fprintf(stderr, "%s %s %d %.2f ms %zu texts %zu tokens\n", c->method, c->path, status, ms, c->texts, tokens);
+    const char *msg = status >= 400 ? c->message : "";
+    if (s->cfg->log_json) {
+        strbuf b = {0};
+        sb_printf(&b, "{\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,\"ms\":%.3f,\"texts\":%zu,\"tokens\":%zu,"
+                  "\"model\":", c->method, c->path, status, ms, c->texts, tokens);
+        json_str_or_null(&b, c->model[0] ? c->model : NULL);
+        sb_puts(&b, ",\"error\":");
+        json_str_or_null(&b, msg[0] ? msg : NULL);
+        sb_puts(&b, "}\n");
+        if (!b.failed) fputs(b.p, stderr);
+        sb_free(&b);
+    } else {
+        fprintf(stderr, "%s %s %d %.2f ms %zu texts %zu tokens%s%s%s%s%s\n", c->method, c->path, status, ms, c->texts,
+                tokens, c->model[0] ? " model=" : "", c->model, msg[0] ? " error=\"" : "", msg, msg[0] ? "\"" : "");
+    }
 }
 
 /* Queues the response for writing and logs the request. */
@@ -154,6 +168,8 @@ static void refuse(srv_loop *s, conn *c, int status, const char *reason) {
     api_error(API_TEI, status, "", reason, &b);
     c->close_after = 1;
     c->label = "other";
+    c->model[0] = '\0';
+    snprintf(c->message, sizeof c->message, "%s", reason);
     c->t_complete = cli_now_s();
     respond(s, c, status, "application/json", &b, 0);
     sb_free(&b);
@@ -222,6 +238,8 @@ static void process(srv_loop *s, int i) {
         route_request(s->api, &req, c->loopback, &rr);
         c->label = rr.label;
         c->quiet = rr.quiet;
+        snprintf(c->model, sizeof c->model, "%s", rr.model);
+        snprintf(c->message, sizeof c->message, "%s", rr.message);
         c->texts = rr.job ? rr.job->n : 0;
         sb_consume(&c->in, req.consumed); /* jobs point into their own parsed copy */
         c->t_first_byte = c->in.n ? cli_now_s() : 0;
@@ -243,7 +261,8 @@ static void process(srv_loop *s, int i) {
                 s->inflight--;
                 pthread_mutex_unlock(&s->mu);
                 strbuf b = {0};
-                api_error(rr.job->api, 429, "rate_limit_error", "the server is overloaded: too many inputs are queued", &b);
+                snprintf(c->message, sizeof c->message, "the server is overloaded: too many inputs are queued");
+                api_error(rr.job->api, 429, "rate_limit_error", c->message, &b);
                 respond(s, c, 429, "application/json", &b, 0);
                 sb_free(&b);
                 job_free(rr.job);
@@ -314,6 +333,7 @@ static void take_answers(srv_loop *s) {
         job *next = j->next;
         conn *c = j->conn >= 0 && j->conn < MAX_CONNS ? s->conns[j->conn] : NULL;
         if (c && c->serial == j->conn_serial && c->state == C_BUSY) {
+            snprintf(c->message, sizeof c->message, "%s", j->message);
             respond(s, c, j->status, "application/json", &j->body, j->tokens);
             on_writable(s, j->conn);
         }

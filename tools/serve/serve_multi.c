@@ -1,8 +1,10 @@
 /*
- * serve_multi.c - bge-m3's other outputs: TEI's /embed_sparse (per input a
- * list of {"index": token id, "value": weight}, ids ascending) and
- * /embed_colbert (per input a list of unit vectors, one per token after
- * <s>). A job runs alone through te_embed_multi on the model's context.
+ * serve_multi.c - the outputs beyond one vector per text: bge-m3's
+ * /embed_sparse (per input a list of {"index": token id, "value": weight},
+ * ids ascending) and /embed_colbert (per input a list of unit vectors, one
+ * per token after <s>), and TEI's /embed_all (per input every token's last
+ * hidden state, special tokens included). A job runs alone through
+ * te_embed_multi on the model's context.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,22 +27,44 @@ static void answer_sparse(job *j, const te_multi *o) {
     sb_add(b, "]", 1);
 }
 
-static void answer_colbert(job *j, const te_multi *o, int dim) {
+/* Per input a list of vectors: ColBERT's (tokens 1..n-1) or every token's state. */
+static void answer_vectors(job *j, const te_multi *o, int dim) {
     strbuf *b = &j->body;
     sb_add(b, "[", 1);
     for (size_t i = 0; i < j->n; i++) {
+        int colbert = j->kind == JOB_COLBERT;
+        const float *vecs = colbert ? o[i].colbert : o[i].tokens;
+        size_t n = colbert ? o[i].n_colbert : o[i].n_tokens;
         sb_puts(b, i ? ",[" : "[");
-        for (size_t v = 0; v < o[i].n_colbert; v++) {
+        for (size_t v = 0; v < n; v++) {
             sb_puts(b, v ? ",[" : "[");
             for (int d = 0; d < dim; d++) {
                 if (d) sb_add(b, ",", 1);
-                sb_float(b, o[i].colbert[v * (size_t)dim + (size_t)d]);
+                sb_float(b, vecs[v * (size_t)dim + (size_t)d]);
             }
             sb_add(b, "]", 1);
         }
         sb_add(b, "]", 1);
     }
     sb_add(b, "]", 1);
+}
+
+static const char *route_of(job_kind k) {
+    return k == JOB_SPARSE ? "/embed_sparse" : k == JOB_COLBERT ? "/embed_colbert" : "/embed_all";
+}
+
+/* 1 if the model has the output j asks for, else fails j saying what it has. */
+static int has_output(job *j, const te_model_info *in, unsigned want) {
+    char msg[400];
+    if (in->outputs & want) return 1;
+    if (in->kind != TE_KIND_EMBEDDING)
+        snprintf(msg, sizeof msg, "%s needs an embedding model; model '%s' is a %s", route_of(j->kind), j->model,
+                 te_kind_name(in->kind));
+    else
+        snprintf(msg, sizeof msg, "%s needs a model with %s output (bge-m3's); model '%s' has none", route_of(j->kind),
+                 j->kind == JOB_SPARSE ? "a sparse" : "a ColBERT", j->model);
+    fail_job(j, 400, "invalid_request_error", msg);
+    return 0;
 }
 
 /* The first input cut to fit when the request did not allow it, or n. */
@@ -53,17 +77,11 @@ static size_t first_cut(const job *j, const uint8_t *cut) {
 size_t run_multi(te_ctx *ctx, const te_model *m, job *j) {
     te_model_info in;
     te_model_get_info(m, &in);
-    unsigned want = j->kind == JOB_SPARSE ? TE_OUTPUT_SPARSE : TE_OUTPUT_COLBERT;
-    const char *route = j->kind == JOB_SPARSE ? "/embed_sparse" : "/embed_colbert";
+    unsigned want = j->kind == JOB_SPARSE ? TE_OUTPUT_SPARSE : j->kind == JOB_COLBERT ? TE_OUTPUT_COLBERT : TE_OUTPUT_TOKENS;
     char msg[400];
-    if (!(in.outputs & want)) {
-        snprintf(msg, sizeof msg, "%s needs a model with %s output (bge-m3's); model '%s' has none", route,
-                 j->kind == JOB_SPARSE ? "a sparse" : "a ColBERT", j->model);
-        fail_job(j, 400, "invalid_request_error", msg);
-        return 0;
-    }
+    if (!has_output(j, &in, want)) return 0;
     if (!j->texts) {
-        snprintf(msg, sizeof msg, "%s takes texts, not token ids", route);
+        snprintf(msg, sizeof msg, "%s takes texts, not token ids", route_of(j->kind));
         fail_job(j, 400, "invalid_request_error", msg);
         return 0;
     }
@@ -84,7 +102,7 @@ size_t run_multi(te_ctx *ctx, const te_model *m, job *j) {
         j->status = 200;
         for (size_t i = 0; i < j->n; i++) j->tokens += o[i].n_tokens;
         if (j->kind == JOB_SPARSE) answer_sparse(j, o);
-        else answer_colbert(j, o, in.colbert_dim);
+        else answer_vectors(j, o, j->kind == JOB_COLBERT ? in.colbert_dim : in.hidden_size);
     }
     if (o) te_multi_free(o, j->n);
     free(o);

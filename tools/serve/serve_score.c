@@ -1,6 +1,7 @@
 /*
  * serve_score.c - classifier and reranker jobs: TEI's /predict (label
- * scores of texts or text pairs) and /rerank (a query against passages).
+ * scores of texts or text pairs) and /rerank (a query against passages),
+ * and Cohere's rerank (the same scores, best first, top_n of them).
  * Each input is framed by the model's template (pairs cut as LongestFirst),
  * the whole job is one te_classify_tokens call, and the answer has TEI's
  * shapes: /predict a list of {"label", "score"} best first (a list of such
@@ -34,20 +35,36 @@ static void answer_predict(job *j, const te_model_info *in, const float *out, cl
     if (!j->single_input) sb_add(b, "]", 1);
 }
 
+/* Best first: TEI's [{"index", "score"(, "text")}], or Cohere's {"id", "results": [{"index",
+ * "relevance_score"(, "document": {"text"})}], "meta"} (with "model" and "usage", which Jina's
+ * and llama.cpp's clients read) for the best top_n. */
 static void answer_rerank(job *j, const float *out, cli_ranked *order) {
     strbuf *b = &j->body;
+    int cohere = j->api == API_COHERE;
+    size_t n = cohere && j->top_n && j->top_n < j->n ? j->top_n : j->n;
     cli_rank(out, j->n, order);
+    if (cohere) {
+        char id[40];
+        job_response_id(j, id, sizeof id);
+        sb_printf(b, "{\"id\":\"%s\",\"results\":", id);
+    }
     sb_add(b, "[", 1);
-    for (size_t k = 0; k < j->n; k++) {
-        sb_printf(b, "%s{\"index\":%zu,\"score\":", k ? "," : "", order[k].index);
+    for (size_t k = 0; k < n; k++) {
+        size_t i = order[k].index;
+        sb_printf(b, "%s{\"index\":%zu,\"%s\":", k ? "," : "", i, cohere ? "relevance_score" : "score");
         sb_float(b, order[k].score);
         if (j->return_text) {
-            sb_puts(b, ",\"text\":");
-            sb_json_str(b, j->texts[order[k].index], j->lens[order[k].index]);
+            sb_puts(b, cohere ? ",\"document\":{\"text\":" : ",\"text\":");
+            sb_json_str(b, j->texts[i], j->lens[i]);
+            if (cohere) sb_add(b, "}", 1);
         }
         sb_add(b, "}", 1);
     }
     sb_add(b, "]", 1);
+    if (!cohere) return;
+    sb_puts(b, ",\"meta\":{\"api_version\":{\"version\":\"2\"},\"billed_units\":{\"search_units\":1}},\"model\":");
+    sb_json_str(b, j->model, strlen(j->model));
+    sb_printf(b, ",\"usage\":{\"total_tokens\":%zu}}", j->tokens);
 }
 
 /* Refuses a job sent to a model of the wrong kind; 1 if it may run. */

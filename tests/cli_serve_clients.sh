@@ -1,0 +1,190 @@
+#!/bin/sh
+# cli_serve_clients.sh - every client's routes on a server with three models
+# (an embedder, a classifier, a cross-encoder): the real npm clients
+# (@huggingface/inference, @langchain/openai, cohere-ai, openai) get what
+# te_embed / te_classify / te_rerank give in process, bit for bit; requests
+# that name no model reach the default of the kind the route needs, or the
+# model a /models/NAME/ prefix names; TEI's /tokenize, /decode, /embed_all,
+# /info and /similarity; truncation_direction; every new option's bad
+# values; errors in each API's shape; the request log.
+. "$(dirname "$0")/cli_lib.sh"
+. "$(dirname "$0")/serve_lib.sh"
+D="$TE_TESTDATA"
+CLIENTS="$(dirname "$0")/clients"
+Q="what is a cat"
+
+start_server -m emb="$D/tiny-mean.temb" -m cls="$D/distilbert-sst2.temb" -m ce="$D/ce-minilm.temb" \
+    || { fail "server starts"; finish; }
+for _ in $(seq 50); do curl -s -o /dev/null -w '%{http_code}' "$BASE/health" | grep -q 200 && break; sleep 0.1; done
+
+# The references, in process through the CLI.
+"$TE_BIN" embed -m "$D/tiny-mean.temb" "$Q" "stocks fell" "a cat is an animal" > "$WORK/emb.jsonl"
+"$TE_BIN" classify -m "$D/distilbert-sst2.temb" "$Q" > "$WORK/cls.json"
+"$TE_BIN" rerank -m "$D/ce-minilm.temb" "$Q" "stocks fell" "a cat is an animal" > "$WORK/rerank.jsonl"
+
+# --- the real clients -------------------------------------------------------------------
+if [ -d "$CLIENTS/node_modules/cohere-ai" ]; then
+    if node "$CLIENTS/clients.mjs" "$PORT" "$Q" "stocks fell" "a cat is an animal" > "$WORK/clients.json" 2>"$WORK/clients.err"; then
+        pass "every client's calls succeed"
+    else
+        fail "every client's calls succeed"; head -20 "$WORK/clients.err"
+    fi
+    check "clients get te_embed's, te_classify's and te_rerank's results bit for bit" python3 - "$WORK" <<'PY'
+import json, math, struct, sys
+w = sys.argv[1]
+def f32(v): return [struct.unpack("<f", struct.pack("<f", x))[0] for x in v]
+emb = [f32(json.loads(l)) for l in open(w + "/emb.jsonl")]
+q, docs = emb[0], emb[1:]
+cls = json.load(open(w + "/cls.json"))
+rr = [json.loads(l) for l in open(w + "/rerank.jsonl")]
+c = json.load(open(w + "/clients.json"))
+assert [f32(v) for v in c["hf_feature_base"]] == [q], "HF featureExtraction at the base URL (POST /)"
+assert [f32(v) for v in c["hf_feature_route"]] == docs, "HF featureExtraction at /embed"
+assert [f32(v) for v in c["hf_feature_model"]] == [q], "HF featureExtraction at /models/emb"
+got = c["hf_classify_model"]
+assert [x["label"] for x in got] == [x["label"] for x in cls] and f32([x["score"] for x in got]) == f32([x["score"] for x in cls]), (got, cls)
+def cos(a, b):
+    dot = sum(x * y for x, y in zip(a, b))
+    return dot / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+sims = f32([cos(q, d) for d in docs])
+assert f32(c["hf_similarity_base"]) == sims and f32(c["hf_similarity_route"]) == sims, (c["hf_similarity_base"], sims)
+assert f32(c["langchain_query"]) == q and [f32(v) for v in c["langchain_docs"]] == docs, "LangChain OpenAIEmbeddings"
+best = [(r["index"], r["score"]) for r in rr]
+texts = ["stocks fell", "a cat is an animal"]
+v1 = c["cohere_rerank_v1"]
+assert [(i, f32([s])[0]) for i, s, _ in v1] == [(i, f32([s])[0]) for i, s in best[:2]], (v1, best)
+assert [t for _, _, t in v1] == [texts[i] for i, _ in best[:2]], "return_documents echoes the texts"
+v2 = c["cohere_rerank_v2"]
+assert [(i, f32([s])[0]) for i, s, _ in v2] == [(i, f32([s])[0]) for i, s in best] and all(t is None for _, _, t in v2), v2
+assert [f32(v) for v in c["cohere_embed_v2"]] == docs, "Cohere v2 embed"
+assert [f32(v) for v in c["openai_base64"]] == docs and f32(c["openai_float"]) == q and f32(c["openai_no_v1"]) == q
+n = math.sqrt(sum(x * x for x in q[:16]))
+assert len(c["openai_dims"]) == 16 and all(abs(a - b / n) < 1e-6 for a, b in zip(c["openai_dims"], q[:16]))
+PY
+else
+    fail "the client libraries are installed (make deps installs tests/clients)"
+fi
+
+# --- default models and /models/NAME/ ------------------------------------------------------
+post "POST / with a classifier's URL answers labels (a list per input)" 200 /models/cls '{"inputs": "I love this"}'
+check "as the Inference API: [[{label, score}, ...]]" python3 -c "
+import json; r = json.load(open('$WORK/body')); assert len(r) == 1 and len(r[0]) == 2 and 'label' in r[0][0], r"
+post "/predict naming no model reaches the classifier" 200 /predict '{"inputs": "I love this"}'
+post "/rerank naming no model reaches the cross-encoder" 200 /rerank '{"query": "q", "texts": ["a", "b"]}'
+post "POST /invocations on the reranker with a query reranks" 200 /models/ce/invocations '{"query": "q", "texts": ["a"]}'
+body_has "in /rerank's shape" '"index":0'
+post "/rerank with documents (llama.cpp's and Jina's form)" 200 /rerank '{"query": "'"$Q"'", "documents": ["stocks fell", {"text": "a cat is an animal"}], "top_n": 1}'
+check "answers Cohere's shape: the best one, with its text" python3 -c "
+import json; r = json.load(open('$WORK/body'))
+assert set(r) >= {'id', 'results', 'meta'} and len(r['results']) == 1 and r['results'][0]['index'] == 1
+assert r['results'][0]['document']['text'] == 'a cat is an animal' and 0 < r['results'][0]['relevance_score'] < 1, r"
+post "/embed on the classifier's URL is a 400 naming the route" 400 /models/cls/embed '{"inputs": "x"}'
+body_has "which says so" "use POST /predict"
+
+# --- tokens ---------------------------------------------------------------------------------
+T="The cat sits outside"
+post "/tokenize" 200 /tokenize "{\"inputs\": \"$T\"}"
+"$TE_BIN" tokenize -m "$D/tiny-mean.temb" "$T" > "$WORK/ids.json"
+check "TEI's shape: ids as the tokenizer's, byte spans into the input, specials without" python3 - "$WORK" "$T" <<'PY'
+import json, sys
+w, t = sys.argv[1], sys.argv[2].encode()
+r = json.load(open(w + "/body")); ids = json.load(open(w + "/ids.json"))
+assert len(r) == 1 and [x["id"] for x in r[0]] == ids, (r, ids)
+first, last = r[0][0], r[0][-1]
+assert first["special"] and first["text"] == "[CLS]" and first["start"] is None and last["stop"] is None
+for x in r[0][1:-1]:
+    assert not x["special"] and t[x["start"]:x["stop"]].decode() == x["text"], x
+assert r[0][1]["text"] == "The" and r[0][1]["start"] == 0
+PY
+post "/tokenize without special tokens, two inputs" 200 /tokenize "{\"inputs\": [\"$T\", \"a\"], \"add_special_tokens\": false}"
+check "a list per input, no [CLS]" python3 -c "
+import json; r = json.load(open('$WORK/body')); assert len(r) == 2 and not any(x['special'] for x in r[0]) and len(r[1]) == 1, r"
+ids=$(cat "$WORK/ids.json")
+post "/decode" 200 /decode "{\"ids\": $ids}"
+body_has "gives the text back (lowercased, as the model reads it)" '["the cat sits outside"]'
+post "/decode keeping special tokens" 200 /decode "{\"ids\": [$ids], \"skip_special_tokens\": false}"
+body_has "with them" '["[CLS] the cat sits outside [SEP]"]'
+post "/decode of an id outside the vocabulary is a 400" 400 /decode '{"ids": [999999]}'
+post "/decode of no ids is a 400" 400 /decode '{"ids": []}'
+post "/tokenize with add_special_tokens not a bool is a 400" 400 /tokenize '{"inputs": "a", "add_special_tokens": "yes"}'
+post "/embed of it" 200 /embed "{\"inputs\": \"$T\"}"
+cp "$WORK/body" "$WORK/embT.json"
+post "/embed_all" 200 /embed_all "{\"inputs\": \"$T\"}"
+check "every token's state pools to the embedding" python3 - "$WORK" <<'PY'
+import json, math, sys
+w = sys.argv[1]
+r = json.load(open(w + "/body")); ids = json.load(open(w + "/ids.json")); emb = json.load(open(w + "/embT.json"))[0]
+assert len(r) == 1 and len(r[0]) == len(ids) and len(r[0][0]) == 64
+mean = [sum(t[k] for t in r[0]) / len(r[0]) for k in range(64)]
+n = math.sqrt(sum(x * x for x in mean))
+assert all(abs(a / n - b) < 1e-5 for a, b in zip(mean, emb)), "tokens do not pool to the embedding"
+PY
+post "/embed_all on the classifier is a 400" 400 /models/cls/embed_all '{"inputs": "x"}'
+body_has "saying why" "needs an embedding model"
+
+# --- /info ------------------------------------------------------------------------------------
+req "GET /info (the default model)" 200 "$BASE/info"
+check "TEI's fields, for emb" python3 -c "
+import json; r = json.load(open('$WORK/body'))
+assert r['model_id'] == 'emb' and r['model_type'] == {'embedding': {'pooling': 'mean'}} and r['max_input_length'] == 128
+assert r['model_dtype'] == 'float32' and r['tinyembed']['dimension'] == 64 and 'max_client_batch_size' in r, r"
+req "GET /models/cls/info" 200 "$BASE/models/cls/info"
+check "a classifier's labels" python3 -c "
+import json; r = json.load(open('$WORK/body')); c = r['model_type']['classifier']
+assert r['model_id'] == 'cls' and c['id2label'] == {'0': 'NEGATIVE', '1': 'POSITIVE'} and c['label2id'] == {'NEGATIVE': 0, 'POSITIVE': 1}, r"
+req "POST /info is a 405" 405 -X POST "$BASE/info"
+
+# --- truncation_direction --------------------------------------------------------------------
+LONG=$(python3 -c "print(' '.join('word%d' % (i % 50) for i in range(300)) + ' the very end')")
+post "a long text, cut at its end (Right, the default)" 200 /embed "{\"inputs\": \"$LONG\", \"truncate\": true}"
+cp "$WORK/body" "$WORK/right.json"
+post "and with truncation_direction Left" 200 /embed "{\"inputs\": \"$LONG\", \"truncate\": true, \"truncation_direction\": \"Left\"}"
+cp "$WORK/body" "$WORK/left.json"
+post "tokenize it whole" 200 /tokenize "{\"inputs\": \"$LONG\"}"
+python3 -c "
+import json; t = json.load(open('$WORK/body'))[0]; ids = [x['id'] for x in t]
+print(json.dumps({'input': [[ids[0]] + ids[-127:]], 'model': 'emb'}))" > "$WORK/left_ids.json"
+post "its last tokens, as ids" 200 /v1/embeddings "$(cat "$WORK/left_ids.json")"
+check "Left keeps the last tokens ([CLS] + the end + [SEP]); Right does not" python3 -c "
+import json
+l = json.load(open('$WORK/left.json'))[0]; r = json.load(open('$WORK/right.json'))[0]
+ids = json.load(open('$WORK/body'))['data'][0]['embedding']
+assert all(abs(a - b) < 1e-6 for a, b in zip(l, ids)), 'Left is not the last tokens'
+assert max(abs(a - b) for a, b in zip(l, r)) > 1e-3, 'Left gave what Right gives'"
+post "truncation_direction Up is a 400" 400 /embed '{"inputs": "a", "truncation_direction": "Up"}'
+body_has "naming the choices" "Right|Left"
+post "Left on /predict is a 400 (it cuts pairs at their end)" 400 /predict '{"inputs": "a", "truncation_direction": "Left"}'
+
+# --- Cohere's and Jina's options ----------------------------------------------------------------
+post "Cohere v2 embed with truncate START keeps the end" 200 /v2/embed "{\"texts\": [\"$LONG\"], \"truncate\": \"START\", \"embedding_types\": [\"float\"]}"
+check "the same vector as Left" python3 -c "
+import json; a = json.load(open('$WORK/body'))['embeddings']['float'][0]; b = json.load(open('$WORK/left.json'))[0]
+assert all(abs(x - y) < 1e-6 for x, y in zip(a, b))"
+post "Cohere v2 embed with truncate NONE refuses a long text" 422 /v2/embed "{\"texts\": [\"$LONG\"], \"truncate\": \"NONE\"}"
+post "embedding_types int8 is refused until it is available" 400 /v2/embed '{"texts": ["a"], "embedding_types": ["int8"]}'
+body_has "in Cohere's error shape" '{"message":'
+post "input_type bogus is a 400" 400 /v2/embed '{"texts": ["a"], "input_type": "bogus"}'
+post "truncate MAYBE is a 400" 400 /v2/embed '{"texts": ["a"], "truncate": "MAYBE"}'
+post "rerank top_n 0 is a 400" 400 /v1/rerank '{"query": "q", "documents": ["a"], "top_n": 0}'
+post "rerank without documents is a 400" 400 /v2/rerank '{"query": "q"}'
+post "rerank with rank_fields is refused, not ignored" 400 /v2/rerank '{"query": "q", "documents": ["a"], "rank_fields": ["x"]}'
+post "a document that is neither text nor {text} is a 400" 400 /v1/rerank '{"query": "q", "documents": [5]}'
+post "/similarity without sentences is a 400" 400 /similarity '{"inputs": {"source_sentence": "a"}}'
+post "a 404 under /v1/ is in OpenAI's shape" 404 /v1/nothing '{}'
+body_has "OpenAI's" '"error":{"message":'
+
+stop_server "the server exits 0"
+check "the log names the model and, on errors, the message" python3 -c "
+lines = open('$WORK/serve.log').read().splitlines()
+assert any(l.startswith('POST / 200') and 'model=emb' in l for l in lines), 'POST / is logged'
+assert any(l.startswith('POST /v2/rerank 400') and 'error=\"' in l and 'documents' in l for l in lines), lines"
+
+# --default-model: names the default of its kind and of POST /.
+start_server -m emb="$D/tiny-mean.temb" -m cls="$D/distilbert-sst2.temb" --default-model cls || fail "server starts"
+post "--default-model cls: POST / classifies" 200 / '{"inputs": "I love this"}'
+body_has "labels" '"label":"POSITIVE"'
+post "and /embed still reaches the embedder" 200 /embed '{"inputs": "a"}'
+stop_server "that server exits 0"
+expect_rc 2 "--default-model of a model not served is a usage error" "$TE_BIN" serve --port 0 -m "$D/tiny-mean.temb" --default-model nosuch
+expect_err_has "naming it" "--default-model nosuch: no model of that name is served"
+finish
