@@ -205,8 +205,14 @@ $(BUILD)/testdata/%-bf16.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed
 	@mkdir -p $(dir $@)
 	$(BUILD)/tinyembed convert --dtype bf16 $(HF)/$* $@
 
-test: all shared testdata
-	@sh tests/run.sh $(BUILD) $(HF) $(REF)
+# MODELS_FROM=DIR: test the models another build converted (the sanitizer and
+# clang runs in CI take the gcc build's: converting is tested on its own, and
+# converting every test model again under ASan or TSan costs minutes).
+# The shared library only when a test that loads it runs (cli_python): the
+# sanitizer runs choose their tests and would build it for nothing.
+TEST_SHARED = $(if $(TE_ONLY_C),,$(if $(TE_SHELL_TESTS),$(if $(filter cli_python,$(TE_SHELL_TESTS)),shared),shared))
+test: all $(TEST_SHARED) $(if $(MODELS_FROM),,testdata)
+	@TE_MODELS_FROM=$(MODELS_FROM) sh tests/run.sh $(BUILD) $(HF) $(REF)
 
 CHECK_SHELL_TESTS = cli_structure cli_tokenize cli_embed cli_classify cli_convert cli_models cli_download cli_quickstart \
 	cli_serve_score cli_unicode
@@ -227,13 +233,13 @@ sanitize:
 
 # Races live where threads are: the C programs that run contexts on several
 # threads, the loader, the registry and the server's API (test_concurrency:
-# 30 s per model of 8 contexts on one shared model), over a slice as above,
+# 20 s per model of 8 contexts on one shared model), over a slice as above,
 # and the shell tests of the server and of embedding (worker pools, batching
 # threads, reloads).
 TSAN_C_TESTS = test_concurrency test_forward test_index test_loading test_registry test_serve_api
 TSAN_SHELL_TESTS = cli_serve cli_serve_score cli_models cli_embed
 tsan:
-	TE_SLICE=4 TE_STRESS_SECONDS=30 TE_C_TESTS="$(TSAN_C_TESTS)" TE_SHELL_TESTS="$(TSAN_SHELL_TESTS)" $(MAKE) \
+	TE_SLICE=4 TE_STRESS_SECONDS=20 TE_C_TESTS="$(TSAN_C_TESTS)" TE_SHELL_TESTS="$(TSAN_SHELL_TESTS)" $(MAKE) \
 		BUILD=build/tsan CC=clang CFLAGS="-O1 -g -fsanitize=thread" LDFLAGS="-fsanitize=thread" test
 
 # Every C test program under valgrind's memcheck (by hand; needs valgrind). Any

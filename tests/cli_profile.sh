@@ -3,7 +3,10 @@
 # JSON schema is what the command documents, a planted regression fails a
 # --baseline comparison and a planted improvement does not, --cold evicts.
 . "$(dirname "$0")/cli_lib.sh"
-M="$TE_TESTDATA/minilm-mean.temb"
+# A private copy: --cold evicts it and the checks read its residency, which a
+# test reading the shared file beside this one (make test runs two at a time) would change.
+cp "$TE_TESTDATA/minilm-mean.temb" "$WORK/minilm-mean.temb"
+M="$WORK/minilm-mean.temb"
 
 expect_rc 0 "profile --cold --json runs" "$TE_BIN" profile -m "$M" --runs 2 --cold --json "$WORK/p.json"
 expect_out_has "table names the first-encode stage" "first_encode"

@@ -6,7 +6,8 @@
 # model: the f32 model's vectors are checked by test_index, and its slow
 # embedding would dominate the sanitizer runs); saved audits, benchmarks and profiles
 # are valid against docs/schemas/; bad input is refused by name and leaves
-# no file behind.
+# no file behind. Under TE_SLICE (make sanitize) the corpus is every
+# TE_SLICE-th page, with the queries for them.
 . "$(dirname "$0")/cli_lib.sh"
 F32="$TE_TESTDATA/minilm-mean.temb"
 I8="$TE_TESTDATA/minilm-mean-int8.temb"
@@ -19,22 +20,37 @@ if [ ! -s "$MAN/queries.jsonl" ]; then
 fi
 check "the man page corpus exists (man_corpus.py)" test -s "$MAN/queries.jsonl"
 D="$MAN/docs.jsonl"
+Q="$MAN/queries.jsonl"
 N=$(grep -c . "$D")
 
 # --- BM25 against SQLite FTS5 ------------------------------------------------
 expect_rc 0 "index --no-vectors builds a BM25-only index without a model" "$B" index --no-vectors -o "$WORK/bm25.tidx" "$D"
 expect_err_has "the summary counts documents and words" "indexed $N documents"
 python3 -c 'import json, sys
-for l in open(sys.argv[1]): print(json.loads(l)["query"])' "$MAN/queries.jsonl" > "$WORK/q.txt"
+for l in open(sys.argv[1]): print(json.loads(l)["query"])' "$Q" > "$WORK/q.txt"
 "$B" search -i "$WORK/bm25.tidx" -k 10 < "$WORK/q.txt" > "$WORK/bm25.jsonl" 2>"$WORK/err"
 check "search reads queries from stdin, one JSON line each (no model needed for BM25)" \
     test "$(grep -c '"results":\[{"id":' "$WORK/bm25.jsonl")" -ge $((N * 9 / 10))
-python3 tests/bm25_vs_fts5.py "$D" "$MAN/queries.jsonl" "$WORK/bm25.jsonl" > "$WORK/fts5.txt"
+python3 tests/bm25_vs_fts5.py "$D" "$Q" "$WORK/bm25.jsonl" > "$WORK/fts5.txt"
 rc=$?
 cat "$WORK/fts5.txt"
 check "BM25 MRR@10 within 0.03 of SQLite FTS5's bm25() on the same pages and queries" test "$rc" -eq 0
 
 # --- vectors: every page finds itself ---------------------------------------
+if [ -n "${TE_SLICE:-}" ]; then # the sanitizer runs: every TE_SLICE-th page and the queries for them
+    python3 - "$MAN" "$WORK" "$TE_SLICE" <<'PY'
+import json, sys
+man, work, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
+docs = [l for i, l in enumerate(open(man + "/docs.jsonl")) if i % k == 0]
+keep = {json.loads(l)["id"] for l in docs}
+open(work + "/docs.jsonl", "w").writelines(docs)
+open(work + "/queries.jsonl", "w").writelines(l for l in open(man + "/queries.jsonl") if json.loads(l)["target"] in keep)
+PY
+    D="$WORK/docs.jsonl" Q="$WORK/queries.jsonl"
+    N=$(grep -c . "$D")
+    python3 -c 'import json, sys
+for l in open(sys.argv[1]): print(json.loads(l)["query"])' "$Q" > "$WORK/q.txt"
+fi
 # --max-len 128 (documents and self-queries alike) halves the embedding time of the sanitizer runs.
 expect_rc 0 "index with f32 vectors" "$B" index -m "$I8" --max-len 128 -o "$WORK/f32.tidx" "$D"
 expect_err_has "pages longer than the model's limit are counted in the summary" "documents were cut at"
@@ -52,7 +68,7 @@ check "int8: every page finds itself first" grep -Eq '^vector +1\.0000 +1\.0000'
 check "two runs in the same folder are two files, none replaced" test "$(ls "$WORK/res/retrieval_audits" | grep -c '^audit_[0-9]\{8\}_[0-9]\{6\}\(_[0-9]*\)\?\.json$')" -eq 2
 "$B" search -i "$WORK/i8.tidx" -m "$I8" --mode vector -k 1 < "$WORK/q.txt" > "$WORK/v.jsonl" 2>"$WORK/err"
 check "search --mode vector answers every query" test "$(grep -c '"score":' "$WORK/v.jsonl")" -eq "$N"
-expect_rc 0 "audit the real queries, hybrid by weighted fusion" "$B" audit -i "$WORK/f32.tidx" -m "$I8" -q "$MAN/queries.jsonl" --alpha 0.3 --save "$WORK/res2/a/b"
+expect_rc 0 "audit the real queries, hybrid by weighted fusion" "$B" audit -i "$WORK/f32.tidx" -m "$I8" -q "$Q" --alpha 0.3 --save "$WORK/res2/a/b"
 expect_out_has "the table has the three modes" "hybrid "
 
 # --- results files against their schemas ------------------------------------
@@ -121,7 +137,7 @@ expect_rc 0 "verify passes a good index" "$B" verify "$WORK/i8.tidx"
 expect_out_has "... saying what it holds" "search index: $N documents"
 expect_rc 1 "an index given as a model is named" "$B" embed -m "$WORK/i8.tidx" "x"
 expect_err_has "... as a search index" "this is a search index"
-expect_rc 1 "audit always checks the whole index" "$B" audit -i "$WORK/dmg.tidx" -m "$I8" -q "$MAN/queries.jsonl"
+expect_rc 1 "audit always checks the whole index" "$B" audit -i "$WORK/dmg.tidx" -m "$I8" -q "$Q"
 printf '{"id": "a", "text": "one"}\n{"id": "b", "text": 2}\n' > "$WORK/bad.jsonl"
 expect_rc 1 "a bad document line is refused" "$B" index --no-vectors -o "$WORK/never.tidx" "$WORK/bad.jsonl"
 expect_err_has "... with its line number" "line 2"

@@ -219,7 +219,7 @@ const job_route *job_route_find(http_str path);
  * named, or NULL. NULL after filling `out` with the refusal. */
 job *request_job(const srv_ctx *s, const http_request *req, const job_route *r, const char *url_model,
                  route_result *out);
-/* out gets an error answer in api's shape (and its message, for the log). */
+/* out gets an error answer in api's shape and its message, for the log (serve_job.c). */
 void route_error(route_result *out, job_api api, int status, const char *type, const char *msg);
 
 void route_request(const srv_ctx *s, const http_request *req, int loopback_peer, route_result *out);

@@ -13,13 +13,6 @@
 #include "serve.h"
 #include "tinyembed_json.h"
 
-void route_error(route_result *out, job_api api, int status, const char *type, const char *msg) {
-    out->kind = ROUTE_ANSWER;
-    out->status = status;
-    snprintf(out->message, sizeof out->message, "%s", msg);
-    api_error(api, status, type, msg, &out->body);
-}
-
 /* ---- GET routes ---------------------------------------------------------------- */
 
 /* Each model's registry view, as /models gives it (state, warmed_up,

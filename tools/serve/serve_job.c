@@ -2,7 +2,7 @@
  * serve_job.c - a job's life: made by a route (serve_api.c) or a reload
  * (cmd_serve.c), answered or failed by a worker (serve_batch.c,
  * serve_score.c), freed by the event loop once written; and the error
- * bodies, in the shape of the API a request came to.
+ * bodies, in the shape of the API a request came to, for jobs and routes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,4 +116,11 @@ void api_error(job_api api, int status, const char *type, const char *msg, strbu
         sb_json_str(out, msg, strlen(msg));
         sb_printf(out, ",\"error_type\":\"%s\"}", t);
     }
+}
+
+void route_error(route_result *out, job_api api, int status, const char *type, const char *msg) {
+    out->kind = ROUTE_ANSWER;
+    out->status = status;
+    snprintf(out->message, sizeof out->message, "%s", msg);
+    api_error(api, status, type, msg, &out->body);
 }
