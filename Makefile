@@ -54,7 +54,7 @@ TEST_SRC  := $(wildcard tests/test_*.c)
 LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_BIN  := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
-FUZZ_TARGETS := http temb safetensors torch convert json tokenizer tidx
+FUZZ_TARGETS := http temb safetensors torch convert json tokenizer tidx requests
 FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/tests/test_fuzz_%)
 
 .PHONY: all deps deps-all check quickstart fuzz-slice test sanitize tsan static shared memtest install clean model testdata test-arm test-scaling bench-search test-blas amalgamation test-amalgamation fuzz tokdiff valgrind soak loadtest
@@ -295,6 +295,11 @@ endif
 build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c tools/serve/http.c tools/serve/http.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_http.c tools/serve/http.c -o $@
+# The routes of serve over the library: its request readers and the modules they call.
+FUZZ_SERVE_SRC = $(addprefix tools/serve/,serve_api.c serve_requests.c serve_job.c serve_status.c serve_metrics.c http.c) \
+	$(addprefix tools/common/,svg.c results.c registry_json.c strbuf.c cli.c self_exe.c)
+build/fuzz/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_SERVE_SRC) $(wildcard tools/serve/*.h tools/common/*.h) $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Itools/common tests/fuzz/fuzz_requests.c $(FUZZ_SERVE_SRC) $(FUZZ_LIB) -pthread -lm -o $@
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_LIB) -pthread -lm -o $@
 fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
@@ -313,6 +318,7 @@ FUZZ_RUNS_convert = 40000
 FUZZ_RUNS_json = 500000
 FUZZ_RUNS_tokenizer = 4000
 FUZZ_RUNS_tidx = 200000
+FUZZ_RUNS_requests = 1000000
 fuzz-slice: $(FUZZ_TARGETS:%=fuzz-slice-%)
 fuzz-slice-%: build/fuzz/fuzz_% testdata
 	@rm -rf build/fuzz/slice/$* && mkdir -p build/fuzz/slice/$* && cp tests/fuzz/corpus/$*/* build/fuzz/slice/$*/
@@ -333,9 +339,11 @@ fuzz-run-%: build/fuzz/fuzz_% testdata
 
 $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz_file.h $(BUILD)/libtinyembed.a $(BUILD)/.flags
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -Itools/serve -DFUZZ_NAME='"$*"' -o $@ $< tests/fuzz/replay.c $(TEST_OBJS) $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -Isrc -Itools/serve -Itools/common -DFUZZ_NAME='"$*"' -o $@ $< tests/fuzz/replay.c $(TEST_OBJS) $(BUILD)/libtinyembed.a $(ALL_LDFLAGS) $(LIBS)
 $(BUILD)/tests/test_fuzz_http: TEST_OBJS = $(BUILD)/obj/tools/serve/http.o
 $(BUILD)/tests/test_fuzz_http: $(BUILD)/obj/tools/serve/http.o
+$(BUILD)/tests/test_fuzz_requests: TEST_OBJS = $(SERVE_OBJS)
+$(BUILD)/tests/test_fuzz_requests: $(SERVE_OBJS)
 
 # The tokenizer against the Hugging Face tokenizers library on TOKDIFF_N generated
 # inputs (make test runs 20,000 through tests/cli_tokdiff.sh). Needs node and
