@@ -108,8 +108,8 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.fl
 
 $(BUILD)/tests/test_http: TEST_OBJS = $(BUILD)/obj/tools/serve/http.o
 $(BUILD)/tests/test_http: $(BUILD)/obj/tools/serve/http.o
-SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/serve/,serve_api.o serve_requests.o serve_tokens.o serve_job.o serve_batch.o serve_score.o serve_multi.o serve_metrics.o serve_status.o http.o) \
-	$(addprefix $(BUILD)/obj/tools/common/,svg.o results.o registry_json.o strbuf.o cli.o self_exe.o)
+SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/serve/,serve_api.o serve_requests.o serve_tokens.o serve_job.o serve_batch.o serve_answer.o serve_chunks.o serve_score.o serve_multi.o serve_metrics.o serve_status.o http.o) \
+	$(addprefix $(BUILD)/obj/tools/common/,svg.o results.o registry_json.o strbuf.o cli.o self_exe.o chunk.o)
 $(BUILD)/tests/test_serve_api: TEST_OBJS = $(SERVE_OBJS)
 $(BUILD)/tests/test_serve_api: $(SERVE_OBJS)
 

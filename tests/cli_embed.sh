@@ -61,6 +61,35 @@ expect_rc 0 "bench --tokenizer" "$TE_BIN" bench -m "$M" --tokenizer --file "$TE_
 expect_out_has "tokenizer bench reports MB/s" "MB/s"
 expect_rc 2 "bench --tokenizer needs --file" "$TE_BIN" bench -m "$M" --tokenizer
 
+# --chunk: 300 tokens of "the" ([CLS] + 62 + [SEP] per chunk of 64, 16 shared: 7 chunks, the last of 24 + 2).
+THE=$(python3 -c "print(' '.join(['the'] * 300))")
+expect_rc 0 "--chunk 64 --overlap 16 --reduce none" "$TE_BIN" embed -m "$M" --chunk 64 --overlap 16 --reduce none "$THE"
+cp "$WORK/out" "$WORK/chunks.json"
+expect_rc 0 "--chunk 64 --overlap 16 (mean)" "$TE_BIN" embed -m "$M" --chunk 64 --overlap 16 "$THE"
+check "chunks cover the text with their overlap; the mean is their token-weighted mean, unit length" python3 - "$WORK" "$THE" <<'PY'
+import json, math, sys
+w, text = sys.argv[1], sys.argv[2]
+c = json.loads(open(w + "/chunks.json").readline())
+assert len(c) == 7, len(c)
+starts = [x["start"] for x in c]
+assert starts == [4 * 46 * k for k in range(7)] and c[0]["stop"] == 4 * 62 - 1 and c[-1]["stop"] == len(text), c
+wts = [64] * 6 + [26]
+mean = [sum(wt * x["embedding"][d] for wt, x in zip(wts, c)) / sum(wts) for d in range(64)]
+n = math.sqrt(sum(v * v for v in mean))
+got = json.loads(open(w + "/out").readline())
+assert all(abs(a - b / n) < 1e-6 for a, b in zip(got, mean)), "not the weighted mean"
+PY
+"$TE_BIN" embed -m "$M" "The cat sits outside" > "$WORK/plain.json"
+expect_rc 0 "--chunk on a short text" "$TE_BIN" embed -m "$M" --chunk 64 "The cat sits outside"
+check "one chunk: the text's embedding" cmp -s "$WORK/out" "$WORK/plain.json"
+expect_rc 2 "--reduce without --chunk is refused" "$TE_BIN" embed -m "$M" --reduce none x
+expect_rc 2 "--reduce max is refused" "$TE_BIN" embed -m "$M" --chunk 8 --reduce max x
+expect_rc 2 "--reduce none with --format tsv is refused" "$TE_BIN" embed -m "$M" --chunk 8 --reduce none --format tsv x
+expect_rc 2 "--chunk beyond the model's limit is refused" "$TE_BIN" embed -m "$M" --chunk 129 x
+expect_rc 2 "--chunk 2 leaves no room for text" "$TE_BIN" embed -m "$M" --chunk 2 x
+expect_err_has "and says so" "no room for text"
+expect_rc 2 "an overlap as large as a chunk's text" "$TE_BIN" embed -m "$M" --chunk 10 --overlap 8 x
+
 expect_rc 2 "bad --format" "$TE_BIN" embed -m "$M" --format xml x
 expect_rc 2 "--threads 0 refused" "$TE_BIN" embed -m "$M" --threads 0 x
 expect_rc 1 "unknown --simd" "$TE_BIN" embed -m "$M" --simd sse9 x

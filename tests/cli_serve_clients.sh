@@ -155,6 +155,68 @@ post "truncation_direction Up is a 400" 400 /embed '{"inputs": "a", "truncation_
 body_has "naming the choices" "Right|Left"
 post "Left on /predict is a 400 (it cuts pairs at their end)" 400 /predict '{"inputs": "a", "truncation_direction": "Left"}'
 
+# --- chunking ----------------------------------------------------------------------------------
+post "chunking, reduce none: every chunk with its span" 200 /embed "{\"inputs\": \"$LONG\", \"chunking\": {\"max_tokens\": 64, \"overlap\": 16, \"reduce\": \"none\"}}"
+cp "$WORK/body" "$WORK/chunks.json"
+post "the whole text's tokens (no special tokens)" 200 /tokenize "{\"inputs\": \"$LONG\", \"add_special_tokens\": false}"
+cp "$WORK/body" "$WORK/all_tokens.json"
+python3 - "$WORK" > "$WORK/chunk_ids.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1] + "/all_tokens.json"))[0]
+ids = [x["id"] for x in t]
+window, step, chunks = 64 - 2, 64 - 2 - 16, []
+a = 0
+while True:
+    b = min(a + window, len(ids))
+    chunks.append([101] + ids[a:b] + [102])
+    if b == len(ids): break
+    a += step
+print(json.dumps({"input": chunks}))
+PY
+post "the same windows, each embedded as token ids" 200 /v1/embeddings "$(cat "$WORK/chunk_ids.json")"
+cp "$WORK/body" "$WORK/one_by_one.json"
+post "chunking, reduce mean (the default)" 200 /embed "{\"inputs\": \"$LONG\", \"chunking\": {\"max_tokens\": 64, \"overlap\": 16}}"
+check "chunks are the windows embedded one by one, spans are their bytes; the mean is their token-weighted mean, renormalized" \
+    python3 - "$WORK" "$LONG" <<'PY'
+import json, math, sys
+w, text = sys.argv[1], sys.argv[2].encode()
+chunks = json.load(open(w + "/chunks.json"))[0]
+ones = [d["embedding"] for d in json.load(open(w + "/one_by_one.json"))["data"]]
+ids = json.load(open(w + "/chunk_ids.json"))["input"]
+toks = json.load(open(w + "/all_tokens.json"))[0]
+assert len(chunks) == len(ones) >= 3, (len(chunks), len(ones))
+for c, v in zip(chunks, ones):
+    assert c["embedding"] == v, "a chunk's vector is not its window's"
+step = 64 - 2 - 16
+for k, c in enumerate(chunks):
+    first, last = toks[k * step], toks[min(k * step + 61, len(toks) - 1)]
+    assert (c["start"], c["stop"]) == (first["start"], last["stop"]), (k, c["start"], c["stop"])
+wts = [len(i) for i in ids]
+mean = [sum(wt * v[d] for wt, v in zip(wts, ones)) / sum(wts) for d in range(64)]
+n = math.sqrt(sum(x * x for x in mean))
+got = json.load(open(w + "/body"))[0]
+assert all(abs(a - b / n) < 1e-6 for a, b in zip(got, mean)), "the mean"
+assert text.endswith(b"the very end") and chunks[-1]["stop"] == len(text), "the last chunk ends with the text"
+PY
+post "chunking on /v1/embeddings, reduce none: data[i].chunks" 200 /v1/embeddings "{\"input\": \"$LONG\", \"chunking\": {\"max_tokens\": 64, \"overlap\": 16, \"reduce\": \"none\"}}"
+check "OpenAI's list with each input's chunks" python3 -c "
+import json; d = json.load(open('$WORK/body'))['data'][0]; c = json.load(open('$WORK/chunks.json'))[0]
+assert d['index'] == 0 and [x['start'] for x in d['chunks']] == [x['start'] for x in c] and len(d['chunks'][0]['embedding']) == 64"
+post "a text shorter than one chunk is one chunk: its embedding" 200 /embed "{\"inputs\": \"$T\", \"chunking\": {\"max_tokens\": 64}}"
+check "the same as without chunking" python3 -c "
+import json; a = json.load(open('$WORK/body'))[0]; b = json.load(open('$WORK/embT.json'))[0]
+assert all(abs(x - y) < 1e-6 for x, y in zip(a, b))"
+post "chunking without max_tokens is a 400" 400 /embed '{"inputs": "a", "chunking": {"overlap": 2}}'
+post "max_tokens 0 is a 400" 400 /embed '{"inputs": "a", "chunking": {"max_tokens": 0}}'
+post "max_tokens above the model's limit is a 400" 400 /embed '{"inputs": "a", "chunking": {"max_tokens": 129}}'
+body_has "naming it" "at most the model's limit of 128"
+post "max_tokens with no room for text is a 400" 400 /embed '{"inputs": "a", "chunking": {"max_tokens": 2}}'
+post "overlap as large as the window is a 400" 400 /embed '{"inputs": "a", "chunking": {"max_tokens": 10, "overlap": 8}}'
+post "overlap -1 is a 400" 400 /embed '{"inputs": "a", "chunking": {"max_tokens": 10, "overlap": -1}}'
+post "reduce max is a 400" 400 /embed '{"inputs": "a", "chunking": {"max_tokens": 10, "reduce": "max"}}'
+post "chunking token ids is a 400" 400 /v1/embeddings '{"input": [101, 102], "chunking": {"max_tokens": 10}}'
+post "chunking with truncation_direction Left is a 400" 400 /embed '{"inputs": "a", "truncation_direction": "Left", "chunking": {"max_tokens": 10}}'
+
 # --- Cohere's and Jina's options ----------------------------------------------------------------
 post "Cohere v2 embed with truncate START keeps the end" 200 /v2/embed "{\"texts\": [\"$LONG\"], \"truncate\": \"START\", \"embedding_types\": [\"float\"]}"
 check "the same vector as Left" python3 -c "

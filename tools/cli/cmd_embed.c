@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chunk.h"
 #include "cli.h"
 
 #define CHUNK_LINES CLI_CHUNK_LINES
@@ -25,6 +26,10 @@ static const cli_opt embed_opts[] = {
     {"prefix", 'p', "STR", "prepend STR to every text, e.g. 'search_query: ' for nomic-embed-text"},
     {"prompt-name", 0, "NAME", "put the model's prompt NAME in front (config_sentence_transformers.json; `info` lists them)"},
     {"max-len", 0, "N", "cut texts at N tokens, special tokens included (default and upper bound: the model's)"},
+    {"chunk", 0, "N", "never cut a text: embed it in chunks of N tokens (special tokens and prompt included)"},
+    {"overlap", 0, "M", "with --chunk: consecutive chunks share M tokens (default 0)"},
+    {"reduce", 0, "R", "with --chunk: mean (default; one vector per text, their token-weighted mean, unit length)\n"
+     "or none (per text a JSON array of {\"embedding\", \"start\", \"stop\"}: each chunk, its bytes)"},
     {"max-memory", 0, "SIZE", "bound the scratch memory (e.g. 16M): fewer tokens per pass, shorter texts if need be"},
     {"simd", 0, "LEVEL", "force a kernel set: avx512bf16, avx512vnni, avx512, avxvnni, avx2, neon, scalar (default: best; env TE_SIMD)"},
     {"strategy", 0, "S", "loading: lazy, eager, background, progressive, auto (default: env TE_STRATEGY, else lazy)"},
@@ -41,7 +46,9 @@ static const cli_cmd embed_cmd = {
     "either, its default_prompt_name's, if it has one).\n"
     "--output sparse prints {\"<token id>\": weight, ...} per text (bge-m3's lexical weights), colbert\n"
     "an array of unit vectors (one per token after <s>); several outputs print one object per text\n"
-    "keyed dense, sparse, colbert.",
+    "keyed dense, sparse, colbert.\n"
+    "--chunk N cuts each text on token boundaries into chunks of N tokens, each framed by the\n"
+    "model's special tokens with the prompt in front, and embeds them all: nothing is cut.",
     embed_opts, 0, CLI_MAX_POS,
 };
 
@@ -60,10 +67,12 @@ static const cli_cmd sim_cmd = {
 
 typedef enum { FMT_JSON, FMT_TSV, FMT_BIN } out_format;
 
-/* What to print: the --output bits and the format. */
+/* What to print: the --output bits and the format; --chunk's settings (chunk 0: none). */
 typedef struct out_spec {
     unsigned outputs;
     out_format fmt;
+    size_t chunk, overlap;
+    int each;                /* --reduce none */
 } out_spec;
 
 static void write_floats(const float *v, size_t n) {
@@ -156,9 +165,67 @@ static int embed_multi(cli_session *s, const char *const *texts, const size_t *l
     return rc;
 }
 
+/* One text in chunks: their token-weighted mean, or each chunk with its byte span (JSON). */
+static int embed_chunked(cli_session *s, const int32_t *prefix, size_t n_prefix, const char *text, size_t len,
+                         const out_spec *spec) {
+    chunks c;
+    te_error err;
+    size_t H = (size_t)s->info.hidden_size;
+    if (chunk_text(s->m, text, len, prefix, n_prefix, spec->chunk, spec->overlap, &c, &err) != TE_OK)
+        return cli_lib_error(&embed_cmd, &err);
+    const int32_t **seq = malloc(c.n * sizeof *seq);
+    float *out = malloc((c.n + 1) * H * sizeof *out), *mean = out ? out + c.n * H : NULL;
+    int rc = CLI_OK;
+    for (size_t k = 0; seq && k < c.n; k++) seq[k] = c.ids + c.start[k];
+    if (!seq || !out) {
+        cli_error(&embed_cmd, "out of memory");
+        rc = CLI_FAIL;
+    } else if (te_embed_tokens(s->ctx, seq, c.len, c.n, out, &err) != TE_OK) {
+        rc = cli_lib_error(&embed_cmd, &err);
+    } else if (!spec->each) {
+        chunk_mean(out, c.len, c.n, (int)H, mean);
+        write_vectors(mean, 1, (int)H, spec->fmt);
+    } else {
+        putchar('[');
+        for (size_t k = 0; k < c.n; k++) {
+            printf("%s{\"embedding\":", k ? "," : "");
+            write_floats(out + k * H, H);
+            printf(",\"start\":%u,\"stop\":%u}", c.span[k].start, c.span[k].end);
+        }
+        puts("]");
+    }
+    free(seq);
+    free(out);
+    chunks_free(&c);
+    return rc;
+}
+
+/* --chunk: each of n texts in chunks, the prefix (the prompt) in front of each chunk. */
+static int embed_texts_chunked(cli_session *s, const char *const *texts, const size_t *lens, size_t n,
+                               const out_spec *spec) {
+    int32_t *prefix = NULL;
+    te_span *spans = NULL;
+    size_t n_prefix = 0;
+    te_error err;
+    int rc = CLI_OK;
+    if (spec->chunk > (size_t)te_ctx_max_seq_length(s->ctx)) {
+        cli_error(&embed_cmd, "--chunk %zu is more than the %d tokens the model (or --max-len) takes", spec->chunk,
+                  te_ctx_max_seq_length(s->ctx));
+        return CLI_USAGE;
+    }
+    if (s->prefix && s->prefix[0] && tok_all(s->m, s->prefix, strlen(s->prefix), 0, &prefix, &spans, &n_prefix, &err) != TE_OK)
+        rc = cli_lib_error(&embed_cmd, &err);
+    for (size_t i = 0; rc == CLI_OK && i < n; i++)
+        rc = embed_chunked(s, prefix, n_prefix, texts[i], lens ? lens[i] : strlen(texts[i]), spec);
+    free(prefix);
+    free(spans);
+    return rc;
+}
+
 /* Embeds n texts (with the prefix) and writes them; counts the texts cut. */
 static int embed_texts(cli_session *s, cli_prefixed *pre, const char *prefix, const char *const *texts,
                        const size_t *lens, size_t n, const out_spec *spec, size_t *cut) {
+    if (spec->chunk) return embed_texts_chunked(s, texts, lens, n, spec);
     int dense = spec->outputs == TE_OUTPUT_DENSE; /* te_embed_multi allocates its own outputs */
     float *out = dense ? malloc((n ? n : 1) * (size_t)s->info.hidden_size * sizeof *out) : NULL;
     uint8_t *trunc = malloc(n ? n : 1);
@@ -205,6 +272,30 @@ static int embed_stdin(cli_session *s, const char *prefix, const out_spec *spec,
     return rc;
 }
 
+/* --chunk, --overlap and --reduce into spec. */
+static int parse_chunking(const cli_args *a, out_spec *spec) {
+    long n, m;
+    const char *r = cli_get(&embed_cmd, a, "reduce");
+    if (cli_get_int(&embed_cmd, a, "chunk", 1, 1L << 20, 0, &n) != CLI_OK) return CLI_USAGE;
+    if (cli_get_int(&embed_cmd, a, "overlap", 0, 1L << 20, 0, &m) != CLI_OK) return CLI_USAGE;
+    spec->chunk = (size_t)n;
+    spec->overlap = (size_t)m;
+    spec->each = r && !strcmp(r, "none");
+    if (!n && (cli_get(&embed_cmd, a, "overlap") || r)) {
+        cli_error(&embed_cmd, "--overlap and --reduce go with --chunk N");
+        return CLI_USAGE;
+    }
+    if (r && strcmp(r, "mean") && strcmp(r, "none")) {
+        cli_error(&embed_cmd, "--reduce must be mean or none (got '%s')", r);
+        return CLI_USAGE;
+    }
+    if (n && (spec->outputs != TE_OUTPUT_DENSE || (spec->each && spec->fmt != FMT_JSON))) {
+        cli_error(&embed_cmd, "--chunk gives dense vectors; --reduce none needs --format json");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 /* --format and --output into spec; the model's outputs are checked by te_embed_multi. */
 static int parse_spec(const cli_args *a, out_spec *spec) {
     const char *f = cli_get(&embed_cmd, a, "format"), *o = cli_get(&embed_cmd, a, "output");
@@ -222,7 +313,7 @@ static int parse_spec(const cli_args *a, out_spec *spec) {
         cli_error(&embed_cmd, "--format %s holds one dense vector per text: --output %s needs --format json", f, o);
         return CLI_USAGE;
     }
-    return CLI_OK;
+    return parse_chunking(a, spec);
 }
 
 int cmd_embed(int argc, char **argv) {

@@ -9,8 +9,10 @@
  *   serve_job.c      a job's life (new, fail, free) and the APIs' error shapes
  *   serve_api.c      dispatch: routes, /models/NAME/ prefixes, default models, auth; the GET routes
  *   serve_requests.c request bodies of every API (TEI, OpenAI, Cohere/Jina, HF Inference) into jobs
- *   serve_tokens.c   /tokenize, /decode, /info, and truncation that keeps a text's end
+ *   serve_tokens.c   /tokenize, /decode and /info
  *   serve_batch.c    the job queue and the workers that batch jobs into forward passes
+ *   serve_answer.c   embeddings into each API's answer
+ *   serve_chunks.c   texts cut into chunks ("chunking"), embedded, averaged or listed
  *   serve_score.c    classifier and reranker jobs (TEI's /predict and /rerank)
  *   serve_multi.c    bge-m3's sparse and ColBERT jobs (/embed_sparse, /embed_colbert)
  *   serve_metrics.c  counters and histograms in Prometheus text format
@@ -23,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chunk.h"
 #include "http.h"
 #include "strbuf.h"
 #include "tinyembed.h"
@@ -80,7 +83,8 @@ typedef enum job_api { API_OPENAI, API_TEI, API_COHERE } job_api;
 /* Embeddings (batched across jobs), label scores of texts or text pairs, bge-m3's other outputs, every
  * token's state (/embed_all), or what the tokenizer and the model's header answer. */
 typedef enum job_kind {
-    JOB_EMBED = 0, JOB_PREDICT, JOB_RERANK, JOB_SPARSE, JOB_COLBERT, JOB_TOKENS, JOB_TOKENIZE, JOB_DECODE, JOB_INFO
+    JOB_EMBED = 0, JOB_PREDICT, JOB_RERANK, JOB_SPARSE, JOB_COLBERT, JOB_TOKENS, JOB_TOKENIZE, JOB_DECODE, JOB_INFO,
+    JOB_CHUNKS                /* embeddings of texts cut into chunks ("chunking"), run alone */
 } job_kind;
 
 typedef struct job {
@@ -104,6 +108,8 @@ typedef struct job {
     int special;              /* JOB_TOKENIZE: add_special_tokens; JOB_DECODE: skip_special_tokens */
     const char *input_type;   /* Cohere's: the model's prompt of that purpose, when it has one */
     size_t top_n;             /* Cohere/Jina rerank: answer the best top_n (0: all) */
+    size_t chunk_max, chunk_overlap; /* JOB_CHUNKS: tokens per chunk (special tokens included), shared */
+    int chunk_each;           /* JOB_CHUNKS: answer every chunk with its span ("reduce": "none"), not their mean */
     const char **pair_texts;  /* JOB_PREDICT: [n] the second text of a pair, or NULL entries (or array) */
     size_t *pair_lens;
     const char *query;        /* JOB_RERANK: the first text of every pair; texts are the passages */
@@ -158,13 +164,19 @@ size_t run_scoring(te_ctx *ctx, const te_model *m, job *j);
 /* Runs a JOB_SPARSE, JOB_COLBERT or JOB_TOKENS job (serve_multi.c) the same way. */
 size_t run_multi(te_ctx *ctx, const te_model *m, job *j);
 
+/* Runs a JOB_CHUNKS job (serve_chunks.c): every text's chunks in one call, then their
+ * mean or each of them; returns the tokens embedded (0 if the job failed). */
+size_t run_chunks(te_ctx *ctx, const te_model *m, job *j);
+
+/* The answer of an embedding job whose vectors are out[n * dim] (serve_answer.c), in
+ * the shape of its API; model_normalizes: the vectors are unit length already. */
+void answer_embeddings(job *j, float *out, int dim, int model_normalizes);
+/* The answer of a chunked job: per text c[i].n vectors of out, in order, with their spans. */
+void answer_chunks(job *j, float *out, const chunks *c, int dim, int model_normalizes);
+
 /* Answers a JOB_TOKENIZE, JOB_DECODE or JOB_INFO job (serve_tokens.c). */
 void run_tokens(const te_model *m, const srv_config *cfg, job *j);
 
-/* The ids of a text cut to max (special tokens included) by dropping the
- * start of its content, not its end (ids has room for max). TE_OK, or an error in err. */
-te_status tokenize_keep_end(const te_model *m, const char *text, size_t len, int32_t *ids, size_t max, size_t *n,
-                            te_error *err);
 
 /* ---- routes (serve_api.c) ---- */
 

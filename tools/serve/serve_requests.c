@@ -231,6 +231,37 @@ static int read_count(const te_json_value *root, const char *key, size_t *val, j
 
 /* ---- embeddings --------------------------------------------------------------------- */
 
+/* "chunking": {"max_tokens", "overlap": 0, "reduce": "mean" | "none"}: the job becomes JOB_CHUNKS. */
+static int read_chunking(const te_json_value *root, job *j, route_result *out) {
+    const te_json_value *c = te_json_get(root, "chunking");
+    if (!c) return 1;
+    if (!te_json_get(c, "max_tokens")) {
+        refuse(out, j, 400, "\"chunking\" must be {\"max_tokens\": N, \"overlap\": M, \"reduce\": \"mean\" | \"none\"}");
+        return 0;
+    }
+    if (!j->texts) {
+        refuse(out, j, 400, "\"chunking\" cuts texts, not token ids");
+        return 0;
+    }
+    if (j->truncate_left) {
+        refuse(out, j, 400, "\"chunking\" embeds the whole text: \"truncation_direction\" does not apply");
+        return 0;
+    }
+    const te_json_value *ov = te_json_get(c, "overlap");
+    double d;
+    if (!read_count(c, "max_tokens", &j->chunk_max, j, out)) return 0;
+    if (ov && (!te_json_number(ov, &d) || d != (double)(long)d || d < 0 || d > 1e9)) {
+        refuse(out, j, 400, "\"overlap\" must be an integer from 0 (below max_tokens)");
+        return 0;
+    }
+    j->chunk_overlap = ov ? (size_t)d : 0;
+    int reduce = read_choice(c, "reduce", "mean|none", 0, j, out);
+    if (reduce < 0) return 0;
+    j->chunk_each = reduce == 1;
+    j->kind = JOB_CHUNKS;
+    return 1;
+}
+
 static int read_openai_embed(const srv_ctx *s, const te_json_value *root, job *j, route_result *out) {
     if (!read_inputs(s, te_json_get(root, "input"), "input", j, out)) return 0;
     j->truncate = 1; /* as sentence-transformers does; usage counts the tokens used */
@@ -240,12 +271,12 @@ static int read_openai_embed(const srv_ctx *s, const te_json_value *root, job *j
     size_t d = 0; /* its upper bound, the model's dimension, is checked by the worker that runs it */
     if (!read_count(root, "dimensions", &d, j, out)) return 0;
     j->dimensions = (int)d;
-    return 1;
+    return read_chunking(root, j, out);
 }
 
 static int read_tei_embed(const srv_ctx *s, const te_json_value *root, job *j, route_result *out) {
     if (!read_inputs(s, te_json_get(root, "inputs"), "inputs", j, out) || !read_tei_options(s, root, j, out)) return 0;
-    return (j->normalize = read_bool(root, "normalize", 1, j, out)) >= 0;
+    return (j->normalize = read_bool(root, "normalize", 1, j, out)) >= 0 && read_chunking(root, j, out);
 }
 
 /* {"inputs": {"source_sentence", "sentences"}}: embeds both, answers the cosines. */

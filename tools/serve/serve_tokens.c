@@ -2,69 +2,21 @@
  * serve_tokens.c - what the server answers from the tokenizer and the
  * model's header alone: TEI's /tokenize (every token with its id, its text,
  * whether the template added it, and its byte span in the input), /decode
- * and /info; and truncation that keeps a text's end (TEI's
- * truncation_direction "Left", Cohere's truncate "START").
+ * and /info.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "chunk.h"
 #include "registry_json.h"
 #include "serve.h"
-
-/* A text's ids and spans, however many: the buffers grow until nothing is cut. */
-static te_status tokenize_all(const te_model *m, const char *text, size_t len, int add_special, int32_t **ids,
-                              te_span **spans, size_t *n, te_error *err) {
-    size_t cap = len + 16;
-    for (;;) {
-        int32_t *i2 = realloc(*ids, cap * sizeof **ids);
-        if (i2) *ids = i2;
-        te_span *s2 = i2 ? realloc(*spans, cap * sizeof **spans) : NULL;
-        if (s2) *spans = s2;
-        if (!i2 || !s2) break;
-        int cut = 0;
-        te_status st = te_tokenize_spans(m, text, len, add_special, *ids, *spans, cap, n, &cut, err);
-        if (st != TE_OK || !cut) return st;
-        if (cap > ((size_t)-1) / 4 / sizeof **ids) break;
-        cap *= 2;
-    }
-    err->code = TE_ERR_NOMEM;
-    snprintf(err->msg, sizeof err->msg, "out of memory");
-    return TE_ERR_NOMEM;
-}
-
-te_status tokenize_keep_end(const te_model *m, const char *text, size_t len, int32_t *ids, size_t max, size_t *n,
-                            te_error *err) {
-    int32_t *all = NULL;
-    te_span *spans = NULL;
-    size_t k = 0, lead = 0, tail = 0;
-    te_status st = tokenize_all(m, text, len, 1, &all, &spans, &k, err);
-    if (st == TE_OK) {
-        /* The template's tokens have no span: keep them, and the last pieces of the text between. */
-        while (lead < k && spans[lead].start == TE_SPAN_NONE) lead++;
-        while (tail < k - lead && spans[k - 1 - tail].start == TE_SPAN_NONE) tail++;
-        if (lead + tail > max) {
-            err->code = st = TE_ERR_ARG;
-            snprintf(err->msg, sizeof err->msg, "a limit of %zu tokens has no room for the model's %zu special tokens",
-                     max, lead + tail);
-        }
-    }
-    if (st == TE_OK) {
-        size_t keep = k <= max ? k - lead - tail : max - lead - tail;
-        memcpy(ids, all, lead * sizeof *ids);
-        memcpy(ids + lead, all + (k - tail - keep), (keep + tail) * sizeof *ids);
-        *n = lead + keep + tail;
-    }
-    free(all);
-    free(spans);
-    return st;
-}
 
 /* One text's tokens as TEI lists them: special tokens have no span. */
 static int answer_tokens(job *j, const te_model *m, size_t i, int32_t **ids, te_span **spans) {
     te_error err;
     size_t n = 0;
-    te_status st = tokenize_all(m, j->texts[i], j->lens[i], j->special, ids, spans, &n, &err);
+    te_status st = tok_all(m, j->texts[i], j->lens[i], j->special, ids, spans, &n, &err);
     if (st != TE_OK) {
         fail_job(j, st == TE_ERR_NOMEM ? 500 : 400, "validation", te_errmsg(&err));
         return 0;
