@@ -21,6 +21,7 @@
 #   make valgrind         every C test program under valgrind memcheck
 #   make soak             RSS flat over SOAK_N (1,000,000) texts in process and server requests
 #   make loadtest         the server under wrk (64 connections, reloads meanwhile), RSS, idle CPU
+#   make bench-cache      the server with and without --cache-mb, half the texts repeating
 #   make install PREFIX=/usr/local [DESTDIR=...]
 #   make model NAME=sentence-transformers/all-MiniLM-L6-v2   download + convert (needs network)
 #   make BLAS=openblas    big GEMMs through OpenBLAS's cblas_sgemm (libopenblas-dev); optional
@@ -108,7 +109,7 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.fl
 
 $(BUILD)/tests/test_http: TEST_OBJS = $(BUILD)/obj/tools/serve/http.o
 $(BUILD)/tests/test_http: $(BUILD)/obj/tools/serve/http.o
-SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/serve/,serve_api.o serve_requests.o serve_tokens.o serve_job.o serve_batch.o serve_answer.o serve_chunks.o serve_score.o serve_multi.o serve_metrics.o serve_status.o http.o) \
+SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/serve/,serve_api.o serve_requests.o serve_tokens.o serve_job.o serve_batch.o serve_answer.o serve_chunks.o serve_cache.o serve_score.o serve_multi.o serve_metrics.o serve_status.o http.o) \
 	$(addprefix $(BUILD)/obj/tools/common/,svg.o results.o registry_json.o strbuf.o cli.o self_exe.o chunk.o)
 $(BUILD)/tests/test_serve_api: TEST_OBJS = $(SERVE_OBJS)
 $(BUILD)/tests/test_serve_api: $(SERVE_OBJS)
@@ -296,7 +297,7 @@ build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c tools/serve/http.c tools/serve/http
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_http.c tools/serve/http.c -o $@
 # The routes of serve over the library: its request readers and the modules they call.
-FUZZ_SERVE_SRC = $(addprefix tools/serve/,serve_api.c serve_requests.c serve_job.c serve_status.c serve_metrics.c http.c) \
+FUZZ_SERVE_SRC = $(addprefix tools/serve/,serve_api.c serve_requests.c serve_job.c serve_status.c serve_metrics.c serve_cache.c http.c) \
 	$(addprefix tools/common/,svg.c results.c registry_json.c strbuf.c cli.c self_exe.c)
 build/fuzz/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_SERVE_SRC) $(wildcard tools/serve/*.h tools/common/*.h) $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Itools/common tests/fuzz/fuzz_requests.c $(FUZZ_SERVE_SRC) $(FUZZ_LIB) -pthread -lm -o $@
@@ -388,6 +389,10 @@ test-blas: $(BUILD)/tinyembed $(if $(MODELS_FROM),,testdata) $(BUILD)/tests/test
 # Search speed on 100,000 documents (by hand: about 10 minutes, 4 GB in build/bench-search).
 bench-search: all testdata
 	@sh tests/search_bench.sh $(BUILD)
+
+# The result cache's effect: requests/s and latency with and without --cache-mb, half the texts repeating.
+bench-cache: all testdata
+	python3 tests/cache_bench.py $(BUILD)/tinyembed $(BUILD)/testdata/minilm-mean.temb
 
 LOADTEST_SECONDS ?= 60
 loadtest: all testdata

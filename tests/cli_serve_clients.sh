@@ -241,6 +241,39 @@ lines = open('$WORK/serve.log').read().splitlines()
 assert any(l.startswith('POST / 200') and 'model=emb' in l for l in lines), 'POST / is logged'
 assert any(l.startswith('POST /v2/rerank 400') and 'error=\"' in l and 'documents' in l for l in lines), lines"
 
+# --cache-mb: repeats answered from the cache, byte for byte, with the same usage; LRU eviction.
+start_server -m emb="$D/tiny-mean.temb" --cache-mb 1 || fail "server starts with a cache"
+post "a request, uncached" 200 /embed '{"inputs": ["The cat sits outside", "A man is playing guitar"]}'
+cp "$WORK/body" "$WORK/uncached.json"
+post "the same request again" 200 /embed '{"inputs": ["The cat sits outside", "A man is playing guitar"]}'
+check "answered from the cache: the same bytes" cmp -s "$WORK/body" "$WORK/uncached.json"
+post "OpenAI's route, one cached text and one new" 200 /v1/embeddings '{"input": ["The cat sits outside", "new text"]}'
+check "the cached vector and the tokens it took (usage)" python3 -c "
+import json; d = json.load(open('$WORK/body')); u = json.load(open('$WORK/uncached.json'))
+assert d['data'][0]['embedding'] == u[0] and d['usage']['prompt_tokens'] == 6 + 4, d['usage']"
+post "a long text, truncated" 200 /embed "{\"inputs\": \"$LONG\", \"truncate\": true}"
+post "the same text without truncate is still a 422 (how a text is cut is part of the key)" 422 /embed "{\"inputs\": \"$LONG\"}"
+req "metrics" 200 "$BASE/metrics"
+check "hits and misses in /metrics" python3 -c "
+m = dict(l.split() for l in open('$WORK/body') if l.startswith('tinyembed_cache'))
+assert m['tinyembed_cache_hits_total'] == '3' and m['tinyembed_cache_misses_total'] == '5', m"
+python3 - "$PORT" <<'PY' > "$WORK/evict.txt"
+import http.client, json, sys
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+for r in range(160):  # 5,120 texts of about 300 bytes each in the cache: more than 1 MB
+    c.request("POST", "/embed", json.dumps({"inputs": ["text %d %d" % (r, i) for i in range(32)]}), {"Content-Type": "application/json"})
+    assert c.getresponse().read()
+c.request("POST", "/embed", json.dumps({"inputs": "The cat sits outside"}), {"Content-Type": "application/json"})
+print(c.getresponse().status)
+PY
+req "metrics after 5,120 new texts" 200 "$BASE/metrics"
+check "the least recently used are evicted; the bound holds; an evicted text is a miss again" python3 -c "
+m = dict(l.split() for l in open('$WORK/body') if l.startswith('tinyembed_cache'))
+assert int(m['tinyembed_cache_evictions_total']) > 0 and int(m['tinyembed_cache_bytes']) <= 1 << 20, m
+assert m['tinyembed_cache_hits_total'] == '3' and m['tinyembed_cache_misses_total'] == str(5 + 5120 + 1), m"
+stop_server "the caching server exits 0"
+expect_rc 2 "--cache-mb -1 is a usage error" "$TE_BIN" serve --port 0 -m "$D/tiny-mean.temb" --cache-mb -1
+
 # --default-model: names the default of its kind and of POST /.
 start_server -m emb="$D/tiny-mean.temb" -m cls="$D/distilbert-sst2.temb" --default-model cls || fail "server starts"
 post "--default-model cls: POST / classifies" 200 / '{"inputs": "I love this"}'

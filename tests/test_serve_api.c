@@ -29,7 +29,7 @@ TEST(admin_routes_answer_loopback_only_without_a_key) {
     CHECK(reg && te_registry_declare(reg, &d, &err) == TE_OK);
     srv_config cfg = {.max_batch = 32, .max_body = 4096, .max_queue = 64};
     srv_metrics *m = metrics_new();
-    srv_ctx s = {&cfg, reg, m, NULL, {"m", "m", "m", "m"}, NULL};
+    srv_ctx s = {&cfg, reg, m, NULL, NULL, {"m", "m", "m", "m"}, NULL};
     size_t n;
     http_request req = request("POST /admin/reload HTTP/1.1\r\nHost: x\r\n\r\n", &n);
     route_result rr;
@@ -83,7 +83,7 @@ TEST(requests_reach_the_model_they_name_or_the_default_of_their_kind) {
         CHECK(reg && te_registry_declare(reg, &d, &err) == TE_OK);
     }
     srv_config cfg = {.max_batch = 32, .max_body = 4096, .max_queue = 64};
-    srv_ctx s = {&cfg, reg, NULL, NULL, {NULL}, NULL};
+    srv_ctx s = {&cfg, reg, NULL, NULL, NULL, {NULL}, NULL};
     int kinds[4];
     CHECK(serve_defaults(&s, kinds, NULL, 0));
     CHECK_EQ_INT(kinds[0], TE_KIND_CLASSIFIER);

@@ -37,6 +37,7 @@ static const cli_opt serve_opts[] = {
     {"request-timeout", 0, "MS", "a request must arrive within this (default 10000; 408 beyond)"},
     {"idle-timeout", 0, "MS", "close keep-alive connections idle this long (default 60000)"},
     {"auto-truncate", 0, NULL, "/embed truncates long inputs unless the request says \"truncate\": false"},
+    {"cache-mb", 0, "N", "keep the vectors of up to N MB of texts and answer repeats from them (default 0: off)"},
     {"log-format", 0, "FMT", "request log lines: text (default) or json"},
     {"log-all", 0, NULL, "also log /health, /metrics and / (status page) requests"},
     {NULL, 0, NULL, NULL},
@@ -132,6 +133,8 @@ static int read_options(const cli_args *a, srv_config *cfg) {
     if (cli_get_int(&serve_cmd, a, "idle-timeout", 10, 3600000, 60000, &v) != CLI_OK) return CLI_USAGE;
     cfg->idle_timeout_ms = (int)v;
     cfg->auto_truncate = cli_flag(&serve_cmd, a, "auto-truncate");
+    if (cli_get_int(&serve_cmd, a, "cache-mb", 0, 1L << 20, 0, &v) != CLI_OK) return CLI_USAGE;
+    cfg->cache_bytes = (size_t)v << 20;
     cfg->log_all = cli_flag(&serve_cmd, a, "log-all");
     const char *fmt = cli_get(&serve_cmd, a, "log-format");
     if (fmt && strcmp(fmt, "json") != 0 && strcmp(fmt, "text") != 0) {
@@ -157,7 +160,7 @@ static void on_signal(int sig) {
  * everything else; at the end the queue finishes what it holds. */
 static int run(srv_config *cfg, te_registry *reg, const char *const *named, int n_named) {
     int port = 0, rc = CLI_OK;
-    srv_ctx api = {cfg, reg, NULL, NULL, {NULL}, NULL};
+    srv_ctx api = {cfg, reg, NULL, NULL, NULL, {NULL}, NULL};
     int *kinds = calloc(te_registry_count(reg) + 1, sizeof *kinds);
     if (!kinds || !serve_defaults(&api, kinds, named, n_named)) {
         free(kinds);
@@ -170,7 +173,9 @@ static int run(srv_config *cfg, te_registry *reg, const char *const *named, int 
     }
     api.metrics = metrics_new();
     srv_loop *loop = api.metrics ? loop_new(fd, &api) : NULL;
-    api.queue = loop ? queue_new(reg, cfg, api.metrics, loop_post, loop) : NULL;
+    api.cache = cache_new(cfg->cache_bytes);
+    int cache_ok = !cfg->cache_bytes || api.cache;
+    api.queue = loop && cache_ok ? queue_new(reg, cfg, api.metrics, api.cache, loop_post, loop) : NULL;
     te_error err;
     if (!api.queue || te_registry_start(reg, &err) != TE_OK) {
         cli_error(&serve_cmd, "cannot start: %s", api.queue ? te_errmsg(&err) : "out of memory or threads");
@@ -192,6 +197,7 @@ static int run(srv_config *cfg, te_registry *reg, const char *const *named, int 
     if (loop) loop_free(loop); /* closes fd */
     else close(fd);
     metrics_free(api.metrics);
+    cache_free(api.cache);
     free(kinds);
     return rc;
 }

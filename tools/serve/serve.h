@@ -15,6 +15,7 @@
  *   serve_chunks.c   texts cut into chunks ("chunking"), embedded, averaged or listed
  *   serve_score.c    classifier and reranker jobs (TEI's /predict and /rerank)
  *   serve_multi.c    bge-m3's sparse and ColBERT jobs (/embed_sparse, /embed_colbert)
+ *   serve_cache.c    the result cache (--cache-mb): vectors by model, text and truncation, LRU
  *   serve_metrics.c  counters and histograms in Prometheus text format
  *   serve_status.c   the status page (GET /): models, load, residency, traffic
  */
@@ -46,7 +47,33 @@ typedef struct srv_config {
     int auto_truncate;        /* TEI's --auto-truncate: /embed truncates unless told not to */
     int log_json;             /* request log lines as JSON */
     int log_all;              /* also log /health and /metrics */
+    size_t cache_bytes;       /* --cache-mb: the result cache's bound; 0: none */
 } srv_config;
+
+/* ---- the result cache (serve_cache.c) ---- */
+
+typedef struct srv_cache srv_cache;
+
+/* How a text was cut: part of its key (0: it was not), since a text cut one way is not the text cut another. */
+#define CACHE_TRUNCATE 1u
+#define CACHE_KEEP_END 2u
+
+/* A cache of at most max_bytes; NULL for 0 (no cache) or without memory. */
+srv_cache *cache_new(size_t max_bytes);
+void cache_free(srv_cache *c);
+/* 1 with the vector in out[dim] and its token count in *tokens, or 0 (a miss): the text as
+ * it was stored uncut, or else (flags: how this request may cut it) cut that way. */
+int cache_get(srv_cache *c, uint32_t fingerprint, unsigned flags, const char *text, size_t len, float *out, int dim,
+              size_t *tokens);
+/* Keeps a vector (a text over an eighth of the bound is not kept), dropping the least recently used to fit. */
+void cache_put(srv_cache *c, uint32_t fingerprint, unsigned flags, const char *text, size_t len, const float *v, int dim,
+               size_t tokens);
+typedef struct cache_counts {
+    uint64_t hits, misses, evictions;
+    size_t bytes, entries, max_bytes;
+} cache_counts;
+/* The counts so far (all 0 for NULL). */
+void cache_stats(srv_cache *c, cache_counts *out);
 
 /* ---- metrics (serve_metrics.c) ---- */
 
@@ -58,8 +85,8 @@ void metrics_request(srv_metrics *m, const char *route, int status, double secon
 void metrics_batch(srv_metrics *m, size_t texts, size_t tokens);
 void metrics_queue_depth(srv_metrics *m, long delta);
 void metrics_reload(srv_metrics *m, int ok);
-/* The whole exposition (text format 0.0.4), with per-model gauges from r. */
-void metrics_render(srv_metrics *m, te_registry *r, strbuf *out);
+/* The whole exposition (text format 0.0.4), with per-model gauges from r and the cache's counts. */
+void metrics_render(srv_metrics *m, te_registry *r, srv_cache *cache, strbuf *out);
 
 #define METRICS_HISTORY 120 /* seconds of per-second history */
 
@@ -151,7 +178,8 @@ typedef struct srv_queue srv_queue;
 
 /* done(user, j) is called from a worker thread when j is answered. NULL
  * when memory or threads run out. */
-srv_queue *queue_new(te_registry *r, const srv_config *cfg, srv_metrics *m, void (*done)(void *, job *), void *user);
+srv_queue *queue_new(te_registry *r, const srv_config *cfg, srv_metrics *m, srv_cache *cache,
+                     void (*done)(void *, job *), void *user);
 /* 0, or -1 when the queue already holds max_queue texts (429). */
 int queue_push(srv_queue *q, job *j);
 /* Finishes every queued job, then stops the workers and frees. */
@@ -188,6 +216,7 @@ typedef struct srv_ctx {
     te_registry *reg;
     srv_metrics *metrics;
     srv_queue *queue;
+    srv_cache *cache;         /* NULL without --cache-mb */
     /* The model a request that names none reaches, per need_kind: the first model of the
      * kind (classifiers: else the first reranker), or --default-model's; NULL: none served. */
     const char *defaults[NEED_KINDS];

@@ -159,7 +159,7 @@ static void metrics_route(const srv_ctx *s, const http_request *req, route_resul
     out->kind = ROUTE_ANSWER;
     out->status = 200;
     out->content_type = "text/plain; version=0.0.4";
-    metrics_render(s->metrics, s->reg, &out->body);
+    metrics_render(s->metrics, s->reg, s->cache, &out->body);
 }
 
 /* Routes answered in the event loop; job routes are serve_requests.c's. */

@@ -32,6 +32,7 @@ struct srv_queue {
     te_registry *reg;
     const srv_config *cfg;
     srv_metrics *metrics;
+    srv_cache *cache;         /* NULL: no result cache */
     void (*done)(void *, job *);
     void *user;
 };
@@ -49,12 +50,30 @@ typedef struct grow_buf {
     size_t cap;           /* bytes */
 } grow_buf;
 
+/* Where a sequence of the batch came from: its text's slot in the answers and, to cache
+ * its vector, the text (NULL for token ids) and how it was cut (0: it was not). */
+typedef struct seq_src {
+    size_t slot;
+    const char *text;
+    size_t len;
+    unsigned flags;
+} seq_src;
+
 typedef struct worker {
     srv_queue *q;
     worker_model models[MAX_WORKER_MODELS];
     int n_models;
-    grow_buf ids, seq, lens, first, out;
+    grow_buf ids, seq, lens, first, out, vecs, src;
 } worker;
+
+/* A batch's buffers (the worker's, grown to its size). */
+typedef struct batch_bufs {
+    int32_t *ids;             /* [texts][max + 1] */
+    const int32_t **seq;      /* [texts]: the sequences to embed */
+    size_t *lens, *first;     /* [texts], [jobs]: job k's answers start at slot first[k] */
+    float *out;               /* [texts][hidden]: the answers, by slot */
+    seq_src *src;             /* [texts] */
+} batch_bufs;
 
 static void *grow(grow_buf *b, size_t n, size_t size) {
     if (size && n > ((size_t)-1) / size) return NULL;
@@ -100,7 +119,8 @@ static worker_model *model_for(worker *w, const char *name, te_error *err) {
 /* Tokens of input i of j into dst (room for max + 1): a text is truncated
  * to max when the job allows, a token-id list must fit. Returns the count,
  * or 0 after failing the job. */
-static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t vocab, int32_t sep, int32_t *dst) {
+static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t vocab, int32_t sep, int32_t *dst,
+                        int *cut) {
     size_t n = 0;
     te_error err;
     if (j->ids) {
@@ -129,6 +149,7 @@ static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t
          * keeping a prefix of the pieces and closing with [SEP], so the cut
          * to max is that prefix one piece shorter: no second tokenization.
          * Keeping the end instead takes a whole tokenization. */
+        *cut = n > max;
         if (n > max && j->truncate && j->truncate_left) {
             if (tok_keep_end(m, j->texts[i], j->lens[i], dst, max, &n, &err) != TE_OK) {
                 fail_job(j, err.code == TE_ERR_NOMEM ? 500 : 400, "invalid_request_error", te_errmsg(&err));
@@ -159,6 +180,64 @@ static void run_alone(worker *w, worker_model *wm, job *j) {
     if (tokens) metrics_batch(w->q->metrics, j->n, tokens);
 }
 
+/* Refuses what a job asks of this model that it cannot give, puts the prompt in front of
+ * the texts of the others; returns the batch's texts. */
+static size_t check_jobs(job **batch, size_t n_jobs, const te_model *m, const te_model_info *in) {
+    size_t total = 0;
+    for (size_t k = 0; k < n_jobs; k++) {
+        total += batch[k]->n;
+        if (batch[k]->dimensions > in->hidden_size) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "\"dimensions\" must be an integer from 1 to the model's %d", in->hidden_size);
+            fail_job(batch[k], 400, "invalid_request_error", msg);
+        }
+        if (!batch[k]->status) job_apply_prompt(batch[k], m);
+        if (batch[k]->api == API_TEI && !batch[k]->normalize && in->normalize)
+            fail_job(batch[k], 422, "validation",
+                     "this model L2-normalizes its output (a Normalize module in its sentence-transformers config); "
+                     "\"normalize\": false is not available for it");
+    }
+    return total;
+}
+
+/* The cache key's flags of a job's texts: how the job cuts those too long. */
+static unsigned cache_flags(const job *j) {
+    return (j->truncate ? CACHE_TRUNCATE : 0) | (j->truncate_left ? CACHE_KEEP_END : 0);
+}
+
+/* Every text of the batch's live jobs gets slot first[k] + i of out: from the
+ * cache when it holds it, else as a sequence to embed (seq, lens, src).
+ * Returns the sequences. */
+static size_t gather(worker *w, job **batch, size_t n_jobs, const te_model *m, const te_model_info *in,
+                     batch_bufs *b) {
+    size_t max = (size_t)in->max_seq_length, H = (size_t)in->hidden_size, n_seq = 0, at = 0;
+    srv_cache *cache = w->q->cache;
+    for (size_t k = 0; k < n_jobs; at += batch[k]->n, k++) {
+        job *j = batch[k];
+        b->first[k] = at;
+        for (size_t i = 0, start = n_seq, t; i < j->n && !j->status; i++) {
+            const char *text = j->texts ? j->texts[i] : NULL;
+            if (cache && text && cache_get(cache, in->fingerprint, cache_flags(j), text, j->lens[i], b->out + (at + i) * H,
+                                           (int)H, &t)) {
+                j->tokens += t;
+                continue;
+            }
+            int32_t *dst = b->ids + n_seq * (max + 1);
+            int cut = 0;
+            size_t n = input_ids(j, i, m, max, in->vocab_size, in->tokenizer.sep_id, dst, &cut);
+            if (n == 0) {
+                n_seq = start; /* drop this job's sequences */
+                break;
+            }
+            b->seq[n_seq] = dst;
+            b->lens[n_seq] = n;
+            b->src[n_seq++] = (seq_src){at + i, text, text ? j->lens[i] : 0, cut ? cache_flags(j) : 0};
+            j->tokens += n;
+        }
+    }
+    return n_seq;
+}
+
 /* Runs a batch of jobs for one model as one forward-pass call. */
 static void run_batch(worker *w, job **batch, size_t n_jobs) {
     te_error err;
@@ -180,55 +259,33 @@ static void run_batch(worker *w, job **batch, size_t n_jobs) {
         for (size_t k = 0; k < n_jobs; k++) fail_job(batch[k], 400, "invalid_request_error", msg);
         return;
     }
-    size_t max = (size_t)in.max_seq_length, total = 0;
-    for (size_t k = 0; k < n_jobs; k++) {
-        total += batch[k]->n;
-        if (batch[k]->dimensions > in.hidden_size) {
-            char msg[120];
-            snprintf(msg, sizeof msg, "\"dimensions\" must be an integer from 1 to the model's %d", in.hidden_size);
-            fail_job(batch[k], 400, "invalid_request_error", msg);
-        }
-        if (!batch[k]->status) job_apply_prompt(batch[k], wm->ref.model);
-        if (batch[k]->api == API_TEI && !batch[k]->normalize && in.normalize)
-            fail_job(batch[k], 422, "validation",
-                     "this model L2-normalizes its output (a Normalize module in its sentence-transformers config); "
-                     "\"normalize\": false is not available for it");
-    }
+    size_t total = check_jobs(batch, n_jobs, wm->ref.model, &in);
+    size_t max = (size_t)in.max_seq_length, H = (size_t)in.hidden_size;
     int32_t *ids = grow(&w->ids, total * (max + 1), sizeof *ids);
     const int32_t **seq = grow(&w->seq, total, sizeof *seq);
     size_t *lens = grow(&w->lens, total, sizeof *lens), *first = grow(&w->first, n_jobs, sizeof *first);
-    float *out = grow(&w->out, total * (size_t)in.hidden_size, sizeof *out);
-    if (!ids || !seq || !lens || !first || !out) {
+    float *out = grow(&w->out, total * H, sizeof *out), *vecs = grow(&w->vecs, total * H, sizeof *vecs);
+    seq_src *src = grow(&w->src, total, sizeof *src);
+    if (!ids || !seq || !lens || !first || !out || !vecs || !src) {
         for (size_t k = 0; k < n_jobs; k++) fail_job(batch[k], 500, "server_error", "out of memory");
         return;
     }
-    size_t n_seq = 0, tokens = 0;
-    for (size_t k = 0; k < n_jobs; k++) {
-        job *j = batch[k];
-        first[k] = n_seq;
-        if (j->status) continue; /* already failed */
-        size_t start = n_seq;
-        for (size_t i = 0; i < j->n; i++) {
-            int32_t *dst = ids + n_seq * (max + 1);
-            size_t n = input_ids(j, i, wm->ref.model, max, in.vocab_size, in.tokenizer.sep_id, dst);
-            if (n == 0) {
-                n_seq = start; /* drop this job's sequences */
-                break;
-            }
-            seq[n_seq] = dst;
-            lens[n_seq++] = n;
-            j->tokens += n;
-        }
-        if (!j->status) tokens += j->tokens;
-    }
-    if (n_seq && te_embed_tokens(wm->ctx, seq, lens, n_seq, out, &err) != TE_OK) {
+    batch_bufs bb = {ids, seq, lens, first, out, src};
+    size_t n_seq = gather(w, batch, n_jobs, wm->ref.model, &in, &bb), tokens = 0;
+    if (n_seq && te_embed_tokens(wm->ctx, seq, lens, n_seq, vecs, &err) != TE_OK) {
         for (size_t k = 0; k < n_jobs; k++)
             if (!batch[k]->status) fail_job(batch[k], 400, "invalid_request_error", te_errmsg(&err));
         return;
     }
+    for (size_t q = 0; q < n_seq; q++) { /* each vector to its text's place, and into the cache */
+        memcpy(out + src[q].slot * H, vecs + q * H, H * sizeof *out);
+        if (w->q->cache && src[q].text)
+            cache_put(w->q->cache, in.fingerprint, src[q].flags, src[q].text, src[q].len, vecs + q * H, (int)H, lens[q]);
+        tokens += lens[q];
+    }
     if (n_seq) metrics_batch(w->q->metrics, n_seq, tokens);
     for (size_t k = 0; k < n_jobs; k++)
-        if (!batch[k]->status) answer_embeddings(batch[k], out + first[k] * (size_t)in.hidden_size, in.hidden_size, in.normalize);
+        if (!batch[k]->status) answer_embeddings(batch[k], out + first[k] * H, (int)H, in.normalize);
 }
 
 static void *worker_main(void *arg) {
@@ -280,6 +337,8 @@ static void *worker_main(void *arg) {
     free(w->lens.p);
     free(w->first.p);
     free(w->out.p);
+    free(w->vecs.p);
+    free(w->src.p);
     for (int i = 0; i < w->n_models; i++) {
         te_ctx_free(w->models[i].ctx);
         te_registry_release(q->reg, &w->models[i].ref);
@@ -288,7 +347,8 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-srv_queue *queue_new(te_registry *r, const srv_config *cfg, srv_metrics *m, void (*done)(void *, job *), void *user) {
+srv_queue *queue_new(te_registry *r, const srv_config *cfg, srv_metrics *m, srv_cache *cache,
+                     void (*done)(void *, job *), void *user) {
     srv_queue *q = calloc(1, sizeof *q);
     if (!q || !(q->threads = calloc((size_t)cfg->workers, sizeof *q->threads))) {
         free(q);
@@ -299,6 +359,7 @@ srv_queue *queue_new(te_registry *r, const srv_config *cfg, srv_metrics *m, void
     q->reg = r;
     q->cfg = cfg;
     q->metrics = m;
+    q->cache = cache;
     q->done = done;
     q->user = user;
     for (int i = 0; i < cfg->workers; i++) {

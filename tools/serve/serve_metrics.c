@@ -177,7 +177,22 @@ typedef struct model_gauge {
     const char *name, *help, *type;
 } model_gauge;
 
-void metrics_render(srv_metrics *m, te_registry *r, strbuf *o) {
+/* The result cache's counts, when there is one. */
+static void render_cache(strbuf *o, srv_cache *cache) {
+    cache_counts c;
+    if (!cache) return;
+    cache_stats(cache, &c);
+    counter(o, "tinyembed_cache_hits_total", "Texts answered from the result cache.", c.hits);
+    counter(o, "tinyembed_cache_misses_total", "Texts the result cache did not hold.", c.misses);
+    counter(o, "tinyembed_cache_evictions_total", "Entries dropped to make room (least recently used).", c.evictions);
+    sb_printf(o, "# HELP tinyembed_cache_bytes Bytes the result cache holds, of --cache-mb.\n"
+                 "# TYPE tinyembed_cache_bytes gauge\ntinyembed_cache_bytes %zu\n"
+                 "# HELP tinyembed_cache_entries Texts the result cache holds.\n"
+                 "# TYPE tinyembed_cache_entries gauge\ntinyembed_cache_entries %zu\n", c.bytes, c.entries);
+}
+
+void metrics_render(srv_metrics *m, te_registry *r, srv_cache *cache, strbuf *o) {
+    render_cache(o, cache);
     pthread_mutex_lock(&m->mu);
     sb_puts(o, "# HELP tinyembed_http_requests_total HTTP requests answered, by route and status code.\n"
                "# TYPE tinyembed_http_requests_total counter\n");
