@@ -206,6 +206,7 @@ post "a text shorter than one chunk is one chunk: its embedding" 200 /embed "{\"
 check "the same as without chunking" python3 -c "
 import json; a = json.load(open('$WORK/body'))[0]; b = json.load(open('$WORK/embT.json'))[0]
 assert all(abs(x - y) < 1e-6 for x, y in zip(a, b))"
+post "chunking with dimensions beyond the model's is a 400" 400 /v1/embeddings '{"input": "a", "dimensions": 65, "chunking": {"max_tokens": 10}}'
 post "chunking without max_tokens is a 400" 400 /embed '{"inputs": "a", "chunking": {"overlap": 2}}'
 post "max_tokens 0 is a 400" 400 /embed '{"inputs": "a", "chunking": {"max_tokens": 0}}'
 post "max_tokens above the model's limit is a 400" 400 /embed '{"inputs": "a", "chunking": {"max_tokens": 129}}'
