@@ -61,6 +61,28 @@ expect_rc 0 "bench --tokenizer" "$TE_BIN" bench -m "$M" --tokenizer --file "$TE_
 expect_out_has "tokenizer bench reports MB/s" "MB/s"
 expect_rc 2 "bench --tokenizer needs --file" "$TE_BIN" bench -m "$M" --tokenizer
 
+# --precision binary / ubinary: the reference quantizer (sentence-transformers') on the float vectors.
+"$TE_BIN" embed -m "$M" "The cat sits outside" "A man is playing guitar" > "$WORK/f.json"
+expect_rc 0 "--precision binary" "$TE_BIN" embed -m "$M" --precision binary "The cat sits outside" "A man is playing guitar"
+cp "$WORK/out" "$WORK/b.json"
+expect_rc 0 "--precision ubinary --format tsv" "$TE_BIN" embed -m "$M" --precision ubinary --format tsv "The cat sits outside" "A man is playing guitar"
+cp "$WORK/out" "$WORK/u.tsv"
+"$TE_BIN" embed -m "$M" --precision binary --format bin "The cat sits outside" "A man is playing guitar" > "$WORK/b.bin"
+check "packed bits of v > 0: JSON int8, tsv uint8, raw int8 bytes" python3 - "$WORK" <<'PY'
+import json, struct, sys
+w = sys.argv[1]
+sys.path.insert(0, "tests")
+from quantize_ref import packed  # sentence-transformers' binary / ubinary
+f = [json.loads(l) for l in open(w + "/f.json")]
+assert [json.loads(l) for l in open(w + "/b.json")] == [packed(v, 1) for v in f]
+assert [[int(x) for x in l.split("\t")] for l in open(w + "/u.tsv")] == [packed(v, 0) for v in f]
+raw = open(w + "/b.bin", "rb").read()
+assert list(struct.unpack("%db" % len(raw), raw)) == packed(f[0], 1) + packed(f[1], 1)
+PY
+expect_rc 2 "--precision int8 is refused, saying why" "$TE_BIN" embed -m "$M" --precision int8 x
+expect_err_has "the calibrated range" "calibrated output range"
+expect_rc 2 "--precision half is refused" "$TE_BIN" embed -m "$M" --precision half x
+
 # --chunk: 300 tokens of "the" ([CLS] + 62 + [SEP] per chunk of 64, 16 shared: 7 chunks, the last of 24 + 2).
 THE=$(python3 -c "print(' '.join(['the'] * 300))")
 expect_rc 0 "--chunk 64 --overlap 16 --reduce none" "$TE_BIN" embed -m "$M" --chunk 64 --overlap 16 --reduce none "$THE"

@@ -19,6 +19,7 @@ for _ in $(seq 50); do curl -s -o /dev/null -w '%{http_code}' "$BASE/health" | g
 
 # The references, in process through the CLI.
 "$TE_BIN" embed -m "$D/tiny-mean.temb" "$Q" "stocks fell" "a cat is an animal" > "$WORK/emb.jsonl"
+"$TE_BIN" embed -m "$D/tiny-mean.temb" "The cat sits outside" "A man is playing guitar" > "$WORK/emb2.jsonl"
 "$TE_BIN" classify -m "$D/distilbert-sst2.temb" "$Q" > "$WORK/cls.json"
 "$TE_BIN" rerank -m "$D/ce-minilm.temb" "$Q" "stocks fell" "a cat is an animal" > "$WORK/rerank.jsonl"
 
@@ -57,6 +58,11 @@ assert [t for _, _, t in v1] == [texts[i] for i, _ in best[:2]], "return_documen
 v2 = c["cohere_rerank_v2"]
 assert [(i, f32([s])[0]) for i, s, _ in v2] == [(i, f32([s])[0]) for i, s in best] and all(t is None for _, _, t in v2), v2
 assert [f32(v) for v in c["cohere_embed_v2"]] == docs, "Cohere v2 embed"
+sys.path.insert(0, "tests")
+from quantize_ref import packed  # sentence-transformers' binary / ubinary
+t = c["cohere_embed_types"]
+assert [f32(v) for v in t["float"]] == docs, "Cohere embed float beside the others"
+assert t["binary"] == [packed(v, 1) for v in docs] and t["ubinary"] == [packed(v, 0) for v in docs], t
 assert [f32(v) for v in c["openai_base64"]] == docs and f32(c["openai_float"]) == q and f32(c["openai_no_v1"]) == q
 n = math.sqrt(sum(x * x for x in q[:16]))
 assert len(c["openai_dims"]) == 16 and all(abs(a - b / n) < 1e-6 for a, b in zip(c["openai_dims"], q[:16]))
@@ -155,6 +161,28 @@ post "truncation_direction Up is a 400" 400 /embed '{"inputs": "a", "truncation_
 body_has "naming the choices" "Right|Left"
 post "Left on /predict is a 400 (it cuts pairs at their end)" 400 /predict '{"inputs": "a", "truncation_direction": "Left"}'
 
+# --- precision ----------------------------------------------------------------------------------
+post "/embed with precision binary" 200 /embed '{"inputs": ["The cat sits outside", "A man is playing guitar"], "precision": "binary"}'
+cp "$WORK/body" "$WORK/binary.json"
+post "/v1/embeddings with precision ubinary, base64" 200 /v1/embeddings '{"input": ["The cat sits outside", "A man is playing guitar"], "precision": "ubinary", "encoding_format": "base64"}'
+cp "$WORK/body" "$WORK/ubinary.json"
+post "/v1/embeddings with precision binary and dimensions 12 (two bytes, the second padded)" 200 /v1/embeddings '{"input": "The cat sits outside", "precision": "binary", "dimensions": 12}'
+check "the packed bits of v > 0, as the reference quantizer packs them" python3 - "$WORK" <<'PY'
+import base64, json, math, sys
+w = sys.argv[1]
+sys.path.insert(0, "tests")
+from quantize_ref import packed  # sentence-transformers' binary / ubinary
+ref2 = [json.loads(l) for l in open(w + "/emb2.jsonl")]
+assert json.load(open(w + "/binary.json")) == [packed(v, 1) for v in ref2]
+data = json.load(open(w + "/ubinary.json"))["data"]
+assert [list(base64.b64decode(d["embedding"])) for d in data] == [packed(v, 0) for v in ref2]
+n = math.sqrt(sum(x * x for x in ref2[0][:12]))
+assert json.load(open(w + "/body"))["data"][0]["embedding"] == packed([x / n for x in ref2[0][:12]], 1)
+PY
+post "precision int8 is refused until files carry the calibrated range" 400 /embed '{"inputs": "a", "precision": "int8"}'
+body_has "saying why" "calibrated output range"
+post "precision int4 is a 400" 400 /v1/embeddings '{"input": "a", "precision": "int4"}'
+
 # --- chunking ----------------------------------------------------------------------------------
 post "chunking, reduce none: every chunk with its span" 200 /embed "{\"inputs\": \"$LONG\", \"chunking\": {\"max_tokens\": 64, \"overlap\": 16, \"reduce\": \"none\"}}"
 cp "$WORK/body" "$WORK/chunks.json"
@@ -224,7 +252,7 @@ check "the same vector as Left" python3 -c "
 import json; a = json.load(open('$WORK/body'))['embeddings']['float'][0]; b = json.load(open('$WORK/left.json'))[0]
 assert all(abs(x - y) < 1e-6 for x, y in zip(a, b))"
 post "Cohere v2 embed with truncate NONE refuses a long text" 422 /v2/embed "{\"texts\": [\"$LONG\"], \"truncate\": \"NONE\"}"
-post "embedding_types int8 is refused until it is available" 400 /v2/embed '{"texts": ["a"], "embedding_types": ["int8"]}'
+post "embedding_types int8 is refused until files carry the calibrated range" 400 /v2/embed '{"texts": ["a"], "embedding_types": ["int8"]}'
 body_has "in Cohere's error shape" '{"message":'
 post "input_type bogus is a 400" 400 /v2/embed '{"texts": ["a"], "input_type": "bogus"}'
 post "truncate MAYBE is a 400" 400 /v2/embed '{"texts": ["a"], "truncate": "MAYBE"}'

@@ -38,6 +38,8 @@ const r2 = await co2.rerank({ model: "ce", query, documents: docs });
 out.cohere_rerank_v2 = r2.results.map((r) => [r.index, r.relevanceScore, r.document?.text ?? null]);
 const e2 = await co2.embed({ model: "emb", texts: docs, inputType: "search_document", embeddingTypes: ["float"] });
 out.cohere_embed_v2 = e2.embeddings.float;
+const e3 = await co2.embed({ model: "emb", texts: docs, inputType: "search_query", embeddingTypes: ["float", "binary", "ubinary"] });
+out.cohere_embed_types = { float: e3.embeddings.float, binary: e3.embeddings.binary, ubinary: e3.embeddings.ubinary };
 
 // OpenAI: base64 (the client's default), float, dimensions, and a base URL without /v1.
 const oa = new OpenAI({ apiKey: "none", baseURL: `${base}/v1`, maxRetries: 0 });

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bits.h"
 #include "chunk.h"
 #include "cli.h"
 
@@ -26,6 +27,8 @@ static const cli_opt embed_opts[] = {
     {"prefix", 'p', "STR", "prepend STR to every text, e.g. 'search_query: ' for nomic-embed-text"},
     {"prompt-name", 0, "NAME", "put the model's prompt NAME in front (config_sentence_transformers.json; `info` lists them)"},
     {"max-len", 0, "N", "cut texts at N tokens, special tokens included (default and upper bound: the model's)"},
+    {"precision", 0, "P", "float (default), or binary / ubinary: the bits of v > 0 packed 8 to a byte, as integers\n"
+     "(int8: each byte minus 128; uint8), or their bytes with --format bin"},
     {"chunk", 0, "N", "never cut a text: embed it in chunks of N tokens (special tokens and prompt included)"},
     {"overlap", 0, "M", "with --chunk: consecutive chunks share M tokens (default 0)"},
     {"reduce", 0, "R", "with --chunk: mean (default; one vector per text, their token-weighted mean, unit length)\n"
@@ -73,6 +76,7 @@ typedef struct out_spec {
     out_format fmt;
     size_t chunk, overlap;
     int each;                /* --reduce none */
+    int packed, sign;        /* --precision binary (sign) or ubinary */
 } out_spec;
 
 static void write_floats(const float *v, size_t n) {
@@ -124,7 +128,27 @@ static unsigned parse_outputs(const char *list) {
     return bits;
 }
 
-static void write_vectors(const float *v, size_t n, int dim, out_format fmt) {
+/* --precision binary / ubinary (bits.h): one line of integers per text, or the bytes. */
+static void write_packed(const float *v, size_t n, int dim, const out_spec *spec) {
+    size_t nb = packed_bytes((size_t)dim);
+    for (size_t i = 0; i < n; i++) {
+        const float *e = v + i * (size_t)dim;
+        if (spec->fmt == FMT_JSON) putchar('[');
+        for (size_t k = 0; k < nb; k++) {
+            unsigned byte = packed_byte(e, (size_t)dim, k);
+            if (spec->fmt == FMT_BIN) putchar((int)(spec->sign ? byte ^ 0x80 : byte));
+            else printf("%s%d", k ? (spec->fmt == FMT_JSON ? "," : "\t") : "", spec->sign ? (int)byte - 128 : (int)byte);
+        }
+        if (spec->fmt != FMT_BIN) fputs(spec->fmt == FMT_JSON ? "]\n" : "\n", stdout);
+    }
+}
+
+static void write_vectors(const float *v, size_t n, int dim, const out_spec *spec) {
+    out_format fmt = spec->fmt;
+    if (spec->packed) {
+        write_packed(v, n, dim, spec);
+        return;
+    }
     if (fmt == FMT_BIN) {
         /* little-endian on every host */
         for (size_t i = 0; i < n * (size_t)dim; i++) {
@@ -184,7 +208,7 @@ static int embed_chunked(cli_session *s, const int32_t *prefix, size_t n_prefix,
         rc = cli_lib_error(&embed_cmd, &err);
     } else if (!spec->each) {
         chunk_mean(out, c.len, c.n, (int)H, mean);
-        write_vectors(mean, 1, (int)H, spec->fmt);
+        write_vectors(mean, 1, (int)H, spec);
     } else {
         putchar('[');
         for (size_t k = 0; k < c.n; k++) {
@@ -239,7 +263,7 @@ static int embed_texts(cli_session *s, cli_prefixed *pre, const char *prefix, co
     } else if (te_embed_ex(s->ctx, pre->texts, pre->lens, n, out, trunc, &err) != TE_OK) {
         rc = cli_lib_error(&embed_cmd, &err);
     } else {
-        write_vectors(out, n, s->info.hidden_size, spec->fmt);
+        write_vectors(out, n, s->info.hidden_size, spec);
     }
     if (rc == CLI_OK) *cut += cli_count_truncated(trunc, n);
     free(out);
@@ -272,6 +296,25 @@ static int embed_stdin(cli_session *s, const char *prefix, const out_spec *spec,
     return rc;
 }
 
+/* --precision into spec: float, binary or ubinary. */
+static int parse_precision(const cli_args *a, out_spec *spec) {
+    const char *p = cli_get(&embed_cmd, a, "precision");
+    spec->packed = p && (!strcmp(p, "binary") || !strcmp(p, "ubinary"));
+    spec->sign = p && !strcmp(p, "binary");
+    if (p && !spec->packed && strcmp(p, "float")) {
+        cli_error(&embed_cmd, "--precision must be float, binary or ubinary (got '%s'%s)", p,
+                  !strcmp(p, "int8") || !strcmp(p, "uint8")
+                      ? ": int8 and uint8 need the model's calibrated output range, which this version's files do not carry yet"
+                      : "");
+        return CLI_USAGE;
+    }
+    if (spec->packed && spec->outputs != TE_OUTPUT_DENSE) {
+        cli_error(&embed_cmd, "--precision %s packs dense vectors: not with --output", p);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 /* --chunk, --overlap and --reduce into spec. */
 static int parse_chunking(const cli_args *a, out_spec *spec) {
     long n, m;
@@ -289,8 +332,8 @@ static int parse_chunking(const cli_args *a, out_spec *spec) {
         cli_error(&embed_cmd, "--reduce must be mean or none (got '%s')", r);
         return CLI_USAGE;
     }
-    if (n && (spec->outputs != TE_OUTPUT_DENSE || (spec->each && spec->fmt != FMT_JSON))) {
-        cli_error(&embed_cmd, "--chunk gives dense vectors; --reduce none needs --format json");
+    if (n && (spec->outputs != TE_OUTPUT_DENSE || (spec->each && (spec->fmt != FMT_JSON || spec->packed)))) {
+        cli_error(&embed_cmd, "--chunk gives dense vectors; --reduce none gives float vectors as JSON");
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -313,7 +356,7 @@ static int parse_spec(const cli_args *a, out_spec *spec) {
         cli_error(&embed_cmd, "--format %s holds one dense vector per text: --output %s needs --format json", f, o);
         return CLI_USAGE;
     }
-    return parse_chunking(a, spec);
+    return parse_precision(a, spec) == CLI_OK ? parse_chunking(a, spec) : CLI_USAGE;
 }
 
 int cmd_embed(int argc, char **argv) {

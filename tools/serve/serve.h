@@ -104,6 +104,9 @@ void metrics_view(srv_metrics *m, metrics_snapshot *out);
 
 /* ---- embedding jobs (serve_batch.c) ---- */
 
+/* The precision of an embedding answer. */
+typedef enum precision { PREC_FLOAT = 0, PREC_INT8, PREC_UINT8, PREC_BINARY, PREC_UBINARY } precision;
+
 /* The API a request came to: the shape of its errors and of its answer. */
 typedef enum job_api { API_OPENAI, API_TEI, API_COHERE } job_api;
 
@@ -130,6 +133,8 @@ typedef struct job {
     int normalize;            /* TEI: L2-normalize (the default) */
     int dimensions;           /* OpenAI: keep the first d and re-normalize; 0: all */
     int base64;               /* OpenAI encoding_format "base64" */
+    precision precision;      /* "precision" (binary, ubinary: the bits of v > 0, packed) */
+    unsigned cohere_types;    /* Cohere's embedding_types: bits 1 << precision */
     int similarity;           /* JOB_EMBED: answer the cosine of text 0 with each other text (/similarity) */
     int truncate_left;        /* cut a long text's start, keeping its end (TEI's truncation_direction Left) */
     int special;              /* JOB_TOKENIZE: add_special_tokens; JOB_DECODE: skip_special_tokens */

@@ -2,12 +2,14 @@
  * serve_answer.c - embeddings into the answer of the API a request came
  * to: TEI's list of vectors, OpenAI's list object (float or base64 bytes,
  * "dimensions"), Cohere's embeddings by type, /similarity's cosines, and the
- * chunks of chunked texts with their byte spans.
+ * chunks of chunked texts with their byte spans; each vector as float32 or
+ * as packed bits ("precision": binary, ubinary).
  */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "bits.h"
 #include "serve.h"
 
 static void put_vector(strbuf *b, const float *v, int d) {
@@ -19,33 +21,62 @@ static void put_vector(strbuf *b, const float *v, int d) {
     sb_add(b, "]", 1);
 }
 
+/* Base64, a byte at a time. */
+typedef struct b64 {
+    uint32_t acc;
+    int have;
+} b64;
+
+static const char b64_tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void b64_put(strbuf *b, b64 *st, unsigned char byte) {
+    st->acc = (st->acc << 8) | byte;
+    if (++st->have < 3) return;
+    uint32_t a = st->acc;
+    char out[4] = {b64_tab[(a >> 18) & 63], b64_tab[(a >> 12) & 63], b64_tab[(a >> 6) & 63], b64_tab[a & 63]};
+    sb_add(b, out, 4);
+    *st = (b64){0, 0};
+}
+
+static void b64_end(strbuf *b, b64 *st) {
+    if (!st->have) return;
+    uint32_t a = st->acc << (8 * (3 - st->have));
+    char out[4] = {b64_tab[(a >> 18) & 63], b64_tab[(a >> 12) & 63], st->have == 2 ? b64_tab[(a >> 6) & 63] : '=', '='};
+    sb_add(b, out, 4);
+}
+
+/* Little-endian float32 bytes, as OpenAI's base64 embeddings are. */
 static void put_base64(strbuf *b, const float *v, int d) {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const size_t n = (size_t)d * 4;
-    unsigned char bytes[4];
-    uint32_t acc = 0;
-    int have = 0;
+    b64 st = {0, 0};
     sb_add(b, "\"", 1);
+    for (int i = 0; i < d; i++) {
+        uint32_t u;
+        memcpy(&u, &v[i], 4);
+        for (int k = 0; k < 4; k++) b64_put(b, &st, (unsigned char)(u >> (8 * k)));
+    }
+    b64_end(b, &st);
+    sb_add(b, "\"", 1);
+}
+
+/* binary / ubinary (bits.h): as integers, or their bytes in base64. */
+static void put_packed(strbuf *b, const float *v, int d, int sign, int base64) {
+    size_t n = packed_bytes((size_t)d);
+    b64 st = {0, 0};
+    sb_add(b, base64 ? "\"" : "[", 1);
     for (size_t i = 0; i < n; i++) {
-        if (i % 4 == 0) { /* little-endian float32, as OpenAI's base64 embeddings are */
-            uint32_t u;
-            memcpy(&u, &v[i / 4], 4);
-            for (int k = 0; k < 4; k++) bytes[k] = (unsigned char)(u >> (8 * k));
-        }
-        acc = (acc << 8) | bytes[i % 4];
-        if (++have == 3) {
-            char out[4] = {tab[(acc >> 18) & 63], tab[(acc >> 12) & 63], tab[(acc >> 6) & 63], tab[acc & 63]};
-            sb_add(b, out, 4);
-            acc = 0;
-            have = 0;
-        }
+        unsigned byte = packed_byte(v, (size_t)d, i);
+        if (base64) b64_put(b, &st, (unsigned char)(sign ? byte ^ 0x80 : byte)); /* int8's two's complement */
+        else sb_printf(b, "%s%d", i ? "," : "", sign ? (int)byte - 128 : (int)byte);
     }
-    if (have) {
-        acc <<= 8 * (3 - have);
-        char out[4] = {tab[(acc >> 18) & 63], tab[(acc >> 12) & 63], have == 2 ? tab[(acc >> 6) & 63] : '=', '='};
-        sb_add(b, out, 4);
-    }
-    sb_add(b, "\"", 1);
+    if (base64) b64_end(b, &st);
+    sb_add(b, base64 ? "\"" : "]", 1);
+}
+
+/* A vector in the precision and encoding the request asked for. */
+static void put_embedding(strbuf *b, const job *j, const float *v, int d) {
+    if (j->precision == PREC_BINARY || j->precision == PREC_UBINARY) put_packed(b, v, d, j->precision == PREC_BINARY, j->base64);
+    else if (j->base64) put_base64(b, v, d);
+    else put_vector(b, v, d);
 }
 
 static void l2_normalize(float *v, int d) {
@@ -78,15 +109,24 @@ static void answer_similarity(job *j, const float *out, int dim) {
 /* Cohere's v2 embed: {"id", "embeddings": {"float": [...]}, "texts", "meta"}; the vectors
  * as the model gives them, as on /v1/embeddings. */
 static void answer_cohere(job *j, const float *out, int dim) {
+    static const struct { precision p; const char *name; } types[] = {
+        {PREC_FLOAT, "float"}, {PREC_BINARY, "binary"}, {PREC_UBINARY, "ubinary"}};
     strbuf *b = &j->body;
     char id[40];
     job_response_id(j, id, sizeof id);
-    sb_printf(b, "{\"id\":\"%s\",\"embeddings\":{\"float\":[", id);
-    for (size_t i = 0; i < j->n; i++) {
-        if (i) sb_add(b, ",", 1);
-        put_vector(b, out + i * (size_t)dim, dim);
+    sb_printf(b, "{\"id\":\"%s\",\"embeddings\":{", id);
+    int any = 0;
+    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+        if (!(j->cohere_types & (1u << types[t].p))) continue;
+        sb_printf(b, "%s\"%s\":[", any++ ? "," : "", types[t].name);
+        j->precision = types[t].p;
+        for (size_t i = 0; i < j->n; i++) {
+            if (i) sb_add(b, ",", 1);
+            put_embedding(b, j, out + i * (size_t)dim, dim);
+        }
+        sb_add(b, "]", 1);
     }
-    sb_puts(b, "]},\"texts\":[");
+    sb_puts(b, "},\"texts\":[");
     for (size_t i = 0; i < j->n; i++) {
         if (i) sb_add(b, ",", 1);
         sb_json_str(b, j->texts[i] + j->prompt_len, j->lens[i] - j->prompt_len);
@@ -112,7 +152,7 @@ void answer_embeddings(job *j, float *out, int dim, int model_normalizes) {
             float *v = out + i * (size_t)dim;
             if (j->normalize && !model_normalizes) l2_normalize(v, dim);
             if (i) sb_add(b, ",", 1);
-            put_vector(b, v, dim);
+            put_embedding(b, j, v, dim);
         }
         sb_add(b, "]", 1);
         return;
@@ -123,8 +163,7 @@ void answer_embeddings(job *j, float *out, int dim, int model_normalizes) {
         float *v = out + i * (size_t)dim;
         if (d < dim) l2_normalize(v, d);
         sb_printf(b, "%s{\"object\":\"embedding\",\"index\":%zu,\"embedding\":", i ? "," : "", i);
-        if (j->base64) put_base64(b, v, d);
-        else put_vector(b, v, d);
+        put_embedding(b, j, v, d);
         sb_add(b, "}", 1);
     }
     sb_puts(b, "],\"model\":");
@@ -146,8 +185,7 @@ void answer_chunks(job *j, float *out, const chunks *c, int dim, int model_norma
             if (d < dim) l2_normalize(out, d);
             else if (!openai && j->normalize && !model_normalizes) l2_normalize(out, dim);
             sb_puts(b, k ? ",{\"embedding\":" : "{\"embedding\":");
-            if (j->base64) put_base64(b, out, d);
-            else put_vector(b, out, d);
+            put_embedding(b, j, out, d);
             sb_printf(b, ",\"start\":%u,\"stop\":%u}", c[i].span[k].start, c[i].span[k].end);
         }
         sb_puts(b, openai ? "]}" : "]");

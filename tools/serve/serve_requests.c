@@ -231,6 +231,18 @@ static int read_count(const te_json_value *root, const char *key, size_t *val, j
 
 /* ---- embeddings --------------------------------------------------------------------- */
 
+/* "precision": float (the default), binary or ubinary; int8 and uint8 are refused, by name. */
+static int read_precision(const te_json_value *root, job *j, route_result *out) {
+    int p = read_choice(root, "precision", "float|int8|uint8|binary|ubinary", 0, j, out);
+    if (p == PREC_INT8 || p == PREC_UINT8) {
+        refuse(out, j, 400, "\"precision\": int8 and uint8 need the model's calibrated output range, which this "
+               "version's model files do not carry yet; float, binary and ubinary are available");
+        return 0;
+    }
+    j->precision = (precision)p;
+    return p >= 0;
+}
+
 /* "chunking": {"max_tokens", "overlap": 0, "reduce": "mean" | "none"}: the job becomes JOB_CHUNKS. */
 static int read_chunking(const te_json_value *root, job *j, route_result *out) {
     const te_json_value *c = te_json_get(root, "chunking");
@@ -271,12 +283,13 @@ static int read_openai_embed(const srv_ctx *s, const te_json_value *root, job *j
     size_t d = 0; /* its upper bound, the model's dimension, is checked by the worker that runs it */
     if (!read_count(root, "dimensions", &d, j, out)) return 0;
     j->dimensions = (int)d;
-    return read_chunking(root, j, out);
+    return read_precision(root, j, out) && read_chunking(root, j, out);
 }
 
 static int read_tei_embed(const srv_ctx *s, const te_json_value *root, job *j, route_result *out) {
     if (!read_inputs(s, te_json_get(root, "inputs"), "inputs", j, out) || !read_tei_options(s, root, j, out)) return 0;
-    return (j->normalize = read_bool(root, "normalize", 1, j, out)) >= 0 && read_chunking(root, j, out);
+    return (j->normalize = read_bool(root, "normalize", 1, j, out)) >= 0 && read_precision(root, j, out) &&
+           read_chunking(root, j, out);
 }
 
 /* {"inputs": {"source_sentence", "sentences"}}: embeds both, answers the cosines. */
@@ -317,6 +330,29 @@ static int read_multi(const srv_ctx *s, const te_json_value *root, job *j, route
     return read_inputs(s, te_json_get(root, "inputs"), "inputs", j, out) && read_tei_options(s, root, j, out);
 }
 
+/* Cohere's embedding_types: float (the default), binary, ubinary. */
+static int read_embedding_types(const te_json_value *root, job *j, route_result *out) {
+    const te_json_value *types = te_json_get(root, "embedding_types");
+    j->cohere_types = types ? 0 : 1u << PREC_FLOAT;
+    for (size_t i = 0; types && i < te_json_len(types); i++) {
+        static const char *const names[] = {"float", "int8", "uint8", "binary", "ubinary"};
+        const char *t = te_json_string(te_json_at(types, i));
+        size_t p = 0;
+        while (t && p < 5 && strcmp(t, names[p]) != 0) p++;
+        if (!t || p == 5 || p == PREC_INT8 || p == PREC_UINT8) {
+            refuse(out, j, 400, "\"embedding_types\": this server answers float, binary and ubinary (int8 and uint8 "
+                   "need the model's calibrated output range, which this version's model files do not carry yet)");
+            return 0;
+        }
+        j->cohere_types |= 1u << p;
+    }
+    if (!j->cohere_types) {
+        refuse(out, j, 400, "\"embedding_types\" must name at least one type");
+        return 0;
+    }
+    return 1;
+}
+
 /* Cohere's v2 embed: {"texts", "input_type", "embedding_types", "truncate"}. */
 static int read_cohere_embed(const srv_ctx *s, const te_json_value *root, job *j, route_result *out) {
     static const char *const input_types[] = {"search_query", "search_document", "classification", "clustering"};
@@ -324,15 +360,7 @@ static int read_cohere_embed(const srv_ctx *s, const te_json_value *root, job *j
     int k = read_choice(root, "input_type", "search_query|search_document|classification|clustering", -2, j, out);
     if (k == -1) return 0;
     j->input_type = k >= 0 ? input_types[k] : NULL;
-    const te_json_value *types = te_json_get(root, "embedding_types");
-    for (size_t i = 0; types && i < te_json_len(types); i++) {
-        const char *t = te_json_string(te_json_at(types, i));
-        if (!t || strcmp(t, "float") != 0) {
-            refuse(out, j, 400, "\"embedding_types\": this server answers [\"float\"] (int8, uint8, binary and "
-                   "ubinary are not available yet)");
-            return 0;
-        }
-    }
+    if (!read_embedding_types(root, j, out)) return 0;
     int trunc = read_choice(root, "truncate", "END|START|NONE", 0, j, out);
     if (trunc < 0) return 0;
     j->truncate = trunc != 2;
