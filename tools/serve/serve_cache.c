@@ -13,9 +13,14 @@
 
 #include "serve.h"
 
+/* The recency list: a ring through the cache's sentinel. */
+typedef struct lru_link {
+    struct lru_link *newer, *older;
+} lru_link;
+
 typedef struct entry {
+    lru_link link;              /* first: a link of the list is its entry */
     struct entry *chain;        /* the next in its bucket */
-    struct entry *newer, *older; /* the recency list (the cache's sentinel closes it) */
     uint64_t hash;
     uint32_t fingerprint;
     unsigned flags;
@@ -29,7 +34,7 @@ struct srv_cache {
     pthread_mutex_t mu;
     entry **buckets;
     size_t n_buckets;           /* a power of two */
-    entry lru;                  /* sentinel: lru.older is the newest, lru.newer the oldest */
+    lru_link lru;               /* sentinel: lru.older is the newest, lru.newer the oldest */
     size_t bytes, max_bytes, entries;
     uint64_t hits, misses, evictions;
 };
@@ -51,9 +56,9 @@ srv_cache *cache_new(size_t max_bytes) {
 
 void cache_free(srv_cache *c) {
     if (!c) return;
-    for (entry *e = c->lru.older, *next; e != &c->lru; e = next) {
-        next = e->older;
-        free(e);
+    for (lru_link *l = c->lru.older, *next; l != &c->lru; l = next) {
+        next = l->older;
+        free((entry *)l);
     }
     pthread_mutex_destroy(&c->mu);
     free(c->buckets);
@@ -71,15 +76,15 @@ static uint64_t key_hash(uint32_t fingerprint, unsigned flags, const char *text,
 }
 
 static void unlink_lru(entry *e) {
-    e->newer->older = e->older;
-    e->older->newer = e->newer;
+    e->link.newer->older = e->link.older;
+    e->link.older->newer = e->link.newer;
 }
 
 static void push_newest(srv_cache *c, entry *e) {
-    e->older = c->lru.older;
-    e->newer = &c->lru;
-    c->lru.older->newer = e;
-    c->lru.older = e;
+    e->link.older = c->lru.older;
+    e->link.newer = &c->lru;
+    c->lru.older->newer = &e->link;
+    c->lru.older = &e->link;
 }
 
 static entry **find(srv_cache *c, uint64_t h, uint32_t fp, unsigned flags, const char *text, size_t len) {
@@ -111,7 +116,7 @@ int cache_get(srv_cache *c, uint32_t fp, unsigned flags, const char *text, size_
 
 /* Drops the oldest entry. */
 static void evict_oldest(srv_cache *c) {
-    entry *e = c->lru.newer;
+    entry *e = (entry *)c->lru.newer;
     entry **at = find(c, e->hash, e->fingerprint, e->flags, e->text, e->len);
     *at = e->chain;
     unlink_lru(e);
