@@ -133,7 +133,8 @@ req "GET /info (the default model)" 200 "$BASE/info"
 check "TEI's fields, for emb" python3 -c "
 import json; r = json.load(open('$WORK/body'))
 assert r['model_id'] == 'emb' and r['model_type'] == {'embedding': {'pooling': 'mean'}} and r['max_input_length'] == 128
-assert r['model_dtype'] == 'float32' and r['tinyembed']['dimension'] == 64 and 'max_client_batch_size' in r, r"
+assert r['model_dtype'] == 'float32' and r['tinyembed']['dimension'] == 64 and r['max_client_batch_size'] == 32
+assert r['max_batch_tokens'] == 4096, r  # the context's: te_ctx_max_batch_tokens"
 req "GET /models/cls/info" 200 "$BASE/models/cls/info"
 check "a classifier's labels" python3 -c "
 import json; r = json.load(open('$WORK/body')); c = r['model_type']['classifier']

@@ -208,7 +208,7 @@ void answer_embeddings(job *j, float *out, int dim, int model_normalizes);
 void answer_chunks(job *j, float *out, const chunks *c, int dim, int model_normalizes);
 
 /* Answers a JOB_TOKENIZE, JOB_DECODE or JOB_INFO job (serve_tokens.c). */
-void run_tokens(const te_model *m, const srv_config *cfg, job *j);
+void run_tokens(const te_ctx *ctx, const te_model *m, const srv_config *cfg, job *j);
 
 
 /* ---- routes (serve_api.c) ---- */

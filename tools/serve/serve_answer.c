@@ -73,8 +73,8 @@ static void put_packed(strbuf *b, const float *v, int d, int sign, int base64) {
 }
 
 /* A vector in the precision and encoding the request asked for. */
-static void put_embedding(strbuf *b, const job *j, const float *v, int d) {
-    if (j->precision == PREC_BINARY || j->precision == PREC_UBINARY) put_packed(b, v, d, j->precision == PREC_BINARY, j->base64);
+static void put_embedding(strbuf *b, const job *j, precision p, const float *v, int d) {
+    if (p == PREC_BINARY || p == PREC_UBINARY) put_packed(b, v, d, p == PREC_BINARY, j->base64);
     else if (j->base64) put_base64(b, v, d);
     else put_vector(b, v, d);
 }
@@ -119,10 +119,9 @@ static void answer_cohere(job *j, const float *out, int dim) {
     for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
         if (!(j->cohere_types & (1u << types[t].p))) continue;
         sb_printf(b, "%s\"%s\":[", any++ ? "," : "", types[t].name);
-        j->precision = types[t].p;
         for (size_t i = 0; i < j->n; i++) {
             if (i) sb_add(b, ",", 1);
-            put_embedding(b, j, out + i * (size_t)dim, dim);
+            put_embedding(b, j, types[t].p, out + i * (size_t)dim, dim);
         }
         sb_add(b, "]", 1);
     }
@@ -152,7 +151,7 @@ void answer_embeddings(job *j, float *out, int dim, int model_normalizes) {
             float *v = out + i * (size_t)dim;
             if (j->normalize && !model_normalizes) l2_normalize(v, dim);
             if (i) sb_add(b, ",", 1);
-            put_embedding(b, j, v, dim);
+            put_embedding(b, j, j->precision, v, dim);
         }
         sb_add(b, "]", 1);
         return;
@@ -163,7 +162,7 @@ void answer_embeddings(job *j, float *out, int dim, int model_normalizes) {
         float *v = out + i * (size_t)dim;
         if (d < dim) l2_normalize(v, d);
         sb_printf(b, "%s{\"object\":\"embedding\",\"index\":%zu,\"embedding\":", i ? "," : "", i);
-        put_embedding(b, j, v, d);
+        put_embedding(b, j, j->precision, v, d);
         sb_add(b, "}", 1);
     }
     sb_puts(b, "],\"model\":");
@@ -185,7 +184,7 @@ void answer_chunks(job *j, float *out, const chunks *c, int dim, int model_norma
             if (d < dim) l2_normalize(out, d);
             else if (!openai && j->normalize && !model_normalizes) l2_normalize(out, dim);
             sb_puts(b, k ? ",{\"embedding\":" : "{\"embedding\":");
-            put_embedding(b, j, out, d);
+            put_embedding(b, j, j->precision, out, d);
             sb_printf(b, ",\"start\":%u,\"stop\":%u}", c[i].span[k].start, c[i].span[k].end);
         }
         sb_puts(b, openai ? "]}" : "]");

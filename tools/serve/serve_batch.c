@@ -173,7 +173,7 @@ static size_t input_ids(job *j, size_t i, const te_model *m, size_t max, int32_t
 /* A job that is not a batch of embeddings: scores, chunked texts, bge-m3's outputs, token states, the tokenizer. */
 static void run_alone(worker *w, worker_model *wm, job *j) {
     size_t tokens = 0;
-    if (j->kind == JOB_TOKENIZE || j->kind == JOB_DECODE || j->kind == JOB_INFO) run_tokens(wm->ref.model, w->q->cfg, j);
+    if (j->kind == JOB_TOKENIZE || j->kind == JOB_DECODE || j->kind == JOB_INFO) run_tokens(wm->ctx, wm->ref.model, w->q->cfg, j);
     else if (j->kind == JOB_PREDICT || j->kind == JOB_RERANK) tokens = run_scoring(wm->ctx, wm->ref.model, j);
     else if (j->kind == JOB_CHUNKS) tokens = run_chunks(wm->ctx, wm->ref.model, j);
     else tokens = run_multi(wm->ctx, wm->ref.model, j);

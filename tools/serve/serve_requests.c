@@ -215,16 +215,17 @@ static int read_tei_options(const srv_ctx *s, const te_json_value *root, job *j,
     return read_prompt_name(root, j, out);
 }
 
-static int read_count(const te_json_value *root, const char *key, size_t *val, job *j, route_result *out) {
+/* An integer from min (0 or 1) up; absent: *val as it is. */
+static int read_count(const te_json_value *root, const char *key, double min, size_t *val, job *j, route_result *out) {
     const te_json_value *v = te_json_get(root, key);
     double d;
     if (!v) return 1;
-    if (te_json_number(v, &d) && d == (double)(long)d && d >= 1 && d <= 1e9) {
+    if (te_json_number(v, &d) && d == (double)(long)d && d >= min && d <= 1e9) {
         *val = (size_t)d;
         return 1;
     }
     char msg[100];
-    snprintf(msg, sizeof msg, "\"%s\" must be a positive integer", key);
+    snprintf(msg, sizeof msg, "\"%s\" must be %s", key, min > 0 ? "a positive integer" : "an integer from 0");
     refuse(out, j, 400, msg);
     return 0;
 }
@@ -259,14 +260,8 @@ static int read_chunking(const te_json_value *root, job *j, route_result *out) {
         refuse(out, j, 400, "\"chunking\" embeds the whole text: \"truncation_direction\" does not apply");
         return 0;
     }
-    const te_json_value *ov = te_json_get(c, "overlap");
-    double d;
-    if (!read_count(c, "max_tokens", &j->chunk_max, j, out)) return 0;
-    if (ov && (!te_json_number(ov, &d) || d != (double)(long)d || d < 0 || d > 1e9)) {
-        refuse(out, j, 400, "\"overlap\" must be an integer from 0 (below max_tokens)");
+    if (!read_count(c, "max_tokens", 1, &j->chunk_max, j, out) || !read_count(c, "overlap", 0, &j->chunk_overlap, j, out))
         return 0;
-    }
-    j->chunk_overlap = ov ? (size_t)d : 0;
     int reduce = read_choice(c, "reduce", "mean|none", 0, j, out);
     if (reduce < 0) return 0;
     j->chunk_each = reduce == 1;
@@ -281,7 +276,7 @@ static int read_openai_embed(const srv_ctx *s, const te_json_value *root, job *j
     if (fmt < 0) return 0;
     j->base64 = fmt == 1;
     size_t d = 0; /* its upper bound, the model's dimension, is checked by the worker that runs it */
-    if (!read_count(root, "dimensions", &d, j, out)) return 0;
+    if (!read_count(root, "dimensions", 1, &d, j, out)) return 0;
     j->dimensions = (int)d;
     return read_precision(root, j, out) && read_chunking(root, j, out);
 }
@@ -452,7 +447,7 @@ static int read_cohere_rerank(const srv_ctx *s, const te_json_value *root, job *
             refuse(out, j, 400, msg);
             return 0;
         }
-    if (!read_inputs(s, docs, "documents", j, out) || !read_count(root, "top_n", &j->top_n, j, out)) return 0;
+    if (!read_inputs(s, docs, "documents", j, out) || !read_count(root, "top_n", 1, &j->top_n, j, out)) return 0;
     if ((j->return_text = read_bool(root, "return_documents", !v2, j, out)) < 0) return 0;
     j->truncate = 1; /* as Cohere: a long document is cut, not refused */
     return 1;

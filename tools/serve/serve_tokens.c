@@ -104,7 +104,7 @@ static void put_labels(strbuf *b, const te_model_info *in) {
 }
 
 /* TEI's /info, and what only tinyembed has under "tinyembed". */
-static void run_info(job *j, const te_model *m, const srv_config *cfg) {
+static void run_info(job *j, const te_ctx *ctx, const te_model *m, const srv_config *cfg) {
     te_model_info in;
     te_model_get_info(m, &in);
     strbuf *b = &j->body;
@@ -122,7 +122,7 @@ static void run_info(job *j, const te_model *m, const srv_config *cfg) {
     sb_printf(b, ",\"max_concurrent_requests\":%zu,\"max_input_length\":%d,\"max_batch_tokens\":%zu,"
               "\"max_batch_requests\":null,\"max_client_batch_size\":%zu,\"auto_truncate\":%s,"
               "\"tokenization_workers\":%d,\"version\":\"tinyembed %s\",\"sha\":null,\"docker_label\":null",
-              cfg->max_queue, in.max_seq_length, cfg->max_batch_texts * (size_t)in.max_seq_length, cfg->max_batch,
+              cfg->max_queue, in.max_seq_length, (size_t)te_ctx_max_batch_tokens(ctx), cfg->max_batch,
               cfg->auto_truncate ? "true" : "false", cfg->workers, TE_VERSION_STRING);
     sb_printf(b, ",\"tinyembed\":{\"kind\":\"%s\",\"dimension\":%d,\"normalize\":%s,\"fingerprint\":\"%08x\","
               "\"default_prompt_name\":", te_kind_name(in.kind), in.hidden_size, in.normalize ? "true" : "false",
@@ -141,8 +141,8 @@ static void run_info(job *j, const te_model *m, const srv_config *cfg) {
     j->status = 200;
 }
 
-void run_tokens(const te_model *m, const srv_config *cfg, job *j) {
+void run_tokens(const te_ctx *ctx, const te_model *m, const srv_config *cfg, job *j) {
     if (j->kind == JOB_TOKENIZE) run_tokenize(j, m);
     else if (j->kind == JOB_DECODE) run_decode(j, m);
-    else run_info(j, m, cfg);
+    else run_info(j, ctx, m, cfg);
 }
