@@ -110,7 +110,7 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(BUILD)/libtinyembed.a $(BUILD)/.fl
 $(BUILD)/tests/test_http: TEST_OBJS = $(BUILD)/obj/tools/serve/http.o
 $(BUILD)/tests/test_http: $(BUILD)/obj/tools/serve/http.o
 SERVE_OBJS = $(addprefix $(BUILD)/obj/tools/serve/,serve_api.o serve_requests.o serve_tokens.o serve_job.o serve_batch.o serve_answer.o serve_chunks.o serve_cache.o serve_score.o serve_multi.o serve_metrics.o serve_status.o http.o) \
-	$(addprefix $(BUILD)/obj/tools/common/,svg.o results.o registry_json.o strbuf.o cli.o self_exe.o chunk.o)
+	$(addprefix $(BUILD)/obj/tools/common/,svg.o results.o registry_json.o strbuf.o cli.o self_exe.o chunk.o precision.o)
 $(BUILD)/tests/test_serve_api: TEST_OBJS = $(SERVE_OBJS)
 $(BUILD)/tests/test_serve_api: $(SERVE_OBJS)
 
@@ -298,7 +298,7 @@ build/fuzz/fuzz_http: tests/fuzz/fuzz_http.c tools/serve/http.c tools/serve/http
 	$(FUZZ_CC) $(FUZZ_FLAGS) tests/fuzz/fuzz_http.c tools/serve/http.c -o $@
 # The routes of serve over the library: its request readers and the modules they call.
 FUZZ_SERVE_SRC = $(addprefix tools/serve/,serve_api.c serve_requests.c serve_job.c serve_status.c serve_metrics.c serve_cache.c http.c) \
-	$(addprefix tools/common/,svg.c results.c registry_json.c strbuf.c cli.c self_exe.c)
+	$(addprefix tools/common/,svg.c results.c registry_json.c strbuf.c cli.c self_exe.c precision.c)
 build/fuzz/fuzz_requests: tests/fuzz/fuzz_requests.c $(FUZZ_SERVE_SRC) $(wildcard tools/serve/*.h tools/common/*.h) $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Itools/common tests/fuzz/fuzz_requests.c $(FUZZ_SERVE_SRC) $(FUZZ_LIB) -pthread -lm -o $@
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(FUZZ_LIB)

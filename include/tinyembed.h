@@ -190,6 +190,10 @@ typedef struct te_model_info {
                                model, SPARSE and COLBERT with bge-m3's heads; 0 for classifiers and rerankers */
     int colbert_dim;        /* floats per ColBERT vector; 0 without that head */
     const char *default_prompt_name; /* the prompt to use when a caller names none (te_model_prompt_text), or NULL */
+    const float *output_range; /* embedding models: [2 * hidden_size], each dimension's min, then each one's max,
+                                  of the model's own embeddings of a fixed sample (te_embedding_quantize); NULL
+                                  in a file written before it (te_calibrate adds it) and for other kinds */
+    int output_range_texts; /* texts output_range was calibrated on (0 without one) */
 } te_model_info;
 
 /* One entry of the tensor directory (see docs/FORMAT.md). */
@@ -609,6 +613,9 @@ typedef struct te_convert_opts {
     /* Notes for a verbose mode (e.g. "ignored tensor pooler.dense.weight"). */
     void (*note)(void *user, const char *msg);
     void *user;
+    /* The texts an embedding model's output range is calibrated on (te_calibrate); NULL: the built-in sample. */
+    const char *const *calibration_texts;
+    size_t n_calibration_texts;
 } te_convert_opts;
 
 /* Defaults: f32, names and settings from the model directory. */
@@ -628,6 +635,35 @@ te_status te_convert(const char *hf_dir, const char *out_path,
  * same weights. Atomic like te_convert; `progress` may be NULL. */
 te_status te_quantize(const char *in_path, const char *out_path, te_dtype dtype,
                       void (*progress)(void *user, uint64_t done, uint64_t total), void *user, te_error *err);
+
+/* ---------------------------------------------------------------------------
+ * int8 / uint8 embeddings
+ * ------------------------------------------------------------------------- */
+
+/* An embedding model's int8 / uint8 output maps each dimension's calibrated
+ * range (info.output_range: the min and max over the model's own embeddings
+ * of a fixed sample of texts) onto 256 steps, so a text's bytes never depend
+ * on the batch it came in. te_convert, te_quantize and te_calibrate write the
+ * range, computed on the model they write (a quantized file's own range). The
+ * rule, per dimension d with range [lo, hi]:
+ *     u = floor((v - lo) * (255 / (hi - lo)) + 0.5), clamped to 0..255
+ *         (each operation rounded to f32; u = 0 when hi = lo)
+ *     uint8 = u,   int8 = u - 128
+ * (sentence-transformers' quantize_embeddings with these ranges, but rounding
+ * to the nearest step rather than down). Values outside the range saturate.
+ * v is a te_embed vector (dim = hidden_size: the range holds for the model's
+ * whole, unchanged output); out gets dim bytes (int8_t or uint8_t). Fails with
+ * TE_ERR_UNSUPPORTED when the file has no range. */
+te_status te_embedding_quantize(const te_model *m, const float *v, size_t dim, int as_uint8, void *out,
+                                te_error *err);
+
+/* Rewrites a .temb embedding model with its output range calibrated on
+ * texts[0..n) (NULL: the built-in sample), everything else copied as it is:
+ * for files written before the range existed, or to calibrate on text like
+ * the text it will embed (a few hundred texts or more). Atomic like
+ * te_convert; in_path and out_path may be the same file. */
+te_status te_calibrate(const char *in_path, const char *out_path, const char *const *texts, size_t n,
+                       te_error *err);
 
 #ifdef __cplusplus
 }

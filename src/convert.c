@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "calibrate.h"
 #include "format.h"
 #include "half.h"
 #include "hf_config.h"
@@ -508,6 +509,7 @@ te_status te_convert(const char *hf_dir, const char *out_path, const te_convert_
     c.st.fd = c.m3[0].fd = c.m3[1].fd = -1;
     c.from = &c.st;
     temb_writer *w = NULL;
+    te_calib_plan calib;
     te_status st = hf_load(&hf, hf_dir, opts, err);
     if (st == TE_OK) st = open_checkpoint(&c, hf_dir);
     if (st == TE_OK && opts->note) note_checkpoint(&c);
@@ -517,6 +519,9 @@ te_status te_convert(const char *hf_dir, const char *out_path, const te_convert_
     if (st == TE_OK) {
         add_metadata(w, &hf, hf_dir, opts);
         st = add_tensors(&c, w, &hf);
+        /* Last, as te_quantize and te_calibrate declare it: the same file from every path. */
+        if (hf.kind == TE_KIND_EMBEDDING)
+            te_calib_declare(w, &calib, opts->calibration_texts, opts->n_calibration_texts, (uint64_t)hf.hidden);
     }
     if (st == TE_OK && opts->note) {
         for (size_t i = 0; i < c.st.n; i++) {

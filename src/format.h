@@ -33,6 +33,11 @@ enum temb_section_kind {
     TEMB_SEC_HOT = 6      /* embedding rows te_warmup pages in (since 1.1; optional) */
 };
 
+/* An embedding model's calibrated output range (calibrate.h; optional, since 1.3): an f32 tensor
+ * [2, hidden], each dimension's min then each one's max, and the count of texts it came from. */
+#define TEMB_RANGE_TENSOR "output.range"
+#define TEMB_RANGE_TEXTS_KEY "output.range_texts"
+
 /* HOT: u32 count, u32 ids[count], ascending: the word-embedding rows real
  * text uses most. */
 #define TEMB_MAX_HOT 65536

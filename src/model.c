@@ -427,6 +427,18 @@ static te_status bind_m3(te_model *m, te_error *err) {
     return st;
 }
 
+/* An embedding model's calibrated output range (calibrate.h), when the file has one. */
+static te_status bind_range(te_model *m, te_error *err) {
+    te_model_info *in = &m->info;
+    if (in->kind != TE_KIND_EMBEDDING || !te_model_find_tensor(m, TEMB_RANGE_TENSOR)) {
+        in->output_range_texts = 0;
+        return TE_OK;
+    }
+    if (in->output_range_texts == 0)
+        return te_fail(err, TE_ERR_FORMAT, "tensor " TEMB_RANGE_TENSOR " without metadata " TEMB_RANGE_TEXTS_KEY);
+    return bind(m, TEMB_RANGE_TENSOR, TE_LAYOUT_ROWS, 2, 2, (uint64_t)in->hidden_size, &in->output_range, err);
+}
+
 static te_status bind_bert(te_model *m, te_error *err) {
     const te_model_info *in = &m->info;
     uint64_t h = (uint64_t)in->hidden_size;
@@ -452,6 +464,7 @@ static te_status bind_bert(te_model *m, te_error *err) {
         if (st == TE_OK) st = bind(m, "head.out.bias", TE_LAYOUT_ROWS, 1, n, 0, &m->head_out_b, err);
     }
     if (st == TE_OK) st = bind_m3(m, err);
+    if (st == TE_OK) st = bind_range(m, err);
     if (st != TE_OK) return st;
     m->layers = calloc((size_t)in->num_layers, sizeof *m->layers);
     if (!m->layers) return te_fail(err, TE_ERR_NOMEM, "out of memory");

@@ -59,6 +59,7 @@ static const opt_field opt_fields[] = {
     ARCH_INT("model.rotary_dims", arch.rotary_dims, 1u << 16, 0),
     ARCH_INT("model.gated_ffn", info.gated_ffn, 1, 0),
     ARCH_INT("head.num_labels", info.num_labels, 1u << 16, 0),
+    ARCH_INT("output.range_texts", info.output_range_texts, 1u << 30, 0), /* calibrate.h */
 };
 
 /* Special token ids: absent in the file or NO_ID means -1. */

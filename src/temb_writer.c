@@ -37,6 +37,7 @@ typedef struct pending_tensor {
     uint64_t dims[TEMB_MAX_DIMS];
     int new_block;
     temb_fill_fn fill;
+    temb_late_fn late; /* instead of fill: runs over the written file (temb_add_late_tensor) */
     void *user;
     uint64_t offset, bytes;
     uint32_t crc;
@@ -196,6 +197,13 @@ void temb_add_tensor(temb_writer *w, const char *name, te_dtype dtype, te_layout
     t->bytes = te_tensor_stored_bytes(dtype, layout, n_dims, dims);
 }
 
+void temb_add_late_tensor(temb_writer *w, const char *name, int n_dims, const uint64_t *dims, temb_late_fn fill,
+                          void *user) {
+    size_t before = w->n_tensors;
+    temb_add_tensor(w, name, TE_DTYPE_F32, TE_LAYOUT_ROWS, n_dims, dims, 0, NULL, user);
+    if (w->n_tensors > before) w->tensors[before].late = fill;
+}
+
 /* Builds the VOCAB section: offsets, hash slots, blob. */
 static void build_vocab(temb_writer *w, buf *out) {
     uint32_t n = w->n_vocab, bits = 4, max_len = 0;
@@ -313,7 +321,8 @@ static te_status write_tensors(temb_writer *w, te_out_file *o, const char *path,
         free(tbuf);
         tbuf = malloc((size_t)t->bytes);
         if (!tbuf) { st = te_fail(err, TE_ERR_NOMEM, "out of memory for tensor %s (%llu bytes)", t->name, (unsigned long long)t->bytes); break; }
-        st = t->fill(t->user, tbuf, (size_t)t->bytes, err);
+        if (t->late) memset(tbuf, 0, (size_t)t->bytes); /* a valid file to read; patched by finish_late */
+        else st = t->fill(t->user, tbuf, (size_t)t->bytes, err);
         if (st != TE_OK) break;
         t->crc = te_crc32_update(0, tbuf, (size_t)t->bytes);
         st = te_out_pwrite(o, tbuf, (size_t)t->bytes, t->offset, path, err);
@@ -327,6 +336,7 @@ static te_status write_tensors(temb_writer *w, te_out_file *o, const char *path,
 /* The header and the sections before DATA (gaps zero-filled, so the file
  * has no holes of undefined content), once the tensors' CRCs are known. */
 static te_status write_head(temb_writer *w, layout *l, te_out_file *o, const char *path, te_error *err) {
+    l->dir.n = 0;
     build_tensor_dir(w, &l->dir);
     if (!ok(w)) return err ? (*err = w->err).code : w->err.code;
     uint8_t hdr[TEMB_FIXED_HEADER + N_SECTIONS * TEMB_SECTION_ENTRY] = {0};
@@ -357,6 +367,28 @@ static te_status write_head(temb_writer *w, layout *l, te_out_file *o, const cha
     return st;
 }
 
+/* The late tensors: the file is complete and valid (their bytes zero), so
+ * their fills read it; then their bytes, CRCs and the header are rewritten. */
+static te_status finish_late(temb_writer *w, layout *l, te_out_file *o, const char *path, te_error *err) {
+    char readable[4096 + 32];
+    int any = 0;
+    if (o->anonymous) snprintf(readable, sizeof readable, "/proc/self/fd/%d", o->fd); /* reopens the unnamed file */
+    else snprintf(readable, sizeof readable, "%s", o->part);
+    te_status st = TE_OK;
+    for (size_t i = 0; st == TE_OK && i < w->n_tensors; i++) {
+        pending_tensor *t = &w->tensors[i];
+        if (!t->late) continue;
+        void *tbuf = calloc(1, (size_t)t->bytes);
+        if (!tbuf) return te_fail(err, TE_ERR_NOMEM, "out of memory for tensor %s", t->name);
+        st = t->late(t->user, readable, tbuf, (size_t)t->bytes, err);
+        if (st == TE_OK) st = te_out_pwrite(o, tbuf, (size_t)t->bytes, t->offset, path, err);
+        t->crc = te_crc32_update(0, tbuf, (size_t)t->bytes);
+        free(tbuf);
+        any = 1;
+    }
+    return st == TE_OK && any ? write_head(w, l, o, path, err) : st;
+}
+
 te_status temb_write(temb_writer *w, const char *path,
                      void (*progress)(void *user, uint64_t done, uint64_t total),
                      void *progress_user, te_error *err) {
@@ -373,6 +405,7 @@ te_status temb_write(temb_writer *w, const char *path,
     if (st == TE_OK) st = write_head(w, &l, &o, path, err);
     if (st == TE_OK && ftruncate(o.fd, (off_t)l.file_size) != 0)
         st = te_fail(err, TE_ERR_IO, "%s: cannot set file size: %s", path, strerror(errno));
+    if (st == TE_OK) st = finish_late(w, &l, &o, path, err);
     if (st == TE_OK) st = te_out_commit(&o, path, err);
     if (st != TE_OK) te_out_abort(&o);
     buf_free(&l.meta);

@@ -44,6 +44,17 @@ void temb_add_tensor(temb_writer *w, const char *name, te_dtype dtype, te_layout
                      int n_dims, const uint64_t *dims, int new_block,
                      temb_fill_fn fill, void *user);
 
+/* Produces a late tensor's bytes from the finished file, which te_open reads
+ * by `readable_path` (its other late tensors still zero). */
+typedef te_status (*temb_late_fn)(void *user, const char *readable_path, void *dst, size_t bytes, te_error *err);
+
+/* Declares an f32 tensor whose content depends on the model itself (the
+ * calibrated output range): it is written as zeros, then, once the file is
+ * complete but before it appears under its name, `fill` computes it and its
+ * bytes, CRC and the header are rewritten in place. */
+void temb_add_late_tensor(temb_writer *w, const char *name, int n_dims, const uint64_t *dims, temb_late_fn fill,
+                          void *user);
+
 /* Writes the file to a temporary name next to `path` and renames it into
  * place when complete. `progress` (may be NULL) gets tensor bytes written.
  * First the metadata goes through the reader's checks (te_meta_validate):

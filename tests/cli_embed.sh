@@ -79,9 +79,39 @@ assert [[int(x) for x in l.split("\t")] for l in open(w + "/u.tsv")] == [packed(
 raw = open(w + "/b.bin", "rb").read()
 assert list(struct.unpack("%db" % len(raw), raw)) == packed(f[0], 1) + packed(f[1], 1)
 PY
-expect_rc 2 "--precision int8 is refused, saying why" "$TE_BIN" embed -m "$M" --precision int8 x
-expect_err_has "the calibrated range" "calibrated output range"
+# --precision int8 / uint8: the reference quantizer on the range `info --json` shows.
+"$TE_BIN" info --json "$M" > "$WORK/info.json"
+expect_rc 0 "--precision int8" "$TE_BIN" embed -m "$M" --precision int8 "The cat sits outside" "A man is playing guitar"
+cp "$WORK/out" "$WORK/i8.json"
+"$TE_BIN" embed -m "$M" --precision uint8 --format bin "The cat sits outside" "A man is playing guitar" > "$WORK/u8.bin"
+expect_rc 0 "--precision int8, the second text alone" "$TE_BIN" embed -m "$M" --precision int8 "A man is playing guitar"
+cp "$WORK/out" "$WORK/i8_alone.json"
+check "int8 and uint8 bytes by the model's calibrated range; the same alone as in a batch" python3 - "$WORK" <<'PY'
+import json, sys
+w = sys.argv[1]
+sys.path.insert(0, "tests")
+from quantize_ref import calibrated
+f = [json.loads(l) for l in open(w + "/f.json")]
+r = json.load(open(w + "/info.json"))["output_range"]
+i8 = [json.loads(l) for l in open(w + "/i8.json")]
+assert i8 == [calibrated(v, r["min"], r["max"], 1) for v in f], i8
+assert list(open(w + "/u8.bin", "rb").read()) == sum((calibrated(v, r["min"], r["max"], 0) for v in f), [])
+assert [json.loads(l) for l in open(w + "/i8_alone.json")] == [i8[1]]
+PY
+python3 tests/strip_range.py "$M" "$WORK/old.temb"
+expect_rc 1 "--precision int8 on a file without a calibrated range fails" "$TE_BIN" embed -m "$WORK/old.temb" --precision int8 x
+expect_err_has "naming the fix" "tinyembed calibrate"
+expect_rc 0 "calibrate adds the range" "$TE_BIN" calibrate "$WORK/old.temb"
+expect_rc 0 "then int8 works" "$TE_BIN" embed -m "$WORK/old.temb" --precision int8 "The cat sits outside" "A man is playing guitar"
+check "with the same bytes as the freshly converted file's" cmp "$WORK/out" "$WORK/i8.json"
+printf 'one text\n\nanother text\n' > "$WORK/texts.txt"
+expect_rc 0 "calibrate --texts FILE OUT" "$TE_BIN" calibrate "$WORK/old.temb" "$WORK/mine.temb" --texts "$WORK/texts.txt"
+expect_err_has "says how many texts" "calibrated on 2 texts"
+expect_rc 1 "calibrate --texts with no text fails" "$TE_BIN" calibrate "$WORK/old.temb" "$WORK/x.temb" --texts /dev/null
+expect_rc 1 "calibrate --texts missing-file fails" "$TE_BIN" calibrate "$WORK/old.temb" "$WORK/x.temb" --texts "$WORK/nope"
+check "and neither wrote a file" test ! -e "$WORK/x.temb"
 expect_rc 2 "--precision half is refused" "$TE_BIN" embed -m "$M" --precision half x
+expect_err_has "naming the choices" "float, int8, uint8, binary or ubinary"
 
 # --chunk: 300 tokens of "the" ([CLS] + 62 + [SEP] per chunk of 64, 16 shared: 7 chunks, the last of 24 + 2).
 THE=$(python3 -c "print(' '.join(['the'] * 300))")

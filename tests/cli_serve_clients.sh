@@ -13,7 +13,9 @@ D="$TE_TESTDATA"
 CLIENTS="$(dirname "$0")/clients"
 Q="what is a cat"
 
-start_server -m emb="$D/tiny-mean.temb" -m cls="$D/distilbert-sst2.temb" -m ce="$D/ce-minilm.temb" \
+# old: an embedder converted before files carried the int8 output range.
+python3 "$(dirname "$0")/strip_range.py" "$D/tiny-mean.temb" "$WORK/old.temb"
+start_server -m emb="$D/tiny-mean.temb" -m cls="$D/distilbert-sst2.temb" -m ce="$D/ce-minilm.temb" -m old="$WORK/old.temb" \
     || { fail "server starts"; finish; }
 for _ in $(seq 50); do curl -s -o /dev/null -w '%{http_code}' "$BASE/health" | grep -q 200 && break; sleep 0.1; done
 
@@ -23,7 +25,11 @@ for _ in $(seq 50); do curl -s -o /dev/null -w '%{http_code}' "$BASE/health" | g
 "$TE_BIN" classify -m "$D/distilbert-sst2.temb" "$Q" > "$WORK/cls.json"
 "$TE_BIN" rerank -m "$D/ce-minilm.temb" "$Q" "stocks fell" "a cat is an animal" > "$WORK/rerank.jsonl"
 
+curl -s "$BASE/models/emb/info" > "$WORK/info.json" # the int8 range, for the reference quantizer
+
 # --- the real clients -------------------------------------------------------------------
+curl -s "$BASE/v2/rerank" -H 'Content-Type: application/json' \
+    -d "{\"query\": \"$Q\", \"documents\": [\"stocks fell\", \"a cat is an animal\"], \"max_tokens_per_doc\": 2}" > "$WORK/rerank_cut.json"
 if [ -d "$CLIENTS/node_modules/cohere-ai" ]; then
     if node "$CLIENTS/clients.mjs" "$PORT" "$Q" "stocks fell" "a cat is an animal" > "$WORK/clients.json" 2>"$WORK/clients.err"; then
         pass "every client's calls succeed"
@@ -58,11 +64,16 @@ assert [t for _, _, t in v1] == [texts[i] for i, _ in best[:2]], "return_documen
 v2 = c["cohere_rerank_v2"]
 assert [(i, f32([s])[0]) for i, s, _ in v2] == [(i, f32([s])[0]) for i, s in best] and all(t is None for _, _, t in v2), v2
 assert [f32(v) for v in c["cohere_embed_v2"]] == docs, "Cohere v2 embed"
+cut = json.load(open(w + "/rerank_cut.json"))["results"]
+assert c["cohere_rerank_v2_cut"] == [[r["index"], r["relevance_score"]] for r in cut], "maxTokensPerDoc reaches the server"
 sys.path.insert(0, "tests")
-from quantize_ref import packed  # sentence-transformers' binary / ubinary
+from quantize_ref import packed, calibrated  # binary / ubinary; int8 / uint8 by the model's range
 t = c["cohere_embed_types"]
 assert [f32(v) for v in t["float"]] == docs, "Cohere embed float beside the others"
 assert t["binary"] == [packed(v, 1) for v in docs] and t["ubinary"] == [packed(v, 0) for v in docs], t
+r = json.load(open(w + "/info.json"))["tinyembed"]["output_range"]
+assert t["int8"] == [calibrated(v, r["min"], r["max"], 1) for v in docs], "Cohere embed int8"
+assert t["uint8"] == [calibrated(v, r["min"], r["max"], 0) for v in docs], "Cohere embed uint8"
 assert [f32(v) for v in c["openai_base64"]] == docs and f32(c["openai_float"]) == q and f32(c["openai_no_v1"]) == q
 n = math.sqrt(sum(x * x for x in q[:16]))
 assert len(c["openai_dims"]) == 16 and all(abs(a - b / n) < 1e-6 for a, b in zip(c["openai_dims"], q[:16]))
@@ -180,8 +191,30 @@ assert [list(base64.b64decode(d["embedding"])) for d in data] == [packed(v, 0) f
 n = math.sqrt(sum(x * x for x in ref2[0][:12]))
 assert json.load(open(w + "/body"))["data"][0]["embedding"] == packed([x / n for x in ref2[0][:12]], 1)
 PY
-post "precision int8 is refused until files carry the calibrated range" 400 /embed '{"inputs": "a", "precision": "int8"}'
-body_has "saying why" "calibrated output range"
+post "/embed with precision int8, a batch" 200 /embed '{"inputs": ["The cat sits outside", "A man is playing guitar"], "precision": "int8"}'
+cp "$WORK/body" "$WORK/int8.json"
+post "/embed with precision int8, the second text alone" 200 /embed '{"inputs": "A man is playing guitar", "precision": "int8"}'
+cp "$WORK/body" "$WORK/int8_alone.json"
+post "/v1/embeddings with precision uint8, base64" 200 /v1/embeddings '{"input": ["The cat sits outside", "A man is playing guitar"], "precision": "uint8", "encoding_format": "base64"}'
+cp "$WORK/body" "$WORK/uint8.json"
+check "int8 / uint8: the reference quantizer on the model's range (/info); a text's bytes the same alone" python3 - "$WORK" <<'PY'
+import base64, json, sys
+w = sys.argv[1]
+sys.path.insert(0, "tests")
+from quantize_ref import calibrated
+ref2 = [json.loads(l) for l in open(w + "/emb2.jsonl")]
+r = json.load(open(w + "/info.json"))["tinyembed"]["output_range"]
+assert r["texts"] > 0 and len(r["min"]) == len(r["max"]) == len(ref2[0]), r
+i8 = json.load(open(w + "/int8.json"))
+assert i8 == [calibrated(v, r["min"], r["max"], 1) for v in ref2], i8
+assert json.load(open(w + "/int8_alone.json")) == [i8[1]], "the same bytes alone and in a batch"
+data = json.load(open(w + "/uint8.json"))["data"]
+assert [list(base64.b64decode(d["embedding"])) for d in data] == [calibrated(v, r["min"], r["max"], 0) for v in ref2]
+assert len(set(x for v in i8 for x in v)) > 20, "the bytes spread over the range"
+PY
+post "int8 with dimensions is a 400 (the range is of the whole vector)" 400 /v1/embeddings '{"input": "a", "precision": "int8", "dimensions": 8}'
+body_has "saying why" "whole"
+post "Cohere embedding_types int4 is a 400" 400 /v2/embed '{"model": "emb", "texts": ["a"], "input_type": "search_query", "embedding_types": ["int4"]}'
 post "precision int4 is a 400" 400 /v1/embeddings '{"input": "a", "precision": "int4"}'
 
 # --- chunking ----------------------------------------------------------------------------------
@@ -253,8 +286,26 @@ check "the same vector as Left" python3 -c "
 import json; a = json.load(open('$WORK/body'))['embeddings']['float'][0]; b = json.load(open('$WORK/left.json'))[0]
 assert all(abs(x - y) < 1e-6 for x, y in zip(a, b))"
 post "Cohere v2 embed with truncate NONE refuses a long text" 422 /v2/embed "{\"texts\": [\"$LONG\"], \"truncate\": \"NONE\"}"
-post "embedding_types int8 is refused until files carry the calibrated range" 400 /v2/embed '{"texts": ["a"], "embedding_types": ["int8"]}'
-body_has "in Cohere's error shape" '{"message":'
+post "embedding_types int8 on a file without a calibrated range is a 400" 400 /v2/embed '{"model": "old", "texts": ["a"], "embedding_types": ["int8"]}'
+body_has "in Cohere's error shape" "{\"message\":\"model 'old' has no calibrated output range"
+body_has "naming the fix" "tinyembed calibrate"
+post "precision uint8 on it too" 400 /embed '{"model": "old", "inputs": "a", "precision": "uint8"}'
+post "but float and binary still work on it" 200 /embed '{"model": "old", "inputs": "a", "precision": "binary"}'
+DOC="a cat is an animal that sleeps most of the day and hunts at night"
+post "/tokenize a document with the reranker's tokenizer" 200 /models/ce/tokenize "{\"inputs\": \"$DOC\", \"add_special_tokens\": false}"
+CUT=$(python3 -c "import json, sys; t = json.load(open(sys.argv[1]))[0]; print(sys.argv[2].encode()[:t[4]['stop']].decode())" "$WORK/body" "$DOC")
+post "rerank with max_tokens_per_doc 5" 200 /v2/rerank "{\"query\": \"$Q\", \"documents\": [\"$DOC\", \"stocks fell\"], \"max_tokens_per_doc\": 5}"
+cp "$WORK/body" "$WORK/per_doc.json"
+post "the document cut by hand after its 5th token ('$CUT')" 200 /v2/rerank "{\"query\": \"$Q\", \"documents\": [\"$CUT\", \"stocks fell\"]}"
+cp "$WORK/body" "$WORK/by_hand.json"
+post "the whole document" 200 /v2/rerank "{\"query\": \"$Q\", \"documents\": [\"$DOC\", \"stocks fell\"]}"
+check "max_tokens_per_doc cuts the document after its first N tokens, and only what is longer" python3 -c "
+import json
+s = lambda f: sorted((r['index'], r['relevance_score']) for r in json.load(open('$WORK/' + f))['results'])
+assert s('per_doc.json') == s('by_hand.json'), (s('per_doc.json'), s('by_hand.json'))
+assert s('per_doc.json')[0] != s('body')[0] and s('per_doc.json')[1] == s('body')[1]"
+post "max_tokens_per_doc 0 is a 400" 400 /v2/rerank '{"query": "q", "documents": ["a"], "max_tokens_per_doc": 0}'
+post "max_tokens_per_doc \"5\" is a 400" 400 /v1/rerank '{"query": "q", "documents": ["a"], "max_tokens_per_doc": "5"}'
 post "input_type bogus is a 400" 400 /v2/embed '{"texts": ["a"], "input_type": "bogus"}'
 post "truncate MAYBE is a 400" 400 /v2/embed '{"texts": ["a"], "truncate": "MAYBE"}'
 post "rerank top_n 0 is a 400" 400 /v1/rerank '{"query": "q", "documents": ["a"], "top_n": 0}'

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -75,6 +76,9 @@ def tokens_and_info():
     assert m.info["tokenizer"]["cls_id"] == cli["tokenizer"]["cls_id"]
     assert m.info["tokenizer"]["subword_prefix"] == "##"
     assert m.info["file_offset"] == 0 and "%08x" % m.info["fingerprint"] == cli["fingerprint"]
+    f32 = lambda v: [struct.unpack("<f", struct.pack("<f", x))[0] for x in v]
+    r, c = m.info["output_range"], cli["output_range"]
+    assert r["texts"] == c["texts"] > 0 and r["min"] == f32(c["min"]) and r["max"] == f32(c["max"])
     m.close()
 
 

@@ -62,7 +62,8 @@ class _ModelInfo(ctypes.Structure):
                 ("dtype", ctypes.c_int), ("file_bytes", ctypes.c_uint64), ("file_offset", ctypes.c_uint64),
                 ("fingerprint", ctypes.c_uint32),
                 ("tokenizer", _TokenizerInfo), ("outputs", ctypes.c_uint), ("colbert_dim", ctypes.c_int),
-                ("default_prompt_name", ctypes.c_char_p)]
+                ("default_prompt_name", ctypes.c_char_p), ("output_range", ctypes.POINTER(ctypes.c_float)),
+                ("output_range_texts", ctypes.c_int)]
 
 
 # Mirrors te_ctx_opts.
@@ -176,13 +177,16 @@ class Model:
 
     @staticmethod
     def _info_dict(i):
-        d = {f: getattr(i, f) for f, _ in _ModelInfo._fields_ if f not in ("labels", "tokenizer")}
+        d = {f: getattr(i, f) for f, _ in _ModelInfo._fields_ if f not in ("labels", "tokenizer", "output_range")}
         for k in ("arch", "name", "source", "converter"):
             d[k] = d[k].decode("utf-8", "replace") if d[k] else ""
         d["kind"] = _KINDS.get(i.kind, str(i.kind))
         d["labels"] = [i.labels[k].decode("utf-8", "replace") for k in range(i.num_labels)] if i.labels else []
         d["tokenizer"] = {f: getattr(i.tokenizer, f) for f, _ in _TokenizerInfo._fields_}
         d["tokenizer"]["subword_prefix"] = (i.tokenizer.subword_prefix or b"").decode()
+        h = i.hidden_size  # the int8 / uint8 range, as `tinyembed info --json` shows it
+        d["output_range"] = {"texts": i.output_range_texts, "min": i.output_range[:h],
+                             "max": i.output_range[h:2 * h]} if i.output_range else None
         return d
 
     def close(self):

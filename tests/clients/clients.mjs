@@ -36,10 +36,14 @@ out.cohere_rerank_v1 = r1.results.map((r) => [r.index, r.relevanceScore, r.docum
 const co2 = new CohereClientV2({ token: "none", environment: base });
 const r2 = await co2.rerank({ model: "ce", query, documents: docs });
 out.cohere_rerank_v2 = r2.results.map((r) => [r.index, r.relevanceScore, r.document?.text ?? null]);
+const r3 = await co2.rerank({ model: "ce", query, documents: docs, maxTokensPerDoc: 2 });
+out.cohere_rerank_v2_cut = r3.results.map((r) => [r.index, r.relevanceScore]);
 const e2 = await co2.embed({ model: "emb", texts: docs, inputType: "search_document", embeddingTypes: ["float"] });
 out.cohere_embed_v2 = e2.embeddings.float;
-const e3 = await co2.embed({ model: "emb", texts: docs, inputType: "search_query", embeddingTypes: ["float", "binary", "ubinary"] });
-out.cohere_embed_types = { float: e3.embeddings.float, binary: e3.embeddings.binary, ubinary: e3.embeddings.ubinary };
+const e3 = await co2.embed({
+  model: "emb", texts: docs, inputType: "search_query", embeddingTypes: ["float", "int8", "uint8", "binary", "ubinary"],
+});
+out.cohere_embed_types = e3.embeddings;
 
 // OpenAI: base64 (the client's default), float, dimensions, and a base URL without /v1.
 const oa = new OpenAI({ apiKey: "none", baseURL: `${base}/v1`, maxRetries: 0 });

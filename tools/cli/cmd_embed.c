@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bits.h"
+#include "precision.h"
 #include "chunk.h"
 #include "cli.h"
 
@@ -27,8 +27,8 @@ static const cli_opt embed_opts[] = {
     {"prefix", 'p', "STR", "prepend STR to every text, e.g. 'search_query: ' for nomic-embed-text"},
     {"prompt-name", 0, "NAME", "put the model's prompt NAME in front (config_sentence_transformers.json; `info` lists them)"},
     {"max-len", 0, "N", "cut texts at N tokens, special tokens included (default and upper bound: the model's)"},
-    {"precision", 0, "P", "float (default), or binary / ubinary: the bits of v > 0 packed 8 to a byte, as integers\n"
-     "(int8: each byte minus 128; uint8), or their bytes with --format bin"},
+    {"precision", 0, "P", "float (default); int8 / uint8: each dimension's calibrated range (`info`) in 256 steps;\n"
+     "binary / ubinary: the bits of v > 0 packed 8 to a byte (binary: minus 128). As integers, or bytes with --format bin"},
     {"chunk", 0, "N", "never cut a text: embed it in chunks of N tokens (special tokens and prompt included)"},
     {"overlap", 0, "M", "with --chunk: consecutive chunks share M tokens (default 0)"},
     {"reduce", 0, "R", "with --chunk: mean (default; one vector per text, their token-weighted mean, unit length)\n"
@@ -76,7 +76,8 @@ typedef struct out_spec {
     out_format fmt;
     size_t chunk, overlap;
     int each;                /* --reduce none */
-    int packed, sign;        /* --precision binary (sign) or ubinary */
+    precision prec;          /* --precision */
+    const te_model *m;       /* int8 / uint8: the model whose range quantizes */
 } out_spec;
 
 static void write_floats(const float *v, size_t n) {
@@ -128,27 +129,35 @@ static unsigned parse_outputs(const char *list) {
     return bits;
 }
 
-/* --precision binary / ubinary (bits.h): one line of integers per text, or the bytes. */
-static void write_packed(const float *v, size_t n, int dim, const out_spec *spec) {
-    size_t nb = packed_bytes((size_t)dim);
-    for (size_t i = 0; i < n; i++) {
-        const float *e = v + i * (size_t)dim;
-        if (spec->fmt == FMT_JSON) putchar('[');
-        for (size_t k = 0; k < nb; k++) {
-            unsigned byte = packed_byte(e, (size_t)dim, k);
-            if (spec->fmt == FMT_BIN) putchar((int)(spec->sign ? byte ^ 0x80 : byte));
-            else printf("%s%d", k ? (spec->fmt == FMT_JSON ? "," : "\t") : "", spec->sign ? (int)byte - 128 : (int)byte);
+/* --precision other than float (precision.h): one line of integers per text, or the bytes. */
+static int write_bytes(const float *v, size_t n, int dim, const out_spec *spec) {
+    size_t nb = precision_bytes(spec->prec, (size_t)dim);
+    uint8_t *bytes = malloc(nb);
+    te_error err;
+    int rc = bytes ? CLI_OK : CLI_FAIL;
+    if (!bytes) cli_error(&embed_cmd, "out of memory");
+    for (size_t i = 0; rc == CLI_OK && i < n; i++) {
+        if (precision_encode(spec->m, spec->prec, v + i * (size_t)dim, (size_t)dim, bytes, &err) != TE_OK) {
+            rc = cli_lib_error(&embed_cmd, &err);
+            break;
         }
-        if (spec->fmt != FMT_BIN) fputs(spec->fmt == FMT_JSON ? "]\n" : "\n", stdout);
+        if (spec->fmt == FMT_BIN) {
+            fwrite(bytes, 1, nb, stdout);
+            continue;
+        }
+        if (spec->fmt == FMT_JSON) putchar('[');
+        for (size_t k = 0; k < nb; k++)
+            printf("%s%d", k ? (spec->fmt == FMT_JSON ? "," : "\t") : "", precision_value(spec->prec, bytes[k]));
+        fputs(spec->fmt == FMT_JSON ? "]\n" : "\n", stdout);
     }
+    free(bytes);
+    return rc;
 }
 
-static void write_vectors(const float *v, size_t n, int dim, const out_spec *spec) {
+/* n vectors in the format and precision asked for; returns CLI_OK or CLI_FAIL (after printing why). */
+static int write_vectors(const float *v, size_t n, int dim, const out_spec *spec) {
     out_format fmt = spec->fmt;
-    if (spec->packed) {
-        write_packed(v, n, dim, spec);
-        return;
-    }
+    if (spec->prec != PREC_FLOAT) return write_bytes(v, n, dim, spec);
     if (fmt == FMT_BIN) {
         /* little-endian on every host */
         for (size_t i = 0; i < n * (size_t)dim; i++) {
@@ -157,7 +166,7 @@ static void write_vectors(const float *v, size_t n, int dim, const out_spec *spe
             unsigned char b[4] = {(unsigned char)u, (unsigned char)(u >> 8), (unsigned char)(u >> 16), (unsigned char)(u >> 24)};
             fwrite(b, 1, 4, stdout);
         }
-        return;
+        return CLI_OK;
     }
     for (size_t i = 0; i < n; i++) {
         const float *e = v + i * (size_t)dim;
@@ -168,6 +177,7 @@ static void write_vectors(const float *v, size_t n, int dim, const out_spec *spe
         }
         fputs(fmt == FMT_JSON ? "]\n" : "\n", stdout);
     }
+    return CLI_OK;
 }
 
 /* The model's outputs for n texts, printed. */
@@ -208,7 +218,7 @@ static int embed_chunked(cli_session *s, const int32_t *prefix, size_t n_prefix,
         rc = cli_lib_error(&embed_cmd, &err);
     } else if (!spec->each) {
         chunk_mean(out, c.len, c.n, (int)H, mean);
-        write_vectors(mean, 1, (int)H, spec);
+        rc = write_vectors(mean, 1, (int)H, spec);
     } else {
         putchar('[');
         for (size_t k = 0; k < c.n; k++) {
@@ -263,7 +273,7 @@ static int embed_texts(cli_session *s, cli_prefixed *pre, const char *prefix, co
     } else if (te_embed_ex(s->ctx, pre->texts, pre->lens, n, out, trunc, &err) != TE_OK) {
         rc = cli_lib_error(&embed_cmd, &err);
     } else {
-        write_vectors(out, n, s->info.hidden_size, spec);
+        rc = write_vectors(out, n, s->info.hidden_size, spec);
     }
     if (rc == CLI_OK) *cut += cli_count_truncated(trunc, n);
     free(out);
@@ -296,20 +306,35 @@ static int embed_stdin(cli_session *s, const char *prefix, const out_spec *spec,
     return rc;
 }
 
-/* --precision into spec: float, binary or ubinary. */
+/* --precision into spec (precision.h). */
 static int parse_precision(const cli_args *a, out_spec *spec) {
     const char *p = cli_get(&embed_cmd, a, "precision");
-    spec->packed = p && (!strcmp(p, "binary") || !strcmp(p, "ubinary"));
-    spec->sign = p && !strcmp(p, "binary");
-    if (p && !spec->packed && strcmp(p, "float")) {
-        cli_error(&embed_cmd, "--precision must be float, binary or ubinary (got '%s'%s)", p,
-                  !strcmp(p, "int8") || !strcmp(p, "uint8")
-                      ? ": int8 and uint8 need the model's calibrated output range, which this version's files do not carry yet"
-                      : "");
+    int prec = p ? precision_parse(p) : PREC_FLOAT;
+    if (prec < 0) {
+        cli_error(&embed_cmd, "--precision must be float, int8, uint8, binary or ubinary (got '%s')", p);
         return CLI_USAGE;
     }
-    if (spec->packed && spec->outputs != TE_OUTPUT_DENSE) {
-        cli_error(&embed_cmd, "--precision %s packs dense vectors: not with --output", p);
+    spec->prec = (precision)prec;
+    if (spec->prec != PREC_FLOAT && spec->outputs != TE_OUTPUT_DENSE) {
+        cli_error(&embed_cmd, "--precision %s applies to dense vectors: not with --output", p);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
+/* int8 / uint8 quantize the model's own vectors by its calibrated range: it must have one, and the mean of
+ * --chunk is unit length, which only a normalizing model's range describes. */
+static int check_range(const cli_session *s, out_spec *spec) {
+    spec->m = s->m;
+    if (spec->prec != PREC_INT8 && spec->prec != PREC_UINT8) return CLI_OK;
+    if (!s->info.output_range) {
+        cli_error(&embed_cmd, "--precision %s needs the model's calibrated output range, which this file predates: "
+                  "`tinyembed calibrate FILE` adds it", precision_name(spec->prec));
+        return CLI_FAIL;
+    }
+    if (spec->chunk && !spec->each && !s->info.normalize) {
+        cli_error(&embed_cmd, "--precision %s: the chunks' mean is unit length, and this model's range is of vectors "
+                  "that are not: use --reduce none", precision_name(spec->prec));
         return CLI_USAGE;
     }
     return CLI_OK;
@@ -332,7 +357,7 @@ static int parse_chunking(const cli_args *a, out_spec *spec) {
         cli_error(&embed_cmd, "--reduce must be mean or none (got '%s')", r);
         return CLI_USAGE;
     }
-    if (n && (spec->outputs != TE_OUTPUT_DENSE || (spec->each && (spec->fmt != FMT_JSON || spec->packed)))) {
+    if (n && (spec->outputs != TE_OUTPUT_DENSE || (spec->each && (spec->fmt != FMT_JSON || spec->prec != PREC_FLOAT)))) {
         cli_error(&embed_cmd, "--chunk gives dense vectors; --reduce none gives float vectors as JSON");
         return CLI_USAGE;
     }
@@ -369,12 +394,13 @@ int cmd_embed(int argc, char **argv) {
     if ((rc = cli_session_open(&embed_cmd, &a, &s)) != CLI_OK) return rc;
     const char *prefix = s.prefix;
     size_t cut = 0, texts = 0;
-    if (a.n_pos > 0) {
+    rc = check_range(&s, &spec);
+    if (rc == CLI_OK && a.n_pos > 0) {
         cli_prefixed pre = {0};
         rc = embed_texts(&s, &pre, prefix, a.pos, NULL, (size_t)a.n_pos, &spec, &cut);
         texts = (size_t)a.n_pos;
         cli_prefixed_free(&pre);
-    } else {
+    } else if (rc == CLI_OK) {
         rc = embed_stdin(&s, prefix, &spec, &cut, &texts);
     }
     if (rc == 0) cli_truncation_note(&embed_cmd, &s, cut, texts, "texts were");

@@ -2,6 +2,7 @@
  * cmd_info.c - `tinyembed info MODEL` (metadata, as text or one JSON object)
  * and `tinyembed verify MODEL` (every checksum).
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,7 +66,35 @@ static void print_outputs(const te_model_info *in, const char *open, const char 
         if (in->outputs & all[i].bit) printf("%s%s%s%s", n++ ? ", " : "", open, all[i].name, close);
 }
 
-/* The JSON members for te_embed_multi's outputs and the prompts. */
+/* An embedding model's calibrated output range, in a line: how many texts, and the narrowest and widest dimension. */
+static void print_range(const te_model_info *in) {
+    if (!in->output_range) {
+        printf("int8 range:        none: int8 / uint8 outputs need one (`tinyembed calibrate` adds it)\n");
+        return;
+    }
+    int h = in->hidden_size;
+    float narrow = INFINITY, wide = 0;
+    for (int d = 0; d < h; d++) {
+        float w = in->output_range[h + d] - in->output_range[d];
+        narrow = w < narrow ? w : narrow;
+        wide = w > wide ? w : wide;
+    }
+    printf("int8 range:        calibrated on %d texts; each dimension's width %.4g to %.4g (/ 255 per step)\n",
+           in->output_range_texts, (double)narrow, (double)wide);
+}
+
+/* One row of the output range as a JSON array. */
+static void print_floats(const float *v, int n) {
+    putchar('[');
+    for (int i = 0; i < n; i++) {
+        char f[32];
+        cli_fmt_float(f, sizeof f, v[i]);
+        printf("%s%s", i ? ", " : "", f);
+    }
+    putchar(']');
+}
+
+/* The JSON members for te_embed_multi's outputs, the prompts and the output range. */
 static void print_json_extras(const te_model *m, const te_model_info *in) {
     printf("  \"outputs\": [");
     print_outputs(in, "\"", "\"");
@@ -81,7 +110,16 @@ static void print_json_extras(const te_model *m, const te_model_info *in) {
     printf("},\n  \"default_prompt_name\": ");
     if (in->default_prompt_name) cli_json_str(stdout, in->default_prompt_name);
     else printf("null");
-    printf(",\n");
+    printf(",\n  \"output_range\": ");
+    if (!in->output_range) {
+        printf("null,\n");
+        return;
+    }
+    printf("{\"texts\": %d, \"min\": ", in->output_range_texts);
+    print_floats(in->output_range, in->hidden_size);
+    printf(", \"max\": ");
+    print_floats(in->output_range + in->hidden_size, in->hidden_size);
+    printf("},\n");
 }
 
 static void print_text(const te_model *m, const te_model_info *in, int tensors) {
@@ -110,8 +148,10 @@ static void print_text(const te_model *m, const te_model_info *in, int tensors) 
     printf("token types:       %d\n", in->type_vocab_size);
     printf("max seq length:    %d\n", in->max_seq_length);
     if (in->kind == TE_KIND_EMBEDDING)
+    {
         printf("pooling:           %s%s\n", te_pooling_name(in->pooling), in->normalize ? ", L2-normalized" : "");
-    else
+        print_range(in);
+    } else
         printf("head:              on the first token's final state\n");
     if (in->outputs & (TE_OUTPUT_SPARSE | TE_OUTPUT_COLBERT)) {
         printf("outputs:           ");

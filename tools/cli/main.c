@@ -17,6 +17,7 @@ typedef struct command {
 static const command commands[] = {
     {"convert", cmd_convert, "convert a Hugging Face model directory to a .temb file"},
     {"quantize", cmd_quantize, "rewrite an f32 .temb file with int8, f16 or bf16 weights"},
+    {"calibrate", cmd_calibrate, "rewrite an embedding model with its int8 / uint8 output range calibrated on texts"},
     {"info", cmd_info, "print a model's metadata (--json for one JSON object)"},
     {"verify", cmd_verify, "check every checksum of a model file"},
     {"tokenize", cmd_tokenize, "print the token ids of texts (arguments or stdin lines)"},

@@ -176,6 +176,7 @@ void cli_fmt_float(char *out, size_t cap, float v);
 /* Subcommand entry points (argv[0] is the subcommand name). */
 int cmd_convert(int argc, char **argv);
 int cmd_quantize(int argc, char **argv);
+int cmd_calibrate(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);

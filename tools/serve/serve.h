@@ -28,6 +28,7 @@
 
 #include "chunk.h"
 #include "http.h"
+#include "precision.h"
 #include "strbuf.h"
 #include "tinyembed.h"
 #include "tinyembed_json.h"
@@ -104,9 +105,6 @@ void metrics_view(srv_metrics *m, metrics_snapshot *out);
 
 /* ---- embedding jobs (serve_batch.c) ---- */
 
-/* The precision of an embedding answer. */
-typedef enum precision { PREC_FLOAT = 0, PREC_INT8, PREC_UINT8, PREC_BINARY, PREC_UBINARY } precision;
-
 /* The API a request came to: the shape of its errors and of its answer. */
 typedef enum job_api { API_OPENAI, API_TEI, API_COHERE } job_api;
 
@@ -133,13 +131,16 @@ typedef struct job {
     int normalize;            /* TEI: L2-normalize (the default) */
     int dimensions;           /* OpenAI: keep the first d and re-normalize; 0: all */
     int base64;               /* OpenAI encoding_format "base64" */
-    precision precision;      /* "precision" (binary, ubinary: the bits of v > 0, packed) */
+    precision precision;      /* "precision" (precision.h) */
     unsigned cohere_types;    /* Cohere's embedding_types: bits 1 << precision */
+    const te_model *range_model; /* int8 / uint8: the model whose calibrated range quantizes (job_check_output) */
     int similarity;           /* JOB_EMBED: answer the cosine of text 0 with each other text (/similarity) */
     int truncate_left;        /* cut a long text's start, keeping its end (TEI's truncation_direction Left) */
     int special;              /* JOB_TOKENIZE: add_special_tokens; JOB_DECODE: skip_special_tokens */
     const char *input_type;   /* Cohere's: the model's prompt of that purpose, when it has one */
     size_t top_n;             /* Cohere/Jina rerank: answer the best top_n (0: all) */
+    size_t doc_max_tokens;    /* JOB_RERANK: Cohere's max_tokens_per_doc: each document cut after its first N tokens
+                                 (0: only the model's limit cuts the pair) */
     size_t chunk_max, chunk_overlap; /* JOB_CHUNKS: tokens per chunk (special tokens included), shared */
     int chunk_each;           /* JOB_CHUNKS: answer every chunk with its span ("reduce": "none"), not their mean */
     const char **pair_texts;  /* JOB_PREDICT: [n] the second text of a pair, or NULL entries (or array) */
@@ -169,6 +170,10 @@ typedef struct job {
 /* A new job (conn -1 until the event loop assigns it); NULL without memory. */
 job *job_new(job_api api, job_kind kind);
 void job_free(job *j);
+/* Refuses (fails j, returns 0) an output the model cannot give: "dimensions" past its width; int8 / uint8
+ * without a calibrated range in its file, or of anything but its own vectors (fewer dimensions, or normalized
+ * when the model does not normalize). */
+int job_check_output(job *j, const te_model *m, const te_model_info *in);
 /* Puts the model's prompt (j->prompt_name's, else its default, if any) in
  * front of each text of j; 0 after failing j (an unknown prompt name). */
 int job_apply_prompt(job *j, const te_model *m);

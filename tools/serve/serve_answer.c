@@ -3,13 +3,13 @@
  * to: TEI's list of vectors, OpenAI's list object (float or base64 bytes,
  * "dimensions"), Cohere's embeddings by type, /similarity's cosines, and the
  * chunks of chunked texts with their byte spans; each vector as float32 or
- * as packed bits ("precision": binary, ubinary).
+ * in a precision of precision.h ("precision": int8, uint8, binary, ubinary).
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "bits.h"
 #include "serve.h"
 
 static void put_vector(strbuf *b, const float *v, int d) {
@@ -58,25 +58,34 @@ static void put_base64(strbuf *b, const float *v, int d) {
     sb_add(b, "\"", 1);
 }
 
-/* binary / ubinary (bits.h): as integers, or their bytes in base64. */
-static void put_packed(strbuf *b, const float *v, int d, int sign, int base64) {
-    size_t n = packed_bytes((size_t)d);
-    b64 st = {0, 0};
-    sb_add(b, base64 ? "\"" : "[", 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned byte = packed_byte(v, (size_t)d, i);
-        if (base64) b64_put(b, &st, (unsigned char)(sign ? byte ^ 0x80 : byte)); /* int8's two's complement */
-        else sb_printf(b, "%s%d", i ? "," : "", sign ? (int)byte - 128 : (int)byte);
+/* int8, uint8, binary or ubinary: as integers, or their bytes in base64. Returns 0 after failing the job. */
+static int put_bytes(strbuf *b, job *j, precision p, const float *v, int d) {
+    size_t n = precision_bytes(p, (size_t)d);
+    uint8_t *bytes = malloc(n);
+    te_error err;
+    if (!bytes || precision_encode(j->range_model, p, v, (size_t)d, bytes, &err) != TE_OK) {
+        fail_job(j, 500, "server_error", bytes ? te_errmsg(&err) : "out of memory");
+        free(bytes);
+        return 0;
     }
-    if (base64) b64_end(b, &st);
-    sb_add(b, base64 ? "\"" : "]", 1);
+    b64 st = {0, 0};
+    sb_add(b, j->base64 ? "\"" : "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (j->base64) b64_put(b, &st, bytes[i]);
+        else sb_printf(b, "%s%d", i ? "," : "", precision_value(p, bytes[i]));
+    }
+    if (j->base64) b64_end(b, &st);
+    sb_add(b, j->base64 ? "\"" : "]", 1);
+    free(bytes);
+    return 1;
 }
 
-/* A vector in the precision and encoding the request asked for. */
-static void put_embedding(strbuf *b, const job *j, precision p, const float *v, int d) {
-    if (p == PREC_BINARY || p == PREC_UBINARY) put_packed(b, v, d, p == PREC_BINARY, j->base64);
-    else if (j->base64) put_base64(b, v, d);
+/* A vector in the precision and encoding the request asked for. Returns 0 after failing the job. */
+static int put_embedding(strbuf *b, job *j, precision p, const float *v, int d) {
+    if (p != PREC_FLOAT) return put_bytes(b, j, p, v, d);
+    if (j->base64) put_base64(b, v, d);
     else put_vector(b, v, d);
+    return 1;
 }
 
 static void l2_normalize(float *v, int d) {
@@ -109,19 +118,17 @@ static void answer_similarity(job *j, const float *out, int dim) {
 /* Cohere's v2 embed: {"id", "embeddings": {"float": [...]}, "texts", "meta"}; the vectors
  * as the model gives them, as on /v1/embeddings. */
 static void answer_cohere(job *j, const float *out, int dim) {
-    static const struct { precision p; const char *name; } types[] = {
-        {PREC_FLOAT, "float"}, {PREC_BINARY, "binary"}, {PREC_UBINARY, "ubinary"}};
     strbuf *b = &j->body;
     char id[40];
     job_response_id(j, id, sizeof id);
     sb_printf(b, "{\"id\":\"%s\",\"embeddings\":{", id);
     int any = 0;
-    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
-        if (!(j->cohere_types & (1u << types[t].p))) continue;
-        sb_printf(b, "%s\"%s\":[", any++ ? "," : "", types[t].name);
+    for (precision p = PREC_FLOAT; p <= PREC_UBINARY; p++) {
+        if (!(j->cohere_types & (1u << p))) continue;
+        sb_printf(b, "%s\"%s\":[", any++ ? "," : "", precision_name(p));
         for (size_t i = 0; i < j->n; i++) {
             if (i) sb_add(b, ",", 1);
-            put_embedding(b, j, types[t].p, out + i * (size_t)dim, dim);
+            if (!put_embedding(b, j, p, out + i * (size_t)dim, dim)) return;
         }
         sb_add(b, "]", 1);
     }
@@ -151,7 +158,7 @@ void answer_embeddings(job *j, float *out, int dim, int model_normalizes) {
             float *v = out + i * (size_t)dim;
             if (j->normalize && !model_normalizes) l2_normalize(v, dim);
             if (i) sb_add(b, ",", 1);
-            put_embedding(b, j, j->precision, v, dim);
+            if (!put_embedding(b, j, j->precision, v, dim)) return;
         }
         sb_add(b, "]", 1);
         return;
@@ -162,7 +169,7 @@ void answer_embeddings(job *j, float *out, int dim, int model_normalizes) {
         float *v = out + i * (size_t)dim;
         if (d < dim) l2_normalize(v, d);
         sb_printf(b, "%s{\"object\":\"embedding\",\"index\":%zu,\"embedding\":", i ? "," : "", i);
-        put_embedding(b, j, j->precision, v, d);
+        if (!put_embedding(b, j, j->precision, v, d)) return;
         sb_add(b, "}", 1);
     }
     sb_puts(b, "],\"model\":");
@@ -184,7 +191,7 @@ void answer_chunks(job *j, float *out, const chunks *c, int dim, int model_norma
             if (d < dim) l2_normalize(out, d);
             else if (!openai && j->normalize && !model_normalizes) l2_normalize(out, dim);
             sb_puts(b, k ? ",{\"embedding\":" : "{\"embedding\":");
-            put_embedding(b, j, j->precision, out, d);
+            if (!put_embedding(b, j, j->precision, out, d)) return;
             sb_printf(b, ",\"start\":%u,\"stop\":%u}", c[i].span[k].start, c[i].span[k].end);
         }
         sb_puts(b, openai ? "]}" : "]");

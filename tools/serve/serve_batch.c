@@ -186,16 +186,12 @@ static size_t check_jobs(job **batch, size_t n_jobs, const te_model *m, const te
     size_t total = 0;
     for (size_t k = 0; k < n_jobs; k++) {
         total += batch[k]->n;
-        if (batch[k]->dimensions > in->hidden_size) {
-            char msg[120];
-            snprintf(msg, sizeof msg, "\"dimensions\" must be an integer from 1 to the model's %d", in->hidden_size);
-            fail_job(batch[k], 400, "invalid_request_error", msg);
-        }
-        if (!batch[k]->status) job_apply_prompt(batch[k], m);
         if (batch[k]->api == API_TEI && !batch[k]->normalize && in->normalize)
             fail_job(batch[k], 422, "validation",
                      "this model L2-normalizes its output (a Normalize module in its sentence-transformers config); "
                      "\"normalize\": false is not available for it");
+        else if (job_check_output(batch[k], m, in))
+            job_apply_prompt(batch[k], m);
     }
     return total;
 }

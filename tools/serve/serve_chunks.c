@@ -83,10 +83,7 @@ size_t run_chunks(te_ctx *ctx, const te_model *m, job *j) {
     } else if (j->chunk_max > (size_t)in.max_seq_length) {
         snprintf(msg, sizeof msg, "\"max_tokens\" must be at most the model's limit of %d tokens", in.max_seq_length);
         fail_job(j, 400, "invalid_request_error", msg);
-    } else if (j->dimensions > in.hidden_size) {
-        snprintf(msg, sizeof msg, "\"dimensions\" must be an integer from 1 to the model's %d", in.hidden_size);
-        fail_job(j, 400, "invalid_request_error", msg);
-    } else if (!c) {
+    } else if (job_check_output(j, m, &in) && !c) {
         fail_job(j, 500, "server_error", "out of memory");
     }
     if (!j->status && prompt_ids(j, m, &prefix, &n_prefix) && (total = cut_all(j, m, prefix, n_prefix, c)) &&

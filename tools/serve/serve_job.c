@@ -92,10 +92,43 @@ void job_response_id(const job *j, char *out, size_t cap) {
              ((unsigned long long)(uintptr_t)j ^ (unsigned long long)ts.tv_nsec) & 0xffffffffffffull);
 }
 
+/* The answer holds int8 or uint8 vectors. */
+static int wants_range(const job *j) {
+    unsigned bytes = (1u << PREC_INT8) | (1u << PREC_UINT8);
+    return j->api == API_COHERE ? (j->cohere_types & bytes) != 0 : j->precision == PREC_INT8 || j->precision == PREC_UINT8;
+}
+
+int job_check_output(job *j, const te_model *m, const te_model_info *in) {
+    char msg[300];
+    int normalized = (j->api == API_TEI && j->normalize) || (j->kind == JOB_CHUNKS && !j->chunk_each);
+    if (j->dimensions > in->hidden_size)
+        snprintf(msg, sizeof msg, "\"dimensions\" must be an integer from 1 to the model's %d", in->hidden_size);
+    else if (!wants_range(j))
+        return 1;
+    else if (!in->output_range)
+        snprintf(msg, sizeof msg, "model '%s' has no calibrated output range, which int8 and uint8 need (its file "
+                 "predates it): `tinyembed calibrate` adds one", j->model);
+    else if (j->dimensions && j->dimensions < in->hidden_size)
+        snprintf(msg, sizeof msg, "int8 and uint8 use the range calibrated on the model's whole %d-dimension output: "
+                 "not with \"dimensions\"", in->hidden_size);
+    else if (normalized && !in->normalize)
+        snprintf(msg, sizeof msg, "int8 and uint8 use the range calibrated on this model's own vectors, which are not "
+                 "L2-normalized: ask for them with \"normalize\": false%s", j->kind == JOB_CHUNKS ? " and \"reduce\": \"none\"" : "");
+    else {
+        j->range_model = m;
+        return 1;
+    }
+    fail_job(j, 400, "invalid_request_error", msg);
+    return 0;
+}
+
 void fail_job(job *j, int status, const char *type, const char *msg) {
     sb_free(&j->body);
     j->status = status;
-    snprintf(j->message, sizeof j->message, "%s", msg);
+    size_t n = strlen(msg); /* the log's copy may be cut short; the answer has it whole */
+    n = n < sizeof j->message ? n : sizeof j->message - 1;
+    memcpy(j->message, msg, n);
+    j->message[n] = '\0';
     api_error(j->api, status, type, msg, &j->body);
 }
 

@@ -232,15 +232,10 @@ static int read_count(const te_json_value *root, const char *key, double min, si
 
 /* ---- embeddings --------------------------------------------------------------------- */
 
-/* "precision": float (the default), binary or ubinary; int8 and uint8 are refused, by name. */
+/* "precision": float (the default), int8, uint8, binary or ubinary (precision.h). */
 static int read_precision(const te_json_value *root, job *j, route_result *out) {
-    int p = read_choice(root, "precision", "float|int8|uint8|binary|ubinary", 0, j, out);
-    if (p == PREC_INT8 || p == PREC_UINT8) {
-        refuse(out, j, 400, "\"precision\": int8 and uint8 need the model's calibrated output range, which this "
-               "version's model files do not carry yet; float, binary and ubinary are available");
-        return 0;
-    }
-    j->precision = (precision)p;
+    int p = read_choice(root, "precision", PRECISION_NAMES, 0, j, out);
+    j->precision = p >= 0 ? (precision)p : PREC_FLOAT;
     return p >= 0;
 }
 
@@ -330,13 +325,9 @@ static int read_embedding_types(const te_json_value *root, job *j, route_result 
     const te_json_value *types = te_json_get(root, "embedding_types");
     j->cohere_types = types ? 0 : 1u << PREC_FLOAT;
     for (size_t i = 0; types && i < te_json_len(types); i++) {
-        static const char *const names[] = {"float", "int8", "uint8", "binary", "ubinary"};
-        const char *t = te_json_string(te_json_at(types, i));
-        size_t p = 0;
-        while (t && p < 5 && strcmp(t, names[p]) != 0) p++;
-        if (!t || p == 5 || p == PREC_INT8 || p == PREC_UINT8) {
-            refuse(out, j, 400, "\"embedding_types\": this server answers float, binary and ubinary (int8 and uint8 "
-                   "need the model's calibrated output range, which this version's model files do not carry yet)");
+        int p = precision_parse(te_json_string(te_json_at(types, i)));
+        if (p < 0) {
+            refuse(out, j, 400, "\"embedding_types\" must hold float, int8, uint8, binary or ubinary");
             return 0;
         }
         j->cohere_types |= 1u << p;
@@ -430,7 +421,7 @@ static int read_query(const te_json_value *root, job *j, route_result *out) {
 }
 
 /* Cohere's, Jina's and llama.cpp's rerank: {"query", "documents": [text | {"text"}], "top_n",
- * "return_documents"} (true unless Cohere's v2, as each API defaults). */
+ * "return_documents" (true unless Cohere's v2, as each API defaults), "max_tokens_per_doc"}. */
 static int read_cohere_rerank(const srv_ctx *s, const te_json_value *root, job *j, route_result *out, int v2) {
     j->api = API_COHERE;
     const te_json_value *docs = te_json_get(root, "documents");
@@ -439,7 +430,7 @@ static int read_cohere_rerank(const srv_ctx *s, const te_json_value *root, job *
         refuse(out, j, 400, "\"documents\" must be a non-empty list of texts or {\"text\": ...} objects");
         return 0;
     }
-    static const char *const unsupported[] = {"rank_fields", "max_chunks_per_doc", "max_tokens_per_doc"};
+    static const char *const unsupported[] = {"rank_fields", "max_chunks_per_doc"};
     for (size_t i = 0; i < sizeof unsupported / sizeof *unsupported; i++)
         if (te_json_get(root, unsupported[i])) {
             char msg[120];
@@ -447,7 +438,9 @@ static int read_cohere_rerank(const srv_ctx *s, const te_json_value *root, job *
             refuse(out, j, 400, msg);
             return 0;
         }
-    if (!read_inputs(s, docs, "documents", j, out) || !read_count(root, "top_n", 1, &j->top_n, j, out)) return 0;
+    if (!read_inputs(s, docs, "documents", j, out) || !read_count(root, "top_n", 1, &j->top_n, j, out) ||
+        !read_count(root, "max_tokens_per_doc", 1, &j->doc_max_tokens, j, out))
+        return 0;
     if ((j->return_text = read_bool(root, "return_documents", !v2, j, out)) < 0) return 0;
     j->truncate = 1; /* as Cohere: a long document is cut, not refused */
     return 1;

@@ -81,6 +81,19 @@ static int kind_ok(job *j, const te_model_info *in) {
     return 0;
 }
 
+/* max_tokens_per_doc: *len becomes the bytes of the document's first n tokens (special tokens not
+ * counted), so the pair is framed from the cut text; the query is not touched. */
+static te_status cut_document(const te_model *m, const char *text, size_t *len, size_t n, te_error *err) {
+    int32_t *ids = NULL;
+    te_span *spans = NULL;
+    size_t count = 0;
+    te_status st = tok_all(m, text, *len, 0, &ids, &spans, &count, err);
+    if (st == TE_OK && count > n) *len = spans[n - 1].end;
+    free(ids);
+    free(spans);
+    return st;
+}
+
 size_t run_scoring(te_ctx *ctx, const te_model *m, job *j) {
     te_model_info in;
     te_model_get_info(m, &in);
@@ -106,7 +119,8 @@ size_t run_scoring(te_ctx *ctx, const te_model *m, job *j) {
         int cut = 0;
         seq[i] = ids + i * max;
         seq_types[i] = types + i * max;
-        if (te_tokenize_pair(m, a, alen, b, blen, ids + i * max, types + i * max, max, &lens[i], &cut, &err) != TE_OK) {
+        if ((j->doc_max_tokens && cut_document(m, b, &blen, j->doc_max_tokens, &err) != TE_OK) ||
+            te_tokenize_pair(m, a, alen, b, blen, ids + i * max, types + i * max, max, &lens[i], &cut, &err) != TE_OK) {
             fail_job(j, 400, "invalid_request_error", te_errmsg(&err));
             goto done;
         }

@@ -103,6 +103,24 @@ static void put_labels(strbuf *b, const te_model_info *in) {
     sb_puts(b, "}}");
 }
 
+/* "output_range": the int8 / uint8 range (te_embedding_quantize), or null. */
+static void put_range(strbuf *b, const te_model_info *in) {
+    sb_puts(b, ",\"output_range\":");
+    if (!in->output_range) {
+        sb_puts(b, "null");
+        return;
+    }
+    sb_printf(b, "{\"texts\":%d", in->output_range_texts);
+    for (int row = 0; row < 2; row++) {
+        sb_puts(b, row ? "],\"max\":[" : ",\"min\":[");
+        for (int d = 0; d < in->hidden_size; d++) {
+            if (d) sb_add(b, ",", 1);
+            sb_float(b, in->output_range[row * in->hidden_size + d]);
+        }
+    }
+    sb_puts(b, "]}");
+}
+
 /* TEI's /info, and what only tinyembed has under "tinyembed". */
 static void run_info(job *j, const te_ctx *ctx, const te_model *m, const srv_config *cfg) {
     te_model_info in;
@@ -137,7 +155,9 @@ static void run_info(job *j, const te_ctx *ctx, const te_model *m, const srv_con
         sb_add(b, ":", 1);
         sb_json_str(b, text, strlen(text));
     }
-    sb_puts(b, "}}}");
+    sb_puts(b, "}");
+    put_range(b, &in);
+    sb_puts(b, "}}");
     j->status = 200;
 }
 
