@@ -90,8 +90,7 @@ static const char *const texts[] = {
     "Sentence embeddings map texts to vectors so that similar meanings lie close together.",
     "query: how long do cats live",
     "passage: Domestic cats usually live between 12 and 18 years.",
-    "A long sentence that goes on and on, listing apples, oranges, pears, plums, cherries, grapes, "
-    "lemons, limes, figs, dates, and finally a single ripe banana.",
+    "A long sentence that goes on, listing apples, oranges, pears, plums, cherries, grapes, lemons, figs and a banana.",
 };
 
 const char *const *te_calib_builtin(size_t *n) {
