@@ -118,57 +118,15 @@ static int bench_tokenizer(const te_model *m, const char *path, long runs, bench
     return 0;
 }
 
-/* A set of texts: read from a file, or made from vocabulary words. */
-typedef struct texts {
-    char **t;
-    size_t n;
-} texts;
-
-static void texts_free(texts *x) {
-    for (size_t i = 0; i < x->n; i++) free(x->t[i]);
-    free(x->t);
-}
-
-static int texts_read(const char *path, texts *x) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cli_error(&cmd, "%s: cannot open", path);
-        return CLI_FAIL;
-    }
-    char *line = NULL;
-    size_t cap = 0, n_cap = 0;
-    ssize_t len;
-    x->t = NULL;
-    x->n = 0;
-    while ((len = getline(&line, &cap, f)) >= 0) {
-        if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
-        if (len == 0) continue;
-        if (x->n == n_cap) {
-            n_cap = n_cap ? 2 * n_cap : 256;
-            char **t = realloc(x->t, n_cap * sizeof *t);
-            if (!t) break;
-            x->t = t;
-        }
-        x->t[x->n++] = strdup(line);
-    }
-    free(line);
-    fclose(f);
-    if (x->n == 0) {
-        cli_error(&cmd, "%s: no texts", path);
-        return CLI_FAIL;
-    }
-    return 0;
-}
-
 /* Deterministic texts of about `tokens` tokens from whole-word vocabulary entries. */
-static int texts_make(const te_model *m, size_t n, size_t tokens, texts *x) {
+static int texts_make(const te_model *m, size_t n, size_t tokens, cli_texts *x) {
     te_model_info in;
     te_model_get_info(m, &in);
-    x->t = calloc(n, sizeof *x->t);
+    x->v = calloc(n, sizeof *x->v);
     x->n = n;
     uint64_t rng = 0x9E3779B97F4A7C15u;
     int32_t ids[1024];
-    for (size_t i = 0; x->t && i < n; i++) {
+    for (size_t i = 0; x->v && i < n; i++) {
         char buf[8192] = "";
         size_t len = 0, count = 0;
         while (count < tokens && len + 64 < sizeof buf) {
@@ -182,9 +140,9 @@ static int texts_make(const te_model *m, size_t n, size_t tokens, texts *x) {
             te_tokenize(m, buf, len, ids, 1024, &count, &err);
             count -= 2;
         }
-        x->t[i] = strdup(buf);
+        x->v[i] = strdup(buf);
     }
-    return x->t ? 0 : CLI_FAIL;
+    return x->v ? 0 : CLI_FAIL;
 }
 
 /* Forward-pass floating-point operations for one sequence of S tokens. */
@@ -194,7 +152,7 @@ static double flops(const te_model_info *in, size_t S) {
     return in->num_layers * (2.0 * s * (4.0 * H * H + ffn * H * I) + 4.0 * s * s * H);
 }
 
-static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, double peak, bench_result *r) {
+static int bench_w1(te_ctx *ctx, const te_model *m, const cli_texts *x, int batch, double peak, bench_result *r) {
     te_model_info in;
     te_model_get_info(m, &in);
     size_t tokens = 0, dim = cli_out_floats(&in);
@@ -203,19 +161,19 @@ static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, d
     te_error err;
     for (size_t i = 0; i < x->n; i++) {
         size_t n;
-        te_tokenize(m, x->t[i], strlen(x->t[i]), ids, W1_TOKENS, &n, &err);
+        te_tokenize(m, x->v[i], strlen(x->v[i]), ids, W1_TOKENS, &n, &err);
         tokens += n;
         work += flops(&in, n);
     }
     float *out = malloc(x->n * dim * sizeof *out);
     if (!out) return CLI_FAIL;
     size_t warm = x->n < (size_t)batch ? x->n : (size_t)batch;
-    if (cli_infer(ctx, &in, (const char *const *)x->t, warm, out, &err) != TE_OK) {
+    if (cli_infer(ctx, &in, (const char *const *)x->v, warm, out, &err) != TE_OK) {
         free(out);
         return cli_lib_error(&cmd, &err);
     }
     double t0 = cli_now_s();
-    te_status st = cli_infer(ctx, &in, (const char *const *)x->t, x->n, out, &err);
+    te_status st = cli_infer(ctx, &in, (const char *const *)x->v, x->n, out, &err);
     double sec = cli_now_s() - t0;
     free(out);
     if (st != TE_OK) return cli_lib_error(&cmd, &err);
@@ -234,7 +192,7 @@ static int bench_w1(te_ctx *ctx, const te_model *m, const texts *x, int batch, d
     return 0;
 }
 
-static int bench_w2(te_ctx *ctx, const te_model *m, const texts *x, long runs, bench_result *r) {
+static int bench_w2(te_ctx *ctx, const te_model *m, const cli_texts *x, long runs, bench_result *r) {
     te_model_info in;
     te_model_get_info(m, &in);
     float *out = malloc(cli_out_floats(&in) * sizeof *out);
@@ -245,13 +203,13 @@ static int bench_w2(te_ctx *ctx, const te_model *m, const texts *x, long runs, b
     if (!out || !ms) { free(out); free(ms); return CLI_FAIL; }
     for (size_t i = 0; i < x->n; i++) {
         size_t k;
-        te_tokenize(m, x->t[i], strlen(x->t[i]), ids, 1024, &k, &err);
+        te_tokenize(m, x->v[i], strlen(x->v[i]), ids, 1024, &k, &err);
         tokens += k;
     }
-    for (size_t i = 0; i < 10 && i < x->n; i++) cli_infer(ctx, &in, (const char *const *)&x->t[i], 1, out, &err);
+    for (size_t i = 0; i < 10 && i < x->n; i++) cli_infer(ctx, &in, (const char *const *)&x->v[i], 1, out, &err);
     for (size_t i = 0; i < n; i++) {
         double t0 = cli_now_s();
-        if (cli_infer(ctx, &in, (const char *const *)&x->t[i % x->n], 1, out, &err) != TE_OK) {
+        if (cli_infer(ctx, &in, (const char *const *)&x->v[i % x->n], 1, out, &err) != TE_OK) {
             free(out); free(ms);
             return cli_lib_error(&cmd, &err);
         }
@@ -360,15 +318,15 @@ int cmd_bench(int argc, char **argv) {
     te_ctx *any = c1 ? c1 : c2;
     printf("model %s: %d layers, hidden %d, %s weights; kernels %s, %d threads\n", in.name, in.num_layers,
            in.hidden_size, te_dtype_name(in.dtype), te_ctx_simd(any), te_ctx_threads(any));
-    texts x1 = {0}, x2 = {0};
+    cli_texts x1 = {0}, x2 = {0};
     const char *f1 = cli_get(&cmd, &a, "w1"), *f2 = cli_get(&cmd, &a, "w2");
-    if (do_w1) rc = f1 ? texts_read(f1, &x1) : texts_make(m, W1_TEXTS, W1_TOKENS, &x1);
-    if (rc == 0 && do_w2) rc = f2 ? texts_read(f2, &x2) : texts_make(m, W2_TEXTS, W2_TOKENS, &x2);
+    if (do_w1) rc = f1 ? cli_texts_read(&cmd, f1, &x1) : texts_make(m, W1_TEXTS, W1_TOKENS, &x1);
+    if (rc == 0 && do_w2) rc = f2 ? cli_texts_read(&cmd, f2, &x2) : texts_make(m, W2_TEXTS, W2_TOKENS, &x2);
     if (rc == 0 && do_w1) rc = bench_w1(c1, m, &x1, (int)batch, te_ctx_peak_gflops(c1), &res);
     if (rc == 0 && do_w2) rc = bench_w2(c2, m, &x2, runs, &res);
     if (rc == 0) rc = save_all(&a, &in, te_ctx_simd(any), te_ctx_threads(any), &res);
-    texts_free(&x1);
-    texts_free(&x2);
+    cli_texts_free(&x1);
+    cli_texts_free(&x2);
     te_ctx_free(c1);
     te_ctx_free(c2);
     te_close(m);

@@ -3,10 +3,7 @@
  * an embedding model rewritten with its int8 / uint8 output range calibrated
  * on the built-in sample or on the user's own texts (see te_calibrate).
  */
-#include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "cli.h"
 
@@ -26,61 +23,16 @@ static const cli_cmd cmd = {
     opts, 1, 2,
 };
 
-typedef struct text_list {
-    char **v;
-    size_t n, cap;
-} text_list;
-
-static void texts_free(text_list *t) {
-    for (size_t i = 0; i < t->n; i++) free(t->v[i]);
-    free(t->v);
-}
-
-/* The non-empty lines of `path` (without their '\n'). Returns 0, or -1 after printing why not. */
-static int read_texts(const char *path, text_list *t) {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        cli_error(&cmd, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    int rc = 0;
-    while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
-        if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
-        if (len == 0) continue;
-        if (t->n == t->cap) {
-            size_t nc = t->cap ? 2 * t->cap : 256;
-            char **nv = realloc(t->v, nc * sizeof *nv);
-            if (!nv) { rc = -1; break; }
-            t->v = nv;
-            t->cap = nc;
-        }
-        if (!(t->v[t->n] = strdup(line))) rc = -1;
-        else t->n++;
-    }
-    if (rc != 0) cli_error(&cmd, "out of memory reading %s", path);
-    else if (ferror(f)) rc = -1, cli_error(&cmd, "%s: read error", path);
-    else if (t->n == 0) rc = -1, cli_error(&cmd, "%s has no texts (no non-empty lines)", path);
-    free(line);
-    fclose(f);
-    return rc;
-}
-
 int cmd_calibrate(int argc, char **argv) {
     cli_args a;
     int rc = cli_parse(&cmd, argc, argv, &a);
     if (rc != CLI_OK) return rc == CLI_HELP ? 0 : rc;
     const char *in = a.pos[0], *out = a.n_pos > 1 ? a.pos[1] : a.pos[0], *file = cli_get(&cmd, &a, "texts");
-    text_list t = {0};
-    if (file && read_texts(file, &t) != 0) {
-        texts_free(&t);
-        return CLI_FAIL;
-    }
+    cli_texts t = {0};
+    if (file && cli_texts_read(&cmd, file, &t) != CLI_OK) return CLI_FAIL;
     te_error err;
     te_status st = te_calibrate(in, out, file ? (const char *const *)t.v : NULL, t.n, &err);
-    texts_free(&t);
+    cli_texts_free(&t);
     if (st != TE_OK) return cli_lib_error(&cmd, &err);
     te_model *m = te_open(out, NULL, &err);
     if (!m) return cli_lib_error(&cmd, &err);

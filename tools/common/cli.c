@@ -316,6 +316,49 @@ size_t cli_read_lines(FILE *in, char **lines, size_t *caps, size_t *lens, size_t
     return n;
 }
 
+void cli_texts_free(cli_texts *t) {
+    for (size_t i = 0; i < t->n; i++) free(t->v[i]);
+    free(t->v);
+    *t = (cli_texts){0};
+}
+
+/* Appends a copy of line; 0, or -1 without memory. */
+static int texts_add(cli_texts *t, size_t *cap, const char *line) {
+    if (t->n == *cap) {
+        size_t nc = *cap ? 2 * *cap : 256;
+        char **nv = realloc(t->v, nc * sizeof *nv);
+        if (!nv) return -1;
+        t->v = nv;
+        *cap = nc;
+    }
+    if (!(t->v[t->n] = strdup(line))) return -1;
+    t->n++;
+    return 0;
+}
+
+int cli_texts_read(const cli_cmd *cmd, const char *path, cli_texts *t) {
+    *t = (cli_texts){0};
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error(cmd, "%s: %s", path, strerror(errno));
+        return CLI_FAIL;
+    }
+    char *line = NULL;
+    size_t cap = 0, n_cap = 0;
+    ssize_t len;
+    int rc = CLI_OK;
+    while (rc == CLI_OK && (len = getline(&line, &cap, f)) >= 0) {
+        if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
+        if (len > 0 && texts_add(t, &n_cap, line) != 0) rc = CLI_FAIL, cli_error(cmd, "out of memory reading %s", path);
+    }
+    if (rc == CLI_OK && ferror(f)) rc = CLI_FAIL, cli_error(cmd, "%s: read error", path);
+    else if (rc == CLI_OK && t->n == 0) rc = CLI_FAIL, cli_error(cmd, "%s has no texts (no non-empty lines)", path);
+    free(line);
+    fclose(f);
+    if (rc != CLI_OK) cli_texts_free(t);
+    return rc;
+}
+
 void cli_progress_init(cli_progress *p, const char *label) {
     p->enabled = isatty(STDERR_FILENO);
     p->label = label;

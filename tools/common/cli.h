@@ -138,6 +138,15 @@ void cli_truncation_note(const cli_cmd *cmd, const cli_session *s, size_t cut, s
 #define CLI_CHUNK_LINES 1024
 size_t cli_read_lines(FILE *in, char **lines, size_t *caps, size_t *lens, size_t max, size_t *bytes);
 
+/* The non-empty lines of a file, without their '\n' (calibration and benchmark texts). */
+typedef struct cli_texts {
+    char **v;
+    size_t n;
+} cli_texts;
+/* Returns CLI_OK, or CLI_FAIL after printing why (a file that cannot be read or holds no text). */
+int cli_texts_read(const cli_cmd *cmd, const char *path, cli_texts *t);
+void cli_texts_free(cli_texts *t);
+
 /* Progress bar on stderr, drawn only when stderr is a terminal. */
 typedef struct cli_progress {
     int enabled;
