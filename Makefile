@@ -182,6 +182,9 @@ $(TESTDATA)/tokenizers/.made: tests/data/unigram/make_variants.py
 $(VARIANT_TOKS:%=$(HF)/carrier-%/model.safetensors): $(HF)/carrier-%/model.safetensors: $(TESTDATA)/tokenizers/.made
 	$(PYTHON) $(REF)/arch/gen_xlmr.py $(HF)/carrier-$* --kind carrier --tokenizer $(TESTDATA)/tokenizers/$* --seed 1 >/dev/null
 
+# ... and around each real byte-level BPE tokenizer (GPT-2, ModernBERT's, Qwen3-Embedding's).
+BPE_TOKS := bpe-gpt2 bpe-modernbert bpe-qwen3-embedding
+
 .PRECIOUS: $(HF)/carrier-%/model.safetensors
 
 MODELS := tiny-mean tiny-cls minilm-mean
@@ -191,6 +194,7 @@ testdata: $(BUILD)/testdata/micro.temb $(MODELS:%=$(BUILD)/testdata/%.temb) $(MO
           $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors \
           $(ARCH_MODELS:%=$(BUILD)/testdata/%.temb) $(ARCH_MODELS:%=$(BUILD)/testdata/%-int8.temb) \
           $(UNIGRAM_TOKS:%=$(BUILD)/testdata/carrier-%.temb) $(VARIANT_TOKS:%=$(BUILD)/testdata/carrier-%.temb) \
+          $(BPE_TOKS:%=$(BUILD)/testdata/carrier-%.temb) \
           $(BUILD)/testdata/bgem3-bin.temb $(BUILD)/testdata/bgem3-bin-int8.temb
 
 $(BUILD)/testdata/%.temb: $(HF)/%/model.safetensors $(BUILD)/tinyembed

@@ -146,7 +146,7 @@ typedef struct te_tokenizer_info {
     const char *subword_prefix; /* WordPiece's continuation prefix, normally "##" ("" for other models) */
     int max_chars_per_word; /* WordPiece: longer words become [UNK] (normally 100) */
     int n_added_tokens;     /* special tokens matched in raw text ([CLS], ...) */
-    const char *model;      /* "wordpiece" or "unigram" */
+    const char *model;      /* "wordpiece", "unigram" or "bpe" (byte-level) */
     const char *pipeline;   /* tokenizer.json's normalizer, pre_tokenizer and model settings (JSON),
                                or NULL: BERT's, from the fields above (files before format 1.3) */
 } te_tokenizer_info;

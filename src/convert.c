@@ -330,6 +330,7 @@ static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
     if (hf->charsmap) te_quant_add_bytes(w, "tokenizer.charsmap", hf->charsmap, hf->charsmap_len, 0);
     if (hf->trie) te_quant_add_bytes(w, "tokenizer.trie", hf->trie, hf->trie_units * 4, 0);
     if (hf->scores) te_quant_add_bytes(w, "tokenizer.scores", hf->scores, (size_t)hf->n_tokens * 8, 0);
+    if (hf->merges) te_quant_add_bytes(w, "tokenizer.merges", hf->merges, hf->merges_len, 0);
     snprintf(word, sizeof word, "%s.weight", a->word);
     const char *src = word;
     te_status st = emit(c, w, "embeddings.word", AS_TABLE, 1, 2, (uint64_t)hf->vocab_size, H, &src, 1);

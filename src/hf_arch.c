@@ -297,12 +297,26 @@ static long processor_id(const json_value *pp, const char *key, long def) {
     return def;
 }
 
+/* A Sequence of processors: the one that frames the texts (ByteLevel's only trims offsets). */
+static const json_value *framing_processor(const json_value *pp) {
+    const json_value *list = json_get(pp, "processors");
+    const char *type = NULL;
+    for (size_t i = 0; list && list->type == JSON_ARRAY && i < list->len; i++)
+        if (json_get_str(list->items[i], "type", &type) == 1 && strcmp(type, "ByteLevel")) return list->items[i];
+    return NULL;
+}
+
 te_status hf_read_post_processor(hf_model *hf, const json_value *tj, te_error *err) {
     tmpl_out one = {hf->tmpl_single, sizeof hf->tmpl_single, 0}, two = {hf->tmpl_pair, sizeof hf->tmpl_pair, 0};
     const json_value *pp = tj ? json_get(tj, "post_processor") : NULL;
     const char *type = "BertProcessing";
     if (pp && pp->type != JSON_NULL && json_get_str(pp, "type", &type) != 1)
         return te_fail(err, TE_ERR_FORMAT, "tokenizer.json: post_processor has no type");
+    if (!strcmp(type, "Sequence")) {
+        pp = framing_processor(pp);
+        type = "ByteLevel";
+        if (pp) json_get_str(pp, "type", &type);
+    }
     te_status st = TE_OK;
     if (!strcmp(type, "BertProcessing") || !strcmp(type, "RobertaProcessing")) {
         long cls = processor_id(pp, "cls", hf->cls), sep = processor_id(pp, "sep", hf->sep);
@@ -315,9 +329,12 @@ te_status hf_read_post_processor(hf_model *hf, const json_value *tj, te_error *e
         const json_value *specials = json_get(pp, "special_tokens");
         st = template_list(json_get(pp, "single"), specials, &one, err);
         if (st == TE_OK) st = template_list(json_get(pp, "pair"), specials, &two, err);
+    } else if (!strcmp(type, "ByteLevel")) { /* no special tokens: the texts as they are */
+        tmpl_put(&one, "$A", 0, 0);
+        tmpl_put(&two, "$A", 0, 0), tmpl_put(&two, "$B", 0, 1);
     } else {
         return te_fail(err, TE_ERR_UNSUPPORTED, "tokenizer.json: post_processor '%s' is not supported "
-                       "(BertProcessing, RobertaProcessing, TemplateProcessing)", type);
+                       "(BertProcessing, RobertaProcessing, TemplateProcessing, ByteLevel, Sequence)", type);
     }
     if (st == TE_OK && (one.len >= one.cap || two.len >= two.cap))
         st = te_fail(err, TE_ERR_UNSUPPORTED, "tokenizer.json: the post_processor template is too long");

@@ -164,5 +164,6 @@ void hf_free(hf_model *hf) {
     free(hf->charsmap);
     free(hf->scores);
     free(hf->trie);
+    free(hf->merges);
     memset(hf, 0, sizeof *hf);
 }

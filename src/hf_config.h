@@ -78,6 +78,9 @@ typedef struct hf_model {
     double min_score;
     uint8_t *trie;             /* Unigram: the pieces' double-array trie (darts.h) */
     size_t trie_units;
+    int bpe;                   /* the model is byte-level BPE: tokens hold bytes (hf_bpe.c) */
+    uint8_t *merges;           /* BPE: the tensor tokenizer.merges (tok.h's tm_bpe) */
+    size_t merges_len;
     /* sentence-transformers */
     te_pooling pooling;
     int normalize;

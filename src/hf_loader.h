@@ -34,6 +34,8 @@ te_status hf_load_json(loader *L, const char *name, int required, const json_val
 /* An integer field in [lo, hi] (def < 0: required), a boolean one. */
 te_status hf_get_int(loader *L, const json_value *o, const char *file, const char *key, int64_t def, int64_t lo,
                      int64_t hi, int *out);
+/* tokenizer.json's byte-level BPE model (hf_bpe.c): vocabulary as bytes, the merges table. */
+te_status hf_read_bpe(loader *L, const json_value *model);
 te_status hf_get_bool(loader *L, const json_value *o, const char *file, const char *key, int def, int *out);
 
 /* The tokenizer (hf_tokenizer.c). */

@@ -185,6 +185,10 @@ static te_status write_pipeline(loader *L, const json_value *tj) {
                  (int)hf->unk, fb ? "true" : "false", hf->min_score);
         for (char *c = model; *c; c++)
             if (*c == ',' && c[1] >= '0' && c[1] <= '9' && c[-1] >= '0' && c[-1] <= '9') *c = '.'; /* a locale's decimal comma */
+    } else if (hf->bpe) {
+        int ignore = 0;
+        json_get_bool(json_get(tj, "model"), "ignore_merges", &ignore);
+        snprintf(model, sizeof model, "{\"type\":\"BPE\",\"ignore_merges\":%s}", ignore ? "true" : "false");
     } else {
         snprintf(model, sizeof model, "{\"type\":\"WordPiece\"}");
     }
@@ -258,8 +262,12 @@ static te_status read_added(loader *L, const json_value *tj, const tok_pipeline 
     hf_model *hf = L->hf;
     const char *f = "tokenizer.json";
     const json_value *added = json_get(tj, "added_tokens");
-    te_status st = TE_OK;
-    for (size_t i = 0; added && added->type == JSON_ARRAY && i < added->len && st == TE_OK; i++) {
+    size_t n_added = added && added->type == JSON_ARRAY ? added->len : 0, room = 4 * TEMB_MAX_ADDED_LEN + 1;
+    /* Normalized contents, one slot per token, in one buffer the model keeps. */
+    char *norm = n_added ? malloc(n_added * room) : NULL;
+    if (n_added && !norm) return te_fail(L->err, TE_ERR_NOMEM, "out of memory");
+    te_status st = norm ? hf_own_buf(L, norm) : TE_OK;
+    for (size_t i = 0; i < n_added && st == TE_OK; i++) {
         const json_value *a = added->items[i];
         int64_t id;
         const char *content;
@@ -276,12 +284,9 @@ static te_status read_added(loader *L, const json_value *tj, const tok_pipeline 
                          (normalized ? TEMB_ADDED_NORMALIZED : 0);
         if (normalized && strlen(content) < TEMB_MAX_ADDED_LEN) {
             /* Matched in the normalized text: kept normalized, as the reference does. */
-            char *norm = malloc(4 * TEMB_MAX_ADDED_LEN + 1);
-            if (!norm) return te_fail(L->err, TE_ERR_NOMEM, "out of memory");
-            size_t n = tok_pipeline_normalize(p, content, strlen(content), norm, 4 * TEMB_MAX_ADDED_LEN);
-            norm[n] = '\0';
-            if ((st = hf_own_buf(L, norm)) != TE_OK) return st;
-            content = norm;
+            char *slot = norm + i * room;
+            slot[tok_pipeline_normalize(p, content, strlen(content), slot, room - 1)] = '\0';
+            content = slot;
         }
         st = add_added(L, (uint32_t)id, flags, content);
     }
@@ -293,12 +298,13 @@ static te_status read_tokenizer_json(loader *L, const json_value *tj) {
     const char *f = "tokenizer.json";
     const json_value *model = json_get(tj, "model");
     const char *type = NULL;
-    if (!model || json_get_str(model, "type", &type) != 1)
-        return te_fail(L->err, TE_ERR_FORMAT, "%s: 'model.type' is missing", f);
+    if (model && json_get_str(model, "type", &type) != 1 && json_get(model, "merges")) type = "BPE"; /* the Hub's older layout */
+    if (!type) return te_fail(L->err, TE_ERR_FORMAT, "%s: 'model.type' is missing", f);
     te_status st;
     if (!strcmp(type, "WordPiece")) st = read_wordpiece(L, model);
     else if (!strcmp(type, "Unigram")) st = read_unigram(L, model);
-    else return te_fail(L->err, TE_ERR_UNSUPPORTED, "%s: tokenizer model '%s' is not supported (WordPiece, Unigram)", f, type);
+    else if (!strcmp(type, "BPE")) st = hf_read_bpe(L, model);
+    else return te_fail(L->err, TE_ERR_UNSUPPORTED, "%s: tokenizer model '%s' is not supported (WordPiece, Unigram, BPE)", f, type);
     tok_pipeline p;
     memset(&p, 0, sizeof p);
     if (st == TE_OK) st = read_pipeline(L, tj, &p);
@@ -352,7 +358,7 @@ te_status hf_read_tokenizer(loader *L) {
     for (int i = 0; i < 5; i++) {
         if (i == 3 && hf->unigram) continue;
         *ids[i] = find_token(hf, names[i]);
-        if (*ids[i] < 0 && (i == 3 || (!tj && i < 2)))
+        if (*ids[i] < 0 && ((i == 3 && !hf->bpe) || (!tj && i < 2))) /* byte-level BPE needs no unknown token */
             return te_fail(L->err, TE_ERR_FORMAT, "special token %s ('%s') is not in the vocabulary", keys[i], names[i]);
     }
     return hf_read_post_processor(hf, tj, L->err);

@@ -389,9 +389,12 @@ static te_status bind_tokenizer(te_model *m, te_error *err) {
         bytes_of(m, "tokenizer.charsmap", &b.charsmap, &b.charsmap_len);
         bytes_of(m, "tokenizer.trie", &b.trie, &b.trie_len);
         bytes_of(m, "tokenizer.scores", &b.scores, &b.scores_len);
+        bytes_of(m, "tokenizer.merges", &b.merges, &b.merges_len);
         st = tok_pipeline_open(&m->tok, ti->pipeline, strlen(ti->pipeline), &b, m->vocab.n, err);
     }
-    ti->model = m->tok.model == TM_UNIGRAM ? "unigram" : "wordpiece";
+    ti->model = m->tok.model == TM_UNIGRAM ? "unigram" : m->tok.model == TM_BPE ? "bpe" : "wordpiece";
+    if (st == TE_OK && m->tok.model == TM_WORDPIECE && ti->unk_id < 0) /* byte-level BPE and Unigram need none */
+        st = te_fail(err, TE_ERR_FORMAT, "metadata tokenizer.unk_id: WordPiece needs the unknown token's id");
     /* A long text is cut before spaces (tokenizer.c): not when a token matched after normalizing holds one. */
     for (int i = 0; i < ti->n_added_tokens; i++)
         if ((m->added[i].flags & TEMB_ADDED_NORMALIZED) && memchr(m->added[i].text, ' ', m->added[i].len)) m->tok.chunkable = 0;

@@ -375,7 +375,6 @@ static const char *bad_hyper(const te_model *m, char *buf, size_t cap) {
         snprintf(buf, cap, "model.vocab_size: %d rows, fewer than the vocabulary's %u tokens", in->vocab_size, (unsigned)m->vocab.n);
         return buf;
     }
-    if (in->tokenizer.unk_id < 0) return "tokenizer.unk_id: the unknown token's id is required";
     if (m->tmpl.n_single == 0 && (in->tokenizer.cls_id < 0 || in->tokenizer.sep_id < 0))
         return "tokenizer.cls_id: without a template, the [CLS] and [SEP] ids are required";
     return NULL;

@@ -49,7 +49,7 @@ void tn_apply(const tn_step *step, const tn_charsmap *cm, const tok_text *in, to
 
 /* ---- pre-tokenizers (tok_pretok.c) ---- */
 
-typedef enum tp_kind { TP_BERT, TP_WHITESPACE_SPLIT, TP_METASPACE } tp_kind;
+typedef enum tp_kind { TP_BERT, TP_WHITESPACE_SPLIT, TP_METASPACE, TP_SPLIT } tp_kind;
 enum { TP_PREPEND_NEVER, TP_PREPEND_FIRST, TP_PREPEND_ALWAYS };
 
 typedef struct tp_step {
@@ -57,6 +57,8 @@ typedef struct tp_step {
     char replacement[8];      /* TP_METASPACE: UTF-8 of the replacement character */
     size_t replacement_len;
     int prepend_scheme, split;
+    te_regex *re;             /* TP_SPLIT: the pattern (Split's, or ByteLevel's GPT-2 one) */
+    int remove;               /* TP_SPLIT: matches are dropped ("Removed"), else words of their own ("Isolated") */
 } tp_step;
 
 /* Words: [start, end) byte ranges of a text, in order. */
@@ -78,7 +80,7 @@ void tp_apply(const tp_step *step, const tok_text *in, const tok_words *in_words
 
 /* ---- models ---- */
 
-typedef enum tm_kind { TM_WORDPIECE, TM_UNIGRAM } tm_kind;
+typedef enum tm_kind { TM_WORDPIECE, TM_UNIGRAM, TM_BPE } tm_kind;
 
 typedef struct tm_unigram {
     te_darts trie;            /* piece -> id */
@@ -88,6 +90,24 @@ typedef struct tm_unigram {
     int byte_fallback;
     double unk_score;         /* the lowest score - 10, as the reference */
 } tm_unigram;
+
+/* Byte-level BPE over a word's bytes: the vocabulary holds each token's
+ * bytes (not GPT-2's printable stand-ins), and the tensor tokenizer.merges
+ * (docs/FORMAT.md) the id of each single byte and a hash table of merges:
+ * (left id, right id) -> (rank, merged id). */
+typedef struct tm_bpe {
+    const uint8_t *byte_ids;  /* 256 u32: the token of each byte, 0xFFFFFFFF for none */
+    const uint8_t *slots;     /* n_slots x {u32 left, right, rank, merged}; left 0xFFFFFFFF: empty */
+    uint32_t n_slots;         /* a power of two */
+    uint32_t n_vocab;         /* a merged id at or past it (a damaged table) is no merge */
+    int ignore_merges;        /* a word that is a token as a whole is that token */
+} tm_bpe;
+
+/* The merges table's slot for (left, right) is found from this hash by linear probing. */
+static inline uint32_t tm_bpe_hash(uint32_t left, uint32_t right) {
+    uint32_t h = (left * 0x9E3779B1u) ^ (right * 0x85EBCA77u);
+    return h ^ (h >> 15);
+}
 
 /* A token the model made: its id and its bytes in the word's text. */
 typedef struct tok_piece {
@@ -112,9 +132,15 @@ typedef struct tm_scratch {
 int tm_unigram_run(const tm_unigram *u, const te_vocab *v, const char *word, size_t len, uint32_t base,
                    tm_scratch *scratch, tok_emit emit, void *user);
 
+/* BPE (tok_bpe.c): merges by rank, lowest first (leftmost among equals),
+ * from the word's single bytes; scratch as Unigram's. Returns nonzero when
+ * emit stopped it, -1 without memory. */
+int tm_bpe_run(const tm_bpe *b, const te_vocab *v, const char *word, size_t len, uint32_t base, tm_scratch *scratch,
+               tok_emit emit, void *user);
+
 /* ---- decoders (tok_decode.c): ids back to text ---- */
 
-typedef enum td_kind { TD_WORDPIECE, TD_METASPACE, TD_BYTE_FALLBACK, TD_FUSE, TD_STRIP, TD_REPLACE } td_kind;
+typedef enum td_kind { TD_WORDPIECE, TD_METASPACE, TD_BYTE_FALLBACK, TD_FUSE, TD_STRIP, TD_REPLACE, TD_BYTE_LEVEL } td_kind;
 
 typedef struct td_step {
     td_kind kind;
@@ -139,10 +165,12 @@ typedef struct tok_pipeline {
     int n_pre;
     tm_kind model;
     tm_unigram unigram;
+    tm_bpe bpe;
     tn_charsmap charsmap;
     td_step dec[TOK_MAX_STEPS];
     int n_dec;
     int chunkable;            /* input may be cut before a space between ASCII letters (see tokenizer.c) */
+    int byte_level;           /* a ByteLevel pre-tokenizer: the model works on bytes */
     struct json_doc *doc;     /* owns the strings the steps point to (NULL: they point elsewhere) */
 } tok_pipeline;
 

@@ -148,6 +148,21 @@ static void byte_fallback(const tlist *in, tlist *out) {
     }
 }
 
+/* ByteLevel: the tokens are bytes already (tok_bpe.c), joined into one
+ * string; what is not valid UTF-8 becomes U+FFFD, as from_utf8_lossy. */
+static void byte_level(const tlist *in, tlist *out) {
+    tl_put(out, "", 0, 1);
+    size_t n = in->n ? in->end[in->n - 1] : 0; /* every token, one after another in the buffer */
+    const unsigned char *s = (const unsigned char *)(in->buf ? in->buf : "");
+    for (size_t at = 0; at < n;) {
+        uint32_t cp;
+        size_t k = te_utf8_decode(s + at, n - at, &cp);
+        int bad = cp == TE_UC_REPLACEMENT && !(k == 3 && !memcmp(s + at, "\xef\xbf\xbd", 3));
+        tl_put(out, bad ? "\xef\xbf\xbd" : (const char *)s + at, bad ? 3 : k, 0);
+        at += k;
+    }
+}
+
 static void strip(const td_step *d, const char *t, size_t n, tlist *out) {
     size_t from = 0, to = n;
     for (int k = 0; k < d->start && from < to; k++) {
@@ -168,8 +183,8 @@ static void strip(const td_step *d, const char *t, size_t n, tlist *out) {
 }
 
 static void apply(const td_step *d, const char *model_prefix, const tlist *in, tlist *out) {
-    if (d->kind == TD_BYTE_FALLBACK) {
-        byte_fallback(in, out);
+    if (d->kind == TD_BYTE_FALLBACK || d->kind == TD_BYTE_LEVEL) {
+        (d->kind == TD_BYTE_LEVEL ? byte_level : byte_fallback)(in, out);
         return;
     }
     for (size_t i = 0; i < in->n; i++) {
@@ -183,7 +198,7 @@ static void apply(const td_step *d, const char *model_prefix, const tlist *in, t
         case TD_FUSE: tl_put(out, t, n, i == 0); break;
         case TD_STRIP: strip(d, t, n, out); break;
         case TD_REPLACE: put_replaced(out, t, n, d->pattern, d->content, 1); break;
-        case TD_BYTE_FALLBACK: break;
+        case TD_BYTE_FALLBACK: case TD_BYTE_LEVEL: break;
         }
     }
 }

@@ -104,6 +104,52 @@ static te_status metaspace(tp_step *s, const json_value *o, te_error *err) {
     return TE_OK;
 }
 
+/* GPT-2's pattern, which ByteLevel splits by when use_regex is on (the default). */
+static const char gpt2_pattern[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+
+/* A literal String pattern as a regex matching exactly it. */
+static te_regex *literal_regex(const char *lit, te_error *err) {
+    size_t n = strlen(lit), k = 0;
+    char *re = malloc(2 * n + 1);
+    if (!re) {
+        te_fail(err, TE_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strchr("\\^$.|?*+()[]{}", lit[i])) re[k++] = '\\';
+        re[k++] = lit[i];
+    }
+    te_regex *r = te_regex_compile(re, k, err);
+    free(re);
+    return r;
+}
+
+/* Split: {"pattern": {"Regex" | "String"}, "behavior": "Isolated" | "Removed", "invert": false}. */
+static te_status split_step(tp_step *s, const json_value *o, te_error *err) {
+    const json_value *pat = json_get(o, "pattern");
+    const char *re = NULL, *lit = NULL, *behavior = "Isolated";
+    json_get_str(o, "behavior", &behavior);
+    if (!pat || (json_get_str(pat, "Regex", &re) != 1 && json_get_str(pat, "String", &lit) != 1))
+        return te_fail(err, TE_ERR_FORMAT, "tokenizer pre_tokenizer Split needs a pattern (String or Regex)");
+    if (flag(o, "invert", 0)) return refuse(err, "pre_tokenizer Split with invert", "true");
+    if (strcmp(behavior, "Isolated") && strcmp(behavior, "Removed"))
+        return refuse(err, "pre_tokenizer Split behavior", behavior);
+    s->kind = TP_SPLIT;
+    s->remove = behavior[0] == 'R';
+    s->re = re ? te_regex_compile(re, strlen(re), err) : literal_regex(lit, err);
+    return s->re ? TE_OK : err->code;
+}
+
+/* ByteLevel: GPT-2's split (use_regex), or nothing; its bytes-to-characters mapping is the vocabulary's. */
+static te_status byte_level_step(tok_pipeline *p, tp_step *s, const json_value *o, te_error *err) {
+    p->byte_level = 1;
+    if (flag(o, "add_prefix_space", 0)) return refuse(err, "pre_tokenizer ByteLevel with add_prefix_space", "true");
+    if (!flag(o, "use_regex", 1)) return TE_OK;
+    s->kind = TP_SPLIT;
+    s->re = te_regex_compile(gpt2_pattern, strlen(gpt2_pattern), err);
+    return s->re ? TE_OK : err->code;
+}
+
 static te_status pre_step(tok_pipeline *p, const json_value *o, te_error *err) {
     const char *type = NULL;
     json_get_str(o, "type", &type);
@@ -115,7 +161,13 @@ static te_status pre_step(tok_pipeline *p, const json_value *o, te_error *err) {
     if (!strcmp(type, "BertPreTokenizer")) s->kind = TP_BERT;
     else if (!strcmp(type, "WhitespaceSplit")) s->kind = TP_WHITESPACE_SPLIT;
     else if (!strcmp(type, "Metaspace")) s->kind = TP_METASPACE, st = metaspace(s, o, err);
-    else return refuse(err, "pre_tokenizer", type);
+    else if (!strcmp(type, "Split")) st = split_step(s, o, err);
+    else if (!strcmp(type, "ByteLevel")) {
+        st = byte_level_step(p, s, o, err);
+        if (st == TE_OK && !s->re) return TE_OK; /* use_regex off: nothing to split */
+    } else {
+        return refuse(err, "pre_tokenizer", type);
+    }
     p->n_pre += st == TE_OK;
     return st;
 }
@@ -141,6 +193,8 @@ static te_status decoder_step(tok_pipeline *p, const json_value *o, te_error *er
         s->prepend = m.prepend_scheme != TP_PREPEND_NEVER;
     } else if (!strcmp(type, "ByteFallback")) {
         s->kind = TD_BYTE_FALLBACK;
+    } else if (!strcmp(type, "ByteLevel")) {
+        s->kind = TD_BYTE_LEVEL;
     } else if (!strcmp(type, "Fuse")) {
         s->kind = TD_FUSE;
     } else if (!strcmp(type, "Strip")) {
@@ -218,6 +272,10 @@ te_status tok_pipeline_parse(tok_pipeline *p, const json_value *root, te_error *
         double min = 0;
         json_get_num(model, "min_score", &min);
         p->unigram.unk_score = min - 10.0; /* the reference's K_UNK_PENALTY */
+    } else if (st == TE_OK && type && !strcmp(type, "BPE")) {
+        p->model = TM_BPE;
+        p->bpe.ignore_merges = flag(model, "ignore_merges", 0);
+        if (!p->byte_level) st = refuse(err, "model BPE without a ByteLevel pre_tokenizer", "(character-level BPE)");
     } else if (st == TE_OK && type && strcmp(type, "WordPiece")) {
         st = refuse(err, "model", type);
     }
@@ -236,6 +294,23 @@ static te_status bind_charsmap(tn_charsmap *cm, const tok_blobs *b, te_error *er
     cm->trie = (te_darts){b->charsmap + 4, trie / 4};
     cm->repl = (const char *)b->charsmap + 4 + trie;
     cm->repl_len = b->charsmap_len - 4 - trie;
+    return TE_OK;
+}
+
+/* tokenizer.merges: u32 n_slots (a power of two), u32 merges, u32 byte_ids[256], then the slots. */
+static te_status bind_merges(tm_bpe *bpe, const tok_blobs *b, uint32_t n_vocab, te_error *err) {
+    if (!b->merges || b->merges_len < 8 + 1024)
+        return te_fail(err, TE_ERR_FORMAT, "tokenizer: the BPE model needs the tensor tokenizer.merges");
+    uint32_t n = te_le32(b->merges);
+    if (n == 0 || (n & (n - 1)) || (b->merges_len - 8 - 1024) / 16 != n || (b->merges_len - 8 - 1024) % 16)
+        return te_fail(err, TE_ERR_FORMAT, "tokenizer.merges: %zu bytes do not hold a table of %u slots", b->merges_len, n);
+    for (int i = 0; i < 256; i++)
+        if (te_le32(b->merges + 8 + 4 * i) >= n_vocab && te_le32(b->merges + 8 + 4 * i) != 0xFFFFFFFFu)
+            return te_fail(err, TE_ERR_FORMAT, "tokenizer.merges: byte %d has no token of the vocabulary", i);
+    bpe->byte_ids = b->merges + 8;
+    bpe->slots = b->merges + 8 + 1024;
+    bpe->n_slots = n;
+    bpe->n_vocab = n_vocab;
     return TE_OK;
 }
 
@@ -265,6 +340,7 @@ te_status tok_pipeline_open(tok_pipeline *p, const char *json, size_t len, const
         u->scores = b->scores;
         u->n_scores = b->scores_len / 8;
     }
+    if (st == TE_OK && p->model == TM_BPE) st = bind_merges(&p->bpe, b, n_vocab, err);
     if (st != TE_OK) tok_pipeline_free(p);
     return st;
 }
@@ -303,6 +379,7 @@ size_t tok_pipeline_normalize(const tok_pipeline *p, const char *text, size_t le
 
 void tok_pipeline_free(tok_pipeline *p) {
     for (int i = 0; i < p->n_norm; i++) te_regex_free(p->norm[i].re);
+    for (int i = 0; i < p->n_pre; i++) te_regex_free(p->pre[i].re);
     json_free(p->doc);
     memset(p, 0, sizeof *p);
 }

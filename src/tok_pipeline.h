@@ -20,8 +20,8 @@ void tok_pipeline_bert(tok_pipeline *p, const te_tokenizer_info *t);
 
 /* The bytes a pipeline reads from the file (each NULL, 0 when absent). */
 typedef struct tok_blobs {
-    const uint8_t *charsmap, *trie, *scores;
-    size_t charsmap_len, trie_len, scores_len;
+    const uint8_t *charsmap, *trie, *scores, *merges;
+    size_t charsmap_len, trie_len, scores_len, merges_len;
 } tok_blobs;
 
 /* From a .temb file's tokenizer.pipeline (JSON) and its tensors; n_vocab

@@ -1,6 +1,8 @@
 /*
  * tok_pretok.c - the pre-tokenizers of tokenizer.json: each splits every
  * word of a text into smaller ones, Metaspace also rewriting them (tok.h).
+ * ByteLevel is a Split by GPT-2's pattern (or nothing): its byte-to-
+ * character mapping is undone in the vocabulary instead (tok_bpe.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +94,24 @@ static void metaspace(const tp_step *m, const tok_text *in, size_t from, size_t 
     if (out->n > word) tw_add(ow, word, out->n);
 }
 
+/* Split by a pattern (Isolated or Removed): every match is a word of its own, or is dropped; each gap
+ * between matches stays a word. Lookarounds see the word's own ends, as the reference's do. */
+static void split_regex(const tp_step *st, const tok_text *in, size_t from, size_t to, tok_words *out) {
+    const char *s = in->s + from;
+    size_t n = to - from, at = 0, pos = 0, ms, me;
+    while (pos <= n && te_regex_search(st->re, s, n, pos, &ms, &me)) {
+        if (me == ms) { /* an empty match splits nothing */
+            uint32_t cp;
+            pos = ms + (ms < n ? te_utf8_decode((const unsigned char *)s + ms, n - ms, &cp) : 1);
+            continue;
+        }
+        if (ms > at) tw_add(out, from + at, from + ms);
+        if (!st->remove) tw_add(out, from + ms, from + me);
+        at = pos = me;
+    }
+    if (n > at) tw_add(out, from + at, to);
+}
+
 void tp_apply(const tp_step *step, const tok_text *in, const tok_words *in_words, tok_text *out,
               tok_words *out_words, int first) {
     tt_clear(out);
@@ -100,6 +120,7 @@ void tp_apply(const tp_step *step, const tok_text *in, const tok_words *in_words
     for (size_t k = 0; k < in_words->n; k++) {
         size_t from = in_words->w[k][0], to = in_words->w[k][1];
         if (step->kind == TP_METASPACE) metaspace(step, in, from, to, out, out_words, first);
+        else if (step->kind == TP_SPLIT) split_regex(step, in, from, to, out_words);
         else split_spaces(in, from, to, step->kind == TP_BERT, out_words);
     }
 }

@@ -110,6 +110,8 @@ static void run_model(tok_run *r, const tok_text *t, const tok_words *w) {
             if (n != len || !(te_uc_flags(cp) & TE_UC_PUNCT)) r->on_term(r->term_user, word, len);
         } else if (r->p->model == TM_UNIGRAM) {
             tm_unigram_run(&r->p->unigram, &m->vocab, word, len, w->w[k][0], &r->scratch, on_piece, &ps);
+        } else if (r->p->model == TM_BPE) {
+            r->failed |= tm_bpe_run(&r->p->bpe, &m->vocab, word, len, w->w[k][0], &r->scratch, on_piece, &ps) < 0;
         } else {
             tm_wordpiece(&m->vocab, ti->subword_prefix, strlen(ti->subword_prefix), ti->unk_id,
                          (size_t)ti->max_chars_per_word, word, len, w->w[k][0], on_piece, &ps);

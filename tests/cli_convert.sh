@@ -71,6 +71,31 @@ json.dump(t, open(sys.argv[4], 'w'))" "$TE_HF/tiny-mean/tokenizer.json" "$1" "$2
         grep -q "\"lowercase\": $3, \"strip_accents\": $4" "$WORK/tok.json"
 done
 
+# --- byte-level BPE settings the tokenizer cannot run: refused by name, no file ---
+# $1 name, $2 a Python edit of tokenizer.json (t), $3 what the error must say
+bpe_refused() {
+    rm -rf "$WORK/bpe" && mkdir -p "$WORK/bpe"
+    for f in "$(cd "$TE_HF/carrier-bpe-qwen3-embedding" && pwd)/"*; do ln -sf "$f" "$WORK/bpe/"; done
+    rm "$WORK/bpe/tokenizer.json"
+    python3 -c "
+import json, sys
+t = json.load(open(sys.argv[1])); $2
+json.dump(t, open(sys.argv[2], 'w'))" "$TE_HF/carrier-bpe-qwen3-embedding/tokenizer.json" "$WORK/bpe/tokenizer.json"
+    expect_rc 1 "BPE: $1 is refused" "$TE_BIN" convert "$WORK/bpe" "$WORK/bpe.temb"
+    expect_err_has "naming it" "$3"
+    check "and writes no file" test ! -e "$WORK/bpe.temb"
+}
+bpe_refused "a Split behavior other than Isolated or Removed" \
+    "t['pre_tokenizer']['pretokenizers'][0]['behavior'] = 'MergedWithPrevious'" "Split behavior 'MergedWithPrevious'"
+bpe_refused "a regex construct the engine lacks" \
+    "t['pre_tokenizer']['pretokenizers'][0]['pattern']['Regex'] = '(?<=a)b'" "(?<"
+bpe_refused "ByteLevel with add_prefix_space" \
+    "t['pre_tokenizer']['pretokenizers'][1]['add_prefix_space'] = True" "add_prefix_space"
+bpe_refused "BPE without ByteLevel (character-level BPE)" \
+    "t['pre_tokenizer'] = t['pre_tokenizer']['pretokenizers'][0]" "without a ByteLevel"
+bpe_refused "dropout" "t['model']['dropout'] = 0.1" "dropout"
+bpe_refused "a merge of tokens not in the vocabulary" "t['model']['merges'][5] = ['zzqq', 'xxyy']" "merge 5"
+
 # --- conversion errors: exit 1, message on stderr, nothing on stdout ---
 expect_rc 1 "convert a missing directory" "$TE_BIN" convert "$WORK/nope" "$WORK/o.temb"
 expect_err_has "missing directory named" "$WORK/nope"
