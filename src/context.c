@@ -42,18 +42,26 @@ static void *alloc_zero(te_ctx *c, size_t n, size_t size, int *ok) {
 
 /* Rotary angles t * base^(-2i/r) for every position the context runs, in
  * double as the reference computes them. */
-static int rotary_tables(te_ctx *c, const te_arch *a) {
+static int rotary_table(te_ctx *c, const te_arch *a, float base, float **cos_out, float **sin_out) {
     int ok = 1;
     size_t half = (size_t)a->rotary_dims / 2;
-    c->rope_cos = alloc_floats(c, c->max_seq * half, &ok);
-    c->rope_sin = alloc_floats(c, c->max_seq * half, &ok);
+    float *cs = *cos_out = alloc_floats(c, c->max_seq * half, &ok), *sn = *sin_out = alloc_floats(c, c->max_seq * half, &ok);
     for (size_t i = 0; ok && i < half; i++) {
-        double inv = 1.0 / pow((double)a->rotary_base, (double)(2 * i) / (double)a->rotary_dims);
+        double inv = 1.0 / pow((double)base, (double)(2 * i) / (double)a->rotary_dims);
         for (size_t t = 0; t < c->max_seq; t++) {
-            c->rope_cos[t * half + i] = (float)cos((double)t * inv);
-            c->rope_sin[t * half + i] = (float)sin((double)t * inv);
+            cs[t * half + i] = (float)cos((double)t * inv);
+            sn[t * half + i] = (float)sin((double)t * inv);
         }
     }
+    return ok;
+}
+
+/* The global layers' table, and the local layers' when their base differs. */
+static int rotary_tables(te_ctx *c, const te_arch *a) {
+    int ok = rotary_table(c, a, a->rotary_base, &c->rope_cos, &c->rope_sin);
+    c->rope_cos_local = c->rope_cos, c->rope_sin_local = c->rope_sin;
+    if (ok && a->global_every > 1 && a->rotary_base_local != a->rotary_base)
+        ok = rotary_table(c, a, a->rotary_base_local, &c->rope_cos_local, &c->rope_sin_local);
     return ok;
 }
 
@@ -96,8 +104,8 @@ static size_t grow_bytes(const te_ctx *c, size_t T, size_t S, size_t *x, size_t 
         return 0;
     *x = (size_t)te_align_up(x_bytes, 64);
     *att = (size_t)te_align_up(att_bytes, 64);
-    /* x, qkv (3 x), pos and ids (int32), types (bytes); one attention buffer per thread */
-    size_t per_thread, total = 4 * *x + T * (2 * sizeof(int32_t) + 1);
+    /* x, qkv (3 x; pre-norm 4 x: with xn), pos and ids (int32), types (bytes); one attention buffer per thread */
+    size_t per_thread, total = (c->m->arch.norm_first ? 5 : 4) * *x + T * (2 * sizeof(int32_t) + 1);
     if (!te_mul_size(*att, (size_t)c->threads, &per_thread) || total + per_thread < total) return 0;
     return total + per_thread;
 }
@@ -143,12 +151,14 @@ static void free_scratch(te_ctx *c) {
         }
         if (c->att) free(c->att[t]);
     }
+    if (c->rope_cos_local != c->rope_cos) free(c->rope_cos_local), free(c->rope_sin_local);
     void *bufs[] = {c->scratch, c->att, c->ex.shared, c->x, c->qkv, c->ffn, c->pos, (void *)c->zero, c->rope_cos,
                     c->rope_sin, c->relb, c->ids, c->types, c->one, c->one_types, c->pair_tmp, c->head, c->start,
                     c->len};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
-    c->scratch = NULL, c->att = NULL, c->ex.shared = NULL, c->x = c->qkv = c->ffn = NULL, c->pos = NULL;
+    c->scratch = NULL, c->att = NULL, c->ex.shared = NULL, c->x = c->qkv = c->xn = c->ffn = NULL, c->pos = NULL;
     c->zero = NULL, c->rope_cos = c->rope_sin = c->relb = NULL, c->ids = NULL, c->types = NULL, c->one = NULL;
+    c->rope_cos_local = c->rope_sin_local = NULL;
     c->one_types = NULL, c->pair_tmp = NULL, c->head = NULL, c->start = c->len = NULL;
     c->scratch_bytes = c->fixed_bytes = c->cap_tokens = c->cap_seq = 0;
 }
@@ -194,7 +204,7 @@ static size_t grown(size_t cap, size_t need, size_t max) {
 /* Drops the buffers te_ctx_reserve grows (after a failed growth: the next call grows them again). */
 static void drop_grown(te_ctx *c) {
     free(c->x), free(c->qkv), free(c->pos), free(c->ids), free(c->types);
-    c->x = c->qkv = NULL, c->pos = c->ids = NULL, c->types = NULL;
+    c->x = c->qkv = c->xn = NULL, c->pos = c->ids = NULL, c->types = NULL;
     for (int t = 0; c->att && t < c->threads; t++) {
         free(c->att[t]);
         c->att[t] = NULL;
@@ -221,7 +231,8 @@ te_status te_ctx_reserve(te_ctx *c, size_t tokens, size_t seq, te_error *err) {
         if (ok) {
             free(c->x), free(c->qkv), free(c->pos);
             c->x = aligned_alloc(64, x_bytes);
-            c->qkv = aligned_alloc(64, 3 * x_bytes);
+            c->qkv = aligned_alloc(64, (c->m->arch.norm_first ? 4 : 3) * x_bytes);
+            c->xn = c->qkv && c->m->arch.norm_first ? c->qkv + 3 * (x_bytes / sizeof(float)) : NULL;
             c->pos = malloc(T * sizeof *c->pos);
             ok = c->x && c->qkv && c->pos;
         }

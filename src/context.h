@@ -55,10 +55,12 @@ struct te_ctx {
     /* Activations of one batch: grown by te_ctx_reserve. */
     float *x;               /* [cap_tokens, H] hidden states */
     float *qkv;             /* [cap_tokens, 3H] Q | K | V; the attention output overwrites Q */
+    float *xn;              /* pre-norm models: [cap_tokens, H] a block's normalized input (in qkv's allocation) */
     int32_t *pos;           /* [cap_tokens] position id of each token of the batch */
     float *ffn;             /* [threads * ffn_rows, ffn_width] feed-forward intermediate */
     const float *zero;      /* [H] zeros: what an absent position or token-type table adds */
     float *rope_cos, *rope_sin; /* rotary: [max_seq, rotary_dims / 2] */
+    float *rope_cos_local, *rope_sin_local; /* the local layers' (their own base), or the same as above */
     float *relb;            /* relative bias: [heads, 2 max_seq - 1], by key - query distance */
     /* Per thread. */
     te_gemm_scratch *scratch; /* [threads] packed A blocks and widened f16 weights (gemm.h) */

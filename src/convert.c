@@ -22,7 +22,7 @@
 #include "temb_writer.h"
 
 #define MAX_PARTS 3
-#define TENSORS_EMBED 6      /* word, position, token type, norm weight and bias, relative bias */
+#define TENSORS_EMBED 8      /* word, position, token type, norm weight and bias, relative bias; final norm x 2 */
 #define TENSORS_PER_LAYER 12 /* 4 linears x (weight, bias) + 2 norms x (weight, bias) */
 #define TENSORS_HEAD 4       /* dense and output layers x (weight, bias); bge-m3: sparse and ColBERT x (weight, bias) */
 
@@ -31,8 +31,9 @@ static const char *const m3_files[2] = {"sparse_linear.pt", "colbert_linear.pt"}
 
 /* One output tensor: its source tensors, read as rows of f32. */
 typedef struct job {
-    const st_tensor *parts[MAX_PARTS]; /* stacked along the first dimension */
+    const st_tensor *parts[MAX_PARTS]; /* stacked along the first dimension (none: zeros) */
     int n_parts;
+    size_t shift;                      /* elements the output starts into its sources, wrapping around */
     te_row_source rows;                /* what quant.c encodes; user = the job */
 } job;
 
@@ -42,6 +43,7 @@ typedef struct converter {
     st_file *from;          /* where source() looks: &st, or one of m3 */
     const char *ckpt;       /* its file name, for messages: model.safetensors, pytorch_model.bin, *.pt */
     const char *prefix;     /* checkpoint name prefix, e.g. "bert." */
+    size_t half_shift;      /* the next linear's halves swap (ModernBERT's Wi: gate half first), else 0 */
     size_t prefix_len;
     job *jobs;
     size_t n_jobs, cap_jobs;
@@ -61,10 +63,8 @@ static void read_f32(const st_tensor *t, size_t start, size_t n, float *dst) {
     }
 }
 
-/* Row r of the parts stacked end to end (a 1-D tensor is one row). */
-static void job_row(const void *user, size_t r, float *dst) {
-    const job *j = user;
-    size_t at = r * j->rows.k, left = j->rows.k;
+/* n elements from element `at` of the parts stacked end to end. */
+static void read_stacked(const job *j, size_t at, size_t left, float *dst) {
     for (int i = 0; i < j->n_parts && left > 0; i++) {
         size_t n = (size_t)(j->parts[i]->bytes / j->parts[i]->elem_size);
         if (at >= n) {
@@ -77,6 +77,19 @@ static void job_row(const void *user, size_t r, float *dst) {
         left -= take;
         at = 0;
     }
+}
+
+/* Row r of the output (a 1-D tensor is one row): the sources from `shift` on, wrapping; zeros without any. */
+static void job_row(const void *user, size_t r, float *dst) {
+    const job *j = user;
+    size_t k = j->rows.k, total = j->rows.n * k, at = (r * k + j->shift) % (total ? total : 1);
+    if (j->n_parts == 0) {
+        memset(dst, 0, k * sizeof *dst);
+        return;
+    }
+    size_t first = total - at < k ? total - at : k;
+    read_stacked(j, at, first, dst);
+    read_stacked(j, 0, k - first, dst + first);
 }
 
 static void shape_str(char *out, size_t cap, int nd, const uint64_t *d) {
@@ -135,13 +148,14 @@ static te_status emit(converter *c, temb_writer *w, const char *out_name, emit_k
                       int nd, uint64_t d0, uint64_t d1, const char *const *srcs, int n_srcs) {
     job *j = new_job(c);
     if (!j) return te_fail(c->err, TE_ERR_ARG, "internal error: more tensors than planned");
-    uint64_t part_rows = d0 / (uint64_t)n_srcs;
+    uint64_t part_rows = n_srcs ? d0 / (uint64_t)n_srcs : d0;
     for (int i = 0; i < n_srcs; i++) {
         te_status st = source(c, srcs[i], nd, part_rows, d1, &j->parts[i]);
         if (st != TE_OK) return st;
     }
     j->n_parts = n_srcs;
     j->rows = (te_row_source){nd == 1 ? 1 : (size_t)d0, nd == 1 ? (size_t)d0 : (size_t)d1, job_row, j};
+    j->shift = (size_t)c->half_shift * (nd == 1 ? 1 : (size_t)d1);
     if (kind == AS_LINEAR) te_quant_add_linear(w, out_name, c->opts->dtype, &j->rows, new_block);
     else te_quant_add_rows(w, out_name, kind == AS_TABLE ? c->opts->dtype : TE_DTYPE_F32, nd, &j->rows, new_block);
     return TE_OK;
@@ -166,7 +180,8 @@ static te_status emit_linear(converter *c, temb_writer *w, const char *out, int 
     return st;
 }
 
-static te_status emit_norm(converter *c, temb_writer *w, const char *out, const char *src, uint64_t h) {
+/* A LayerNorm: weight and bias, or zeros for the bias the config says it has not (ModernBERT). */
+static te_status emit_norm(converter *c, temb_writer *w, const char *out, const char *src, uint64_t h, int bias) {
     char on[TEMB_TENSOR_NAME], sn[256];
     const char *s = sn;
     snprintf(on, sizeof on, "%s.weight", out);
@@ -174,7 +189,7 @@ static te_status emit_norm(converter *c, temb_writer *w, const char *out, const 
     te_status st = emit(c, w, on, AS_ROWS, 0, 1, h, 0, &s, 1);
     snprintf(on, sizeof on, "%s.bias", out);
     snprintf(sn, sizeof sn, "%s.bias", src);
-    if (st == TE_OK) st = emit(c, w, on, AS_ROWS, 0, 1, h, 0, &s, 1);
+    if (st == TE_OK) st = emit(c, w, on, AS_ROWS, 0, 1, h, 0, &s, bias);
     return st;
 }
 
@@ -219,9 +234,10 @@ static void note_checkpoint(const converter *c) {
     c->opts->note(c->opts->user, msg);
 }
 
-/* The checkpoint's name prefix ("", "bert.", ...), found from the word embeddings. */
-static te_status find_prefix(converter *c) {
-    static const char key[] = "embeddings.word_embeddings.weight";
+/* The checkpoint's name prefix ("", "bert.", "model." ...), found from the word embeddings. */
+static te_status find_prefix(converter *c, const hf_model *hf) {
+    char key[160];
+    snprintf(key, sizeof key, "%s.weight", hf->arch->word);
     size_t klen = strlen(key);
     int found = 0;
     for (size_t i = 0; i < c->st.n; i++) {
@@ -234,8 +250,8 @@ static te_status find_prefix(converter *c) {
         }
     }
     if (!found)
-        return te_fail(c->err, TE_ERR_FORMAT, "%s: tensor embeddings.word_embeddings.weight is missing (with or without a 'bert.' prefix)",
-                       c->ckpt);
+        return te_fail(c->err, TE_ERR_FORMAT, "%s: tensor %s is missing (with or without a prefix such as 'bert.')",
+                       c->ckpt, key);
     return TE_OK;
 }
 
@@ -303,15 +319,18 @@ static te_status add_layer(converter *c, temb_writer *w, const hf_model *hf, int
     OUT("attn.out"), SRC(0, a->attn_out);
     if (st == TE_OK) st = emit_linear(c, w, out, 0, hf->out_bias, H, H, parts, 1);
     OUT("attn.norm"), SRC(0, a->attn_norm);
-    if (st == TE_OK) st = emit_norm(c, w, out, s[0], H);
+    if (st == TE_OK && !(a->prenorm && l == 0)) st = emit_norm(c, w, out, s[0], H, hf->norm_bias); /* pre-norm: layer 0 has none */
     OUT("ffn.up");
-    if (hf->gated) SRC(0, a->up_gated), SRC(1, a->gate);
+    int up_parts = hf->gated && !a->up_gate_first ? 2 : 1;
+    if (up_parts == 2) SRC(0, a->up_gated), SRC(1, a->gate);
     else SRC(0, a->up);
-    if (st == TE_OK) st = emit_linear(c, w, out, 0, hf->up_bias, hf->gated ? 2 * I : I, H, parts, hf->gated ? 2 : 1);
+    c->half_shift = a->up_gate_first ? (size_t)I : 0; /* [value; gate], as the forward pass reads it */
+    if (st == TE_OK) st = emit_linear(c, w, out, 0, hf->up_bias, hf->gated ? 2 * I : I, H, parts, up_parts);
+    c->half_shift = 0;
     OUT("ffn.down"), SRC(0, a->down);
     if (st == TE_OK) st = emit_linear(c, w, out, 0, hf->down_bias, H, I, parts, 1);
     OUT("ffn.norm"), SRC(0, a->ffn_norm);
-    if (st == TE_OK) st = emit_norm(c, w, out, s[0], H);
+    if (st == TE_OK) st = emit_norm(c, w, out, s[0], H, hf->norm_bias);
 #undef SRC
 #undef OUT
     return st;
@@ -345,13 +364,14 @@ static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
         st = emit(c, w, "embeddings.token_type", AS_ROWS, 0, 2, (uint64_t)hf->type_vocab, H, &src, 1);
     }
     snprintf(norm, sizeof norm, "%s", a->emb_norm);
-    if (st == TE_OK) st = emit_norm(c, w, "embeddings.norm", norm, H);
+    if (st == TE_OK) st = emit_norm(c, w, "embeddings.norm", norm, H, hf->norm_bias);
     if (st == TE_OK && a->rel_bias) {
         snprintf(rel, sizeof rel, "%s.weight", a->rel_bias);
         src = rel;
         st = emit(c, w, "embeddings.relative_bias", AS_ROWS, 0, 2, (uint64_t)hf->rel_buckets, (uint64_t)hf->heads, &src, 1);
     }
     for (int l = 0; l < hf->layers && st == TE_OK; l++) st = add_layer(c, w, hf, l);
+    if (st == TE_OK && a->final_norm) st = emit_norm(c, w, "final.norm", a->final_norm, H, hf->norm_bias);
     if (st == TE_OK && hf->kind == TE_KIND_EMBEDDING) st = add_m3_heads(c, w, H);
     if (st == TE_OK && hf->kind != TE_KIND_EMBEDDING) {
         /* The head is a block of its own, after the layers (as quantize lays it out). */
@@ -441,6 +461,12 @@ static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, co
         temb_kv_u32(w, "model.rotary_dims", (uint32_t)hf->rotary_dims);
         temb_kv_f32(w, "model.rotary_base", hf->rotary_base);
     }
+    if (hf->arch->prenorm) temb_kv_u32(w, "model.norm_first", 1);
+    if (hf->global_every > 1) {
+        temb_kv_u32(w, "model.local_window", (uint32_t)hf->local_window);
+        temb_kv_u32(w, "model.global_every", (uint32_t)hf->global_every);
+        temb_kv_f32(w, "model.rotary_base_local", hf->rotary_base_local);
+    }
     temb_kv_u32(w, "model.gated_ffn", (uint32_t)hf->gated);
     if (hf->kind != TE_KIND_EMBEDDING) add_head_metadata(w, hf);
     temb_kv_str(w, "tokenizer.template_single", hf->tmpl_single);
@@ -451,7 +477,8 @@ static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, co
     temb_kv_u32(w, "tokenizer.chinese_chars", (uint32_t)hf->chinese_chars);
     temb_kv_u32(w, "tokenizer.clean_text", (uint32_t)hf->clean_text);
     temb_kv_u32(w, "tokenizer.max_chars_per_word", (uint32_t)hf->max_chars);
-    if (!hf->unigram) temb_kv_str(w, "tokenizer.subword_prefix", hf->prefix); /* readers before 1.3 need it; a Unigram file they must refuse */
+    /* Readers before 1.3 need it; a Unigram or BPE file they must refuse. */
+    if (!hf->unigram && !hf->bpe) temb_kv_str(w, "tokenizer.subword_prefix", hf->prefix);
     if (hf->pipeline) temb_kv_str(w, "tokenizer.pipeline", hf->pipeline);
     if (hf->prompts) temb_kv_str(w, "prompts", hf->prompts);
     if (hf->default_prompt) temb_kv_str(w, "prompts.default", hf->default_prompt);
@@ -515,7 +542,7 @@ te_status te_convert(const char *hf_dir, const char *out_path, const te_convert_
     if (st == TE_OK) st = open_checkpoint(&c, hf_dir);
     if (st == TE_OK && opts->note) note_checkpoint(&c);
     if (st == TE_OK && hf.kind == TE_KIND_EMBEDDING) st = open_m3_heads(&c, hf_dir);
-    if (st == TE_OK) st = find_prefix(&c);
+    if (st == TE_OK) st = find_prefix(&c, &hf);
     if (st == TE_OK && !(w = temb_writer_new())) st = te_fail(err, TE_ERR_NOMEM, "out of memory");
     if (st == TE_OK) {
         add_metadata(w, &hf, hf_dir, opts);

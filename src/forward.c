@@ -1,16 +1,23 @@
 /*
  * forward.c - the encoder, top to bottom, for every architecture tinyembed
- * runs. BERT, DistilBERT, MPNet and NomicBERT differ only in data read
- * here (te_model_info, te_arch): where positions come from, whether there
- * are token types and biases, and the shape of the feed-forward.
+ * runs. BERT, DistilBERT, MPNet, NomicBERT and ModernBERT differ only in
+ * data read here (te_model_info, te_arch): where positions come from,
+ * whether there are token types and biases, the shape of the feed-forward,
+ * where the norms sit, and how far a layer's attention sees.
  *
  *   x = LayerNorm(word[id] + position[p] + token_type[t])  (absent tables add nothing)
  *   for each layer:
  *     q, k, v = x W_qkv (+ b_qkv)                         (one GEMM)
  *     rotary models: q and k rotated by the token's position
- *     a = per head: softmax(q k^T / sqrt(d) + bias) v     (bias: MPNet's relative buckets)
+ *     a = per head: softmax(q k^T / sqrt(d) + bias) v     (bias: MPNet's relative buckets;
+ *                                                          local layers: keys within the window)
  *     x = LayerNorm(x + a Wo (+ bo))
  *     x = LayerNorm(x + act(x W1 + b1) W2 + b2)           (gated: ((x Wv) * act(x Wg)) W2)
+ *
+ * Pre-norm models (ModernBERT) normalize each block's input instead, into a
+ * buffer of its own, add the block's output to x as it is, and normalize x
+ * once more after the last layer:
+ *     x = x + attention(LayerNorm(x)) ;  x = x + FFN(LayerNorm(x))
  *
  * A batch holds its sequences end to end with no padding, so there is no
  * attention mask to apply: a sequence's attention simply never reads
@@ -19,6 +26,7 @@
  * for every thread count and every batch composition.
  */
 #include <math.h>
+#include <string.h>
 
 #include "context.h"
 #include "loader.h"
@@ -85,6 +93,7 @@ static void set_positions(te_ctx *c, const te_batch *b) {
 typedef struct norm_job {
     te_ctx *c;
     float *x;
+    const float *src;         /* the rows to normalize: x itself, or copied into x first */
     size_t rows, rows_per_task;
     const float *w, *b;
 } norm_job;
@@ -93,8 +102,10 @@ static void norm_rows(void *arg, size_t task, int thread) {
     (void)thread;
     const norm_job *j = arg;
     size_t H = (size_t)j->c->m->info.hidden_size;
-    for (size_t r = task * j->rows_per_task; r < min_sz(j->rows, (task + 1) * j->rows_per_task); r++)
+    for (size_t r = task * j->rows_per_task; r < min_sz(j->rows, (task + 1) * j->rows_per_task); r++) {
+        if (j->src != j->x) memcpy(j->x + r * H, j->src + r * H, H * sizeof *j->x);
         j->c->k->layernorm(j->x + r * H, H, j->w, j->b, j->c->m->info.layer_norm_eps);
+    }
 }
 
 static size_t tasks_for(size_t rows, size_t threads, size_t *per) {
@@ -103,8 +114,9 @@ static size_t tasks_for(size_t rows, size_t threads, size_t *per) {
     return (rows + *per - 1) / *per;
 }
 
-static void layernorm_rows(te_ctx *c, float *x, size_t rows, const float *w, const float *b) {
-    norm_job j = {c, x, rows, 0, w, b};
+/* x = LayerNorm(src) row by row (src may be x). */
+static void layernorm_rows(te_ctx *c, float *x, const float *src, size_t rows, const float *w, const float *b) {
+    norm_job j = {c, x, src, rows, 0, w, b};
     te_pool_run(c->pool, tasks_for(rows, (size_t)c->threads, &j.rows_per_task), norm_rows, &j);
 }
 
@@ -113,13 +125,15 @@ static void layernorm_rows(te_ctx *c, float *x, size_t rows, const float *w, con
 typedef struct attn_job {
     te_ctx *c;
     const te_batch *b;
+    size_t window;            /* keys at most this far from the query (a local layer), or 0: all */
+    const float *cos, *sin;   /* rotary: the layer's tables */
 } attn_job;
 
 /* Rotates one head's query or key (rotary_dims leading values) by
  * position t: pairs (i, i + r/2), GPT-NeoX style, as NomicBERT does. */
-static void rotate(const te_ctx *c, float *x, size_t t) {
-    size_t half = (size_t)c->m->arch.rotary_dims / 2;
-    const float *cs = c->rope_cos + t * half, *sn = c->rope_sin + t * half;
+static void rotate(const attn_job *j, float *x, size_t t) {
+    size_t half = (size_t)j->c->m->arch.rotary_dims / 2;
+    const float *cs = j->cos + t * half, *sn = j->sin + t * half;
     for (size_t i = 0; i < half; i++) {
         float x1 = x[i], x2 = x[i + half];
         x[i] = x1 * cs[i] - x2 * sn[i];
@@ -148,8 +162,8 @@ static void attend(void *arg, size_t task, int thread) {
 
     if (m->info.position == TE_POS_ROTARY)
         for (size_t t = 0; t < S; t++) {
-            rotate(c, q + t * ld, t);
-            rotate(c, k + t * ld, t);
+            rotate(j, q + t * ld, t);
+            rotate(j, k + t * ld, t);
         }
     te_pack_panels(k, ld, S, d, k_panels);
     te_pack_panels_t(v, ld, S, d, v_panels);
@@ -163,7 +177,12 @@ static void attend(void *arg, size_t task, int thread) {
         te_gemm_tile(c->k, &qk, 0, rows, 0, (S + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
         for (size_t i = 0; i < rows; i++) {
             float *row = scores + i * S_pad;
-            if (relb) {
+            if (j->window) { /* a local layer: the keys outside the window weigh nothing */
+                size_t at = q0 + i, lo = at > j->window ? at - j->window : 0, hi = min_sz(S, at + j->window + 1);
+                memset(row, 0, lo * sizeof *row);
+                memset(row + hi, 0, (S - hi) * sizeof *row);
+                c->k->softmax(row + lo, hi - lo, scale);
+            } else if (relb) {
                 const float *bias = relb - (q0 + i);
                 for (size_t t = 0; t < S; t++) row[t] = row[t] * scale + bias[t];
                 c->k->softmax(row, S, 1.0f);
@@ -177,8 +196,12 @@ static void attend(void *arg, size_t task, int thread) {
     }
 }
 
-static void attention(te_ctx *c, const te_batch *b) {
-    attn_job j = {c, b};
+/* Layer l's attention: global (every key), or local (keys within the window, the local rotary base). */
+static void attention(te_ctx *c, const te_batch *b, int l) {
+    const te_arch *a = &c->m->arch;
+    int local = l % a->global_every != 0;
+    attn_job j = {c, b, local ? (size_t)a->local_window : 0, local ? c->rope_cos_local : c->rope_cos,
+                  local ? c->rope_sin_local : c->rope_sin};
     te_pool_run(c->pool, b->n_seq * (size_t)c->m->info.num_heads, attend, &j);
 }
 
@@ -188,6 +211,7 @@ typedef struct ffn_job {
     te_ctx *c;
     const te_bert_layer *L;
     size_t rows;
+    const float *in;          /* the FFN's input: x, or its normalized copy (pre-norm) */
 } ffn_job;
 
 static void activate(te_activation act, const te_kernels *k, float *x, size_t n) {
@@ -230,7 +254,7 @@ static void ffn_activate(const te_ctx *c, float *mid, size_t rows) {
     }
 }
 
-/* x[rows] = LayerNorm(x + FFN(x)) for one chunk of rows, start to finish on
+/* x[rows] = LayerNorm(x + FFN(x)) for one chunk of rows (pre-norm: x += FFN(xn)), start to finish on
  * one thread: the intermediate stays in that core's cache. */
 static void ffn_chunk(void *arg, size_t task, int thread) {
     const ffn_job *j = arg;
@@ -238,33 +262,38 @@ static void ffn_chunk(void *arg, size_t task, int thread) {
     size_t H = (size_t)c->m->info.hidden_size, I = (size_t)c->m->info.intermediate_size;
     size_t r0 = task * c->ffn_rows, n = min_sz(c->ffn_rows, j->rows - r0);
     float *x = c->x + r0 * H, *mid = c->ffn + (size_t)thread * c->ffn_rows * c->ffn_width;
-    te_gemm up = ffn_up_gemm(c, j->L, x, mid, n);
+    te_gemm up = ffn_up_gemm(c, j->L, j->in + r0 * H, mid, n);
     te_gemm down = {.a = mid, .lda = c->ffn_width, .w = j->L->ffn_down.w, .bias = j->L->ffn_down.bias, .c = x,
                     .ldc = H, .m = n, .n = H, .k = I, .accumulate = 1};
     te_gemm_tile(c->k, &up, 0, n, 0, (c->ffn_width + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
     ffn_activate(c, mid, n);
     te_gemm_tile(c->k, &down, 0, n, 0, (H + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
-    for (size_t r = 0; r < n; r++)
+    for (size_t r = 0; r < n && !c->m->arch.norm_first; r++)
         c->k->layernorm(x + r * H, H, j->L->ffn_norm_w, j->L->ffn_norm_b, c->m->info.layer_norm_eps);
 }
 
 static void feed_forward(te_ctx *c, const te_bert_layer *L, size_t rows) {
     size_t H = (size_t)c->m->info.hidden_size, I = (size_t)c->m->info.intermediate_size;
     size_t chunks = (rows + c->ffn_rows - 1) / c->ffn_rows;
+    const float *in = c->x;
+    if (c->m->arch.norm_first) {
+        layernorm_rows(c, c->xn, c->x, rows, L->ffn_norm_w, L->ffn_norm_b);
+        in = c->xn;
+    }
     if (chunks >= (size_t)c->threads) {
-        ffn_job j = {c, L, rows};
+        ffn_job j = {c, L, rows, in};
         te_pool_run(c->pool, chunks, ffn_chunk, &j);
         return;
     }
     /* Few rows (one short text): split each GEMM over the weights instead,
      * with the intermediate for all rows in the shared buffer. */
-    te_gemm up = ffn_up_gemm(c, L, c->x, c->ffn, rows);
+    te_gemm up = ffn_up_gemm(c, L, in, c->ffn, rows);
     te_gemm down = {.a = c->ffn, .lda = c->ffn_width, .w = L->ffn_down.w, .bias = L->ffn_down.bias, .c = c->x,
                     .ldc = H, .m = rows, .n = H, .k = I, .accumulate = 1};
     te_gemm_run(&c->ex, &up);
     ffn_activate(c, c->ffn, rows);
     te_gemm_run(&c->ex, &down);
-    layernorm_rows(c, c->x, rows, L->ffn_norm_w, L->ffn_norm_b);
+    if (!c->m->arch.norm_first) layernorm_rows(c, c->x, c->x, rows, L->ffn_norm_w, L->ffn_norm_b);
 }
 
 /* ---- the encoder ---------------------------------------------------------- */
@@ -278,17 +307,24 @@ void te_forward(te_ctx *c, const te_batch *b) {
     set_positions(c, b);
     embed_job e = {c, b, 0};
     te_pool_run(c->pool, tasks_for(T, (size_t)c->threads, &e.rows_per_task), embed_rows, &e);
+    int pre = m->arch.norm_first;
     for (int l = 0; l < m->info.num_layers; l++) {
         const te_bert_layer *L = &m->layers[l];
         te_loader_wait_unit(m, TE_UNIT_LAYER0 + l);
-        te_gemm qkv = {.a = c->x, .lda = H, .w = L->qkv.w, .bias = L->qkv.bias, .c = c->qkv, .ldc = 3 * H,
+        const float *in = c->x;
+        if (pre && L->attn_norm_w) { /* pre-norm (ModernBERT's layer 0 has none) */
+            layernorm_rows(c, c->xn, c->x, T, L->attn_norm_w, L->attn_norm_b);
+            in = c->xn;
+        }
+        te_gemm qkv = {.a = in, .lda = H, .w = L->qkv.w, .bias = L->qkv.bias, .c = c->qkv, .ldc = 3 * H,
                        .m = T, .n = 3 * H, .k = H};
         te_gemm_run(&c->ex, &qkv);
-        attention(c, b);
+        attention(c, b, l);
         te_gemm out = {.a = c->qkv, .lda = 3 * H, .w = L->attn_out.w, .bias = L->attn_out.bias, .c = c->x, .ldc = H,
                        .m = T, .n = H, .k = H, .accumulate = 1};
         te_gemm_run(&c->ex, &out);
-        layernorm_rows(c, c->x, T, L->attn_norm_w, L->attn_norm_b);
+        if (!pre) layernorm_rows(c, c->x, c->x, T, L->attn_norm_w, L->attn_norm_b);
         feed_forward(c, L, T);
     }
+    if (m->final_norm_w) layernorm_rows(c, c->x, c->x, T, m->final_norm_w, m->final_norm_b);
 }

@@ -56,6 +56,13 @@ static const hf_arch archs[] = {
      .token_type = "embeddings.token_type_embeddings", .emb_norm = "emb_ln", .layer = "encoder.layers.%d.",
      .qkv = "attn.Wqkv", .attn_out = "attn.out_proj", .attn_norm = "norm1", .up = "mlp.fc1", .up_gated = "mlp.fc11",
      .gate = "mlp.fc12", .down = "mlp.fc2", .ffn_norm = "norm2"},
+    /* ModernBERT: pre-norm, GeGLU in one Wi, rotary with local and global layers (read_modernbert). */
+    {.model_type = "modernbert", .k_hidden = "hidden_size", .k_layers = "num_hidden_layers",
+     .k_heads = "num_attention_heads", .k_inter = "intermediate_size", .k_max_pos = "max_position_embeddings",
+     .k_eps = "norm_eps", .k_act = "hidden_activation", .position = TE_POS_ROTARY,
+     .word = "embeddings.tok_embeddings", .emb_norm = "embeddings.norm", .layer = "layers.%d.", .qkv = "attn.Wqkv",
+     .attn_out = "attn.Wo", .attn_norm = "attn_norm", .up = "mlp.Wi", .up_gate_first = 1, .down = "mlp.Wo",
+     .ffn_norm = "mlp_norm", .prenorm = 1, .final_norm = "final_norm"},
 };
 
 static te_status bad(te_error *err, const char *key, const char *what) {
@@ -75,6 +82,14 @@ static te_status cfg_int(const json_value *c, const char *key, int64_t def, int6
         return te_fail(err, TE_ERR_FORMAT, "config.json: '%s' = %lld is out of range [%lld, %lld]", key, (long long)v,
                        (long long)lo, (long long)hi);
     *out = (int)v;
+    return TE_OK;
+}
+
+/* A boolean, def when absent or null. */
+static te_status hf_cfg_bool(const json_value *c, const char *key, int def, int *out, te_error *err) {
+    *out = def;
+    const json_value *v = json_get(c, key);
+    if (v && v->type != JSON_NULL && json_get_bool(c, key, out) != 1) return bad(err, key, "must be true or false");
     return TE_OK;
 }
 
@@ -136,6 +151,42 @@ static te_status read_nomic(hf_model *hf, const json_value *c, te_error *err) {
     hf->down_bias = fc2;
     /* NomciBertGatedMLP rounds its width up to a multiple of 256. */
     if (hf->gated) hf->inter = (hf->inter + 255) / 256 * 256;
+    return TE_OK;
+}
+
+/* The two rotary bases: global_rope_theta / local_rope_theta, or transformers 5's rope_parameters. */
+static te_status modernbert_thetas(hf_model *hf, const json_value *c, te_error *err) {
+    double global = 160000, local = 10000;
+    const json_value *rp = json_get(c, "rope_parameters");
+    if (rp && rp->type == JSON_OBJECT) {
+        json_get_num(json_get(rp, "full_attention"), "rope_theta", &global);
+        json_get_num(json_get(rp, "sliding_attention"), "rope_theta", &local);
+    } else if (json_get_num(c, "global_rope_theta", &global) < 0 || json_get_num(c, "local_rope_theta", &local) < 0) {
+        return bad(err, "global_rope_theta", "and 'local_rope_theta' must be numbers");
+    }
+    if (!(global > 1 && global < 1e30 && local > 1 && local < 1e30)) return bad(err, "global_rope_theta", "is out of range");
+    hf->rotary_base = (float)global;
+    hf->rotary_base_local = (float)local;
+    return TE_OK;
+}
+
+/* ModernBERT's switches: GeGLU always, biases by three flags, every n-th layer global, the others
+ * attending local_attention / 2 tokens either side. */
+static te_status read_modernbert(hf_model *hf, const json_value *c, te_error *err) {
+    int attn = 0, mlp = 0, norm = 0, window = 128;
+    te_status st = hf_cfg_bool(c, "attention_bias", 0, &attn, err);
+    if (st == TE_OK) st = hf_cfg_bool(c, "mlp_bias", 0, &mlp, err);
+    if (st == TE_OK) st = hf_cfg_bool(c, "norm_bias", 0, &norm, err);
+    if (st == TE_OK) st = cfg_int(c, "global_attn_every_n_layers", 3, 1, 1024, &hf->global_every, err);
+    if (st == TE_OK) st = cfg_int(c, "local_attention", 128, 2, 1 << 20, &window, err);
+    if (st == TE_OK) st = modernbert_thetas(hf, c, err);
+    if (st != TE_OK) return st;
+    hf->gated = 1; /* Wi holds the activated half and the gate */
+    hf->qkv_bias = hf->out_bias = attn;
+    hf->up_bias = hf->down_bias = mlp;
+    hf->norm_bias = norm;
+    hf->local_window = window / 2;
+    hf->rotary_dims = hf->hidden / hf->heads;
     return TE_OK;
 }
 
@@ -244,7 +295,9 @@ te_status hf_read_arch(hf_model *hf, const json_value *c, te_error *err) {
         hf->rel_buckets = 32;
         hf->rel_max_distance = 128;
     }
+    hf->norm_bias = 1;
     if (!strcmp(a->model_type, "nomic_bert") && (st = read_nomic(hf, c, err)) != TE_OK) return st;
+    if (!strcmp(a->model_type, "modernbert") && (st = read_modernbert(hf, c, err)) != TE_OK) return st;
     return read_head(hf, c, err);
 }
 

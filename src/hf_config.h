@@ -37,6 +37,9 @@ typedef struct hf_arch {
     const char *qkv;           /* ... or one fused [3H, H] */
     const char *attn_out, *attn_norm;
     const char *up, *up_gated, *gate, *down, *ffn_norm; /* gated: value up_gated, gate `gate` */
+    int up_gate_first;         /* `up` is [2I, H], its first half the one activated (ModernBERT's Wi) */
+    int prenorm;               /* each norm comes before its block (pre-norm); layer 0's attn_norm may be absent */
+    const char *final_norm;    /* pre-norm: the norm after the last layer */
     const char *head_dense;    /* sequence classification: dense + head_act ... */
     int head_dense_in_body;    /* ... named under the body prefix (BERT's pooler) or not */
     const char *head_act;      /* "tanh" or "relu" */
@@ -55,6 +58,10 @@ typedef struct hf_model {
     int pos_offset, pos_pad_id, rel_buckets, rel_max_distance, rotary_dims;
     float rotary_base;
     int qkv_bias, out_bias, up_bias, down_bias; /* which linears have biases */
+    int norm_bias;             /* LayerNorms have biases (else the converter writes zeros) */
+    int local_window, global_every; /* sliding-window attention: local layers see |i - j| <= local_window;
+                                       layer l is global when l % global_every == 0 (0: every layer is) */
+    float rotary_base_local;   /* the local layers' rotary base */
     te_model_kind kind;
     int num_labels;
     const char **labels;       /* [num_labels] (owned array, strings in docs), entries may be NULL */

@@ -468,6 +468,7 @@ static te_status bind_bert(te_model *m, te_error *err) {
     }
     if (st == TE_OK) st = bind_m3(m, err);
     if (st == TE_OK) st = bind_range(m, err);
+    if (st == TE_OK && m->arch.norm_first) st = bind_norm(m, "final.norm", &m->final_norm_w, &m->final_norm_b, err);
     if (st != TE_OK) return st;
     m->layers = calloc((size_t)in->num_layers, sizeof *m->layers);
     if (!m->layers) return te_fail(err, TE_ERR_NOMEM, "out of memory");
@@ -480,7 +481,8 @@ static te_status bind_bert(te_model *m, te_error *err) {
         snprintf(p, sizeof p, "layer.%d.attn.out", l);
         if (st == TE_OK) st = bind_linear(m, p, H, H, &L->attn_out, err);
         snprintf(p, sizeof p, "layer.%d.attn.norm", l);
-        if (st == TE_OK) st = bind_norm(m, p, &L->attn_norm_w, &L->attn_norm_b, err);
+        int no_norm = m->arch.norm_first && l == 0 && !te_model_find_tensor(m, "layer.0.attn.norm.weight");
+        if (st == TE_OK && !no_norm) st = bind_norm(m, p, &L->attn_norm_w, &L->attn_norm_b, err);
         snprintf(p, sizeof p, "layer.%d.ffn.up", l);
         if (st == TE_OK) st = bind_linear(m, p, in->gated_ffn ? 2 * I : I, H, &L->ffn_up, err);
         snprintf(p, sizeof p, "layer.%d.ffn.down", l);

@@ -67,14 +67,19 @@ typedef struct te_arch {
     int rel_buckets;          /* relative bias: buckets (MPNet: 32) ... */
     int rel_max_distance;     /* ... and the distance the log-spaced buckets end at (128) */
     int rotary_dims;          /* rotary: leading dims of each head rotated (even) */
-    float rotary_base;        /* rotary: frequency base */
+    float rotary_base;        /* rotary: frequency base (of the global layers, when some are local) */
+    int norm_first;           /* pre-norm: x += block(LayerNorm(x)), a final norm after the last layer (ModernBERT) */
+    int local_window;         /* local layers attend to keys at most this far away ... */
+    int global_every;         /* ... and layer l is global when l % global_every == 0 (1: all are) */
+    float rotary_base_local;  /* the local layers' rotary base */
     int head_dense_act;       /* classifier head: TE_ACT_RELU (DistilBERT pre_classifier) or -1 for tanh (BERT pooler) */
 } te_arch;
 
 typedef struct te_bert_layer {
     te_linear qkv;             /* [3*hidden, hidden]: the Q, K and V projections stacked */
     te_linear attn_out;        /* [hidden, hidden] */
-    const float *attn_norm_w;  /* [hidden] LayerNorm after attention + residual */
+    const float *attn_norm_w;  /* [hidden] LayerNorm after attention + residual (pre-norm: before attention;
+                                  NULL in layer 0, where ModernBERT has none) */
     const float *attn_norm_b;  /* [hidden] */
     te_linear ffn_up;          /* [intermediate, hidden]; gated: [2 * intermediate, hidden], value rows then gate rows */
     te_linear ffn_down;        /* [hidden, intermediate] */
@@ -119,6 +124,8 @@ struct te_model {
     const float *type_emb;     /* [type_vocab_size, hidden], NULL when type_vocab_size is 0 */
     const float *emb_norm_w;   /* [hidden] */
     const float *emb_norm_b;   /* [hidden] */
+    const float *final_norm_w; /* [hidden] pre-norm models: after the last layer (else NULL) */
+    const float *final_norm_b; /* [hidden] */
     const float *rel_bias;     /* relative position: [rel_buckets, num_heads], else NULL */
     te_bert_layer *layers;     /* [num_layers] */
     /* Classifier / reranker head on the first token's final state: */

@@ -60,6 +60,9 @@ static const opt_field opt_fields[] = {
     ARCH_INT("model.gated_ffn", info.gated_ffn, 1, 0),
     ARCH_INT("head.num_labels", info.num_labels, 1u << 16, 0),
     ARCH_INT("output.range_texts", info.output_range_texts, 1u << 30, 0), /* calibrate.h */
+    ARCH_INT("model.norm_first", arch.norm_first, 1, 0),
+    ARCH_INT("model.local_window", arch.local_window, 1u << 20, 0),
+    ARCH_INT("model.global_every", arch.global_every, 1024, 1),
 };
 
 /* Special token ids: absent in the file or NO_ID means -1. */
@@ -82,7 +85,7 @@ enum { S_ARCH, S_NAME, S_SOURCE, S_CONVERTER, S_PREFIX, S_ACT, S_POOL, S_DTYPE,
        S_KIND, S_POS, S_LABELS, S_SCORE, S_HEAD_ACT, S_TMPL1, S_TMPL2, S_PIPELINE,
        S_PROMPTS, S_PROMPT_DEFAULT, N_STR };
 
-static const char *const archs[] = {"bert", "distilbert", "mpnet", "nomic_bert", "xlm-roberta"};
+static const char *const archs[] = {"bert", "distilbert", "mpnet", "nomic_bert", "xlm-roberta", "modernbert"};
 static const char *const kinds[] = {"embedding", "classifier", "reranker"};
 static const char *const positions[] = {"absolute", "relative", "rotary"};
 static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu"};
@@ -260,11 +263,16 @@ static te_status parse_numbers(te_model *m, const kv *kvs, size_t n, te_error *e
         if (!(in->layer_norm_eps > 0 && in->layer_norm_eps < 1))
             st = te_fail(err, TE_ERR_FORMAT, "metadata model.layer_norm_eps = %g is out of range", (double)in->layer_norm_eps);
     }
-    const kv *base = find(kvs, n, "model.rotary_base");
+    const kv *base = find(kvs, n, "model.rotary_base"), *local = find(kvs, n, "model.rotary_base_local");
     m->arch.rotary_base = 10000.0f;
     if (base && base->type == TEMB_KV_F32) memcpy(&m->arch.rotary_base, &base->u32, 4);
+    m->arch.rotary_base_local = m->arch.rotary_base;
+    if (local && local->type == TEMB_KV_F32) memcpy(&m->arch.rotary_base_local, &local->u32, 4);
     if (st == TE_OK && !(m->arch.rotary_base > 1.0f && m->arch.rotary_base < 1e30f))
         st = te_fail(err, TE_ERR_FORMAT, "metadata model.rotary_base = %g is out of range", (double)m->arch.rotary_base);
+    if (st == TE_OK && !(m->arch.rotary_base_local > 1.0f && m->arch.rotary_base_local < 1e30f))
+        st = te_fail(err, TE_ERR_FORMAT, "metadata model.rotary_base_local = %g is out of range",
+                     (double)m->arch.rotary_base_local);
     return st;
 }
 
@@ -358,6 +366,9 @@ static const char *bad_hyper(const te_model *m, char *buf, size_t cap) {
     if (in->position == TE_POS_ROTARY && (m->arch.rotary_dims < 2 || m->arch.rotary_dims % 2 ||
                                           m->arch.rotary_dims > in->hidden_size / in->num_heads))
         return "model.rotary_dims: must be even and 2..head size";
+    if (m->arch.global_every < 1) return "model.global_every: must be at least 1";
+    if (m->arch.global_every > 1 && (m->arch.local_window < 1 || in->position != TE_POS_ROTARY))
+        return "model.local_window: local layers need a window of at least 1 and rotary positions";
     if (m->arch.position_pad_id >= 0 && (in->position == TE_POS_ROTARY || m->arch.position_offset < 1))
         return "model.position_pad_id: needs absolute positions and a model.position_offset of at least 1";
     if (in->position == TE_POS_RELATIVE && (m->arch.rel_buckets < 4 || m->arch.rel_max_distance < m->arch.rel_buckets))

@@ -196,6 +196,8 @@ static const arch_case cases[] = {
     {"bgem3", "bgem3", 0, 0},          /* 8192 tokens: nothing is cut */
     {"bgem3", "bgem3-bin", 0, 0},      /* the same weights from pytorch_model.bin */
     {"rerank-m3-pairs", "rerank-m3", 512, 1}, /* the model allows 8192; rerankers are run at 512 */
+    {"modernbert-cls", "modernbert-cls", 0, 0},   /* 8192 tokens: nothing is cut */
+    {"modernbert-mean", "modernbert-mean", 0, 0},
 };
 
 /* A context at the case's length. */
@@ -396,18 +398,26 @@ TEST(truncation_reported) {
     te_close(m);
 }
 
-/* Longer than the public goldens (tests/data/make_arch_long.sh, the same
- * float64 reference): MPNet past its last relative bucket and with a literal
- * <pad> (which sits at the padding position), NomicBERT's rotary up to 700+
- * positions; every text spans several 64-query attention blocks. */
+/* Long texts: ours (tests/data/make_arch_long.sh, the same float64
+ * reference): MPNet past its last relative bucket and with a literal <pad>
+ * (which sits at the padding position), NomicBERT's rotary up to 700+
+ * positions; and the public ModernBERT ones of 2,000-2,700 tokens, across
+ * its local layers' sliding window. Every text spans many 64-query
+ * attention blocks. */
 TEST(long_contexts_match_reference) {
-    static const char *const models[] = {"mpnet-long", "nomic-long"};
-    for (size_t c = 0; c < 2; c++) {
-        char path[256];
-        snprintf(path, sizeof path, "tests/data/arch_long_%s.jsonl", models[c]);
+    static const struct { const char *model, *file; size_t rows, longer_than; } longs[] = {
+        {"mpnet-long", "tests/data/arch_long_mpnet-long.jsonl", 5, 600},
+        {"nomic-long", "tests/data/arch_long_nomic-long.jsonl", 5, 600},
+        {"modernbert-cls", "arch/golden/modernbert-cls-long.jsonl", 3, 2000},
+        {"modernbert-mean", "arch/golden/modernbert-mean-long.jsonl", 3, 2000},
+    };
+    for (size_t c = 0; c < sizeof longs / sizeof *longs; c++) {
+        char path[1024];
+        if (!strncmp(longs[c].file, "tests/", 6)) snprintf(path, sizeof path, "%s", longs[c].file);
+        else th_path(path, sizeof path, "TE_REF", longs[c].file);
         golden g;
-        CHECK_MSG(golden_read(path, &g) && g.n == 5, "cannot read %s (run from the repository root)", path);
-        te_model *m = th_open_model(models[c]);
+        CHECK_MSG(golden_read(path, &g) && g.n == longs[c].rows, "cannot read %s (run from the repository root)", path);
+        te_model *m = th_open_model(longs[c].model);
         CHECK(m);
         float *out = calloc(g.n * g.dim, sizeof *out), *again = calloc(g.n * g.dim, sizeof *again);
         te_ctx_opts o1 = {.threads = 2}, o2 = {.threads = 1, .max_batch_tokens = 64};
@@ -418,9 +428,9 @@ TEST(long_contexts_match_reference) {
         score sc = compare(&g, out);
         size_t longest = 0;
         for (size_t i = 0; i < g.n; i++) longest = g.n_ids[i] > longest ? g.n_ids[i] : longest;
-        printf("  %s: %zu texts up to %zu tokens: min cos %.7f max abs %.2e\n", models[c], g.n, longest, sc.min_cos,
+        printf("  %s: %zu texts up to %zu tokens: min cos %.7f max abs %.2e\n", longs[c].model, g.n, longest, sc.min_cos,
                sc.max_abs);
-        ok = ok && sc.min_cos >= 0.99999 && sc.max_abs <= 1e-4 && longest > 600;
+        ok = ok && sc.min_cos >= 0.99999 && sc.max_abs <= 1e-4 && longest > longs[c].longer_than;
         ok = ok && same_outputs(out, again, g.n * g.dim); /* from ids, one thread: the same */
         te_ctx_free(c1);
         te_ctx_free(c2);
