@@ -137,7 +137,7 @@ static int alloc_fixed(te_ctx *c) {
     c->one = alloc_zero(c, c->max_seq, sizeof *c->one, &ok);
     c->one_types = alloc_zero(c, c->max_seq, sizeof *c->one_types, &ok);
     c->pair_tmp = alloc_zero(c, c->max_seq, sizeof *c->pair_tmp, &ok);
-    if (in->kind != TE_KIND_EMBEDDING) c->head = alloc_floats(c, H, &ok);
+    if (in->kind != TE_KIND_EMBEDDING) c->head = alloc_floats(c, 2 * H, &ok); /* the dense output; the tokens' mean */
     c->start = alloc_zero(c, c->max_texts, sizeof *c->start, &ok);
     c->len = alloc_zero(c, c->max_texts, sizeof *c->len, &ok);
     return ok;

@@ -71,7 +71,7 @@ struct te_ctx {
     int32_t *one;           /* [max_seq] one tokenized text (or pair) */
     uint8_t *one_types;     /* [max_seq] its token types */
     int32_t *pair_tmp;      /* [max_seq] the second text of a pair while it is cut to fit */
-    float *head;            /* classifiers: [H] the head's dense output */
+    float *head;            /* classifiers: [2H] the head's dense output, then its input when it is a mean */
     size_t *start, *len;    /* [max_texts] */
 };
 

@@ -24,7 +24,7 @@
 #define MAX_PARTS 3
 #define TENSORS_EMBED 8      /* word, position, token type, norm weight and bias, relative bias; final norm x 2 */
 #define TENSORS_PER_LAYER 12 /* 4 linears x (weight, bias) + 2 norms x (weight, bias) */
-#define TENSORS_HEAD 4       /* dense and output layers x (weight, bias); bge-m3: sparse and ColBERT x (weight, bias) */
+#define TENSORS_HEAD 6       /* dense, norm and output x (weight, bias); bge-m3: sparse and ColBERT x (weight, bias) */
 
 /* bge-m3's heads, as the Hub ships them beside the body. */
 static const char *const m3_files[2] = {"sparse_linear.pt", "colbert_linear.pt"};
@@ -255,10 +255,10 @@ static te_status find_prefix(converter *c, const hf_model *hf) {
     return TE_OK;
 }
 
-/* A head tensor pair (weight [n, k] and bias [n]) stored as f32 rows in
+/* A head tensor pair (weight [n, k] and bias [n], zeros without one) stored as f32 rows in
  * every dtype: the head runs once per text, so it is tiny next to the encoder. */
 static te_status emit_head_linear(converter *c, temb_writer *w, const char *out, const char *src, int in_body,
-                                  int new_block, uint64_t n, uint64_t k) {
+                                  int new_block, uint64_t n, uint64_t k, int bias) {
     char on[TEMB_TENSOR_NAME], sn[256];
     const char *s = sn;
     const char *saved = c->prefix;
@@ -268,7 +268,7 @@ static te_status emit_head_linear(converter *c, temb_writer *w, const char *out,
     te_status st = emit(c, w, on, AS_ROWS, new_block, 2, n, k, &s, 1);
     snprintf(on, sizeof on, "%s.bias", out);
     snprintf(sn, sizeof sn, "%s.bias", src);
-    if (st == TE_OK) st = emit(c, w, on, AS_ROWS, 0, 1, n, 0, &s, 1);
+    if (st == TE_OK) st = emit(c, w, on, AS_ROWS, 0, 1, n, 0, &s, bias);
     c->prefix = saved;
     return st;
 }
@@ -375,8 +375,14 @@ static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
     if (st == TE_OK && hf->kind == TE_KIND_EMBEDDING) st = add_m3_heads(c, w, H);
     if (st == TE_OK && hf->kind != TE_KIND_EMBEDDING) {
         /* The head is a block of its own, after the layers (as quantize lays it out). */
-        st = emit_head_linear(c, w, "head.dense", a->head_dense, a->head_dense_in_body, 1, H, H);
-        if (st == TE_OK) st = emit_head_linear(c, w, "head.out", a->head_out, 0, 0, (uint64_t)hf->num_labels, H);
+        st = emit_head_linear(c, w, "head.dense", a->head_dense, a->head_dense_in_body, 1, H, H, hf->head_bias);
+        if (st == TE_OK && a->head_norm) { /* ModernBERT's, not under the body's prefix */
+            const char *saved = c->prefix;
+            c->prefix = "";
+            st = emit_norm(c, w, "head.norm", a->head_norm, H, hf->norm_bias);
+            c->prefix = saved;
+        }
+        if (st == TE_OK) st = emit_head_linear(c, w, "head.out", a->head_out, 0, 0, (uint64_t)hf->num_labels, H, 1);
     }
     return st;
 }
@@ -402,7 +408,8 @@ static void set_hot_rows(temb_writer *w, const hf_model *hf) {
 static void add_head_metadata(temb_writer *w, const hf_model *hf) {
     temb_kv_u32(w, "head.num_labels", (uint32_t)hf->num_labels);
     temb_kv_str(w, "head.score", te_score_fn_name(hf->score));
-    temb_kv_str(w, "head.dense_activation", hf->arch->head_act);
+    temb_kv_str(w, "head.dense_activation", hf->head_act);
+    if (hf->head_mean) temb_kv_str(w, "head.pooling", "mean");
     /* Names one per line; a label id2label leaves out is called LABEL_i, as transformers does. */
     size_t len = 1;
     for (int i = 0; i < hf->num_labels; i++) len += (hf->labels[i] ? strlen(hf->labels[i]) : 16) + 1;

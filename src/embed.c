@@ -72,19 +72,37 @@ void te_pool_seq(const te_ctx *c, const te_batch *b, size_t s, float *out) {
     }
 }
 
-/* The classification head on the sequence's first token: a dense layer
- * (BERT's pooler with tanh, DistilBERT's pre_classifier with ReLU), then
- * the label logits, then the model's score function unless raw. */
+/* The head's activation of z: tanh (BERT's pooler), ReLU (DistilBERT's pre_classifier) or GELU (ModernBERT's). */
+static double head_act(int act, double z) {
+    if (act == TE_ACT_RELU) return z > 0 ? z : 0;
+    if (act == TE_ACT_GELU) return 0.5 * z * (1.0 + erf(z / sqrt(2.0)));
+    return tanh(z);
+}
+
+/* The classification head on the sequence's first token (or the mean of
+ * its tokens): a dense layer and its activation (and a LayerNorm, for
+ * ModernBERT), then the label logits, then the model's score function
+ * unless raw. */
 static void head_seq(const te_ctx *c, const te_batch *b, size_t s, int raw, float *out) {
     const te_model *m = c->m;
     size_t H = (size_t)m->info.hidden_size, L = (size_t)m->info.num_labels;
     const float *x = c->x + b->start[s] * H;
+    float *mean = c->head + H; /* the head buffer's second half */
+    if (m->arch.head_mean) {
+        for (size_t h = 0; h < H; h++) {
+            double sum = 0;
+            for (size_t t = 0; t < b->len[s]; t++) sum += x[t * H + h];
+            mean[h] = (float)(sum / (double)b->len[s]);
+        }
+        x = mean;
+    }
     for (size_t o = 0; o < H; o++) {
         const float *w = m->head_dense_w + o * H;
         double z = m->head_dense_b[o];
         for (size_t k = 0; k < H; k++) z += (double)w[k] * x[k];
-        c->head[o] = (float)(m->arch.head_dense_act == TE_ACT_RELU ? (z > 0 ? z : 0) : tanh(z));
+        c->head[o] = (float)head_act(m->arch.head_dense_act, z);
     }
+    if (m->head_norm_w) c->k->layernorm(c->head, H, m->head_norm_w, m->head_norm_b, m->info.layer_norm_eps);
     double mx = -INFINITY, sum = 0;
     for (size_t l = 0; l < L; l++) {
         const float *w = m->head_out_w + l * H;

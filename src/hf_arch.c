@@ -62,7 +62,8 @@ static const hf_arch archs[] = {
      .k_eps = "norm_eps", .k_act = "hidden_activation", .position = TE_POS_ROTARY,
      .word = "embeddings.tok_embeddings", .emb_norm = "embeddings.norm", .layer = "layers.%d.", .qkv = "attn.Wqkv",
      .attn_out = "attn.Wo", .attn_norm = "attn_norm", .up = "mlp.Wi", .up_gate_first = 1, .down = "mlp.Wo",
-     .ffn_norm = "mlp_norm", .prenorm = 1, .final_norm = "final_norm"},
+     .ffn_norm = "mlp_norm", .prenorm = 1, .final_norm = "final_norm",
+     .head_dense = "head.dense", .head_act = "gelu", .head_norm = "head.norm", .head_out = "classifier"},
 };
 
 static te_status bad(te_error *err, const char *key, const char *what) {
@@ -187,7 +188,18 @@ static te_status read_modernbert(hf_model *hf, const json_value *c, te_error *er
     hf->norm_bias = norm;
     hf->local_window = window / 2;
     hf->rotary_dims = hf->hidden / hf->heads;
-    return TE_OK;
+    /* ModernBertForSequenceClassification: pooling, activation and bias of its head. */
+    const char *pool = "cls", *act = "gelu";
+    json_get_str(c, "classifier_pooling", &pool);
+    json_get_str(c, "classifier_activation", &act);
+    if (strcmp(pool, "cls") && strcmp(pool, "mean"))
+        return te_fail(err, TE_ERR_UNSUPPORTED, "config.json: classifier_pooling '%s' is not supported (cls, mean)", pool);
+    if (strcmp(act, "gelu") && strcmp(act, "tanh") && strcmp(act, "relu"))
+        return te_fail(err, TE_ERR_UNSUPPORTED, "config.json: classifier_activation '%s' is not supported (gelu, tanh, relu)",
+                       act);
+    hf->head_mean = pool[0] == 'm';
+    hf->head_act = act;
+    return hf_cfg_bool(c, "classifier_bias", 0, &hf->head_bias, err);
 }
 
 /* architectures[0]: the body alone, or a sequence-classification head. */
@@ -295,7 +307,9 @@ te_status hf_read_arch(hf_model *hf, const json_value *c, te_error *err) {
         hf->rel_buckets = 32;
         hf->rel_max_distance = 128;
     }
-    hf->norm_bias = 1;
+    hf->norm_bias = hf->head_bias = 1;
+    hf->head_act = a->head_act;
+    hf->head_mean = 0;
     if (!strcmp(a->model_type, "nomic_bert") && (st = read_nomic(hf, c, err)) != TE_OK) return st;
     if (!strcmp(a->model_type, "modernbert") && (st = read_modernbert(hf, c, err)) != TE_OK) return st;
     return read_head(hf, c, err);

@@ -42,7 +42,8 @@ typedef struct hf_arch {
     const char *final_norm;    /* pre-norm: the norm after the last layer */
     const char *head_dense;    /* sequence classification: dense + head_act ... */
     int head_dense_in_body;    /* ... named under the body prefix (BERT's pooler) or not */
-    const char *head_act;      /* "tanh" or "relu" */
+    const char *head_act;      /* "tanh" or "relu" (ModernBERT: its config's classifier_activation) */
+    const char *head_norm;     /* ... then a LayerNorm (ModernBERT), or NULL ... */
     const char *head_out;      /* ... then the label logits */
 } hf_arch;
 
@@ -64,6 +65,8 @@ typedef struct hf_model {
     float rotary_base_local;   /* the local layers' rotary base */
     te_model_kind kind;
     int num_labels;
+    const char *head_act;      /* the head's activation: the architecture's, or the config's */
+    int head_mean, head_bias;  /* the head reads the mean of the tokens (not the first); its dense layer's bias */
     const char **labels;       /* [num_labels] (owned array, strings in docs), entries may be NULL */
     te_score_fn score;
     char tmpl_single[160], tmpl_pair[240]; /* .temb template strings (model_meta.c) */

@@ -465,6 +465,8 @@ static te_status bind_bert(te_model *m, te_error *err) {
         if (st == TE_OK) st = bind(m, "head.dense.bias", TE_LAYOUT_ROWS, 1, h, 0, &m->head_dense_b, err);
         if (st == TE_OK) st = bind(m, "head.out.weight", TE_LAYOUT_ROWS, 2, n, h, &m->head_out_w, err);
         if (st == TE_OK) st = bind(m, "head.out.bias", TE_LAYOUT_ROWS, 1, n, 0, &m->head_out_b, err);
+        if (st == TE_OK && te_model_find_tensor(m, "head.norm.weight"))
+            st = bind_norm(m, "head.norm", &m->head_norm_w, &m->head_norm_b, err);
     }
     if (st == TE_OK) st = bind_m3(m, err);
     if (st == TE_OK) st = bind_range(m, err);

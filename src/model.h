@@ -72,7 +72,9 @@ typedef struct te_arch {
     int local_window;         /* local layers attend to keys at most this far away ... */
     int global_every;         /* ... and layer l is global when l % global_every == 0 (1: all are) */
     float rotary_base_local;  /* the local layers' rotary base */
-    int head_dense_act;       /* classifier head: TE_ACT_RELU (DistilBERT pre_classifier) or -1 for tanh (BERT pooler) */
+    int head_dense_act;       /* classifier head: TE_ACT_RELU (DistilBERT pre_classifier), TE_ACT_GELU (ModernBERT)
+                                 or -1 for tanh (BERT pooler) */
+    int head_mean;            /* the head reads the mean of the sequence's states (ModernBERT), not the first */
 } te_arch;
 
 typedef struct te_bert_layer {
@@ -124,6 +126,8 @@ struct te_model {
     const float *type_emb;     /* [type_vocab_size, hidden], NULL when type_vocab_size is 0 */
     const float *emb_norm_w;   /* [hidden] */
     const float *emb_norm_b;   /* [hidden] */
+    const float *head_norm_w;  /* [hidden] classifier head: LayerNorm after the dense layer (ModernBERT), or NULL */
+    const float *head_norm_b;
     const float *final_norm_w; /* [hidden] pre-norm models: after the last layer (else NULL) */
     const float *final_norm_b; /* [hidden] */
     const float *rel_bias;     /* relative position: [rel_buckets, num_heads], else NULL */

@@ -79,11 +79,11 @@ static const char *const str_keys[] = {
     "tokenizer.subword_prefix", "model.activation", "pooling.mode", "weights.dtype",
     "model.kind", "model.position", "head.labels", "head.score", "head.dense_activation",
     "tokenizer.template_single", "tokenizer.template_pair", "tokenizer.pipeline",
-    "prompts", "prompts.default",
+    "prompts", "prompts.default", "head.pooling",
 };
 enum { S_ARCH, S_NAME, S_SOURCE, S_CONVERTER, S_PREFIX, S_ACT, S_POOL, S_DTYPE,
        S_KIND, S_POS, S_LABELS, S_SCORE, S_HEAD_ACT, S_TMPL1, S_TMPL2, S_PIPELINE,
-       S_PROMPTS, S_PROMPT_DEFAULT, N_STR };
+       S_PROMPTS, S_PROMPT_DEFAULT, S_HEAD_POOL, N_STR };
 
 static const char *const archs[] = {"bert", "distilbert", "mpnet", "nomic_bert", "xlm-roberta", "modernbert"};
 static const char *const kinds[] = {"embedding", "classifier", "reranker"};
@@ -92,7 +92,8 @@ static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu"};
 static const char *const poolings[] = {"mean", "cls", "head"}; /* "head": a classifier's (old readers refuse it) */
 static const char *const dtypes[] = {"f32", "f16", "int8", "bf16"}; /* by te_dtype value */
 static const char *const scores[] = {"softmax", "sigmoid", "identity"};
-static const char *const head_acts[] = {"tanh", "relu"};
+static const char *const head_acts[] = {"tanh", "relu", "gelu"};
+static const char *const head_pools[] = {"cls", "mean"};
 
 static const kv *find(const kv *kvs, size_t n, const char *key) {
     size_t len = strlen(key);
@@ -327,7 +328,8 @@ static te_status pick_settings(te_model *m, const kv *const *s, const char *cons
     if (PICK(S_KIND, kinds, 0, "model kind")) in->kind = (te_model_kind)v;
     if (PICK(S_POS, positions, 0, "position scheme")) in->position = (te_position)v;
     if (PICK(S_SCORE, scores, in->num_labels == 1 ? 1 : 0, "head score")) in->score_fn = (te_score_fn)v;
-    if (PICK(S_HEAD_ACT, head_acts, 0, "head activation")) m->arch.head_dense_act = v == 1 ? TE_ACT_RELU : -1;
+    if (PICK(S_HEAD_ACT, head_acts, 0, "head activation")) m->arch.head_dense_act = v == 1 ? TE_ACT_RELU : v == 2 ? TE_ACT_GELU : -1;
+    if (PICK(S_HEAD_POOL, head_pools, 0, "head pooling")) m->arch.head_mean = v == 1;
 #undef PICK
     return st;
 }

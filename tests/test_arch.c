@@ -198,6 +198,7 @@ static const arch_case cases[] = {
     {"rerank-m3-pairs", "rerank-m3", 512, 1}, /* the model allows 8192; rerankers are run at 512 */
     {"modernbert-cls", "modernbert-cls", 0, 0},   /* 8192 tokens: nothing is cut */
     {"modernbert-mean", "modernbert-mean", 0, 0},
+    {"modernbert-rerank-pairs", "modernbert-rerank", 0, 0}, /* at its 8192 tokens: no pair is cut */
 };
 
 /* A context at the case's length. */
