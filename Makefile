@@ -149,13 +149,15 @@ $(HF)/mpnet-long/model.safetensors:
 $(HF)/nomic-long/model.safetensors:
 	$(PYTHON) $(REF)/arch/gen_arch.py $(HF)/nomic-long --arch nomic_bert --max-seq 1024 --seed 32 >/dev/null
 
-# ModernBERT (../shared/ref/arch/README-modern.md).
+# ModernBERT and Qwen3-Embedding (../shared/ref/arch/README-modern.md).
 $(HF)/modernbert-cls/model.safetensors:
 	$(PYTHON) $(REF)/arch/gen_modern.py $(HF)/modernbert-cls --model gte-modernbert --seed 21 >/dev/null
 $(HF)/modernbert-mean/model.safetensors:
 	$(PYTHON) $(REF)/arch/gen_modern.py $(HF)/modernbert-mean --model modernbert-embed --seed 22 >/dev/null
 $(HF)/modernbert-rerank/model.safetensors:
 	$(PYTHON) $(REF)/arch/gen_modern.py $(HF)/modernbert-rerank --model gte-reranker-modernbert --seed 23 >/dev/null
+$(HF)/qwen3-embed/model.safetensors:
+	$(PYTHON) $(REF)/arch/gen_modern.py $(HF)/qwen3-embed --model qwen3-embedding --seed 24 >/dev/null
 
 # The XLM-RoBERTa family (../shared/ref/arch/README-xlmr.md). Debian's python3
 # (with python3-torch, make deps) writes bge-m3's .pt heads and the .bin checkpoint.
@@ -197,7 +199,7 @@ BPE_TOKS := bpe-gpt2 bpe-modernbert bpe-qwen3-embedding
 
 MODELS := tiny-mean tiny-cls minilm-mean
 ARCH_MODELS := distilbert-sst2 ce-minilm mpnet-mean nomic-mean mpnet-long nomic-long xlmr-e5 xlmr-minilm bgem3 rerank-m3 \
-               modernbert-cls modernbert-mean modernbert-rerank
+               modernbert-cls modernbert-mean modernbert-rerank qwen3-embed
 testdata: $(BUILD)/testdata/micro.temb $(MODELS:%=$(BUILD)/testdata/%.temb) $(MODELS:%=$(BUILD)/testdata/%-int8.temb) \
           $(MODELS:%=$(BUILD)/testdata/%-f16.temb) $(MODELS:%=$(BUILD)/testdata/%-bf16.temb) \
           $(HF)/tiny-f16/model.safetensors $(HF)/tiny-bf16/model.safetensors \

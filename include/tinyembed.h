@@ -93,7 +93,8 @@ typedef enum te_dtype {
 
 typedef enum te_pooling {
     TE_POOL_MEAN = 0, /* mean over the real tokens (special tokens included) */
-    TE_POOL_CLS = 1   /* the hidden state of the first ([CLS]) token */
+    TE_POOL_CLS = 1,  /* the hidden state of the first ([CLS]) token */
+    TE_POOL_LAST = 2  /* the hidden state of the last token (decoders: Qwen3-Embedding) */
 } te_pooling;
 
 typedef enum te_activation {

@@ -96,16 +96,20 @@ static int relative_table(te_ctx *c, const te_model *m) {
 
 /* Bytes of the buffers that grow with the call, for batches of T tokens and
  * sequences of up to S: what te_ctx_reserve allocates (both use these sizes).
- * 0 if it overflows. */
-static size_t grow_bytes(const te_ctx *c, size_t T, size_t S, size_t *x, size_t *att) {
-    size_t H = (size_t)c->m->info.hidden_size, d = H / (size_t)c->m->info.num_heads, x_bytes, qkv_floats, att_bytes;
-    if (!te_mul_size(T, H * sizeof(float), &x_bytes) || !te_mul_size(T, 3 * H, &qkv_floats) ||
+ * x is the hidden states' bytes; qkv the Q|K|V buffer's, with a pre-norm
+ * model's normalized input after it. 0 if it overflows. */
+static size_t grow_bytes(const te_ctx *c, size_t T, size_t S, size_t *x, size_t *qkv, size_t *att) {
+    const te_model *m = c->m;
+    size_t H = (size_t)m->info.hidden_size, d = (size_t)m->arch.head_dim, x_bytes, qkv_bytes, att_bytes;
+    size_t width = te_qkv_width(&m->arch, m->info.num_heads) + (m->arch.norm_first ? H : 0);
+    if (!te_mul_size(T, H * sizeof(float), &x_bytes) || !te_mul_size(T, width * sizeof(float), &qkv_bytes) ||
         !te_mul_size(te_att_floats(S, d), sizeof(float), &att_bytes))
         return 0;
     *x = (size_t)te_align_up(x_bytes, 64);
+    *qkv = (size_t)te_align_up(qkv_bytes, 64);
     *att = (size_t)te_align_up(att_bytes, 64);
-    /* x, qkv (3 x; pre-norm 4 x: with xn), pos and ids (int32), types (bytes); one attention buffer per thread */
-    size_t per_thread, total = (c->m->arch.norm_first ? 5 : 4) * *x + T * (2 * sizeof(int32_t) + 1);
+    /* x, qkv, pos and ids (int32), types (bytes); one attention buffer per thread */
+    size_t per_thread, total = *x + *qkv + T * (2 * sizeof(int32_t) + 1);
     if (!te_mul_size(*att, (size_t)c->threads, &per_thread) || total + per_thread < total) return 0;
     return total + per_thread;
 }
@@ -170,7 +174,7 @@ static void free_scratch(te_ctx *c) {
 static te_status fit_scratch(te_ctx *c, size_t max_memory, te_error *err) {
     for (;;) {
         int ok = alloc_fixed(c);
-        size_t x, att, grow = grow_bytes(c, c->max_tokens, c->max_seq, &x, &att);
+        size_t x, qkv, att, grow = grow_bytes(c, c->max_tokens, c->max_seq, &x, &qkv, &att);
         size_t bytes = c->scratch_bytes + grow;
         ok = ok && grow && bytes > grow;
         if (ok && (max_memory == 0 || bytes <= max_memory)) {
@@ -219,8 +223,8 @@ te_status te_ctx_reserve(te_ctx *c, size_t tokens, size_t seq, te_error *err) {
     if (tokens <= c->cap_tokens && seq <= c->cap_seq) return TE_OK;
     size_t T = tokens <= c->cap_tokens ? c->cap_tokens : grown(c->cap_tokens, tokens, c->max_tokens);
     size_t S = seq <= c->cap_seq ? c->cap_seq : grown(c->cap_seq, seq, c->max_seq);
-    size_t x_bytes, att_bytes;
-    size_t bytes = grow_bytes(c, T, S, &x_bytes, &att_bytes); /* within scratch_bytes: T, S <= the maxima */
+    size_t x_bytes, qkv_bytes, att_bytes;
+    size_t bytes = grow_bytes(c, T, S, &x_bytes, &qkv_bytes, &att_bytes); /* within scratch_bytes: T, S <= the maxima */
     int ok = 1;
     if (T > c->cap_tokens) {
         int32_t *ids = realloc(c->ids, T * sizeof *ids);
@@ -231,8 +235,8 @@ te_status te_ctx_reserve(te_ctx *c, size_t tokens, size_t seq, te_error *err) {
         if (ok) {
             free(c->x), free(c->qkv), free(c->pos);
             c->x = aligned_alloc(64, x_bytes);
-            c->qkv = aligned_alloc(64, (c->m->arch.norm_first ? 4 : 3) * x_bytes);
-            c->xn = c->qkv && c->m->arch.norm_first ? c->qkv + 3 * (x_bytes / sizeof(float)) : NULL;
+            c->qkv = aligned_alloc(64, qkv_bytes);
+            c->xn = c->qkv && c->m->arch.norm_first ? c->qkv + T * te_qkv_width(&c->m->arch, c->m->info.num_heads) : NULL;
             c->pos = malloc(T * sizeof *c->pos);
             ok = c->x && c->qkv && c->pos;
         }
@@ -307,8 +311,8 @@ int te_ctx_max_batch_tokens(const te_ctx *c) { return (int)c->max_tokens; }
 size_t te_ctx_scratch_bytes(const te_ctx *c) { return c->scratch_bytes; }
 
 size_t te_ctx_scratch_in_use(const te_ctx *c) {
-    size_t x = 0, att = 0;
-    return c->fixed_bytes + (c->cap_tokens || c->cap_seq ? grow_bytes(c, c->cap_tokens, c->cap_seq, &x, &att) : 0);
+    size_t x = 0, qkv = 0, att = 0;
+    return c->fixed_bytes + (c->cap_tokens || c->cap_seq ? grow_bytes(c, c->cap_tokens, c->cap_seq, &x, &qkv, &att) : 0);
 }
 
 typedef struct peak_job {

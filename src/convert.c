@@ -23,7 +23,7 @@
 
 #define MAX_PARTS 3
 #define TENSORS_EMBED 8      /* word, position, token type, norm weight and bias, relative bias; final norm x 2 */
-#define TENSORS_PER_LAYER 12 /* 4 linears x (weight, bias) + 2 norms x (weight, bias) */
+#define TENSORS_PER_LAYER 14 /* 4 linears x (weight, bias) + 2 norms x (weight, bias) + query and key norms */
 #define TENSORS_HEAD 6       /* dense, norm and output x (weight, bias); bge-m3: sparse and ColBERT x (weight, bias) */
 
 /* bge-m3's heads, as the Hub ships them beside the body. */
@@ -44,6 +44,7 @@ typedef struct converter {
     const char *ckpt;       /* its file name, for messages: model.safetensors, pytorch_model.bin, *.pt */
     const char *prefix;     /* checkpoint name prefix, e.g. "bert." */
     size_t half_shift;      /* the next linear's halves swap (ModernBERT's Wi: gate half first), else 0 */
+    const uint64_t *part_rows; /* the next tensor's parts' rows when they differ (Qwen3's q, k, v), else NULL */
     size_t prefix_len;
     job *jobs;
     size_t n_jobs, cap_jobs;
@@ -150,7 +151,7 @@ static te_status emit(converter *c, temb_writer *w, const char *out_name, emit_k
     if (!j) return te_fail(c->err, TE_ERR_ARG, "internal error: more tensors than planned");
     uint64_t part_rows = n_srcs ? d0 / (uint64_t)n_srcs : d0;
     for (int i = 0; i < n_srcs; i++) {
-        te_status st = source(c, srcs[i], nd, part_rows, d1, &j->parts[i]);
+        te_status st = source(c, srcs[i], nd, c->part_rows ? c->part_rows[i] : part_rows, d1, &j->parts[i]);
         if (st != TE_OK) return st;
     }
     j->n_parts = n_srcs;
@@ -302,6 +303,13 @@ static te_status add_m3_heads(converter *c, temb_writer *w, uint64_t H) {
     return st;
 }
 
+/* Whether the checkpoint holds prefix + name + suffix. */
+static int has_tensor(const converter *c, const char *name, const char *suffix) {
+    char full[512];
+    snprintf(full, sizeof full, "%s%s%s", c->prefix, name, suffix);
+    return st_find(c->from, full) != NULL;
+}
+
 static te_status add_layer(converter *c, temb_writer *w, const hf_model *hf, int l) {
     const hf_arch *a = hf->arch;
     uint64_t H = (uint64_t)hf->hidden, I = (uint64_t)hf->inter;
@@ -315,11 +323,22 @@ static te_status add_layer(converter *c, temb_writer *w, const hf_model *hf, int
     int n_qkv = a->qkv ? 1 : 3;
     if (a->qkv) SRC(0, a->qkv);
     else SRC(0, a->q), SRC(1, a->k), SRC(2, a->v);
-    te_status st = emit_linear(c, w, out, 1, hf->qkv_bias, 3 * H, H, parts, n_qkv);
+    uint64_t d = (uint64_t)hf->head_dim, q_rows = (uint64_t)hf->heads * d, kv_rows = (uint64_t)hf->kv_heads * d;
+    const uint64_t rows[3] = {q_rows, kv_rows, kv_rows}; /* grouped-query attention: fewer key/value rows */
+    c->part_rows = n_qkv == 3 ? rows : NULL;
+    te_status st = emit_linear(c, w, out, 1, hf->qkv_bias, q_rows + 2 * kv_rows, H, parts, n_qkv);
+    c->part_rows = NULL;
     OUT("attn.out"), SRC(0, a->attn_out);
-    if (st == TE_OK) st = emit_linear(c, w, out, 0, hf->out_bias, H, H, parts, 1);
+    if (st == TE_OK) st = emit_linear(c, w, out, 0, hf->out_bias, H, q_rows, parts, 1);
+    for (int qk = 0; qk < 2 && a->q_norm && st == TE_OK; qk++) { /* Qwen3's RMSNorm of each head */
+        const char *src_name = s[0];
+        OUT(qk ? "attn.k_norm.weight" : "attn.q_norm.weight"), SRC(0, qk ? a->k_norm : a->q_norm);
+        strcat(s[0], ".weight");
+        st = emit(c, w, out, AS_ROWS, 0, 1, d, 0, &src_name, 1);
+    }
     OUT("attn.norm"), SRC(0, a->attn_norm);
-    if (st == TE_OK && !(a->prenorm && l == 0)) st = emit_norm(c, w, out, s[0], H, hf->norm_bias); /* pre-norm: layer 0 has none */
+    if (st == TE_OK && !(a->prenorm && l == 0 && !has_tensor(c, s[0], ".weight"))) /* ModernBERT's layer 0 has none */
+        st = emit_norm(c, w, out, s[0], H, hf->norm_bias);
     OUT("ffn.up");
     int up_parts = hf->gated && !a->up_gate_first ? 2 : 1;
     if (up_parts == 2) SRC(0, a->up_gated), SRC(1, a->gate);
@@ -363,8 +382,10 @@ static te_status add_tensors(converter *c, temb_writer *w, const hf_model *hf) {
         src = type;
         st = emit(c, w, "embeddings.token_type", AS_ROWS, 0, 2, (uint64_t)hf->type_vocab, H, &src, 1);
     }
-    snprintf(norm, sizeof norm, "%s", a->emb_norm);
-    if (st == TE_OK) st = emit_norm(c, w, "embeddings.norm", norm, H, hf->norm_bias);
+    if (st == TE_OK && a->emb_norm) { /* decoders have none */
+        snprintf(norm, sizeof norm, "%s", a->emb_norm);
+        st = emit_norm(c, w, "embeddings.norm", norm, H, hf->norm_bias);
+    }
     if (st == TE_OK && a->rel_bias) {
         snprintf(rel, sizeof rel, "%s.weight", a->rel_bias);
         src = rel;
@@ -469,6 +490,12 @@ static void add_metadata(temb_writer *w, const hf_model *hf, const char *dir, co
         temb_kv_f32(w, "model.rotary_base", hf->rotary_base);
     }
     if (hf->arch->prenorm) temb_kv_u32(w, "model.norm_first", 1);
+    if (hf->head_dim * hf->heads != hf->hidden || hf->kv_heads != hf->heads) {
+        temb_kv_u32(w, "model.head_dim", (uint32_t)hf->head_dim);
+        temb_kv_u32(w, "model.kv_heads", (uint32_t)hf->kv_heads);
+    }
+    if (hf->arch->causal) temb_kv_u32(w, "model.causal", 1);
+    if (hf->arch->rms_norm) temb_kv_u32(w, "model.rms_norm", 1);
     if (hf->global_every > 1) {
         temb_kv_u32(w, "model.local_window", (uint32_t)hf->local_window);
         temb_kv_u32(w, "model.global_every", (uint32_t)hf->global_every);

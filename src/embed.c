@@ -55,6 +55,8 @@ void te_pool_seq(const te_ctx *c, const te_batch *b, size_t s, float *out) {
     const float *x = c->x + b->start[s] * H;
     if (c->m->info.pooling == TE_POOL_CLS) {
         memcpy(out, x, H * sizeof *out);
+    } else if (c->m->info.pooling == TE_POOL_LAST) {
+        memcpy(out, x + (len - 1) * H, H * sizeof *out);
     } else {
         for (size_t h = 0; h < H; h++) {
             double sum = 0; /* a few hundred terms: double keeps the mean exact to float precision */

@@ -108,6 +108,7 @@ const char *te_pooling_name(te_pooling p) {
     switch (p) {
     case TE_POOL_MEAN: return "mean";
     case TE_POOL_CLS: return "cls";
+    case TE_POOL_LAST: return "last";
     }
     return "unknown";
 }

@@ -33,6 +33,23 @@
 
 static size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
+/* ---- norms ---------------------------------------------------------------- */
+
+/* RMSNorm of n floats in place: w * x / sqrt(mean(x^2) + eps). */
+static void rms_norm(float *x, size_t n, const float *w, float eps) {
+    double ss = 0;
+    for (size_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    float inv = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
+    for (size_t i = 0; i < n; i++) x[i] = x[i] * inv * w[i];
+}
+
+/* One hidden state normalized as the model's norms do: LayerNorm, or RMSNorm (decoders). */
+static void norm_row(const te_ctx *c, float *x, const float *w, const float *b) {
+    const te_model *m = c->m;
+    if (m->arch.rms_norm) rms_norm(x, (size_t)m->info.hidden_size, w, m->info.layer_norm_eps);
+    else c->k->layernorm(x, (size_t)m->info.hidden_size, w, b, m->info.layer_norm_eps);
+}
+
 /* ---- embeddings ---------------------------------------------------------- */
 
 typedef struct embed_job {
@@ -70,7 +87,7 @@ static void embed_rows(void *arg, size_t task, int thread) {
         const float *pos = m->pos_emb ? m->pos_emb + (size_t)c->pos[t] * H : c->zero;
         const float *type = m->type_emb ? m->type_emb + (size_t)(j->b->types ? j->b->types[t] : 0) * H : c->zero;
         c->k->add3(x, word_row(c, j->b->ids[t], x), pos, type, H);
-        c->k->layernorm(x, H, m->emb_norm_w, m->emb_norm_b, m->info.layer_norm_eps);
+        if (m->emb_norm_w) norm_row(c, x, m->emb_norm_w, m->emb_norm_b); /* decoders have none */
     }
 }
 
@@ -104,7 +121,7 @@ static void norm_rows(void *arg, size_t task, int thread) {
     size_t H = (size_t)j->c->m->info.hidden_size;
     for (size_t r = task * j->rows_per_task; r < min_sz(j->rows, (task + 1) * j->rows_per_task); r++) {
         if (j->src != j->x) memcpy(j->x + r * H, j->src + r * H, H * sizeof *j->x);
-        j->c->k->layernorm(j->x + r * H, H, j->w, j->b, j->c->m->info.layer_norm_eps);
+        norm_row(j->c, j->x + r * H, j->w, j->b);
     }
 }
 
@@ -125,8 +142,10 @@ static void layernorm_rows(te_ctx *c, float *x, const float *src, size_t rows, c
 typedef struct attn_job {
     te_ctx *c;
     const te_batch *b;
+    const te_bert_layer *L;   /* its query and key norms (Qwen3), if any */
     size_t window;            /* keys at most this far from the query (a local layer), or 0: all */
     const float *cos, *sin;   /* rotary: the layer's tables */
+    size_t rows_per_task;     /* prepare_rows: tokens per task */
 } attn_job;
 
 /* Rotates one head's query or key (rotary_dims leading values) by
@@ -141,6 +160,28 @@ static void rotate(const attn_job *j, float *x, size_t t) {
     }
 }
 
+/* Once per token before attention: each query head and each key head
+ * normalized (Qwen3's q_norm, k_norm) and rotated by the token's position.
+ * Keys are done here, once, not by each query head: with grouped-query
+ * attention several query heads read one key head. */
+static void prepare_rows(void *arg, size_t task, int thread) {
+    (void)thread;
+    const attn_job *j = arg;
+    const te_ctx *c = j->c;
+    const te_arch *a = &c->m->arch;
+    size_t heads = (size_t)c->m->info.num_heads, d = (size_t)a->head_dim, ld = te_qkv_width(a, (int)heads);
+    int rotary = c->m->info.position == TE_POS_ROTARY;
+    float eps = c->m->info.layer_norm_eps;
+    for (size_t t = task * j->rows_per_task; t < min_sz(j->b->n_tokens, (task + 1) * j->rows_per_task); t++) {
+        float *row = c->qkv + t * ld;
+        for (size_t h = 0; h < heads + (size_t)a->kv_heads; h++) { /* the query heads, then the key heads */
+            const float *w = h < heads ? j->L->q_norm : j->L->k_norm;
+            if (w) rms_norm(row + h * d, d, w, eps);
+            if (rotary) rotate(j, row + h * d, (size_t)c->pos[t]);
+        }
+    }
+}
+
 /* One head of one sequence. The keys become the "weights" of a GEMM that
  * gives the scores; the values, of a second GEMM that gives the output,
  * which overwrites this head's queries. Queries go in blocks of
@@ -151,20 +192,16 @@ static void attend(void *arg, size_t task, int thread) {
     const attn_job *j = arg;
     te_ctx *c = j->c;
     const te_model *m = c->m;
-    size_t heads = (size_t)m->info.num_heads, H = (size_t)m->info.hidden_size, d = H / heads;
-    size_t s = task / heads, h = task % heads;
-    size_t S = j->b->len[s], ld = 3 * H, S_pad = te_round_panel(S);
-    float *q = c->qkv + j->b->start[s] * ld + h * d, *k = q + H, *v = q + 2 * H;
+    size_t heads = (size_t)m->info.num_heads, d = (size_t)m->arch.head_dim, kv = (size_t)m->arch.kv_heads;
+    size_t s = task / heads, h = task % heads, g = h / (heads / kv); /* g: the key/value head it reads */
+    size_t S = j->b->len[s], ld = te_qkv_width(&m->arch, (int)heads), S_pad = te_round_panel(S);
+    float *row0 = c->qkv + j->b->start[s] * ld;
+    float *q = row0 + h * d, *k = row0 + (heads + g) * d, *v = row0 + (heads + kv + g) * d;
     /* The layout te_att_floats sizes: key panels, value panels, one block's scores. */
     float *k_panels = c->att[thread];
     float *v_panels = k_panels + S_pad * d;
     float *scores = v_panels + te_round_panel(d) * S_pad;
 
-    if (m->info.position == TE_POS_ROTARY)
-        for (size_t t = 0; t < S; t++) {
-            rotate(j, q + t * ld, t);
-            rotate(j, k + t * ld, t);
-        }
     te_pack_panels(k, ld, S, d, k_panels);
     te_pack_panels_t(v, ld, S, d, v_panels);
     float scale = 1.0f / sqrtf((float)d);
@@ -177,13 +214,15 @@ static void attend(void *arg, size_t task, int thread) {
         te_gemm_tile(c->k, &qk, 0, rows, 0, (S + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
         for (size_t i = 0; i < rows; i++) {
             float *row = scores + i * S_pad;
-            if (j->window) { /* a local layer: the keys outside the window weigh nothing */
-                size_t at = q0 + i, lo = at > j->window ? at - j->window : 0, hi = min_sz(S, at + j->window + 1);
+            size_t at = q0 + i;
+            if (j->window || m->arch.causal) { /* a local layer or a decoder: the other keys weigh nothing */
+                size_t lo = j->window && at > j->window ? at - j->window : 0;
+                size_t hi = m->arch.causal ? at + 1 : j->window ? min_sz(S, at + j->window + 1) : S;
                 memset(row, 0, lo * sizeof *row);
                 memset(row + hi, 0, (S - hi) * sizeof *row);
                 c->k->softmax(row + lo, hi - lo, scale);
             } else if (relb) {
-                const float *bias = relb - (q0 + i);
+                const float *bias = relb - at;
                 for (size_t t = 0; t < S; t++) row[t] = row[t] * scale + bias[t];
                 c->k->softmax(row, S, 1.0f);
             } else {
@@ -197,11 +236,13 @@ static void attend(void *arg, size_t task, int thread) {
 }
 
 /* Layer l's attention: global (every key), or local (keys within the window, the local rotary base). */
-static void attention(te_ctx *c, const te_batch *b, int l) {
+static void attention(te_ctx *c, const te_batch *b, const te_bert_layer *L, int l) {
     const te_arch *a = &c->m->arch;
     int local = l % a->global_every != 0;
-    attn_job j = {c, b, local ? (size_t)a->local_window : 0, local ? c->rope_cos_local : c->rope_cos,
-                  local ? c->rope_sin_local : c->rope_sin};
+    attn_job j = {c, b, L, local ? (size_t)a->local_window : 0, local ? c->rope_cos_local : c->rope_cos,
+                  local ? c->rope_sin_local : c->rope_sin, 0};
+    if (c->m->info.position == TE_POS_ROTARY || L->q_norm)
+        te_pool_run(c->pool, tasks_for(b->n_tokens, (size_t)c->threads, &j.rows_per_task), prepare_rows, &j);
     te_pool_run(c->pool, b->n_seq * (size_t)c->m->info.num_heads, attend, &j);
 }
 
@@ -269,7 +310,7 @@ static void ffn_chunk(void *arg, size_t task, int thread) {
     ffn_activate(c, mid, n);
     te_gemm_tile(c->k, &down, 0, n, 0, (H + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
     for (size_t r = 0; r < n && !c->m->arch.norm_first; r++)
-        c->k->layernorm(x + r * H, H, j->L->ffn_norm_w, j->L->ffn_norm_b, c->m->info.layer_norm_eps);
+        norm_row(c, x + r * H, j->L->ffn_norm_w, j->L->ffn_norm_b);
 }
 
 static void feed_forward(te_ctx *c, const te_bert_layer *L, size_t rows) {
@@ -308,6 +349,7 @@ void te_forward(te_ctx *c, const te_batch *b) {
     embed_job e = {c, b, 0};
     te_pool_run(c->pool, tasks_for(T, (size_t)c->threads, &e.rows_per_task), embed_rows, &e);
     int pre = m->arch.norm_first;
+    size_t width = te_qkv_width(&m->arch, m->info.num_heads);
     for (int l = 0; l < m->info.num_layers; l++) {
         const te_bert_layer *L = &m->layers[l];
         te_loader_wait_unit(m, TE_UNIT_LAYER0 + l);
@@ -316,12 +358,12 @@ void te_forward(te_ctx *c, const te_batch *b) {
             layernorm_rows(c, c->xn, c->x, T, L->attn_norm_w, L->attn_norm_b);
             in = c->xn;
         }
-        te_gemm qkv = {.a = in, .lda = H, .w = L->qkv.w, .bias = L->qkv.bias, .c = c->qkv, .ldc = 3 * H,
-                       .m = T, .n = 3 * H, .k = H};
+        te_gemm qkv = {.a = in, .lda = H, .w = L->qkv.w, .bias = L->qkv.bias, .c = c->qkv, .ldc = width,
+                       .m = T, .n = width, .k = H};
         te_gemm_run(&c->ex, &qkv);
-        attention(c, b, l);
-        te_gemm out = {.a = c->qkv, .lda = 3 * H, .w = L->attn_out.w, .bias = L->attn_out.bias, .c = c->x, .ldc = H,
-                       .m = T, .n = H, .k = H, .accumulate = 1};
+        attention(c, b, L, l);
+        te_gemm out = {.a = c->qkv, .lda = width, .w = L->attn_out.w, .bias = L->attn_out.bias, .c = c->x, .ldc = H,
+                       .m = T, .n = H, .k = te_att_width(&m->arch, m->info.num_heads), .accumulate = 1};
         te_gemm_run(&c->ex, &out);
         if (!pre) layernorm_rows(c, c->x, c->x, T, L->attn_norm_w, L->attn_norm_b);
         feed_forward(c, L, T);

@@ -64,6 +64,14 @@ static const hf_arch archs[] = {
      .attn_out = "attn.Wo", .attn_norm = "attn_norm", .up = "mlp.Wi", .up_gate_first = 1, .down = "mlp.Wo",
      .ffn_norm = "mlp_norm", .prenorm = 1, .final_norm = "final_norm",
      .head_dense = "head.dense", .head_act = "gelu", .head_norm = "head.norm", .head_out = "classifier"},
+    /* Qwen3 (Qwen3-Embedding): a decoder; read_qwen3 has its attention's shape. */
+    {.model_type = "qwen3", .k_hidden = "hidden_size", .k_layers = "num_hidden_layers", .k_heads = "num_attention_heads",
+     .k_inter = "intermediate_size", .k_max_pos = "max_position_embeddings", .k_eps = "rms_norm_eps",
+     .k_act = "hidden_act", .position = TE_POS_ROTARY, .word = "embed_tokens", .layer = "layers.%d.",
+     .q = "self_attn.q_proj", .k = "self_attn.k_proj", .v = "self_attn.v_proj", .attn_out = "self_attn.o_proj",
+     .attn_norm = "input_layernorm", .up_gated = "mlp.up_proj", .gate = "mlp.gate_proj", .down = "mlp.down_proj",
+     .ffn_norm = "post_attention_layernorm", .prenorm = 1, .final_norm = "norm", .q_norm = "self_attn.q_norm",
+     .k_norm = "self_attn.k_norm", .rms_norm = 1, .causal = 1},
 };
 
 static te_status bad(te_error *err, const char *key, const char *what) {
@@ -111,6 +119,7 @@ static te_status read_activation(hf_model *hf, const json_value *c, const char *
     if (!strcmp(act, "gelu")) hf->act = TE_ACT_GELU;
     else if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh") || !strcmp(act, "gelu_fast")) hf->act = TE_ACT_GELU_TANH;
     else if (!strcmp(act, "relu")) hf->act = TE_ACT_RELU;
+    else if (!strcmp(act, "silu") && hf->arch->up_gated) hf->act = TE_ACT_SILU, hf->gated = 1; /* Qwen3's MLP */
     else if (!strcmp(act, "swiglu") && hf->arch->up_gated) hf->act = TE_ACT_SILU, hf->gated = 1;
     else if (!strcmp(act, "geglu") && hf->arch->up_gated) hf->act = TE_ACT_GELU, hf->gated = 1;
     else
@@ -202,6 +211,27 @@ static te_status read_modernbert(hf_model *hf, const json_value *c, te_error *er
     return hf_cfg_bool(c, "classifier_bias", 0, &hf->head_bias, err);
 }
 
+/* Qwen3: grouped-query attention with a head width of its own, rope_theta, biases by attention_bias. */
+static te_status read_qwen3(hf_model *hf, const json_value *c, te_error *err) {
+    int attn = 0, sliding = 0;
+    double theta = 10000;
+    te_status st = cfg_int(c, "head_dim", hf->hidden / hf->heads, 2, 1 << 12, &hf->head_dim, err);
+    if (st == TE_OK) st = cfg_int(c, "num_key_value_heads", hf->heads, 1, hf->heads, &hf->kv_heads, err);
+    if (st == TE_OK) st = hf_cfg_bool(c, "attention_bias", 0, &attn, err);
+    if (st == TE_OK) st = hf_cfg_bool(c, "use_sliding_window", 0, &sliding, err);
+    if (st != TE_OK) return st;
+    if (hf->heads % hf->kv_heads) return bad(err, "num_key_value_heads", "must divide num_attention_heads");
+    if (sliding) return te_fail(err, TE_ERR_UNSUPPORTED, "config.json: use_sliding_window true is not supported for qwen3");
+    const json_value *rs = json_get(c, "rope_scaling");
+    if (rs && rs->type != JSON_NULL) return te_fail(err, TE_ERR_UNSUPPORTED, "config.json: rope_scaling is not supported");
+    if (json_get_num(c, "rope_theta", &theta) < 0 || !(theta > 1 && theta < 1e30)) return bad(err, "rope_theta", "is out of range");
+    hf->rotary_base = (float)theta;
+    hf->rotary_dims = hf->head_dim;
+    hf->qkv_bias = hf->out_bias = attn;
+    hf->up_bias = hf->down_bias = hf->norm_bias = 0;
+    return TE_OK;
+}
+
 /* architectures[0]: the body alone, or a sequence-classification head. */
 static te_status read_head(hf_model *hf, const json_value *c, te_error *err) {
     const json_value *a = json_get(c, "architectures");
@@ -210,7 +240,8 @@ static te_status read_head(hf_model *hf, const json_value *c, te_error *err) {
     hf->kind = TE_KIND_EMBEDDING;
     if (!cls) return TE_OK;
     const char *tail = strstr(cls, "For");
-    if (!tail || !strcmp(tail, "ForMaskedLM") || !strcmp(tail, "ForPreTraining")) return TE_OK; /* the body is the encoder */
+    if (!tail || !strcmp(tail, "ForMaskedLM") || !strcmp(tail, "ForPreTraining") || !strcmp(tail, "ForCausalLM"))
+        return TE_OK; /* the body is the encoder (a decoder's language-model head is not used) */
     if (strcmp(tail, "ForSequenceClassification") != 0 || !hf->arch->head_out)
         return te_fail(err, TE_ERR_UNSUPPORTED, "config.json: architecture %s is not supported (an encoder, or %s "
                        "ForSequenceClassification)", cls, hf->arch->head_out ? "its" : "no");
@@ -282,7 +313,7 @@ te_status hf_read_arch(hf_model *hf, const json_value *c, te_error *err) {
     hf->type_vocab = 0;
     if (st == TE_OK && a->has_types) st = cfg_int(c, "type_vocab_size", 2, 0, 1 << 16, &hf->type_vocab, err);
     if (st != TE_OK) return st;
-    if (hf->hidden % hf->heads != 0)
+    if (hf->hidden % hf->heads != 0 && !json_get(c, "head_dim"))
         return te_fail(err, TE_ERR_FORMAT, "config.json: %s %d is not a multiple of %s %d", a->k_hidden, hf->hidden,
                        a->k_heads, hf->heads);
     double eps = 1e-12; /* DistilBERT's, fixed in its code */
@@ -311,7 +342,10 @@ te_status hf_read_arch(hf_model *hf, const json_value *c, te_error *err) {
     hf->head_act = a->head_act;
     hf->head_mean = 0;
     if (!strcmp(a->model_type, "nomic_bert") && (st = read_nomic(hf, c, err)) != TE_OK) return st;
+    hf->head_dim = hf->hidden / hf->heads;
+    hf->kv_heads = hf->heads;
     if (!strcmp(a->model_type, "modernbert") && (st = read_modernbert(hf, c, err)) != TE_OK) return st;
+    if (!strcmp(a->model_type, "qwen3") && (st = read_qwen3(hf, c, err)) != TE_OK) return st;
     return read_head(hf, c, err);
 }
 

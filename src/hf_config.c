@@ -39,15 +39,15 @@ static te_status read_pooling(loader *L, const char *path) {
         if ((st = hf_get_bool(L, pc, rel, key, 0, &on[i])) != TE_OK) return st;
         count += on[i];
     }
-    if (count != 1 || !(on[0] || on[1])) {
+    if (count != 1 || !(on[0] || on[1] || on[5])) {
         char which[128] = "";
         for (int i = 0; i < 6; i++)
             if (on[i]) snprintf(which + strlen(which), sizeof which - strlen(which), "%s%s", which[0] ? "+" : "", modes[i]);
-        return te_fail(L->err, TE_ERR_UNSUPPORTED, "%s: pooling '%s' is not supported (supported: cls_token, mean_tokens)",
-                       rel, which[0] ? which : "none");
+        return te_fail(L->err, TE_ERR_UNSUPPORTED, "%s: pooling '%s' is not supported (supported: cls_token, "
+                       "mean_tokens, lasttoken)", rel, which[0] ? which : "none");
     }
-    L->hf->pooling = on[0] ? TE_POOL_CLS : TE_POOL_MEAN;
-    hf_note(L, "pooling: %s (from %s)", on[0] ? "cls" : "mean", rel);
+    L->hf->pooling = on[0] ? TE_POOL_CLS : on[5] ? TE_POOL_LAST : TE_POOL_MEAN;
+    hf_note(L, "pooling: %s (from %s)", te_pooling_name(L->hf->pooling), rel);
     return TE_OK;
 }
 

@@ -40,6 +40,8 @@ typedef struct hf_arch {
     int up_gate_first;         /* `up` is [2I, H], its first half the one activated (ModernBERT's Wi) */
     int prenorm;               /* each norm comes before its block (pre-norm); layer 0's attn_norm may be absent */
     const char *final_norm;    /* pre-norm: the norm after the last layer */
+    const char *q_norm, *k_norm; /* per-head RMSNorm of queries and keys (Qwen3), or NULL */
+    int rms_norm, causal;      /* decoders: RMSNorm everywhere, causal attention */
     const char *head_dense;    /* sequence classification: dense + head_act ... */
     int head_dense_in_body;    /* ... named under the body prefix (BERT's pooler) or not */
     const char *head_act;      /* "tanh" or "relu" (ModernBERT: its config's classifier_activation) */
@@ -63,6 +65,7 @@ typedef struct hf_model {
     int local_window, global_every; /* sliding-window attention: local layers see |i - j| <= local_window;
                                        layer l is global when l % global_every == 0 (0: every layer is) */
     float rotary_base_local;   /* the local layers' rotary base */
+    int head_dim, kv_heads;    /* attention head width and key/value heads (BERT: hidden / heads, heads) */
     te_model_kind kind;
     int num_labels;
     const char *head_act;      /* the head's activation: the architecture's, or the config's */

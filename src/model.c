@@ -442,6 +442,17 @@ static te_status bind_range(te_model *m, te_error *err) {
     return bind(m, TEMB_RANGE_TENSOR, TE_LAYOUT_ROWS, 2, 2, (uint64_t)in->hidden_size, &in->output_range, err);
 }
 
+/* Qwen3's RMSNorm of each query and key head, when the layer has them (both or neither). */
+static te_status bind_head_norms(const te_model *m, int l, te_bert_layer *L, te_error *err) {
+    char qn[48], kn[48];
+    snprintf(qn, sizeof qn, "layer.%d.attn.q_norm.weight", l);
+    snprintf(kn, sizeof kn, "layer.%d.attn.k_norm.weight", l);
+    if (!te_model_find_tensor(m, qn) && !te_model_find_tensor(m, kn)) return TE_OK;
+    uint64_t d = (uint64_t)m->arch.head_dim;
+    te_status st = bind(m, qn, TE_LAYOUT_ROWS, 1, d, 0, &L->q_norm, err);
+    return st == TE_OK ? bind(m, kn, TE_LAYOUT_ROWS, 1, d, 0, &L->k_norm, err) : st;
+}
+
 static te_status bind_bert(te_model *m, te_error *err) {
     const te_model_info *in = &m->info;
     uint64_t h = (uint64_t)in->hidden_size;
@@ -455,7 +466,8 @@ static te_status bind_bert(te_model *m, te_error *err) {
         st = bind(m, "embeddings.position", TE_LAYOUT_ROWS, 2, (uint64_t)in->max_position, h, &m->pos_emb, err);
     if (st == TE_OK && in->type_vocab_size > 0)
         st = bind(m, "embeddings.token_type", TE_LAYOUT_ROWS, 2, (uint64_t)in->type_vocab_size, h, &m->type_emb, err);
-    if (st == TE_OK) st = bind_norm(m, "embeddings.norm", &m->emb_norm_w, &m->emb_norm_b, err);
+    int no_emb_norm = m->arch.norm_first && !te_model_find_tensor(m, "embeddings.norm.weight"); /* decoders */
+    if (st == TE_OK && !no_emb_norm) st = bind_norm(m, "embeddings.norm", &m->emb_norm_w, &m->emb_norm_b, err);
     if (st == TE_OK && in->position == TE_POS_RELATIVE)
         st = bind(m, "embeddings.relative_bias", TE_LAYOUT_ROWS, 2, (uint64_t)m->arch.rel_buckets, (uint64_t)in->num_heads,
                   &m->rel_bias, err);
@@ -479,9 +491,10 @@ static te_status bind_bert(te_model *m, te_error *err) {
         char p[48];
         int H = in->hidden_size, I = in->intermediate_size;
         snprintf(p, sizeof p, "layer.%d.attn.qkv", l);
-        st = bind_linear(m, p, 3 * H, H, &L->qkv, err);
+        st = bind_linear(m, p, (int)te_qkv_width(&m->arch, in->num_heads), H, &L->qkv, err);
         snprintf(p, sizeof p, "layer.%d.attn.out", l);
-        if (st == TE_OK) st = bind_linear(m, p, H, H, &L->attn_out, err);
+        if (st == TE_OK) st = bind_linear(m, p, H, (int)te_att_width(&m->arch, in->num_heads), &L->attn_out, err);
+        if (st == TE_OK) st = bind_head_norms(m, l, L, err);
         snprintf(p, sizeof p, "layer.%d.attn.norm", l);
         int no_norm = m->arch.norm_first && l == 0 && !te_model_find_tensor(m, "layer.0.attn.norm.weight");
         if (st == TE_OK && !no_norm) st = bind_norm(m, p, &L->attn_norm_w, &L->attn_norm_b, err);

@@ -72,17 +72,23 @@ typedef struct te_arch {
     int local_window;         /* local layers attend to keys at most this far away ... */
     int global_every;         /* ... and layer l is global when l % global_every == 0 (1: all are) */
     float rotary_base_local;  /* the local layers' rotary base */
+    int head_dim;             /* floats per attention head (hidden / heads unless the file says: Qwen3) */
+    int kv_heads;             /* key/value heads: query head h reads kv head h / (heads / kv_heads) */
+    int causal;               /* a token attends to itself and the tokens before it only (decoders) */
+    int rms_norm;             /* the norms are RMSNorm: w * x / sqrt(mean(x^2) + eps), no centring, no bias */
     int head_dense_act;       /* classifier head: TE_ACT_RELU (DistilBERT pre_classifier), TE_ACT_GELU (ModernBERT)
                                  or -1 for tanh (BERT pooler) */
     int head_mean;            /* the head reads the mean of the sequence's states (ModernBERT), not the first */
 } te_arch;
 
 typedef struct te_bert_layer {
-    te_linear qkv;             /* [3*hidden, hidden]: the Q, K and V projections stacked */
-    te_linear attn_out;        /* [hidden, hidden] */
+    te_linear qkv;             /* [3*hidden, hidden]: the Q, K and V projections stacked (te_qkv_width rows) */
+    te_linear attn_out;        /* [hidden, hidden] ([hidden, te_att_width]) */
     const float *attn_norm_w;  /* [hidden] LayerNorm after attention + residual (pre-norm: before attention;
                                   NULL in layer 0, where ModernBERT has none) */
     const float *attn_norm_b;  /* [hidden] */
+    const float *q_norm;       /* [head_dim] RMSNorm of each query head before rotary (Qwen3), or NULL */
+    const float *k_norm;       /* [head_dim] the same for each key head */
     te_linear ffn_up;          /* [intermediate, hidden]; gated: [2 * intermediate, hidden], value rows then gate rows */
     te_linear ffn_down;        /* [hidden, intermediate] */
     const float *ffn_norm_w;   /* [hidden] LayerNorm after feed-forward + residual */
@@ -90,6 +96,10 @@ typedef struct te_bert_layer {
     uint64_t file_begin;       /* byte range of the layer's block in the file */
     uint64_t file_end;
 } te_bert_layer;
+
+/* Floats per token of the Q|K|V buffer, and of the attention output (the Q part). */
+static inline size_t te_qkv_width(const te_arch *a, int heads) { return (size_t)(heads + 2 * a->kv_heads) * (size_t)a->head_dim; }
+static inline size_t te_att_width(const te_arch *a, int heads) { return (size_t)heads * (size_t)a->head_dim; }
 
 struct te_model {
     char *path;

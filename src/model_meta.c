@@ -63,6 +63,10 @@ static const opt_field opt_fields[] = {
     ARCH_INT("model.norm_first", arch.norm_first, 1, 0),
     ARCH_INT("model.local_window", arch.local_window, 1u << 20, 0),
     ARCH_INT("model.global_every", arch.global_every, 1024, 1),
+    ARCH_INT("model.head_dim", arch.head_dim, 1u << 16, 0),
+    ARCH_INT("model.kv_heads", arch.kv_heads, 1024, 0),
+    ARCH_INT("model.causal", arch.causal, 1, 0),
+    ARCH_INT("model.rms_norm", arch.rms_norm, 1, 0),
 };
 
 /* Special token ids: absent in the file or NO_ID means -1. */
@@ -85,11 +89,11 @@ enum { S_ARCH, S_NAME, S_SOURCE, S_CONVERTER, S_PREFIX, S_ACT, S_POOL, S_DTYPE,
        S_KIND, S_POS, S_LABELS, S_SCORE, S_HEAD_ACT, S_TMPL1, S_TMPL2, S_PIPELINE,
        S_PROMPTS, S_PROMPT_DEFAULT, S_HEAD_POOL, N_STR };
 
-static const char *const archs[] = {"bert", "distilbert", "mpnet", "nomic_bert", "xlm-roberta", "modernbert"};
+static const char *const archs[] = {"bert", "distilbert", "mpnet", "nomic_bert", "xlm-roberta", "modernbert", "qwen3"};
 static const char *const kinds[] = {"embedding", "classifier", "reranker"};
 static const char *const positions[] = {"absolute", "relative", "rotary"};
 static const char *const activations[] = {"gelu", "gelu_tanh", "relu", "silu"};
-static const char *const poolings[] = {"mean", "cls", "head"}; /* "head": a classifier's (old readers refuse it) */
+static const char *const poolings[] = {"mean", "cls", "head", "last"}; /* "head": a classifier's (old readers refuse it) */
 static const char *const dtypes[] = {"f32", "f16", "int8", "bf16"}; /* by te_dtype value */
 static const char *const scores[] = {"softmax", "sigmoid", "identity"};
 static const char *const head_acts[] = {"tanh", "relu", "gelu"};
@@ -323,7 +327,7 @@ static te_status pick_settings(te_model *m, const kv *const *s, const char *cons
                               what, &v, err)) == TE_OK : 0)
     if (PICK(S_ARCH, archs, -1, "architecture")) (void)v;
     if (PICK(S_ACT, activations, -1, "activation")) in->activation = (te_activation)v;
-    if (PICK(S_POOL, poolings, -1, "pooling")) in->pooling = v == 2 ? TE_POOL_CLS : (te_pooling)v;
+    if (PICK(S_POOL, poolings, -1, "pooling")) in->pooling = v == 2 ? TE_POOL_CLS : v == 3 ? TE_POOL_LAST : (te_pooling)v;
     if (PICK(S_DTYPE, dtypes, -1, "weight dtype")) in->dtype = (te_dtype)v;
     if (PICK(S_KIND, kinds, 0, "model kind")) in->kind = (te_model_kind)v;
     if (PICK(S_POS, positions, 0, "position scheme")) in->position = (te_position)v;
@@ -360,13 +364,15 @@ static const char *bad_hyper(const te_model *m, char *buf, size_t cap) {
     const te_model_info *in = &m->info;
     if (in->hidden_size < 1) return "model.hidden_size: must be positive";
     if (in->num_layers < 1) return "model.num_layers: must be positive";
-    if (in->num_heads < 1 || in->hidden_size % in->num_heads != 0) return "model.num_heads: must divide model.hidden_size";
+    if (in->num_heads < 1 || (m->arch.head_dim == 0 && in->hidden_size % in->num_heads != 0))
+        return "model.num_heads: must divide model.hidden_size (or model.head_dim be given)";
+    if (m->arch.kv_heads != 0 && in->num_heads % m->arch.kv_heads != 0) return "model.kv_heads: must divide model.num_heads";
     if (in->intermediate_size < 1) return "model.intermediate_size: must be positive";
     if (in->vocab_size < 1) return "model.vocab_size: must be positive";
     if (in->max_seq_length < 2 || in->max_seq_length + (in->position == TE_POS_ROTARY ? 0 : m->arch.position_offset) > in->max_position)
         return "model.max_seq_length: must be 2..model.max_position (less model.position_offset)";
-    if (in->position == TE_POS_ROTARY && (m->arch.rotary_dims < 2 || m->arch.rotary_dims % 2 ||
-                                          m->arch.rotary_dims > in->hidden_size / in->num_heads))
+    int head = m->arch.head_dim ? m->arch.head_dim : in->hidden_size / in->num_heads;
+    if (in->position == TE_POS_ROTARY && (m->arch.rotary_dims < 2 || m->arch.rotary_dims % 2 || m->arch.rotary_dims > head))
         return "model.rotary_dims: must be even and 2..head size";
     if (m->arch.global_every < 1) return "model.global_every: must be at least 1";
     if (m->arch.global_every > 1 && (m->arch.local_window < 1 || in->position != TE_POS_ROTARY))
@@ -416,6 +422,8 @@ te_status te_check_meta(te_model *m, te_error *err) {
     char buf[160];
     const char *bad = bad_hyper(m, buf, sizeof buf);
     if (bad) return te_fail(err, TE_ERR_FORMAT, "metadata %s", bad);
+    if (!m->arch.head_dim) m->arch.head_dim = in->hidden_size / in->num_heads; /* BERT's, unless the file says */
+    if (!m->arch.kv_heads) m->arch.kv_heads = in->num_heads;
     static const char *const id_keys[] = {"cls_id", "sep_id", "pad_id", "unk_id", "mask_id"};
     const int32_t ids[] = {in->tokenizer.cls_id, in->tokenizer.sep_id, in->tokenizer.pad_id,
                            in->tokenizer.unk_id, in->tokenizer.mask_id};

@@ -42,7 +42,8 @@ static void golden_free(golden *g) {
     }
 }
 
-/* Reads a golden file: rows of {"text" (, "pair"), "ids" (, "type_ids"), "embedding" | "probs" (, "label")}. */
+/* Reads a golden file: rows of {"text" (, "pair"), "ids" (, "type_ids"), "embedding" | "probs" (, "label"),
+ * (, "prefix": Qwen3's query instruction, which the ids hold and text here starts with)}. */
 static int golden_read(const char *path, golden *g) {
     char *text = th_read_file(path, NULL);
     if (!text) return 0;
@@ -57,7 +58,9 @@ static int golden_read(const char *path, golden *g) {
         const char *label = NULL;
         if (!e) e = json_get(r, "probs");
         size_t i = g->n++;
-        g->text[i] = dup_str(json_get(r, "text"));
+        const json_value *t = json_get(r, "text"), *prefix = json_get(r, "prefix");
+        g->text[i] = malloc((prefix ? prefix->len : 0) + t->len + 1);
+        snprintf(g->text[i], (prefix ? prefix->len : 0) + t->len + 1, "%s%s", prefix ? prefix->str : "", t->str);
         if (pair) {
             g->a[i] = dup_str(pair->items[0]);
             g->b[i] = dup_str(pair->items[1]);
@@ -199,6 +202,8 @@ static const arch_case cases[] = {
     {"modernbert-cls", "modernbert-cls", 0, 0},   /* 8192 tokens: nothing is cut */
     {"modernbert-mean", "modernbert-mean", 0, 0},
     {"modernbert-rerank-pairs", "modernbert-rerank", 0, 0}, /* at its 8192 tokens: no pair is cut */
+    {"qwen3-embed", "qwen3-embed", 0, 0},        /* 32768 tokens: nothing is cut */
+    {"qwen3-embed-query", "qwen3-embed", 0, 0},  /* the instruction in front of each query */
 };
 
 /* A context at the case's length. */
@@ -402,15 +407,16 @@ TEST(truncation_reported) {
 /* Long texts: ours (tests/data/make_arch_long.sh, the same float64
  * reference): MPNet past its last relative bucket and with a literal <pad>
  * (which sits at the padding position), NomicBERT's rotary up to 700+
- * positions; and the public ModernBERT ones of 2,000-2,700 tokens, across
- * its local layers' sliding window. Every text spans many 64-query
- * attention blocks. */
+ * positions; and the public ModernBERT and Qwen3 ones of 2,000-2,700
+ * tokens, across ModernBERT's local layers' sliding window and Qwen3's
+ * causal attention. Every text spans many 64-query attention blocks. */
 TEST(long_contexts_match_reference) {
     static const struct { const char *model, *file; size_t rows, longer_than; } longs[] = {
         {"mpnet-long", "tests/data/arch_long_mpnet-long.jsonl", 5, 600},
         {"nomic-long", "tests/data/arch_long_nomic-long.jsonl", 5, 600},
         {"modernbert-cls", "arch/golden/modernbert-cls-long.jsonl", 3, 2000},
         {"modernbert-mean", "arch/golden/modernbert-mean-long.jsonl", 3, 2000},
+        {"qwen3-embed", "arch/golden/qwen3-embed-long.jsonl", 3, 2000},
     };
     for (size_t c = 0; c < sizeof longs / sizeof *longs; c++) {
         char path[1024];
