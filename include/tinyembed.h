@@ -462,8 +462,12 @@ te_status te_decode(const te_model *m, const int32_t *ids, size_t n, int skip_sp
  * feed-forward intermediate, a packed block, the keys and values of one
  * head and the scores of 64 queries at a time), plus n * 8192 for f16
  * models (widened weights), S * rotary dims for rotary models, and
- * heads * 2S for MPNet's relative bias; int8 models quantize activations
- * inside the packed-block buffers. Nothing grows with S squared: T is at
+ * heads * 2S for MPNet's relative bias (twice S * rotary dims with a local
+ * rotary base: ModernBERT). Decoders with their own head width (Qwen3) hold
+ * T (heads + 2 kv_heads) head_dim floats of Q|K|V in place of 3 T H, and
+ * pre-norm models (ModernBERT, Qwen3) T H more, a block's normalized input.
+ * int8 models quantize activations inside the packed-block buffers.
+ * Nothing grows with S squared: T is at
  * least S, so a context for texts of S tokens costs about 4 H + 2 n (d + 32)
  * floats per token of S. E.g. all-MiniLM-L6-v2 with T = 4096 and 2 threads:
  * 27.4 MB; NomicBERT (H 768, I' 6144, 2 threads) for one 2,048-token text

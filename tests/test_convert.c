@@ -267,7 +267,8 @@ TEST(bad_json_and_unsupported_configs) {
     const char *gpt2 = "{\"model_type\": \"gpt2\", \"hidden_size\": 64}";
     replace_file(dir, "config.json", gpt2, strlen(gpt2));
     EXPECT_CONVERT_FAILS(dir, TE_ERR_UNSUPPORTED,
-                         "model_type 'gpt2' is not supported (this version converts: bert, xlm-roberta, roberta, distilbert, mpnet, nomic_bert)");
+                         "model_type 'gpt2' is not supported (this version converts: bert, xlm-roberta, roberta, distilbert, mpnet, "
+                         "nomic_bert, modernbert, qwen3)");
     const char *noh = "{\"model_type\": \"bert\", \"num_hidden_layers\": 2}";
     replace_file(dir, "config.json", noh, strlen(noh));
     EXPECT_CONVERT_FAILS(dir, TE_ERR_FORMAT, "config.json: 'hidden_size' is missing");
