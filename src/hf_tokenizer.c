@@ -1,6 +1,6 @@
 /*
  * hf_tokenizer.c - the tokenizer of a Hugging Face model directory:
- * tokenizer.json (WordPiece or Unigram, its normalizer and pre-tokenizer as
+ * tokenizer.json (WordPiece, Unigram or byte-level BPE, its normalizer and pre-tokenizer as
  * tok_pipeline.c runs them, its added tokens and special ids) or, without
  * one, vocab.txt with tokenizer_config.json's BERT settings.
  */

@@ -380,7 +380,8 @@ static te_status finish_late(temb_writer *w, layout *l, te_out_file *o, const ch
         if (!t->late) continue;
         void *tbuf = calloc(1, (size_t)t->bytes);
         if (!tbuf) return te_fail(err, TE_ERR_NOMEM, "out of memory for tensor %s", t->name);
-        st = t->late(t->user, readable, tbuf, (size_t)t->bytes, err);
+        te_error mine;
+        st = t->late(t->user, readable, tbuf, (size_t)t->bytes, err ? err : &mine); /* fills may read err->code */
         if (st == TE_OK) st = te_out_pwrite(o, tbuf, (size_t)t->bytes, t->offset, path, err);
         t->crc = te_crc32_update(0, tbuf, (size_t)t->bytes);
         free(tbuf);
