@@ -187,39 +187,48 @@ static void prepare_rows(void *arg, size_t task, int thread) {
  * which overwrites this head's queries. Queries go in blocks of
  * TE_ATT_BLOCK rows so the scores take TE_ATT_BLOCK x S floats, not S x S:
  * scratch stays linear in the sequence length. A block's output overwrites
- * only queries already used. */
+ * only queries already used. A block whose queries see only some keys (a
+ * local layer's window, a decoder's past) packs and multiplies just those:
+ * a local layer costs O(S x window), not O(S^2). */
 static void attend(void *arg, size_t task, int thread) {
     const attn_job *j = arg;
     te_ctx *c = j->c;
     const te_model *m = c->m;
     size_t heads = (size_t)m->info.num_heads, d = (size_t)m->arch.head_dim, kv = (size_t)m->arch.kv_heads;
     size_t s = task / heads, h = task % heads, g = h / (heads / kv); /* g: the key/value head it reads */
-    size_t S = j->b->len[s], ld = te_qkv_width(&m->arch, (int)heads), S_pad = te_round_panel(S);
+    size_t S = j->b->len[s], ld = te_qkv_width(&m->arch, (int)heads), S_pad = te_round_panel(S), w = j->window;
     float *row0 = c->qkv + j->b->start[s] * ld;
     float *q = row0 + h * d, *k = row0 + (heads + g) * d, *v = row0 + (heads + kv + g) * d;
     /* The layout te_att_floats sizes: key panels, value panels, one block's scores. */
     float *k_panels = c->att[thread];
     float *v_panels = k_panels + S_pad * d;
     float *scores = v_panels + te_round_panel(d) * S_pad;
+    int causal = m->arch.causal, ranged = w || causal;
 
-    te_pack_panels(k, ld, S, d, k_panels);
-    te_pack_panels_t(v, ld, S, d, v_panels);
+    if (!ranged) {
+        te_pack_panels(k, ld, S, d, k_panels);
+        te_pack_panels_t(v, ld, S, d, v_panels);
+    }
     float scale = 1.0f / sqrtf((float)d);
     /* relb[dist + max_seq - 1]: this head's bias for key - query = dist. */
     const float *relb = c->relb ? c->relb + h * (2 * c->max_seq - 1) + c->max_seq - 1 : NULL;
     for (size_t q0 = 0; q0 < S; q0 += TE_ATT_BLOCK) {
         size_t rows = min_sz(TE_ATT_BLOCK, S - q0);
+        size_t klo = w && q0 > w ? q0 - w : 0, khi = causal ? q0 + rows : w ? min_sz(S, q0 + rows + w) : S, nk = khi - klo;
+        if (ranged) { /* the keys and values this block's queries can see */
+            te_pack_panels(k + klo * ld, ld, nk, d, k_panels);
+            te_pack_panels_t(v + klo * ld, ld, nk, d, v_panels);
+        }
         te_gemm qk = {.a = q + q0 * ld, .lda = ld, .w = {.data = k_panels}, .c = scores, .ldc = S_pad,
-                      .m = rows, .n = S, .k = d};
-        te_gemm_tile(c->k, &qk, 0, rows, 0, (S + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
+                      .m = rows, .n = nk, .k = d};
+        te_gemm_tile(c->k, &qk, 0, rows, 0, (nk + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
         for (size_t i = 0; i < rows; i++) {
             float *row = scores + i * S_pad;
             size_t at = q0 + i;
-            if (j->window || m->arch.causal) { /* a local layer or a decoder: the other keys weigh nothing */
-                size_t lo = j->window && at > j->window ? at - j->window : 0;
-                size_t hi = m->arch.causal ? at + 1 : j->window ? min_sz(S, at + j->window + 1) : S;
+            if (ranged) { /* within the block's keys, this query's own: [lo, hi) from klo */
+                size_t lo = (w && at > w ? at - w : klo) - klo, hi = (causal ? at + 1 : min_sz(S, at + w + 1)) - klo;
                 memset(row, 0, lo * sizeof *row);
-                memset(row + hi, 0, (S - hi) * sizeof *row);
+                memset(row + hi, 0, (nk - hi) * sizeof *row);
                 c->k->softmax(row + lo, hi - lo, scale);
             } else if (relb) {
                 const float *bias = relb - at;
@@ -230,7 +239,7 @@ static void attend(void *arg, size_t task, int thread) {
             }
         }
         te_gemm pv = {.a = scores, .lda = S_pad, .w = {.data = v_panels}, .c = q + q0 * ld, .ldc = ld,
-                      .m = rows, .n = d, .k = S};
+                      .m = rows, .n = d, .k = nk};
         te_gemm_tile(c->k, &pv, 0, rows, 0, (d + TE_PANEL - 1) / TE_PANEL, &c->scratch[thread]);
     }
 }
