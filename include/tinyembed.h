@@ -405,8 +405,11 @@ te_status te_tokenize(const te_model *m, const char *text, size_t len, int32_t *
 te_status te_tokenize_pair(const te_model *m, const char *a, size_t alen, const char *b, size_t blen, int32_t *ids,
                            uint8_t *type_ids, size_t max_ids, size_t *n_ids, int *truncated, te_error *err);
 
-/* The vocabulary string of token `id` (not NUL-terminated, *len bytes), or
- * NULL if id is not in the vocabulary. */
+/* The vocabulary string of token `id` (not NUL-terminated, *len bytes): for
+ * an added token past the vocabulary (Qwen3's <|endoftext|>), its text; for a
+ * byte-level BPE token, the bytes it stands for (not GPT-2's printable
+ * spelling, which `tinyembed tokenize --tokens` shows); NULL for an id that
+ * is neither. */
 const char *te_token_text(const te_model *m, int32_t id, size_t *len);
 
 /* Where a token came from: bytes [start, end) of the text given. Special

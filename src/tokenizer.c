@@ -504,5 +504,11 @@ size_t te_tok_wordpiece(const te_model *m, const char *word, size_t len, int32_t
 
 const char *te_token_text(const te_model *m, int32_t id, size_t *len) {
     if (id < 0) return NULL;
-    return te_vocab_token(&m->vocab, (uint32_t)id, len);
+    if ((uint32_t)id < m->vocab.n) return te_vocab_token(&m->vocab, (uint32_t)id, len);
+    for (int i = 0; i < m->info.tokenizer.n_added_tokens; i++) /* an added token past the vocabulary (Qwen3's) */
+        if ((int32_t)m->added[i].id == id) {
+            *len = m->added[i].len;
+            return m->added[i].text;
+        }
+    return NULL;
 }

@@ -33,6 +33,12 @@ printf 'a\r\n\nb\n' | "$TE_BIN" tokenize -m "$TE_TESTDATA/tiny-mean.temb" > "$WO
 check "empty lines give [CLS, SEP]" test "$(sed -n 2p "$WORK/empty")" = "[101,102]"
 expect_rc 0 "--tokens prints strings" "$TE_BIN" tokenize --tokens -m "$TE_TESTDATA/tiny-mean.temb" "unbelievably"
 check "--tokens output" test "$(cat "$WORK/out")" = '["[CLS]","un","##bel","##ie","##va","##bly","[SEP]"]'
+expect_rc 0 "--tokens on a byte-level BPE model" "$TE_BIN" tokenize --tokens -m "$TE_TESTDATA/carrier-bpe-gpt2.temb" "Hello wörld 😀"
+check "spells bytes as Hugging Face does (GPT-2's stand-ins: valid UTF-8, even for half a character)" \
+    test "$(cat "$WORK/out")" = '["Hello","Ġw","Ã¶r","ld","ĠðŁĺ","Ģ"]'
+expect_rc 0 "--tokens names an added token past the vocabulary" "$TE_BIN" tokenize --tokens \
+    -m "$TE_TESTDATA/carrier-bpe-qwen3-embedding.temb" "Hello world"
+check "(Qwen3's appended <|endoftext|>)" test "$(cat "$WORK/out")" = '["Hello","Ġworld","<|endoftext|>"]'
 expect_rc 0 "--max-len truncates" "$TE_BIN" tokenize -m "$TE_TESTDATA/tiny-mean.temb" --max-len 3 "one two three"
 check "--max-len 3 keeps one token" test "$(cat "$WORK/out")" = "[101,2028,102]"
 expect_rc 2 "--model is required" "$TE_BIN" tokenize "x"

@@ -23,7 +23,26 @@ static const cli_cmd cmd = {
     NULL, opts, 0, CLI_MAX_POS,
 };
 
+/* A byte-level BPE token's bytes as Hugging Face spells them: each byte by GPT-2's printable stand-in
+ * (U+0120 for a space, ...), which is what convert_ids_to_tokens shows. Writes UTF-8 into out[cap]. */
+static void byte_level_spelling(const char *t, size_t len, char *out, size_t cap) {
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 3 <= cap; i++) {
+        unsigned b = (unsigned char)t[i], cp = b;
+        if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174)) { /* the others: U+0100 on, in byte order */
+            cp = 256;
+            for (unsigned x = 0; x < b; x++) cp += !((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174);
+        }
+        if (cp < 0x80) out[n++] = (char)cp;
+        else out[n++] = (char)(0xC0 | (cp >> 6)), out[n++] = (char)(0x80 | (cp & 0x3F));
+    }
+    out[n] = '\0';
+}
+
 static void print_ids(const te_model *m, const int32_t *ids, size_t n, int as_text) {
+    te_model_info in;
+    te_model_get_info(m, &in);
+    int byte_level = !strcmp(in.tokenizer.model, "bpe");
     putchar('[');
     for (size_t i = 0; i < n; i++) {
         if (i) putchar(',');
@@ -34,7 +53,8 @@ static void print_ids(const te_model *m, const int32_t *ids, size_t n, int as_te
         size_t len;
         const char *t = te_token_text(m, ids[i], &len);
         char buf[512];
-        snprintf(buf, sizeof buf, "%.*s", t ? (int)len : 0, t ? t : "");
+        if (byte_level && t) byte_level_spelling(t, len, buf, sizeof buf);
+        else snprintf(buf, sizeof buf, "%.*s", t ? (int)len : 0, t ? t : "");
         cli_json_str(stdout, buf);
     }
     fputs("]\n", stdout);
