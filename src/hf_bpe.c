@@ -14,16 +14,13 @@
 #include "tok.h"
 #include "unicode.h"
 
-/* GPT-2's bytes_to_unicode, inverted: the byte a character stands for, or -1. */
+/* GPT-2's bytes_to_unicode, inverted: the byte a character stands for, or -1. Printable bytes stand for
+ * themselves; the 68 others, in byte order, take U+0100 on: 0-32, then 127-160, then 173. */
 static int byte_of(uint32_t cp) {
     if ((cp >= 33 && cp <= 126) || (cp >= 161 && cp <= 172) || (cp >= 174 && cp <= 255)) return (int)cp;
-    if (cp < 256 || cp > 256 + 67) return -1;
-    int k = (int)cp - 256; /* the others, in byte order, from U+0100 on */
-    for (int b = 0; b < 256; b++) {
-        int printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
-        if (!printable && k-- == 0) return b;
-    }
-    return -1;
+    if (cp >= 256 && cp <= 288) return (int)cp - 256;
+    if (cp >= 289 && cp <= 322) return (int)cp - 289 + 127;
+    return cp == 323 ? 173 : -1;
 }
 
 /* s as the bytes its characters stand for, into out (at most len bytes); its own bytes when a character

@@ -322,22 +322,15 @@ static int parse_precision(const cli_args *a, out_spec *spec) {
     return CLI_OK;
 }
 
-/* int8 / uint8 quantize the model's own vectors by its calibrated range: it must have one, and the mean of
- * --chunk is unit length, which only a normalizing model's range describes. */
+/* int8 / uint8 quantize the model's own vectors by its calibrated range (precision_range_refusal): the file
+ * must have one (exit 1), and the mean of --chunk is unit length (usage). */
 static int check_range(const cli_session *s, out_spec *spec) {
     spec->m = s->m;
     if (spec->prec != PREC_INT8 && spec->prec != PREC_UINT8) return CLI_OK;
-    if (!s->info.output_range) {
-        cli_error(&embed_cmd, "--precision %s needs the model's calibrated output range, which this file predates: "
-                  "`tinyembed calibrate FILE` adds it", precision_name(spec->prec));
-        return CLI_FAIL;
-    }
-    if (spec->chunk && !spec->each && !s->info.normalize) {
-        cli_error(&embed_cmd, "--precision %s: the chunks' mean is unit length, and this model's range is of vectors "
-                  "that are not: use --reduce none", precision_name(spec->prec));
-        return CLI_USAGE;
-    }
-    return CLI_OK;
+    const char *why = precision_range_refusal(&s->info, 0, spec->chunk && !spec->each);
+    if (!why) return CLI_OK;
+    cli_error(&embed_cmd, "--precision %s: this model %s", precision_name(spec->prec), why);
+    return s->info.output_range ? CLI_USAGE : CLI_FAIL;
 }
 
 /* --chunk, --overlap and --reduce into spec. */

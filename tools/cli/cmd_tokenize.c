@@ -28,11 +28,8 @@ static const cli_cmd cmd = {
 static void byte_level_spelling(const char *t, size_t len, char *out, size_t cap) {
     size_t n = 0;
     for (size_t i = 0; i < len && n + 3 <= cap; i++) {
-        unsigned b = (unsigned char)t[i], cp = b;
-        if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174)) { /* the others: U+0100 on, in byte order */
-            cp = 256;
-            for (unsigned x = 0; x < b; x++) cp += !((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || x >= 174);
-        }
+        unsigned b = (unsigned char)t[i]; /* printable: itself; the others, in byte order, U+0100 on */
+        unsigned cp = b <= 32 ? 256 + b : b >= 127 && b <= 160 ? 289 + (b - 127) : b == 173 ? 323 : b;
         if (cp < 0x80) out[n++] = (char)cp;
         else out[n++] = (char)(0xC0 | (cp >> 6)), out[n++] = (char)(0x80 | (cp & 0x3F));
     }

@@ -33,6 +33,11 @@ static inline int precision_value(precision p, uint8_t byte) {
     return precision_signed(p) ? (int)(int8_t)byte : (int)byte;
 }
 
+/* Why int8 / uint8 cannot quantize these vectors by the model's range, or NULL when they can: a file
+ * without a range, fewer dimensions than the model's (dims 0: all), or unit vectors (normalized: the
+ * caller normalizes them) of a model whose own are not. The text follows the model's name. */
+const char *precision_range_refusal(const te_model_info *in, int dims, int normalized);
+
 /* out[precision_bytes(p, d)] = v[0..d) in p; int8 / uint8 need the model (te_embedding_quantize: d must be its
  * width and the file must hold a range). Returns TE_OK or the library's error. */
 te_status precision_encode(const te_model *m, precision p, const float *v, size_t d, uint8_t *out, te_error *err);

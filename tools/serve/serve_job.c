@@ -99,21 +99,13 @@ static int wants_range(const job *j) {
 }
 
 int job_check_output(job *j, const te_model *m, const te_model_info *in) {
-    char msg[300];
+    char msg[400];
     int normalized = (j->api == API_TEI && j->normalize) || (j->kind == JOB_CHUNKS && !j->chunk_each);
+    const char *why = wants_range(j) ? precision_range_refusal(in, j->dimensions, normalized) : NULL;
     if (j->dimensions > in->hidden_size)
         snprintf(msg, sizeof msg, "\"dimensions\" must be an integer from 1 to the model's %d", in->hidden_size);
-    else if (!wants_range(j))
-        return 1;
-    else if (!in->output_range)
-        snprintf(msg, sizeof msg, "model '%s' has no calibrated output range, which int8 and uint8 need (its file "
-                 "predates it): `tinyembed calibrate` adds one", j->model);
-    else if (j->dimensions && j->dimensions < in->hidden_size)
-        snprintf(msg, sizeof msg, "int8 and uint8 use the range calibrated on the model's whole %d-dimension output: "
-                 "not with \"dimensions\"", in->hidden_size);
-    else if (normalized && !in->normalize)
-        snprintf(msg, sizeof msg, "int8 and uint8 use the range calibrated on this model's own vectors, which are not "
-                 "L2-normalized: ask for them with \"normalize\": false%s", j->kind == JOB_CHUNKS ? " and \"reduce\": \"none\"" : "");
+    else if (why)
+        snprintf(msg, sizeof msg, "model '%s' %s", j->model, why);
     else {
         j->range_model = m;
         return 1;
